@@ -1,0 +1,219 @@
+//! Configuration, read from the environment only (a local `.env` is loaded by dotenvy
+//! first). Every variable is listed here and in `.env.example`; a missing or malformed
+//! one is reported with its name so the process can stop with one clear line.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | required | Postgres connection string |
+//! | `DATABASE_MAX_CONNECTIONS` | 10 | pool size per process |
+//! | `PORT` | 8080 | HTTP port of `web` / `dev` |
+//! | `BASE_URL` | `http://localhost:$PORT` | public URL of the app |
+//! | `LOG_FORMAT` | `text` | `text` or `json` |
+//! | `JOB_RETENTION_HOURS` | 168 | finished job rows older than this are pruned |
+//! | `JOB_PRUNE_SCHEDULE` | `0 17 * * * *` | cron (sec min hour dom mon dow, Asia/Riyadh) of the prune |
+//! | `SHUTDOWN_TIMEOUT_SECS` | 25 | grace period for in-flight work on SIGTERM |
+
+use std::{str::FromStr, time::Duration};
+
+use secrecy::SecretString;
+
+/// Why the configuration could not be read. `Display` is the one line an operator sees.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("configuration error: {name} is not set ({hint})")]
+    Missing { name: &'static str, hint: &'static str },
+    #[error("configuration error: {name} is malformed: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// The whole configuration, in typed sections.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+    pub queue: QueueConfig,
+}
+
+/// Postgres: the only backing store.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// Secret: the URL usually carries a password, so `Debug` never shows it.
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+/// The HTTP listener.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub port: u16,
+    pub base_url: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// Queue runtime knobs that operators may want to change without a deploy.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Finished (`Done`) job rows older than this are deleted by the prune job.
+    pub retention: Duration,
+    /// Cron expression of the prune job, evaluated in Asia/Riyadh.
+    pub prune_schedule: String,
+    /// How long in-flight work may take to finish after SIGTERM (Heroku allows 30 s).
+    pub shutdown_timeout: Duration,
+}
+
+impl Config {
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process env.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let database = DatabaseConfig {
+            url: SecretString::from(env.required(
+                "DATABASE_URL",
+                "the Postgres connection string, e.g. postgres://user@127.0.0.1:5432/mujibak",
+            )?),
+            max_connections: env.parsed("DATABASE_MAX_CONNECTIONS", 10)?,
+        };
+        if database.max_connections == 0 {
+            return Err(invalid("DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+        }
+        let port: u16 = env.parsed("PORT", 8080)?;
+        let base_url = env
+            .optional("BASE_URL")
+            .unwrap_or_else(|| format!("http://localhost:{port}"));
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(invalid("BASE_URL", "must start with http:// or https://"));
+        }
+        let format = match env.optional("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid("LOG_FORMAT", format!("expected text or json, got {other:?}")))
+            }
+        };
+        let retention_hours: u64 = env.parsed("JOB_RETENTION_HOURS", 168)?;
+        let prune_schedule = env
+            .optional("JOB_PRUNE_SCHEDULE")
+            .unwrap_or_else(|| "0 17 * * * *".to_owned());
+        let shutdown_secs: u64 = env.parsed("SHUTDOWN_TIMEOUT_SECS", 25)?;
+        Ok(Config {
+            database,
+            http: HttpConfig {
+                port,
+                base_url: base_url.trim_end_matches('/').to_owned(),
+            },
+            log: LogConfig { format },
+            queue: QueueConfig {
+                retention: Duration::from_secs(retention_hours * 3600),
+                prune_schedule,
+                shutdown_timeout: Duration::from_secs(shutdown_secs),
+            },
+        })
+    }
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+}
+
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn optional(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required(&self, name: &'static str, hint: &'static str) -> Result<String, ConfigError> {
+        self.optional(name)
+            .ok_or(ConfigError::Missing { name, hint })
+    }
+
+    fn parsed<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| invalid(name, format!("{e} (got {raw:?})"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn missing_database_url_is_named() {
+        let err = config(&[("PORT", "9000")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing { name: "DATABASE_URL", .. }));
+        assert!(err.to_string().contains("DATABASE_URL is not set"));
+    }
+
+    #[test]
+    fn malformed_port_is_named_with_its_value() {
+        let err = config(&[("DATABASE_URL", "postgres://x"), ("PORT", "80a")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration error: PORT is malformed: invalid digit found in string (got \"80a\")"
+        );
+    }
+
+    #[test]
+    fn defaults_apply_and_base_url_follows_port() {
+        let c = config(&[("DATABASE_URL", "postgres://u:pw@h/db"), ("PORT", "9001")]).unwrap();
+        assert_eq!(c.http.port, 9001);
+        assert_eq!(c.http.base_url, "http://localhost:9001");
+        assert_eq!(c.database.max_connections, 10);
+        assert_eq!(c.queue.retention, Duration::from_secs(168 * 3600));
+        assert_eq!(c.log.format, LogFormat::Text);
+        assert_eq!(c.database.url.expose_secret(), "postgres://u:pw@h/db");
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_database_password() {
+        let c = config(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_log_format_is_rejected() {
+        let err = config(&[("DATABASE_URL", "postgres://x"), ("LOG_FORMAT", "xml")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "LOG_FORMAT", .. }));
+    }
+}

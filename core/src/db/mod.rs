@@ -1,0 +1,54 @@
+//! All SQL lives under this module: one file per aggregate. Tenant-owned queries take the
+//! tenant id as their first argument after the executor. This file owns the pool and the
+//! migration bookkeeping.
+
+pub mod cron_ticks;
+pub mod jobs;
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::{migrate::Migrator, postgres::PgPoolOptions, PgPool};
+
+use crate::config::DatabaseConfig;
+
+/// Our migrations (`migrations/` at the workspace root), embedded at compile time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// Opens the pool. Connects eagerly so a wrong URL fails at start, not at first request.
+pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(config.url.expose_secret())
+        .await
+}
+
+/// Versions `migrator` knows that the database has not applied (successfully).
+/// Works for any migrator, whatever table it keeps its history in.
+pub async fn pending_migrations(pool: &PgPool, migrator: &Migrator) -> Result<Vec<i64>, sqlx::Error> {
+    let table = migrator.table_name.as_ref();
+    let exists: bool = sqlx::query_scalar("select to_regclass($1) is not null")
+        .bind(table)
+        .fetch_one(pool)
+        .await?;
+    let applied: Vec<i64> = if exists {
+        // The table name comes from a compiled-in Migrator, never from input.
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select version from {table} where success")))
+            .fetch_all(pool)
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect())
+}
+
+/// `select 1`: the readiness probe's database check.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("select 1").execute(pool).await.map(|_| ())
+}

@@ -1,0 +1,9 @@
+//! Mujibak's core: configuration, telemetry and all SQL (`db`). Both processes (web and
+//! worker) stand on it. It must not depend on axum, tera or apalis: the web layer lives in
+//! the root package and the queue runtime in `mujibak-jobs`.
+
+pub mod config;
+pub mod db;
+pub mod telemetry;
+
+pub use config::{Config, ConfigError};

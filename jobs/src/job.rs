@@ -1,0 +1,94 @@
+//! The contract between a job file and the runtime: [`Job`], the one failure taxonomy
+//! [`JobError`] every job returns, and the [`JobContext`] handlers receive.
+
+use std::{future::Future, time::Duration};
+
+use serde::{de::DeserializeOwned, Serialize};
+use sqlx::PgPool;
+
+use crate::backoff::Backoff;
+
+/// A durable job: a serialisable payload of ids only, and its handler.
+///
+/// The runtime supplies everything else: queue wiring, attempt guard, timeout, backoff,
+/// error history. Handlers must be idempotent (reload state by id, do nothing if the work
+/// is already done): delivery is at-least-once.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
+    /// Explicit, stable queue name. Renaming it strands the jobs already queued.
+    const QUEUE: &'static str;
+    /// Attempts before the job is dead (pushed with every job; apalis' default is 25).
+    const MAX_ATTEMPTS: u32 = 8;
+    /// Wall-clock limit of one attempt; exceeding it counts as a transient failure.
+    const TIMEOUT: Duration = Duration::from_secs(60);
+    /// Jobs of this type run at once in one worker process.
+    const CONCURRENCY: usize = 8;
+    /// Delays between attempts after transient failures.
+    const BACKOFF: Backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(3600));
+
+    /// Does the work.
+    fn run(self, ctx: &JobContext) -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
+/// Why an attempt failed, which decides what happens next.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth retrying after a backoff (timeouts, 5xx, a database blip).
+    #[error("transient: {0:#}")]
+    Transient(anyhow::Error),
+    /// The provider asked us to wait: retry no sooner than `retry_after`.
+    #[error("rate limited (retry after {}s): {source:#}", retry_after.as_secs())]
+    RateLimited {
+        retry_after: Duration,
+        source: anyhow::Error,
+    },
+    /// Retrying cannot help: record why and stop.
+    #[error("permanent: {0:#}")]
+    Permanent(anyhow::Error),
+}
+
+impl JobError {
+    pub fn transient(e: impl Into<anyhow::Error>) -> Self {
+        Self::Transient(e.into())
+    }
+
+    pub fn permanent(e: impl Into<anyhow::Error>) -> Self {
+        Self::Permanent(e.into())
+    }
+
+    pub fn rate_limited(retry_after: Duration, e: impl Into<anyhow::Error>) -> Self {
+        Self::RateLimited {
+            retry_after,
+            source: e.into(),
+        }
+    }
+
+    /// The `kind` column of the error history.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Transient(_) => "transient",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Permanent(_) => "permanent",
+        }
+    }
+}
+
+/// A database error is transient: the query is retried after a backoff.
+impl From<sqlx::Error> for JobError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Transient(e.into())
+    }
+}
+
+impl From<anyhow::Error> for JobError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Transient(e)
+    }
+}
+
+/// What every handler receives: shared clients and settings, built once per process.
+#[derive(Clone, Debug)]
+pub struct JobContext {
+    pub db: PgPool,
+    /// Finished job rows older than this are pruned.
+    pub job_retention: Duration,
+}

@@ -1,0 +1,28 @@
+//! Mujibak's jobs: one file per job (payload struct + handler) and the queue runtime that
+//! makes apalis 1.0 safe by default (design.md section 4). A job file implements [`Job`]
+//! and nothing else; everything below is the runtime's:
+//!
+//! - `job`: the [`Job`] trait, [`JobError`] (transient / rate-limited / permanent), [`JobContext`].
+//! - `enqueue`: push a job inside the caller's transaction, always with `max_attempts`.
+//! - `execute`: the wrapper apalis calls: attempt guard, timeout, panic capture, error
+//!   history, backoff by moving `run_at` forward.
+//! - `wake`: LISTEN/NOTIFY plus an interval fallback, reconnecting after a database blip.
+//! - `cron`: durable cron ticks with start-up catch-up, evaluated in Asia/Riyadh.
+//! - `worker`: THE registry of queues and schedules, unique worker names, restarts,
+//!   graceful shutdown.
+//! - `schema`: apalis' migrations and ours, and the pending-migration check.
+//!
+//! Jobs: `prune_jobs` (scheduled deletion of finished job rows).
+
+pub mod backoff;
+pub mod cron;
+pub mod enqueue;
+mod execute;
+pub mod job;
+pub mod prune_jobs;
+pub mod schema;
+mod wake;
+pub mod worker;
+
+pub use enqueue::{enqueue, enqueue_at, enqueue_in};
+pub use job::{Job, JobContext, JobError};

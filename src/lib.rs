@@ -1,0 +1,10 @@
+//! The HTTP app and the process roles. `router` builds the exact production router, so
+//! tests exercise what ships; `roles` holds what each Procfile line runs.
+
+pub mod roles;
+pub mod shutdown;
+pub mod state;
+pub mod web;
+
+pub use state::AppState;
+pub use web::router;

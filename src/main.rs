@@ -1,0 +1,53 @@
+//! The one binary, in the roles of the Procfile: `mujibak migrate | web | worker | dev`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mujibak::roles;
+use mujibak_core::{telemetry, Config};
+
+/// Mujibak: WhatsApp customers answered by an AI model, reviewable in an inbox.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply apalis' and our database migrations (Procfile `release`).
+    Migrate,
+    /// Serve HTTP on $PORT (Procfile `web`).
+    Web,
+    /// Run every job queue and the cron scheduler (Procfile `worker`).
+    Worker,
+    /// Local development: migrate, then web and worker in one process.
+    Dev,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log.format);
+    let result = match cli.command {
+        Command::Migrate => roles::migrate(&config).await,
+        Command::Web => roles::web(config).await,
+        Command::Worker => roles::worker(config).await,
+        Command::Dev => roles::dev(config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
