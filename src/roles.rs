@@ -46,9 +46,7 @@ pub async fn dev(config: Config) -> anyhow::Result<()> {
 }
 
 async fn connect(config: &Config) -> anyhow::Result<PgPool> {
-    db::connect(&config.database)
-        .await
-        .context("cannot connect to the database named by DATABASE_URL")
+    db::connect(&config.database).await.context("cannot connect to the database named by DATABASE_URL")
 }
 
 /// Stops a role from running against a schema it does not know.
@@ -70,10 +68,7 @@ async fn serve(state: AppState, stop: shutdown::Shutdown) -> anyhow::Result<()> 
         .await
         .with_context(|| format!("cannot listen on port {} (PORT)", addr.port()))?;
     tracing::info!(port = addr.port(), base_url = %state.config.http.base_url, "web listening");
-    axum::serve(listener, web::router(state))
-        .with_graceful_shutdown(stop)
-        .await
-        .context("web server failed")
+    axum::serve(listener, web::router(state)).with_graceful_shutdown(stop).await.context("web server failed")
 }
 
 async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> anyhow::Result<()> {

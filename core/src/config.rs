@@ -95,9 +95,7 @@ impl Config {
             return Err(invalid("DATABASE_MAX_CONNECTIONS", "must be at least 1"));
         }
         let port: u16 = env.parsed("PORT", 8080)?;
-        let base_url = env
-            .optional("BASE_URL")
-            .unwrap_or_else(|| format!("http://localhost:{port}"));
+        let base_url = env.optional("BASE_URL").unwrap_or_else(|| format!("http://localhost:{port}"));
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(invalid("BASE_URL", "must start with http:// or https://"));
         }
@@ -109,16 +107,11 @@ impl Config {
             }
         };
         let retention_hours: u64 = env.parsed("JOB_RETENTION_HOURS", 168)?;
-        let prune_schedule = env
-            .optional("JOB_PRUNE_SCHEDULE")
-            .unwrap_or_else(|| "0 17 * * * *".to_owned());
+        let prune_schedule = env.optional("JOB_PRUNE_SCHEDULE").unwrap_or_else(|| "0 17 * * * *".to_owned());
         let shutdown_secs: u64 = env.parsed("SHUTDOWN_TIMEOUT_SECS", 25)?;
         Ok(Config {
             database,
-            http: HttpConfig {
-                port,
-                base_url: base_url.trim_end_matches('/').to_owned(),
-            },
+            http: HttpConfig { port, base_url: base_url.trim_end_matches('/').to_owned() },
             log: LogConfig { format },
             queue: QueueConfig {
                 retention: Duration::from_secs(retention_hours * 3600),
@@ -130,10 +123,7 @@ impl Config {
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        name,
-        reason: reason.into(),
-    }
+    ConfigError::Invalid { name, reason: reason.into() }
 }
 
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
@@ -144,8 +134,7 @@ impl Env<'_> {
     }
 
     fn required(&self, name: &'static str, hint: &'static str) -> Result<String, ConfigError> {
-        self.optional(name)
-            .ok_or(ConfigError::Missing { name, hint })
+        self.optional(name).ok_or(ConfigError::Missing { name, hint })
     }
 
     fn parsed<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
@@ -154,10 +143,7 @@ impl Env<'_> {
     {
         match self.optional(name) {
             None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse()
-                .map_err(|e: T::Err| invalid(name, format!("{e} (got {raw:?})"))),
+            Some(raw) => raw.trim().parse().map_err(|e: T::Err| invalid(name, format!("{e} (got {raw:?})"))),
         }
     }
 }
@@ -171,10 +157,7 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 

@@ -31,17 +31,29 @@ pub async fn enqueue<J: Job>(conn: &mut PgConnection, job: &J) -> Result<String,
 }
 
 /// Pushes `job` to run once `delay` has passed (1-second resolution).
-pub async fn enqueue_in<J: Job>(conn: &mut PgConnection, job: &J, delay: Duration) -> Result<String, QueueError> {
+pub async fn enqueue_in<J: Job>(
+    conn: &mut PgConnection,
+    job: &J,
+    delay: Duration,
+) -> Result<String, QueueError> {
     let at = SystemTime::now() + delay;
     push(conn, job, Some(at)).await
 }
 
 /// Pushes `job` to run at `at` (1-second resolution).
-pub async fn enqueue_at<J: Job>(conn: &mut PgConnection, job: &J, at: DateTime<Utc>) -> Result<String, QueueError> {
+pub async fn enqueue_at<J: Job>(
+    conn: &mut PgConnection,
+    job: &J,
+    at: DateTime<Utc>,
+) -> Result<String, QueueError> {
     push(conn, job, Some(at.into())).await
 }
 
-async fn push<J: Job>(conn: &mut PgConnection, job: &J, at: Option<SystemTime>) -> Result<String, QueueError> {
+async fn push<J: Job>(
+    conn: &mut PgConnection,
+    job: &J,
+    at: Option<SystemTime>,
+) -> Result<String, QueueError> {
     push_payload(conn, J::QUEUE, serde_json::to_vec(job)?, J::MAX_ATTEMPTS, None, at).await
 }
 
@@ -56,9 +68,8 @@ pub(crate) async fn push_payload(
 ) -> Result<String, QueueError> {
     let id = id.unwrap_or_else(|| ulid::Ulid::generate().to_string());
     let ulid = ulid::Ulid::from_string(&id).map_err(|e| sqlx::Error::Protocol(format!("bad job id: {e}")))?;
-    let mut builder = TaskBuilder::new(payload)
-        .task_id(TaskId::from_ulid(ulid))
-        .max_attempts(max_attempts as usize);
+    let mut builder =
+        TaskBuilder::new(payload).task_id(TaskId::from_ulid(ulid)).max_attempts(max_attempts as usize);
     if let Some(at) = at {
         let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         builder = builder.run_at_timestamp(secs);

@@ -48,7 +48,8 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
         failure.record_crashed_attempts().await?;
     }
     if attempt > meta.max_attempts {
-        let why = format!("abandoned: {} attempts used, the last ones ended with their worker", meta.max_attempts);
+        let why =
+            format!("abandoned: {} attempts used, the last ones ended with their worker", meta.max_attempts);
         tracing::error!(queue = J::QUEUE, task.id = %meta.task_id, attempt, "job is dead: worker died on every attempt");
         failure.record("abandoned", &why, None).await?;
         return Err(AbortError::new(why).into());
@@ -67,7 +68,9 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
     let wait = match &error {
         JobError::Permanent(_) => None,
         _ if last => None,
-        JobError::RateLimited { retry_after, .. } => Some((*retry_after).max(J::BACKOFF.delay(attempt as u32))),
+        JobError::RateLimited { retry_after, .. } => {
+            Some((*retry_after).max(J::BACKOFF.delay(attempt as u32)))
+        }
         JobError::Transient(_) => Some(J::BACKOFF.delay(attempt as u32)),
     };
     let retry_at = match wait {
@@ -99,15 +102,23 @@ struct Failure<'a> {
 }
 
 impl Failure<'_> {
-    async fn record(&self, kind: &str, message: &str, retry_at: Option<chrono::DateTime<chrono::Utc>>) -> Result<(), sqlx::Error> {
-        db::record_error(self.db, &NewJobError {
-            task_id: self.task_id,
-            queue: self.queue,
-            attempt: self.attempt as i32,
-            kind,
-            message,
-            retry_at,
-        })
+    async fn record(
+        &self,
+        kind: &str,
+        message: &str,
+        retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), sqlx::Error> {
+        db::record_error(
+            self.db,
+            &NewJobError {
+                task_id: self.task_id,
+                queue: self.queue,
+                attempt: self.attempt as i32,
+                kind,
+                message,
+                retry_at,
+            },
+        )
         .await
     }
 
@@ -116,14 +127,17 @@ impl Failure<'_> {
         let recorded = db::recorded_attempts(self.db, self.task_id).await?;
         for earlier in 1..self.attempt as i32 {
             if !recorded.contains(&earlier) {
-                db::record_error(self.db, &NewJobError {
-                    task_id: self.task_id,
-                    queue: self.queue,
-                    attempt: earlier,
-                    kind: "crashed",
-                    message: "the worker running this attempt stopped heartbeating (crash or kill)",
-                    retry_at: None,
-                })
+                db::record_error(
+                    self.db,
+                    &NewJobError {
+                        task_id: self.task_id,
+                        queue: self.queue,
+                        attempt: earlier,
+                        kind: "crashed",
+                        message: "the worker running this attempt stopped heartbeating (crash or kill)",
+                        retry_at: None,
+                    },
+                )
                 .await?;
             }
         }

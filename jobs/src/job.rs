@@ -37,10 +37,7 @@ pub enum JobError {
     Transient(anyhow::Error),
     /// The provider asked us to wait: retry no sooner than `retry_after`.
     #[error("rate limited (retry after {}s): {source:#}", retry_after.as_secs())]
-    RateLimited {
-        retry_after: Duration,
-        source: anyhow::Error,
-    },
+    RateLimited { retry_after: Duration, source: anyhow::Error },
     /// Retrying cannot help: record why and stop.
     #[error("permanent: {0:#}")]
     Permanent(anyhow::Error),
@@ -56,10 +53,7 @@ impl JobError {
     }
 
     pub fn rate_limited(retry_after: Duration, e: impl Into<anyhow::Error>) -> Self {
-        Self::RateLimited {
-            retry_after,
-            source: e.into(),
-        }
+        Self::RateLimited { retry_after, source: e.into() }
     }
 
     /// The `kind` column of the error history.

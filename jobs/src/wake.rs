@@ -21,9 +21,9 @@ pub(crate) fn wakeups(pool: PgPool, queue: &'static str, interval: Duration) -> 
         // After the listener's connection ends, wait a little before re-subscribing so a
         // database that is down is not hammered; the interval keeps work flowing meanwhile.
         let pause = if round == 0 { Duration::ZERO } else { Duration::from_secs(1) };
-        stream::once(tokio::time::sleep(pause))
-            .filter_map(|_| async { None::<()> })
-            .chain(Pubsub::new(pool, queue.to_owned()).filter_map(|event| async move { event.ok().map(|_| ()) }))
+        stream::once(tokio::time::sleep(pause)).filter_map(|_| async { None::<()> }).chain(
+            Pubsub::new(pool, queue.to_owned()).filter_map(|event| async move { event.ok().map(|_| ()) }),
+        )
     });
     let ticks = stream::unfold(new_interval(interval), |mut timer| async move {
         timer.tick().await;

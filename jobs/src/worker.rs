@@ -51,9 +51,7 @@ pub fn registry(monitor: Monitor, ctx: &JobContext, opts: &WorkerOptions) -> Mon
 
 /// Every recurring task, with expressions from configuration.
 pub fn schedules(config: &QueueConfig) -> Result<Vec<Schedule>, ScheduleError> {
-    Ok(vec![
-        Schedule::new("prune_jobs", &config.prune_schedule, |_| PruneJobs {})?.catch_up(1),
-    ])
+    Ok(vec![Schedule::new("prune_jobs", &config.prune_schedule, |_| PruneJobs {})?.catch_up(1)])
 }
 
 /// Adds a worker for job type `J` to `monitor`.
@@ -91,13 +89,32 @@ pub fn register<J: Job>(monitor: Monitor, ctx: &JobContext, opts: &WorkerOptions
 
 /// Runs every registered queue and the cron scheduler until `shutdown` resolves, then
 /// gives in-flight jobs `opts.shutdown_timeout` to finish (unstarted ones are re-queued).
-pub async fn run<S>(ctx: JobContext, schedules: Vec<Schedule>, opts: WorkerOptions, shutdown: S) -> Result<(), MonitorError>
+pub async fn run<S>(
+    ctx: JobContext,
+    schedules: Vec<Schedule>,
+    opts: WorkerOptions,
+    shutdown: S,
+) -> Result<(), MonitorError>
 where
     S: Future<Output = ()> + Clone + Send + 'static,
 {
     let scheduler = Scheduler::new(ctx.db.clone(), schedules, Utc::now());
+    supervise(registry(Monitor::new(), &ctx, &opts), scheduler, &opts, shutdown).await
+}
+
+/// Runs `monitor`'s workers and `scheduler` until `shutdown`, restarting a worker that
+/// stops on an error (a database blip must not silently end a queue).
+pub async fn supervise<S>(
+    monitor: Monitor,
+    scheduler: Scheduler,
+    opts: &WorkerOptions,
+    shutdown: S,
+) -> Result<(), MonitorError>
+where
+    S: Future<Output = ()> + Clone + Send + 'static,
+{
     let cron = tokio::spawn(scheduler.run(shutdown.clone()));
-    let monitor = registry(Monitor::new(), &ctx, &opts)
+    let monitor = monitor
         .should_restart(|worker, error| {
             tracing::warn!(worker = worker.name(), error = %error, "worker stopped on an error; restarting");
             true

@@ -17,9 +17,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<&'static str, WebError> {
-    db::ping(&state.db)
-        .await
-        .map_err(|_| WebError::Unavailable("database unreachable".into()))?;
+    db::ping(&state.db).await.map_err(|_| WebError::Unavailable("database unreachable".into()))?;
     let pending = schema::pending(&state.db)
         .await
         .map_err(|_| WebError::Unavailable("migration history unreadable".into()))?;

@@ -7,7 +7,12 @@ use sqlx::{PgConnection, PgPool};
 /// Claims `tick` of `task` for the caller's transaction. `true` when this caller won and
 /// must enqueue the job (in the same transaction); `false` when the tick is already taken.
 /// A concurrent claimer blocks on the unique key until the winner commits or rolls back.
-pub async fn claim(conn: &mut PgConnection, task: &str, tick: DateTime<Utc>, task_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn claim(
+    conn: &mut PgConnection,
+    task: &str,
+    tick: DateTime<Utc>,
+    task_id: &str,
+) -> Result<bool, sqlx::Error> {
     let row = sqlx::query(
         "insert into cron_ticks (task, tick, task_id) values ($1, $2, $3)
          on conflict (task, tick) do nothing returning 1",
@@ -22,10 +27,7 @@ pub async fn claim(conn: &mut PgConnection, task: &str, tick: DateTime<Utc>, tas
 
 /// The latest tick of `task` that was enqueued, if any: where start-up catch-up begins.
 pub async fn latest(pool: &PgPool, task: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar("select max(tick) from cron_ticks where task = $1")
-        .bind(task)
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar("select max(tick) from cron_ticks where task = $1").bind(task).fetch_one(pool).await
 }
 
 /// Every recorded tick of `task`, oldest first (ops console and tests).

@@ -52,7 +52,11 @@ impl JobRow {
 
 /// Moves a job's `run_at` forward: the runtime's backoff, since apalis re-fetches a failed
 /// job as soon as `run_at` has passed. Returns the new `run_at`.
-pub async fn schedule_retry(pool: &PgPool, task_id: &str, delay: Duration) -> Result<DateTime<Utc>, sqlx::Error> {
+pub async fn schedule_retry(
+    pool: &PgPool,
+    task_id: &str,
+    delay: Duration,
+) -> Result<DateTime<Utc>, sqlx::Error> {
     sqlx::query_scalar(
         "update apalis.jobs set run_at = now() + make_interval(secs => $2)
          where id = $1 returning run_at",

@@ -28,10 +28,8 @@ pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
 /// Works for any migrator, whatever table it keeps its history in.
 pub async fn pending_migrations(pool: &PgPool, migrator: &Migrator) -> Result<Vec<i64>, sqlx::Error> {
     let table = migrator.table_name.as_ref();
-    let exists: bool = sqlx::query_scalar("select to_regclass($1) is not null")
-        .bind(table)
-        .fetch_one(pool)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("select to_regclass($1) is not null").bind(table).fetch_one(pool).await?;
     let applied: Vec<i64> = if exists {
         // The table name comes from a compiled-in Migrator, never from input.
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select version from {table} where success")))

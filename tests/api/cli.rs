@@ -1,0 +1,95 @@
+//! The real binary, as the Procfile runs it: configuration errors, the refusal to run on
+//! an unmigrated database, and a clean stop on SIGTERM.
+
+use std::{
+    path::PathBuf,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use sqlx::PgPool;
+
+fn mujibak() -> Command {
+    // A clean environment in an empty folder: no developer `.env` can leak in.
+    let dir: PathBuf = std::env::temp_dir().join(format!("mujibak-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mujibak"));
+    cmd.env_clear().current_dir(dir).env("RUST_LOG", "info");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (Output, String) {
+    let out = cmd.output().expect("binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stderr)
+}
+
+#[test]
+fn web_without_database_url_exits_non_zero_naming_it() {
+    for role in ["web", "worker", "migrate"] {
+        let (out, stderr) = run(mujibak().arg(role));
+        assert!(!out.status.success(), "{role} must fail");
+        assert!(stderr.contains("DATABASE_URL is not set"), "{role}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+    }
+}
+
+#[test]
+fn a_malformed_port_is_named() {
+    let (out, stderr) =
+        run(mujibak().arg("web").env("DATABASE_URL", "postgres://x@127.0.0.1/x").env("PORT", "eighty"));
+    assert!(!out.status.success());
+    assert!(stderr.contains("PORT is malformed"), "{stderr}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn web_and_worker_refuse_an_unmigrated_database(pool: PgPool) {
+    let url = crate::helpers::database_url(&pool);
+    for role in ["web", "worker"] {
+        let (out, stderr) = run(mujibak().arg(role).env("DATABASE_URL", &url).env("PORT", "0"));
+        assert!(!out.status.success(), "{role} must refuse");
+        assert!(stderr.contains("pending migration"), "{role}: {stderr}");
+        assert!(stderr.contains("mujibak migrate"), "{role}: {stderr}");
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn after_migrate_web_serves_and_both_roles_stop_cleanly_on_sigterm(pool: PgPool) {
+    let url = crate::helpers::database_url(&pool);
+    let (out, stderr) = run(mujibak().arg("migrate").env("DATABASE_URL", &url));
+    assert!(out.status.success(), "migrate: {stderr}");
+
+    let port = free_port();
+    let mut web = mujibak()
+        .arg("web")
+        .env("DATABASE_URL", &url)
+        .env("PORT", port.to_string())
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut worker = mujibak().arg("worker").env("DATABASE_URL", &url).stdout(Stdio::null()).spawn().unwrap();
+    let health = crate::helpers::eventually(Duration::from_secs(20), "web to listen", || async {
+        reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.ok()
+    })
+    .await;
+    assert!(health.status().is_success());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    for (name, child) in [("web", &mut web), ("worker", &mut worker)] {
+        let started = Instant::now();
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{name} ignored SIGTERM for 30 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(status.success(), "{name} exited with {status} after SIGTERM");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

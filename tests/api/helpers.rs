@@ -1,0 +1,119 @@
+//! Test support: migrated databases, the app on a real port, workers for test job types,
+//! and a run log the test jobs write to (so tests see what actually ran, and when).
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use apalis::prelude::Monitor;
+use chrono::{DateTime, Utc};
+use mujibak::AppState;
+use mujibak_core::Config;
+use mujibak_jobs::{
+    schema,
+    worker::{self, WorkerOptions},
+    Job, JobContext,
+};
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+
+/// Applies apalis' and our migrations (what `mujibak migrate` does) and creates the run log.
+pub async fn migrated(pool: &PgPool) {
+    schema::migrate(pool).await.expect("migrations apply");
+    sqlx::query(
+        "create table test_runs (key text not null, attempt_at timestamptz not null default clock_timestamp())",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// Called by test jobs: records that the job with `key` ran, now. Returns the run count.
+pub async fn log_run(pool: &PgPool, key: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query("insert into test_runs (key) values ($1)").bind(key).execute(pool).await?;
+    sqlx::query_scalar("select count(*) from test_runs where key = $1").bind(key).fetch_one(pool).await
+}
+
+/// When each run of `key` started, in order.
+pub async fn runs(pool: &PgPool, key: &str) -> Vec<DateTime<Utc>> {
+    sqlx::query_scalar("select attempt_at from test_runs where key = $1 order by attempt_at")
+        .bind(key)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+pub fn job_context(pool: &PgPool) -> JobContext {
+    JobContext { db: pool.clone(), job_retention: Duration::from_secs(3600) }
+}
+
+/// Fast timings for tests: 1 s heartbeat, dead after 2 missed, 100 ms fallback poll.
+pub fn fast_options() -> WorkerOptions {
+    WorkerOptions {
+        heartbeat: Duration::from_secs(1),
+        missed_heartbeats: 2,
+        poll_interval: Duration::from_millis(100),
+        shutdown_timeout: Duration::from_secs(5),
+    }
+}
+
+/// A worker process stand-in for job type `J`; `kill` ends it like SIGKILL would (no
+/// acks, no clean-up, heartbeats stop).
+pub struct TestWorker(Option<JoinHandle<()>>);
+
+impl TestWorker {
+    pub fn start<J: Job>(pool: &PgPool, opts: &WorkerOptions) -> Self {
+        let monitor = worker::register::<J>(Monitor::new(), &job_context(pool), opts);
+        Self(Some(tokio::spawn(async move {
+            let _ = monitor.run().await;
+        })))
+    }
+
+    pub async fn kill(mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+            let _ = handle.await;
+        }
+    }
+}
+
+impl Drop for TestWorker {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.0 {
+            handle.abort();
+        }
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, panicking with `what` after `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The production router on a real port, over `pool`.
+pub async fn spawn_app(pool: PgPool) -> SocketAddr {
+    let config = Config::from_lookup(|name| (name == "DATABASE_URL").then(|| "postgres://unused".to_owned()))
+        .expect("test config");
+    let state = AppState { db: pool, config: Arc::new(config) };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, mujibak::router(state)).await.unwrap() });
+    addr
+}
+
+/// A `DATABASE_URL` for the database `pool` is connected to (the test's own).
+pub fn database_url(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for tests");
+    let mut url = url::Url::parse(&base).expect("DATABASE_URL parses");
+    url.set_path(pool.connect_options().get_database().expect("test database name"));
+    url.to_string()
+}

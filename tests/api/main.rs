@@ -1,0 +1,11 @@
+//! Black-box tests of the whole system: one binary, real Postgres (`#[sqlx::test]` gives
+//! each test a fresh database), real HTTP, the real binary for the CLI.
+
+mod cli;
+mod cron;
+mod health;
+mod helpers;
+mod prune;
+mod queue_crash;
+mod queue_enqueue;
+mod queue_retry;

@@ -1,0 +1,83 @@
+//! Enqueueing: in the caller's transaction (rolled back → never runs; committed → runs
+//! exactly once), and an idle worker starts a new job promptly through LISTEN/NOTIFY.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use mujibak_core::db::jobs;
+use mujibak_jobs::{enqueue, worker::WorkerOptions, Job, JobContext, JobError};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use crate::helpers::{eventually, fast_options, log_run, migrated, runs, TestWorker};
+
+#[derive(Serialize, Deserialize)]
+struct Record {
+    key: String,
+}
+
+impl Job for Record {
+    const QUEUE: &'static str = "test_record";
+
+    async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
+        log_run(&ctx.db, &self.key).await?;
+        Ok(())
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_job_enqueued_in_a_rolled_back_transaction_never_runs_and_a_committed_one_runs_once(pool: PgPool) {
+    // Arrange
+    migrated(&pool).await;
+    let _worker = TestWorker::start::<Record>(&pool, &fast_options());
+
+    // Act
+    let mut tx = pool.begin().await.unwrap();
+    enqueue(&mut tx, &Record { key: "rolled-back".into() }).await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let id = enqueue(&mut tx, &Record { key: "committed".into() }).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Assert
+    eventually(Duration::from_secs(10), "the committed job to finish", || async {
+        jobs::find(&pool, &id).await.unwrap().filter(|j| j.status == "Done")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // time for any duplicate run
+    assert_eq!(runs(&pool, "committed").await.len(), 1);
+    assert_eq!(runs(&pool, "rolled-back").await.len(), 0);
+    assert_eq!(jobs::list_by_queue(&pool, Record::QUEUE).await.unwrap().len(), 1);
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_idle_worker_starts_a_new_job_well_under_the_heartbeat_period(pool: PgPool) {
+    // Arrange: the fallback poll is a minute away, so only NOTIFY can wake the worker.
+    migrated(&pool).await;
+    let opts = WorkerOptions { poll_interval: Duration::from_secs(60), ..WorkerOptions::default() };
+    let _worker = TestWorker::start::<Record>(&pool, &opts);
+    tokio::time::sleep(Duration::from_millis(1500)).await; // registered, fetched nothing, idle
+
+    for n in 0..5 {
+        // Act
+        let key = format!("prompt-{n}");
+        let mut tx = pool.begin().await.unwrap();
+        enqueue(&mut tx, &Record { key: key.clone() }).await.unwrap();
+        let committed_at: DateTime<Utc> =
+            sqlx::query_scalar("select clock_timestamp()").fetch_one(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let started = eventually(Duration::from_secs(10), "the job to start", || async {
+            runs(&pool, &key).await.first().copied()
+        })
+        .await;
+
+        // Assert
+        let latency = (started - committed_at).to_std().unwrap_or_default();
+        assert!(
+            latency < opts.heartbeat / 5,
+            "job {n} started {latency:?} after commit; the heartbeat is {:?}",
+            opts.heartbeat
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await; // idle again
+    }
+}
