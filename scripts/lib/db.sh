@@ -50,6 +50,20 @@ _pg_run() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The postgres user must reach the data folder: grant traverse (o+x, not read) on any
+# ancestor that denies it (a clone under a 0700 mktemp folder, say).
+_pg_allow_traverse() {
+  local dir
+  dir=$(dirname "$1")
+  while [ "$dir" != "/" ]; do
+    if ! runuser -u postgres -- test -x "$dir"; then
+      _db_log "granting traverse (o+x) on $dir so the postgres user can reach .pgdata"
+      chmod o+x "$dir"
+    fi
+    dir=$(dirname "$dir")
+  done
+}
+
 _pg_local_cluster() {
   local root bindir data log
   root="$(pwd)/.pgdata"
@@ -58,7 +72,10 @@ _pg_local_cluster() {
   _pg_install
   bindir=$(_pg_bindir) || { _db_log "no initdb after install"; return 1; }
   mkdir -p "$root"
-  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$root"; fi
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$root"
+    _pg_allow_traverse "$root"
+  fi
   if [ ! -f "$data/PG_VERSION" ]; then
     _db_log "initialising a project-local cluster in $data"
     _pg_run "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
