@@ -100,12 +100,19 @@ pub async fn errors(pool: &PgPool, task_id: &str) -> Result<Vec<JobErrorRow>, sq
         .await
 }
 
+/// `select <JobRow columns> from apalis.jobs <tail>`.
+macro_rules! select_jobs {
+    ($tail:literal) => {
+        concat!(
+            "select id, job_type, status, attempts, max_attempts, run_at, done_at, lock_by from apalis.jobs ",
+            $tail
+        )
+    };
+}
+
 /// One job row by id.
 pub async fn find(pool: &PgPool, task_id: &str) -> Result<Option<JobRow>, sqlx::Error> {
-    sqlx::query_as(
-        "select id, job_type, status, attempts, max_attempts, run_at, done_at, lock_by
-         from apalis.jobs where id = $1",
-    )
+    sqlx::query_as(select_jobs!("where id = $1"))
     .bind(task_id)
     .fetch_optional(pool)
     .await
@@ -113,10 +120,7 @@ pub async fn find(pool: &PgPool, task_id: &str) -> Result<Option<JobRow>, sqlx::
 
 /// Every job row of a queue, oldest first (tests and small ops views).
 pub async fn list_by_queue(pool: &PgPool, queue: &str) -> Result<Vec<JobRow>, sqlx::Error> {
-    sqlx::query_as(
-        "select id, job_type, status, attempts, max_attempts, run_at, done_at, lock_by
-         from apalis.jobs where job_type = $1 order by id",
-    )
+    sqlx::query_as(select_jobs!("where job_type = $1 order by id"))
     .bind(queue)
     .fetch_all(pool)
     .await
