@@ -112,18 +112,12 @@ macro_rules! select_jobs {
 
 /// One job row by id.
 pub async fn find(pool: &PgPool, task_id: &str) -> Result<Option<JobRow>, sqlx::Error> {
-    sqlx::query_as(select_jobs!("where id = $1"))
-    .bind(task_id)
-    .fetch_optional(pool)
-    .await
+    sqlx::query_as(select_jobs!("where id = $1")).bind(task_id).fetch_optional(pool).await
 }
 
 /// Every job row of a queue, oldest first (tests and small ops views).
 pub async fn list_by_queue(pool: &PgPool, queue: &str) -> Result<Vec<JobRow>, sqlx::Error> {
-    sqlx::query_as(select_jobs!("where job_type = $1 order by id"))
-    .bind(queue)
-    .fetch_all(pool)
-    .await
+    sqlx::query_as(select_jobs!("where job_type = $1 order by id")).bind(queue).fetch_all(pool).await
 }
 
 /// Deletes `Done` job rows finished before `before`, in batches so no long lock is held,
