@@ -1,7 +1,9 @@
 //! The HTTP app and the process roles. `router` builds the exact production router, so
 //! tests exercise what ships; `roles` holds what each Procfile line runs.
 
+pub mod mail;
 pub mod roles;
+pub mod sandbox;
 pub mod shutdown;
 pub mod state;
 pub mod web;

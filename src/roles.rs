@@ -1,9 +1,7 @@
 //! What each Procfile role runs. Each function: connect, check, start, wait for SIGTERM.
 
-use std::sync::Arc;
-
 use anyhow::{bail, Context};
-use mujibak_core::{db, Config};
+use mujibak_core::{clients::smtp::Mailer, db, Config};
 use mujibak_jobs::{
     schema,
     worker::{self, WorkerOptions},
@@ -11,7 +9,7 @@ use mujibak_jobs::{
 };
 use sqlx::PgPool;
 
-use crate::{shutdown, state::AppState, web};
+use crate::{sandbox::mail::MailSink, shutdown, state::AppState, web};
 
 /// `mujibak migrate`: apalis' migrations, then ours.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -25,7 +23,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 pub async fn web(config: Config) -> anyhow::Result<()> {
     let pool = connect(&config).await?;
     ensure_migrated(&pool).await?;
-    serve(AppState { db: pool, config: Arc::new(config) }, shutdown::signal()).await
+    serve(AppState::new(pool, config, false)?, shutdown::signal()).await
 }
 
 /// `mujibak worker`: every queue and the cron scheduler, refusing an unmigrated database.
@@ -35,12 +33,23 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     run_worker(pool, &config, shutdown::signal()).await
 }
 
-/// `mujibak dev`: migrate, then web and worker in one process (local use only).
-pub async fn dev(config: Config) -> anyhow::Result<()> {
+/// `mujibak dev`: migrate, then the sandbox, web and worker in one process (local use
+/// only). Email goes to the sandbox's SMTP sink unless `SMTP_URL` is set.
+pub async fn dev(mut config: Config) -> anyhow::Result<()> {
     let pool = connect(&config).await?;
     schema::migrate(&pool).await.context("migrations failed")?;
+    if config.mail.smtp_url.is_none() {
+        let sink = MailSink::start(
+            &format!("127.0.0.1:{}", config.sandbox.smtp_port),
+            Some(config.sandbox.mail_dir.clone()),
+        )
+        .await
+        .context("cannot start the sandbox SMTP sink (SANDBOX_SMTP_PORT)")?;
+        tracing::info!(smtp = %sink.url(), folder = %config.sandbox.mail_dir.display(), "sandbox mail sink: emails land here");
+        config.mail.smtp_url = Some(sink.url().into());
+    }
     let stop = shutdown::signal();
-    let state = AppState { db: pool.clone(), config: Arc::new(config.clone()) };
+    let state = AppState::new(pool.clone(), config.clone(), true)?;
     let (web, worker) = tokio::join!(serve(state, stop.clone()), run_worker(pool, &config, stop));
     web.and(worker)
 }
@@ -72,7 +81,13 @@ async fn serve(state: AppState, stop: shutdown::Shutdown) -> anyhow::Result<()> 
 }
 
 async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> anyhow::Result<()> {
-    let ctx = JobContext { db: pool, job_retention: config.queue.retention };
+    let mailer = Mailer::new(&config.mail).context("the worker sends email")?;
+    let ctx = JobContext {
+        db: pool,
+        job_retention: config.queue.retention,
+        mailer: Some(mailer),
+        session_idle: config.session.idle,
+    };
     let schedules = worker::schedules(&config.queue)?;
     let opts = WorkerOptions { shutdown_timeout: config.queue.shutdown_timeout, ..WorkerOptions::default() };
     worker::run(ctx, schedules, opts, stop).await.context("worker failed")

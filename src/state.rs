@@ -5,6 +5,8 @@ use std::sync::Arc;
 use mujibak_core::Config;
 use sqlx::PgPool;
 
+use crate::web::views::Views;
+
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -12,4 +14,15 @@ pub struct AppState {
     pub db: PgPool,
     /// The process configuration.
     pub config: Arc<Config>,
+    /// Compiled templates and UI strings.
+    pub views: Arc<Views>,
+    /// Sandbox mode (`mujibak dev`): local fakes instead of Meta, OpenAI, Moyasar, SMTP.
+    pub sandbox: bool,
+}
+
+impl AppState {
+    /// Loads the templates; fails if any template or catalog is broken.
+    pub fn new(db: PgPool, config: Config, sandbox: bool) -> anyhow::Result<Self> {
+        Ok(Self { db, config: Arc::new(config), views: Arc::new(Views::load()?), sandbox })
+    }
 }

@@ -12,6 +12,14 @@
 //! | `JOB_RETENTION_HOURS` | 168 | finished job rows older than this are pruned |
 //! | `JOB_PRUNE_SCHEDULE` | `0 17 * * * *` | cron (sec min hour dom mon dow, Asia/Riyadh) of the prune |
 //! | `SHUTDOWN_TIMEOUT_SECS` | 25 | grace period for in-flight work on SIGTERM |
+//! | `SMTP_URL` | none (worker refuses to start) | `smtp://user:pass@host:587?tls=required`, `smtps://…` |
+//! | `MAIL_FROM` | `Mujibak <no-reply@mujibak.com>` | sender of every email |
+//! | `SUPPORT_EMAIL` | `support@mujibak.com` | shown in the footer and emails |
+//! | `SESSION_IDLE_MINUTES` | 720 | a session unused this long ends |
+//! | `SESSION_MAX_DAYS` | 30 | a session ends this long after sign-in, used or not |
+//! | `TRUST_PROXY` | `false` | take the client address from `X-Forwarded-For` (Heroku: true) |
+//! | `SANDBOX_SMTP_PORT` | 2525 | `mujibak dev`: port of the local SMTP sink |
+//! | `SANDBOX_MAIL_DIR` | `.dev/mail` | `mujibak dev`: folder the sink writes `.eml` files to |
 
 use std::{str::FromStr, time::Duration};
 
@@ -33,6 +41,34 @@ pub struct Config {
     pub http: HttpConfig,
     pub log: LogConfig,
     pub queue: QueueConfig,
+    pub mail: MailConfig,
+    pub session: SessionConfig,
+    pub sandbox: SandboxConfig,
+}
+
+/// Local stand-ins used by `mujibak dev` (never in production).
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub smtp_port: u16,
+    pub mail_dir: std::path::PathBuf,
+}
+
+/// Outgoing email.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// SMTP server; `None` means email cannot be sent (web still queues it).
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    pub support_address: String,
+}
+
+/// Sign-in sessions and the client address they are rate-limited by.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub idle: Duration,
+    pub max_age: Duration,
+    /// Whether `X-Forwarded-For` (last hop) names the client: true behind Heroku's router.
+    pub trust_proxy: bool,
 }
 
 /// Postgres: the only backing store.
@@ -74,6 +110,13 @@ pub struct QueueConfig {
     pub shutdown_timeout: Duration,
 }
 
+impl HttpConfig {
+    /// Whether the app is served over https (cookies get `Secure`, responses get HSTS).
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
 impl Config {
     /// Reads the process environment (after loading `.env` if present).
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -109,6 +152,17 @@ impl Config {
         let retention_hours: u64 = env.parsed("JOB_RETENTION_HOURS", 168)?;
         let prune_schedule = env.optional("JOB_PRUNE_SCHEDULE").unwrap_or_else(|| "0 17 * * * *".to_owned());
         let shutdown_secs: u64 = env.parsed("SHUTDOWN_TIMEOUT_SECS", 25)?;
+        let smtp_url = env.optional("SMTP_URL");
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(invalid("SMTP_URL", "must start with smtp:// or smtps://"));
+            }
+        }
+        let idle_minutes: u64 = env.parsed("SESSION_IDLE_MINUTES", 720)?;
+        let max_days: u64 = env.parsed("SESSION_MAX_DAYS", 30)?;
+        if idle_minutes == 0 || max_days == 0 {
+            return Err(invalid("SESSION_IDLE_MINUTES", "session lifetimes must be positive"));
+        }
         Ok(Config {
             database,
             http: HttpConfig { port, base_url: base_url.trim_end_matches('/').to_owned() },
@@ -117,6 +171,24 @@ impl Config {
                 retention: Duration::from_secs(retention_hours * 3600),
                 prune_schedule,
                 shutdown_timeout: Duration::from_secs(shutdown_secs),
+            },
+            mail: MailConfig {
+                smtp_url: smtp_url.map(SecretString::from),
+                from: env
+                    .optional("MAIL_FROM")
+                    .unwrap_or_else(|| "Mujibak <no-reply@mujibak.com>".to_owned()),
+                support_address: env
+                    .optional("SUPPORT_EMAIL")
+                    .unwrap_or_else(|| "support@mujibak.com".to_owned()),
+            },
+            session: SessionConfig {
+                idle: Duration::from_secs(idle_minutes * 60),
+                max_age: Duration::from_secs(max_days * 86_400),
+                trust_proxy: env.parsed("TRUST_PROXY", false)?,
+            },
+            sandbox: SandboxConfig {
+                smtp_port: env.parsed("SANDBOX_SMTP_PORT", 2525)?,
+                mail_dir: env.optional("SANDBOX_MAIL_DIR").unwrap_or_else(|| ".dev/mail".into()).into(),
             },
         })
     }
@@ -192,6 +264,14 @@ mod tests {
     fn debug_output_never_shows_the_database_password() {
         let c = config(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn smtp_url_must_be_an_smtp_url_and_stays_secret() {
+        let err = config(&[("DATABASE_URL", "postgres://x"), ("SMTP_URL", "http://x")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "SMTP_URL", .. }));
+        let c = config(&[("DATABASE_URL", "postgres://x"), ("SMTP_URL", "smtp://u:s3cret@h:25")]).unwrap();
+        assert!(!format!("{c:?}").contains("s3cret"));
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //! worker) stand on it. It must not depend on axum, tera or apalis: the web layer lives in
 //! the root package and the queue runtime in `mujibak-jobs`.
 
+pub mod accounts;
+pub mod auth;
+pub mod clients;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError};

@@ -3,6 +3,7 @@
 
 use std::{future::Future, time::Duration};
 
+use mujibak_core::clients::smtp::Mailer;
 use serde::{de::DeserializeOwned, Serialize};
 use sqlx::PgPool;
 
@@ -85,4 +86,8 @@ pub struct JobContext {
     pub db: PgPool,
     /// Finished job rows older than this are pruned.
     pub job_retention: Duration,
+    /// SMTP sender; `None` when `SMTP_URL` is unset (email jobs then fail and retry).
+    pub mailer: Option<Mailer>,
+    /// Sessions unused this long are pruned.
+    pub session_idle: Duration,
 }

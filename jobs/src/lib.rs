@@ -12,7 +12,8 @@
 //!   graceful shutdown.
 //! - `schema`: apalis' migrations and ours, and the pending-migration check.
 //!
-//! Jobs: `prune_jobs` (scheduled deletion of finished job rows).
+//! Jobs: `send_email` (outbox delivery), `prune_jobs` (finished job rows),
+//! `prune_sessions` (ended sessions, stale rate-limit windows).
 
 pub mod backoff;
 pub mod cron;
@@ -20,7 +21,9 @@ pub mod enqueue;
 mod execute;
 pub mod job;
 pub mod prune_jobs;
+pub mod prune_sessions;
 pub mod schema;
+pub mod send_email;
 mod wake;
 pub mod worker;
 

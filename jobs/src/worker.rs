@@ -15,6 +15,8 @@ use crate::{
     execute::execute,
     job::{Job, JobContext},
     prune_jobs::PruneJobs,
+    prune_sessions::PruneSessions,
+    send_email::SendEmail,
     wake,
 };
 
@@ -46,6 +48,8 @@ impl Default for WorkerOptions {
 
 /// Every queue this process consumes.
 pub fn registry(monitor: Monitor, ctx: &JobContext, opts: &WorkerOptions) -> Monitor {
+    let monitor = register::<SendEmail>(monitor, ctx, opts);
+    let monitor = register::<PruneSessions>(monitor, ctx, opts);
     register::<PruneJobs>(monitor, ctx, opts)
 }
 

@@ -1,21 +1,36 @@
-//! `WebError`: the one error type of the web layer. 4xx errors say what was wrong; 5xx
-//! errors are logged once here and shown as a generic message (no detail leaks).
+//! `WebError`: the one error type of the web layer. Page errors (404, 403, 429, 500) are
+//! marked on the response and rendered as a localised page by the session middleware;
+//! 5xx causes are logged once here and never shown.
 
 use axum::{
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    http::{header, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Redirect, Response},
 };
+use mujibak_core::accounts::AccountError;
+
+use super::{extract::chrome, session::SessionCtx, views::Views};
+use crate::state::AppState;
 
 /// What a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     #[error("not found")]
     NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("sign-in required")]
+    SignInRequired(String),
+    #[error("too many attempts; retry in {0}s")]
+    RateLimited(u64),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
+
+/// Marks a response whose body is to be the localised error page for this status.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorPage(pub StatusCode);
 
 impl From<sqlx::Error> for WebError {
     fn from(e: sqlx::Error) -> Self {
@@ -23,15 +38,71 @@ impl From<sqlx::Error> for WebError {
     }
 }
 
+impl From<tera::Error> for WebError {
+    fn from(e: tera::Error) -> Self {
+        Self::Internal(anyhow::anyhow!("template: {e:?}"))
+    }
+}
+
+impl From<AccountError> for WebError {
+    fn from(e: AccountError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<mujibak_jobs::enqueue::QueueError> for WebError {
+    fn from(e: mujibak_jobs::enqueue::QueueError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        match self {
-            Self::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
-            Self::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
-            Self::Internal(e) => {
-                tracing::error!(error = %format!("{e:#}"), "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        let status = match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::SignInRequired(next) => {
+                let to = format!(
+                    "/signin?next={}",
+                    form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                );
+                return Redirect::to(&to).into_response();
             }
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(why) => return (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+            Self::Internal(ref e) => {
+                tracing::error!(error = %format!("{e:#}"), "internal error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let mut response = (status, status.canonical_reason().unwrap_or("error")).into_response();
+        if let Self::RateLimited(secs) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
+        response.extensions_mut().insert(ErrorPage(status));
+        response
     }
+}
+
+/// The error page for `status`, in the visitor's language, keeping `Retry-After`.
+pub fn render_error_page(state: &AppState, ctx: &SessionCtx, status: StatusCode, path: &str) -> Response {
+    #[derive(serde::Serialize)]
+    struct ErrorView {
+        status: u16,
+        key: &'static str,
+    }
+    let key = match status.as_u16() {
+        403 => "forbidden",
+        404 => "not_found",
+        413 => "too_large",
+        429 => "too_many",
+        _ => "server",
+    };
+    let view = ErrorView { status: status.as_u16(), key };
+    let body =
+        state.views.render("errors/error.html", &view, &chrome(state, ctx, path)).unwrap_or_else(|e| {
+            tracing::error!(error = ?e, "error page failed to render");
+            Views::FALLBACK_ERROR.to_owned()
+        });
+    (status, Html(body)).into_response()
 }

@@ -1,13 +1,27 @@
-//! The axum router: every area's `routes()` merged, and the layers every request passes
-//! (trace, timeout, body limit).
+//! The axum router: every area's `routes()` merged, then the layers every response passes:
+//! security headers (outermost, so error pages get them too), trace, timeout, body limit,
+//! and sessions + CSRF.
 
+mod auth;
 mod error;
+pub mod extract;
+mod forms;
 mod health;
+mod pages;
+mod profile;
+pub mod session;
+mod team;
+pub mod views;
 
 use std::time::Duration;
 
-use axum::{extract::DefaultBodyLimit, Router};
-use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
+use axum::{
+    extract::DefaultBodyLimit,
+    http::{header, HeaderName, HeaderValue, StatusCode},
+    middleware, Router,
+};
+use tower::ServiceBuilder;
+use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 pub use error::WebError;
 
@@ -16,15 +30,43 @@ use crate::state::AppState;
 /// Largest request body accepted anywhere (webhooks included).
 pub const BODY_LIMIT: usize = 256 * 1024;
 
+/// Content-Security-Policy: our own origin only, no inline script, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+    frame-ancestors 'none'";
+
 /// The production router.
 pub fn router(state: AppState) -> Router {
+    let hsts =
+        state.config.http.is_https().then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    let pages = Router::new()
+        .merge(pages::routes())
+        .merge(auth::routes())
+        .merge(profile::routes())
+        .merge(team::routes())
+        .fallback(|| async { WebError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), session::middleware));
     Router::new()
         .merge(health::routes())
+        .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(15),
-        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(15)))
         .layer(TraceLayer::new_for_http())
+        .layer(
+            ServiceBuilder::new()
+                .layer(header_layer(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+                .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+                .layer(header_layer(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+                .layer(header_layer(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+                .layer(header_layer(
+                    HeaderName::from_static("permissions-policy"),
+                    HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, hsts)),
+        )
         .with_state(state)
+}
+
+fn header_layer(name: HeaderName, value: HeaderValue) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, value)
 }

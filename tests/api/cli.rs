@@ -54,6 +54,16 @@ async fn web_and_worker_refuse_an_unmigrated_database(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = false)]
+async fn the_worker_refuses_to_start_without_smtp_url_naming_it(pool: PgPool) {
+    let url = crate::helpers::database_url(&pool);
+    let (out, stderr) = run(mujibak().arg("migrate").env("DATABASE_URL", &url));
+    assert!(out.status.success(), "migrate: {stderr}");
+    let (out, stderr) = run(mujibak().arg("worker").env("DATABASE_URL", &url));
+    assert!(!out.status.success());
+    assert!(stderr.contains("SMTP_URL is not set"), "{stderr}");
+}
+
+#[sqlx::test(migrations = false)]
 async fn after_migrate_web_serves_and_both_roles_stop_cleanly_on_sigterm(pool: PgPool) {
     let url = crate::helpers::database_url(&pool);
     let (out, stderr) = run(mujibak().arg("migrate").env("DATABASE_URL", &url));
@@ -68,7 +78,13 @@ async fn after_migrate_web_serves_and_both_roles_stop_cleanly_on_sigterm(pool: P
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut worker = mujibak().arg("worker").env("DATABASE_URL", &url).stdout(Stdio::null()).spawn().unwrap();
+    let mut worker = mujibak()
+        .arg("worker")
+        .env("DATABASE_URL", &url)
+        .env("SMTP_URL", "smtp://127.0.0.1:1")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let health = crate::helpers::eventually(Duration::from_secs(20), "web to listen", || async {
         reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.ok()
     })

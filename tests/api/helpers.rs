@@ -1,7 +1,7 @@
 //! Test support: migrated databases, the app on a real port, workers for test job types,
 //! and a run log the test jobs write to (so tests see what actually ran, and when).
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use apalis::prelude::Monitor;
 use chrono::{DateTime, Utc};
@@ -42,7 +42,12 @@ pub async fn runs(pool: &PgPool, key: &str) -> Vec<DateTime<Utc>> {
 }
 
 pub fn job_context(pool: &PgPool) -> JobContext {
-    JobContext { db: pool.clone(), job_retention: Duration::from_secs(3600) }
+    JobContext {
+        db: pool.clone(),
+        job_retention: Duration::from_secs(3600),
+        mailer: None,
+        session_idle: Duration::from_secs(3600),
+    }
 }
 
 /// Fast timings for tests: 1 s heartbeat, dead after 2 missed, 100 ms fallback poll.
@@ -61,7 +66,11 @@ pub struct TestWorker(Option<JoinHandle<()>>);
 
 impl TestWorker {
     pub fn start<J: Job>(pool: &PgPool, opts: &WorkerOptions) -> Self {
-        let monitor = worker::register::<J>(Monitor::new(), &job_context(pool), opts);
+        Self::start_with::<J>(&job_context(pool), opts)
+    }
+
+    pub fn start_with<J: Job>(ctx: &JobContext, opts: &WorkerOptions) -> Self {
+        let monitor = worker::register::<J>(Monitor::new(), ctx, opts);
         Self(Some(tokio::spawn(async move {
             let _ = monitor.run().await;
         })))
@@ -99,14 +108,29 @@ where
     }
 }
 
-/// The production router on a real port, over `pool`.
+/// The production router on a real port, over `pool`, with `BASE_URL` = its own address.
 pub async fn spawn_app(pool: PgPool) -> SocketAddr {
-    let config = Config::from_lookup(|name| (name == "DATABASE_URL").then(|| "postgres://unused".to_owned()))
-        .expect("test config");
-    let state = AppState { db: pool, config: Arc::new(config) };
+    spawn_app_with(pool, &[]).await
+}
+
+/// As [`spawn_app`], with extra configuration variables (e.g. an https `BASE_URL`).
+pub async fn spawn_app_with(pool: PgPool, vars: &[(&str, &str)]) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, mujibak::router(state)).await.unwrap() });
+    let base = format!("http://{addr}");
+    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let config = Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some("postgres://unused".to_owned()),
+        _ => vars
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| (name == "BASE_URL").then(|| base.clone())),
+    })
+    .expect("test config");
+    let state = AppState::new(pool, config, false).expect("templates load");
+    let app = mujibak::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
 }
 

@@ -1,11 +1,16 @@
 //! Black-box tests of the whole system: one binary, real Postgres (`#[sqlx::test]` gives
 //! each test a fresh database), real HTTP, the real binary for the CLI.
 
+mod accounts;
 mod cli;
 mod cron;
 mod health;
 mod helpers;
+mod i18n;
 mod prune;
 mod queue_crash;
 mod queue_enqueue;
 mod queue_retry;
+mod security;
+mod tenancy;
+mod web;

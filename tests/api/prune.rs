@@ -1,8 +1,6 @@
 //! Pruning removes finished rows older than the cutoff and keeps pending, running,
 //! failed and killed ones (and recent finished ones).
 
-use std::time::Duration;
-
 use mujibak_core::db::jobs;
 use mujibak_jobs::{enqueue, prune_jobs::PruneJobs, Job, JobContext, JobError};
 use serde::{Deserialize, Serialize};
@@ -56,7 +54,7 @@ async fn pruning_removes_old_finished_rows_and_keeps_everything_else(pool: PgPoo
         .execute(&pool)
         .await
         .unwrap(); // pending for a long time: kept
-    let ctx = JobContext { db: pool.clone(), job_retention: Duration::from_secs(3600) };
+    let ctx = crate::helpers::job_context(&pool);
 
     // Act
     PruneJobs {}.run(&ctx).await.unwrap();

@@ -3,7 +3,13 @@
 //! migration bookkeeping.
 
 pub mod cron_ticks;
+pub mod emails;
 pub mod jobs;
+pub mod rate_limits;
+pub mod sessions;
+pub mod tenants;
+pub mod tokens;
+pub mod users;
 
 use std::time::Duration;
 

@@ -1,0 +1,3 @@
+//! Outbound clients, one module per vendor; typed requests and errors callers can branch on.
+
+pub mod smtp;

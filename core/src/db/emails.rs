@@ -1,0 +1,92 @@
+//! The email outbox. A row is inserted in the same transaction as whatever caused it, and
+//! the `send_email` job delivers it. Once sent, its bodies are cleared (they may hold
+//! single-use links); the row stays as a record of what was sent to whom and when.
+
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::{EmailId, TenantId};
+
+/// An email to queue.
+#[derive(Debug, Clone)]
+pub struct NewEmail {
+    pub email_id: EmailId,
+    pub tenant_id: Option<TenantId>,
+    /// Template name, e.g. `password_reset`.
+    pub kind: String,
+    pub to_address: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+/// A queued email as the send job loads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Email {
+    pub email_id: EmailId,
+    pub kind: String,
+    pub to_address: String,
+    pub subject: String,
+    pub body_text: Option<String>,
+    pub body_html: Option<String>,
+    pub status: String,
+}
+
+pub async fn insert(conn: &mut PgConnection, e: &NewEmail) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into emails (email_id, tenant_id, kind, to_address, subject, body_text, body_html)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(e.email_id)
+    .bind(e.tenant_id)
+    .bind(&e.kind)
+    .bind(&e.to_address)
+    .bind(&e.subject)
+    .bind(&e.body_text)
+    .bind(&e.body_html)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(pool: &PgPool, email_id: EmailId) -> Result<Option<Email>, sqlx::Error> {
+    sqlx::query_as(
+        "select email_id, kind, to_address, subject, body_text, body_html, status from emails where email_id = $1",
+    )
+    .bind(email_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Delivered: keep the record, drop the bodies.
+pub async fn mark_sent(pool: &PgPool, email_id: EmailId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update emails set status = 'sent', sent_at = now(), body_text = null, body_html = null, last_error = null
+         where email_id = $1",
+    )
+    .bind(email_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gave up: keep why, drop the bodies.
+pub async fn mark_failed(pool: &PgPool, email_id: EmailId, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update emails set status = 'failed', last_error = $2, body_text = null, body_html = null where email_id = $1",
+    )
+    .bind(email_id)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A failed attempt that will be retried.
+pub async fn note_error(pool: &PgPool, email_id: EmailId, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update emails set last_error = $2 where email_id = $1")
+        .bind(email_id)
+        .bind(error)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Pure domain types and rules: parsed once at the edge ("parse, don't validate"), no I/O.
+
+pub mod email;
+pub mod ids;
+pub mod locale;
+pub mod password;
+pub mod role;
+
+pub use email::EmailAddress;
+pub use ids::{EmailId, TenantId, UserId};
+pub use locale::Locale;
+pub use password::NewPassword;
+pub use role::Role;

@@ -1,0 +1,48 @@
+//! SendEmail: delivers one outbox row over SMTP. Idempotent: a row already sent or failed
+//! is left alone. A refused message is marked failed and not retried; a connection problem
+//! or a 4xx reply is retried with the runtime's backoff.
+
+use mujibak_core::{clients::smtp::MailError, db::emails, domain::EmailId};
+use serde::{Deserialize, Serialize};
+
+use crate::job::{Job, JobContext, JobError};
+
+/// Deliver the outbox email `email_id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendEmail {
+    pub email_id: EmailId,
+}
+
+impl Job for SendEmail {
+    const QUEUE: &'static str = "send_email";
+    const MAX_ATTEMPTS: u32 = 10;
+    const CONCURRENCY: usize = 4;
+
+    async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
+        let Some(email) = emails::get(&ctx.db, self.email_id).await? else {
+            return Err(JobError::permanent(anyhow::anyhow!("email {} does not exist", self.email_id)));
+        };
+        if email.status != "queued" {
+            tracing::warn!(email.id = %self.email_id, status = %email.status, "email already handled; skipping");
+            return Ok(());
+        }
+        let mailer =
+            ctx.mailer.as_ref().ok_or_else(|| JobError::transient(anyhow::anyhow!("SMTP_URL is not set")))?;
+        let (text, html) = (email.body_text.unwrap_or_default(), email.body_html.unwrap_or_default());
+        match mailer.send(&email.to_address, &email.subject, &text, &html).await {
+            Ok(()) => {
+                emails::mark_sent(&ctx.db, self.email_id).await?;
+                tracing::info!(email.id = %self.email_id, kind = %email.kind, "email sent");
+                Ok(())
+            }
+            Err(e @ (MailError::Permanent(_) | MailError::Address(_))) => {
+                emails::mark_failed(&ctx.db, self.email_id, &e.to_string()).await?;
+                Err(JobError::permanent(e))
+            }
+            Err(e) => {
+                emails::note_error(&ctx.db, self.email_id, &e.to_string()).await?;
+                Err(JobError::transient(e))
+            }
+        }
+    }
+}

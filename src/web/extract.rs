@@ -1,0 +1,149 @@
+//! Extractors: [`Page`] (what every page handler renders with), [`CurrentUser`] (signed in,
+//! else off to sign-in), [`Owner`] (owner-only pages: 403 for agents) and [`ClientIp`].
+//! The tenant of every query comes from `CurrentUser`, never from the request.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+    response::Html,
+};
+use mujibak_core::{db::users::User, domain::Role};
+use serde::Serialize;
+
+use super::{
+    session::SessionCtx,
+    views::{Chrome, ChromeUser, FlashView},
+    WebError,
+};
+use crate::state::AppState;
+
+/// Layout data for `ctx`.
+pub fn chrome(state: &AppState, ctx: &SessionCtx, path: &str) -> Chrome {
+    Chrome {
+        lang: ctx.locale.as_str(),
+        dir: ctx.locale.dir(),
+        csrf: ctx.csrf.clone(),
+        path: path.to_owned(),
+        user: ctx.user.as_ref().map(|u| ChromeUser { name: u.name.clone(), is_owner: u.role == Role::Owner }),
+        flash: ctx
+            .flash
+            .iter()
+            .map(|(kind, key)| FlashView { kind: kind.clone(), text: state.views.text(ctx.locale, key) })
+            .collect(),
+        support_email: state.config.mail.support_address.clone(),
+        sandbox: state.sandbox,
+    }
+}
+
+/// A page being answered: the session, the app state and the path.
+pub struct Page {
+    pub state: AppState,
+    pub session: SessionCtx,
+    pub path: String,
+}
+
+impl Page {
+    /// Renders `template` with `data` inside the layout.
+    pub fn render(&self, template: &str, data: &impl Serialize) -> Result<Html<String>, WebError> {
+        let chrome = chrome(&self.state, &self.session, &self.path);
+        Ok(Html(self.state.views.render(template, data, &chrome)?))
+    }
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let session = parts
+            .extensions
+            .get::<SessionCtx>()
+            .cloned()
+            .ok_or_else(|| WebError::Internal(anyhow::anyhow!("no session on a page route")))?;
+        Ok(Page { state: state.clone(), session, path: parts.uri.path().to_owned() })
+    }
+}
+
+/// The signed-in user; signed-out visitors are sent to sign in and brought back.
+pub struct CurrentUser(pub User);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, WebError> {
+        let next = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+        parts
+            .extensions
+            .get::<SessionCtx>()
+            .and_then(|s| s.user.clone())
+            .map(CurrentUser)
+            .ok_or(WebError::SignInRequired(next))
+    }
+}
+
+/// The signed-in owner of the tenant; agents get 403.
+pub struct Owner(pub User);
+
+impl FromRequestParts<AppState> for Owner {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        if user.role == Role::Owner {
+            Ok(Owner(user))
+        } else {
+            Err(WebError::Forbidden)
+        }
+    }
+}
+
+/// The client's address: the socket peer, or with `TRUST_PROXY` the last
+/// `X-Forwarded-For` hop (what Heroku's router appends).
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        if state.config.session.trust_proxy {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok());
+            if let Some(ip) = forwarded {
+                return Ok(ClientIp(ip.to_string()));
+            }
+        }
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(ClientIp(peer.unwrap_or_else(|| "unknown".into())))
+    }
+}
+
+/// `next=` only ever leads to one of our own paths (no `//host`, no scheme).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains("://") =>
+        {
+            n.to_owned()
+        }
+        _ => "/dashboard".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_only_accepts_our_own_paths() {
+        assert_eq!(safe_next(Some("/profile?x=1")), "/profile?x=1");
+        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "evil", "/x?u=https://e"] {
+            assert_eq!(safe_next(Some(bad)), "/dashboard", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/dashboard");
+    }
+}

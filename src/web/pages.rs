@@ -1,0 +1,91 @@
+//! Public and shared pages: landing, dashboard home, privacy policy, the language switch
+//! and the stylesheet.
+
+use axum::{
+    extract::State,
+    http::header,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Form, Router,
+};
+use mujibak_core::{
+    db::{tenants, users},
+    domain::Locale,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    extract::{safe_next, CurrentUser, Page},
+    session::{append_cookie, lang_cookie},
+    views::Views,
+    WebError,
+};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(landing))
+        .route("/dashboard", get(dashboard))
+        .route("/privacy", get(privacy))
+        .route("/lang", post(switch_language))
+        .route("/static/app.css", get(stylesheet))
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+async fn landing(page: Page) -> Result<Response, WebError> {
+    if page.session.user.is_some() {
+        return Ok(Redirect::to("/dashboard").into_response());
+    }
+    Ok(page.render("landing.html", &Empty {})?.into_response())
+}
+
+#[derive(Serialize)]
+struct DashboardView {
+    business_name: String,
+}
+
+async fn dashboard(page: Page, CurrentUser(user): CurrentUser) -> Result<impl IntoResponse, WebError> {
+    let tenant = tenants::get(&mut *page.state.db.acquire().await?, user.tenant_id).await?;
+    page.render("dashboard/home.html", &DashboardView { business_name: tenant.business_name })
+}
+
+#[derive(Serialize)]
+struct PrivacyView {
+    ar: String,
+    en: String,
+}
+
+async fn privacy(page: Page) -> Result<impl IntoResponse, WebError> {
+    page.render("privacy.html", &PrivacyView { ar: Views::policy(Locale::Ar), en: Views::policy(Locale::En) })
+}
+
+#[derive(Deserialize)]
+struct LangForm {
+    lang: String,
+    next: Option<String>,
+}
+
+/// Sets the language cookie; for a signed-in user, also their saved locale.
+async fn switch_language(
+    State(state): State<AppState>,
+    page: Page,
+    Form(form): Form<LangForm>,
+) -> Result<Response, WebError> {
+    let locale = Locale::parse(&form.lang).unwrap_or(page.session.locale);
+    if let Some(user) = &page.session.user {
+        users::set_locale(&mut *state.db.acquire().await?, user.tenant_id, user.user_id, locale).await?;
+    }
+    let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
+    append_cookie(&mut response, &lang_cookie(&state, locale));
+    Ok(response)
+}
+
+async fn stylesheet() -> Result<impl IntoResponse, WebError> {
+    let css = Views::asset("app.css").ok_or(WebError::NotFound)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        css,
+    ))
+}

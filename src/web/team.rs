@@ -1,0 +1,217 @@
+//! The team (owner-only): members, open invitations, inviting an agent by email, removing
+//! an agent; and the invitee's page to accept an invitation.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Form, Router,
+};
+use mujibak_core::{
+    accounts::{self, AccountError},
+    db::{tokens, users},
+    domain::{EmailAddress, Locale, NewPassword, Role, UserId},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    extract::{Owner, Page},
+    forms::FormView,
+    session::{set_flash, start_session},
+    WebError,
+};
+use crate::{mail, state::AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/team", get(team))
+        .route("/team/invite", post(invite))
+        .route("/team/{user_id}/remove", post(remove))
+        .route("/invite/{token}", get(accept_form).post(accept))
+}
+
+#[derive(Serialize)]
+struct Member {
+    user_id: String,
+    name: String,
+    email: String,
+    is_owner: bool,
+}
+
+#[derive(Serialize)]
+struct Invitation {
+    email: String,
+    expires_at: String,
+}
+
+#[derive(Serialize)]
+struct TeamView {
+    members: Vec<Member>,
+    invitations: Vec<Invitation>,
+    form: FormView,
+}
+
+async fn team_view(state: &AppState, owner: &users::User, form: FormView) -> Result<TeamView, WebError> {
+    let mut conn = state.db.acquire().await?;
+    let members = users::list(&mut conn, owner.tenant_id)
+        .await?
+        .into_iter()
+        .map(|u| Member {
+            user_id: u.user_id.to_string(),
+            name: u.name,
+            email: u.email,
+            is_owner: u.role == Role::Owner,
+        })
+        .collect();
+    let invitations = tokens::pending_invitations(&mut conn, owner.tenant_id)
+        .await?
+        .into_iter()
+        .map(|i| Invitation { email: i.email, expires_at: i.expires_at.to_rfc3339() })
+        .collect();
+    Ok(TeamView { members, invitations, form })
+}
+
+async fn team(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+) -> Result<impl IntoResponse, WebError> {
+    page.render("team/index.html", &team_view(&state, &owner, FormView::default()).await?)
+}
+
+#[derive(Deserialize)]
+struct InviteForm {
+    email: String,
+}
+
+#[derive(Serialize)]
+struct InviteMail {
+    business_name: String,
+    link: String,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+    Form(f): Form<InviteForm>,
+) -> Result<Response, WebError> {
+    let mut form = FormView::default().value("email", &f.email);
+    let email = match EmailAddress::parse(&f.email) {
+        Ok(e) => e,
+        Err(k) => {
+            form.error(&page, "email", &format!("errors.{k}"));
+            let view = team_view(&state, &owner, form).await?;
+            return Ok(
+                (StatusCode::UNPROCESSABLE_ENTITY, page.render("team/index.html", &view)?).into_response()
+            );
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let token = match accounts::invite(&mut tx, owner.tenant_id, &email).await {
+        Ok(t) => t,
+        Err(AccountError::EmailTaken) => {
+            form.error(&page, "email", "errors.email_taken");
+            let view = team_view(&state, &owner, form).await?;
+            return Ok(
+                (StatusCode::UNPROCESSABLE_ENTITY, page.render("team/index.html", &view)?).into_response()
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let tenant = mujibak_core::db::tenants::get(&mut tx, owner.tenant_id).await?;
+    let data = InviteMail {
+        business_name: tenant.business_name,
+        link: format!("{}/invite/{token}", state.config.http.base_url),
+    };
+    let outgoing = mail::Outgoing {
+        kind: "invitation",
+        tenant_id: Some(owner.tenant_id),
+        to: email.as_str(),
+        locale: owner.locale,
+        data: &data,
+    };
+    mail::queue(&mut tx, &state.views, outgoing).await?;
+    tx.commit().await?;
+    set_flash(&state, &page.session, "success", "flash.invitation_sent").await?;
+    Ok(Redirect::to("/team").into_response())
+}
+
+/// Removes an agent of the owner's own tenant; any other id is 404.
+async fn remove(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+    Path(user_id): Path<String>,
+) -> Result<Response, WebError> {
+    let user_id: UserId = user_id.parse().map_err(|_| WebError::NotFound)?;
+    if !users::remove_agent(&mut *state.db.acquire().await?, owner.tenant_id, user_id).await? {
+        return Err(WebError::NotFound);
+    }
+    set_flash(&state, &page.session, "success", "flash.member_removed").await?;
+    Ok(Redirect::to("/team").into_response())
+}
+
+async fn accept_form(
+    State(state): State<AppState>,
+    page: Page,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    let Some((_, business, email)) = accounts::invitation(&state.db, &token).await? else {
+        return Ok(
+            (StatusCode::GONE, page.render("auth/link_invalid.html", &FormView::default())?).into_response()
+        );
+    };
+    let view = FormView::default()
+        .extra("business_name", &business)
+        .extra("email", &email)
+        .value("locale", page.session.locale.as_str());
+    Ok(page.render("team/accept.html", &view)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct AcceptForm {
+    name: String,
+    password: String,
+    locale: String,
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    page: Page,
+    Path(token): Path<String>,
+    Form(f): Form<AcceptForm>,
+) -> Result<Response, WebError> {
+    let Some((_, business, email)) = accounts::invitation(&state.db, &token).await? else {
+        return Ok(
+            (StatusCode::GONE, page.render("auth/link_invalid.html", &FormView::default())?).into_response()
+        );
+    };
+    let mut view = FormView::default()
+        .value("name", &f.name)
+        .value("locale", &f.locale)
+        .extra("business_name", &business)
+        .extra("email", &email);
+    let name = f.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        view.error(&page, "name", "errors.required");
+    }
+    let password = NewPassword::parse(&f.password, &[&email, name, &business])
+        .map_err(|k| view.error(&page, "password", &format!("errors.{k}")))
+        .ok();
+    let (Some(password), true) = (password, view.is_valid()) else {
+        return Ok(
+            (StatusCode::UNPROCESSABLE_ENTITY, page.render("team/accept.html", &view)?).into_response()
+        );
+    };
+    let locale = Locale::parse(&f.locale).unwrap_or(page.session.locale);
+    match accounts::accept_invitation(&state.db, &token, name, password, locale).await {
+        Ok(user) => start_session(&state, &page.session, &user, "/dashboard").await,
+        Err(AccountError::InvalidToken | AccountError::EmailTaken) => {
+            Ok((StatusCode::GONE, page.render("auth/link_invalid.html", &FormView::default())?)
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,171 @@
+//! A browser stand-in for the HTTP tests: keeps cookies, does not follow redirects (tests
+//! assert them), remembers the CSRF token of the last page and every `Set-Cookie` seen.
+
+use std::{net::SocketAddr, sync::Mutex, time::Duration};
+
+use mujibak::sandbox::mail::MailSink;
+use mujibak_core::{clients::smtp::Mailer, config::MailConfig};
+use mujibak_jobs::{send_email::SendEmail, JobContext};
+use reqwest::{header, redirect::Policy, Response, StatusCode};
+use sqlx::PgPool;
+
+use crate::helpers::{eventually, fast_options, job_context, TestWorker};
+
+pub struct Browser {
+    pub base: String,
+    client: reqwest::Client,
+    csrf: Mutex<Option<String>>,
+    /// Every `Set-Cookie` header received, in order.
+    pub set_cookies: Mutex<Vec<String>>,
+}
+
+/// A response read once: status, headers, body.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+impl Browser {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self::with_headers(addr, &[])
+    }
+
+    /// A browser sending `headers` on every request (e.g. `Accept-Language`).
+    pub fn with_headers(addr: SocketAddr, headers: &[(&'static str, &str)]) -> Self {
+        let mut defaults = header::HeaderMap::new();
+        for (k, v) in headers {
+            defaults.insert(*k, v.parse().unwrap());
+        }
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .default_headers(defaults)
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        Self { base: format!("http://{addr}"), client, csrf: Mutex::new(None), set_cookies: Mutex::default() }
+    }
+
+    async fn read(&self, response: Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        for c in headers.get_all(header::SET_COOKIE) {
+            self.set_cookies.lock().unwrap().push(c.to_str().unwrap().to_owned());
+        }
+        let body = response.text().await.unwrap();
+        if let Some(token) = csrf_in(&body) {
+            *self.csrf.lock().unwrap() = Some(token);
+        }
+        Page { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        self.read(response).await
+    }
+
+    /// POSTs a form with the CSRF token of the last page seen (fetching `/` if none).
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        if self.csrf.lock().unwrap().is_none() {
+            self.get("/signin").await;
+        }
+        let token = self.csrf.lock().unwrap().clone().unwrap();
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        self.post_raw(path, &form).await
+    }
+
+    /// POSTs exactly `fields` (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let response = self.client.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap();
+        self.read(response).await
+    }
+
+    /// Follows a redirect by hand.
+    pub async fn follow(&self, page: &Page) -> Page {
+        assert!(page.status.is_redirection(), "expected a redirect, got {}", page.status);
+        self.get(page.location()).await
+    }
+
+    pub async fn sign_up(&self, name: &str, email: &str, business: &str, locale: &str) -> Page {
+        self.get("/signup").await;
+        let page = self
+            .post(
+                "/signup",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("business_name", business),
+                    ("password", PASSWORD),
+                    ("locale", locale),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "sign-up failed: {}", page.body);
+        self.follow(&page).await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        self.get("/signin").await;
+        self.post("/signin", &[("email", email), ("password", password)]).await
+    }
+}
+
+/// The password test accounts use.
+pub const PASSWORD: &str = "camel-lantern-harbor-41";
+
+fn csrf_in(body: &str) -> Option<String> {
+    let marker = r#"name="csrf_token" value=""#;
+    let start = body.find(marker)? + marker.len();
+    Some(body[start..].split('"').next()?.to_owned())
+}
+
+/// The mail sink, and a `SendEmail` worker delivering to it over real SMTP.
+pub struct Mailbox {
+    pub sink: MailSink,
+    _worker: TestWorker,
+}
+
+impl Mailbox {
+    pub async fn start(pool: &PgPool) -> Self {
+        let sink = MailSink::start("127.0.0.1:0", None).await.unwrap();
+        let config = MailConfig {
+            smtp_url: Some(sink.url().into()),
+            from: "Mujibak <no-reply@mujibak.test>".into(),
+            support_address: "support@mujibak.test".into(),
+        };
+        let ctx = JobContext { mailer: Some(Mailer::new(&config).unwrap()), ..job_context(pool) };
+        Self { sink, _worker: TestWorker::start_with::<SendEmail>(&ctx, &fast_options()) }
+    }
+
+    /// Waits for the `n`-th message (1-based) and returns (recipient, subject, text body).
+    pub async fn nth(&self, n: usize) -> (String, String, String) {
+        let mail = eventually(Duration::from_secs(15), "an email at the sink", || async {
+            self.sink.messages().get(n - 1).cloned()
+        })
+        .await;
+        let parsed = mailparse::parse_mail(mail.raw.as_bytes()).unwrap();
+        let subject = mailparse::MailHeaderMap::get_first_value(parsed.headers.as_slice(), "Subject")
+            .unwrap_or_default();
+        let text = parsed
+            .subparts
+            .iter()
+            .find(|p| p.ctype.mimetype == "text/plain")
+            .map(|p| p.get_body().unwrap())
+            .unwrap_or_else(|| parsed.get_body().unwrap());
+        (mail.to.join(","), subject, text)
+    }
+}
+
+/// The first `http…` link in `text` that contains `path`, as a path on our server.
+pub fn link_path(text: &str, path: &str) -> String {
+    let start = text.find(path).unwrap_or_else(|| panic!("no {path} link in: {text}"));
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
