@@ -12,6 +12,13 @@ use sqlx::PgConnection;
 
 use crate::web::{views::Views, WebError};
 
+/// Data of the emails that carry one link for one person.
+#[derive(Serialize)]
+pub struct LinkMail {
+    pub name: String,
+    pub link: String,
+}
+
 /// An email to send.
 pub struct Outgoing<'a, D: Serialize> {
     pub kind: &'static str,

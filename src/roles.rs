@@ -38,6 +38,7 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
 pub async fn dev(mut config: Config) -> anyhow::Result<()> {
     let pool = connect(&config).await?;
     schema::migrate(&pool).await.context("migrations failed")?;
+    crate::sandbox::demo::ensure(&pool).await.context("cannot create the demo business")?;
     if config.mail.smtp_url.is_none() {
         let sink = MailSink::start(
             &format!("127.0.0.1:{}", config.sandbox.smtp_port),

@@ -16,7 +16,7 @@ use mujibak_core::{
     db::rate_limits,
     domain::{EmailAddress, Locale, NewPassword},
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{
     extract::{safe_next, ClientIp, Page},
@@ -97,7 +97,7 @@ async fn signup(
         }
         Err(AccountError::EmailTaken) => {
             view.error(&page, "email", "errors.email_taken");
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page.render("auth/signup.html", &view)?).into_response())
+            page.invalid("auth/signup.html", &view)
         }
         Err(e) => Err(e.into()),
     }
@@ -134,7 +134,7 @@ async fn signin(
             rate_limits::hit(&state.db, &bucket, SIGNIN_WINDOW).await?;
             let mut view = FormView::default().value("email", &f.email).extra("next", &next);
             view.error(&page, "form", "errors.invalid_credentials");
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page.render("auth/signin.html", &view)?).into_response())
+            page.invalid("auth/signin.html", &view)
         }
         Err(e) => Err(e.into()),
     }
@@ -153,12 +153,6 @@ struct ForgotForm {
     email: String,
 }
 
-#[derive(Serialize)]
-struct LinkMail {
-    name: String,
-    link: String,
-}
-
 /// Always answers the same, whether or not the email has an account.
 async fn forgot(
     State(state): State<AppState>,
@@ -169,7 +163,7 @@ async fn forgot(
     limit(&state, &format!("forgot:{}", ip.0), RESETS_PER_HOUR, Duration::from_secs(3600), true).await?;
     let mut tx = state.db.begin().await?;
     if let Some((user, token)) = accounts::start_password_reset(&mut tx, &f.email).await? {
-        let data = LinkMail {
+        let data = mail::LinkMail {
             name: user.name.clone(),
             link: format!("{}/reset/{token}", state.config.http.base_url),
         };

@@ -9,7 +9,10 @@ use axum::{
     http::request::Parts,
     response::Html,
 };
-use mujibak_core::{db::users::User, domain::Role};
+use mujibak_core::{
+    db::users::User,
+    domain::{Role, TenantId},
+};
 use serde::Serialize;
 
 use super::{
@@ -79,6 +82,18 @@ impl FromRequestParts<AppState> for CurrentUser {
             .and_then(|s| s.user.clone())
             .map(CurrentUser)
             .ok_or(WebError::SignInRequired(next))
+    }
+}
+
+/// The tenant of the signed-in user: the only source of a tenant id for tenant-owned queries.
+pub struct CurrentTenant(pub TenantId);
+
+impl FromRequestParts<AppState> for CurrentTenant {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        Ok(CurrentTenant(user.tenant_id))
     }
 }
 

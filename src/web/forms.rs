@@ -3,9 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
 use serde::Serialize;
 
-use super::extract::Page;
+use super::{extract::Page, WebError};
 
 /// Values and per-field errors of one form.
 #[derive(Debug, Default, Serialize)]
@@ -41,5 +45,15 @@ impl Page {
     /// A catalog string in this page's language.
     pub fn text(&self, key: &str) -> String {
         self.state.views.text(self.session.locale, key)
+    }
+
+    /// The form again, with its errors: 422.
+    pub fn invalid(&self, template: &str, view: &impl Serialize) -> Result<Response, WebError> {
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, self.render(template, view)?).into_response())
+    }
+
+    /// An emailed link that is used, expired or unknown: 410.
+    pub fn link_invalid(&self) -> Result<Response, WebError> {
+        Ok((StatusCode::GONE, self.render("auth/link_invalid.html", &FormView::default())?).into_response())
     }
 }

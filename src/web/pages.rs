@@ -15,7 +15,7 @@ use mujibak_core::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    extract::{safe_next, CurrentUser, Page},
+    extract::{safe_next, CurrentTenant, Page},
     session::{append_cookie, lang_cookie},
     views::Views,
     WebError,
@@ -46,8 +46,11 @@ struct DashboardView {
     business_name: String,
 }
 
-async fn dashboard(page: Page, CurrentUser(user): CurrentUser) -> Result<impl IntoResponse, WebError> {
-    let tenant = tenants::get(&mut *page.state.db.acquire().await?, user.tenant_id).await?;
+async fn dashboard(
+    page: Page,
+    CurrentTenant(tenant_id): CurrentTenant,
+) -> Result<impl IntoResponse, WebError> {
+    let tenant = tenants::get(&mut *page.state.db.acquire().await?, tenant_id).await?;
     page.render("dashboard/home.html", &DashboardView { business_name: tenant.business_name })
 }
 

@@ -13,7 +13,7 @@ use mujibak_core::{
     db::{tenants, users},
     domain::{EmailAddress, Locale, NewPassword, Role},
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{
     extract::{CurrentUser, Page},
@@ -46,12 +46,6 @@ struct ProfileForm {
     email: String,
     business_name: Option<String>,
     locale: String,
-}
-
-#[derive(Serialize)]
-struct LinkMail {
-    name: String,
-    link: String,
 }
 
 async fn save_profile(
@@ -91,7 +85,7 @@ async fn save_profile(
     if !email.as_str().eq_ignore_ascii_case(&user.email) {
         match accounts::start_email_change(&mut tx, &user, &email).await {
             Ok(token) => {
-                let data = LinkMail {
+                let data = mail::LinkMail {
                     name: name.to_owned(),
                     link: format!("{}/profile/email/{token}", state.config.http.base_url),
                 };

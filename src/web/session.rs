@@ -233,16 +233,26 @@ pub async fn start_session(
 
 /// Signs out: the session is deleted and a fresh anonymous one carries the goodbye flash.
 pub async fn end_session(state: &AppState, old: &SessionCtx, next: &str) -> Result<Response, WebError> {
-    let (token, hash) = auth::new_token();
-    let (csrf, _) = auth::new_token();
-    let expires = Utc::now() + chrono::Duration::from_std(state.config.session.max_age).unwrap_or_default();
     let mut tx = state.db.begin().await?;
     sessions::delete(&mut tx, &old.hash).await?;
-    sessions::create(&mut tx, &hash, None, &csrf, expires).await?;
+    let (token, hash) = create_session(state, &mut tx, None).await?;
     tx.commit().await?;
     let flash = serde_json::json!([{ "kind": "info", "key": "flash.signed_out" }]);
     sessions::set_flash(&state.db, &hash, &flash).await?;
     let mut response = axum::response::Redirect::to(next).into_response();
     append_cookie(&mut response, &session_cookie(state, &token));
     Ok(response)
+}
+
+/// A new session (fresh token and CSRF token) for `user`, or anonymous.
+async fn create_session(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+    user: Option<&User>,
+) -> Result<(String, Vec<u8>), WebError> {
+    let (token, hash) = auth::new_token();
+    let (csrf, _) = auth::new_token();
+    let expires = Utc::now() + chrono::Duration::from_std(state.config.session.max_age).unwrap_or_default();
+    sessions::create(conn, &hash, user.map(|u| (u.tenant_id, u.user_id)), &csrf, expires).await?;
+    Ok((token, hash))
 }

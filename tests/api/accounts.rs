@@ -207,3 +207,45 @@ async fn sign_in_rotates_the_session_and_a_password_change_ends_the_other_sessio
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[sqlx::test(migrations = false)]
+async fn idle_and_old_sessions_end_and_emails_are_unique_whatever_their_case(pool: PgPool) {
+    migrated(&pool).await;
+    let addr = spawn_app(pool.clone()).await;
+    let b = Browser::new(addr);
+    b.sign_up("Jamal", "jamal@example.sa", "Jamal Tea", "en").await;
+    assert_eq!(b.get("/dashboard").await.status, StatusCode::OK);
+
+    // Idle past SESSION_IDLE_MINUTES (720 by default).
+    sqlx::query("update sessions set last_seen_at = now() - interval '13 hours' where user_id is not null")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(b.get("/dashboard").await.status, StatusCode::SEE_OTHER);
+
+    // Past the absolute expiry, however recently used.
+    b.sign_in("jamal@example.sa", PASSWORD).await;
+    assert_eq!(b.get("/dashboard").await.status, StatusCode::OK);
+    sqlx::query("update sessions set expires_at = now() - interval '1 second' where user_id is not null")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(b.get("/dashboard").await.status, StatusCode::SEE_OTHER);
+
+    let twin = Browser::new(addr);
+    twin.get("/signup").await;
+    let page = twin
+        .post(
+            "/signup",
+            &[
+                ("name", "J"),
+                ("email", "JAMAL@Example.SA"),
+                ("business_name", "Other"),
+                ("password", PASSWORD),
+                ("locale", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains(r#"value="JAMAL@Example.SA""#), "what the user typed is kept");
+}
