@@ -22,8 +22,10 @@ enum Command {
     Web,
     /// Run every job queue and the cron scheduler (Procfile `worker`).
     Worker,
-    /// Local development: migrate, then web and worker in one process.
+    /// Local development: migrate, then the sandbox, web and worker in one process.
     Dev,
+    /// Re-encrypt every stored secret under the current key of ENCRYPTION_KEYS.
+    RotateKeys,
 }
 
 #[tokio::main]
@@ -42,6 +44,7 @@ async fn main() -> ExitCode {
         Command::Web => roles::web(config).await,
         Command::Worker => roles::worker(config).await,
         Command::Dev => roles::dev(config).await,
+        Command::RotateKeys => roles::rotate_keys(&config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

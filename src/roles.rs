@@ -1,11 +1,14 @@
 //! What each Procfile role runs. Each function: connect, check, start, wait for SIGTERM.
 
 use anyhow::{bail, Context};
-use mujibak_core::{clients::smtp::Mailer, db, Config};
+use mujibak_core::{
+    clients::{openai::ReplyModel, smtp::Mailer, whatsapp::GraphClient},
+    db, Config,
+};
 use mujibak_jobs::{
     schema,
     worker::{self, WorkerOptions},
-    JobContext,
+    JobContext, WhatsAppContext,
 };
 use sqlx::PgPool;
 
@@ -21,6 +24,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 /// `mujibak web`: the HTTP app on $PORT, refusing an unmigrated database.
 pub async fn web(config: Config) -> anyhow::Result<()> {
+    require_keys(&config)?;
     let pool = connect(&config).await?;
     ensure_migrated(&pool).await?;
     serve(AppState::new(pool, config, false)?, shutdown::signal()).await
@@ -28,6 +32,7 @@ pub async fn web(config: Config) -> anyhow::Result<()> {
 
 /// `mujibak worker`: every queue and the cron scheduler, refusing an unmigrated database.
 pub async fn worker(config: Config) -> anyhow::Result<()> {
+    require_keys(&config)?;
     let pool = connect(&config).await?;
     ensure_migrated(&pool).await?;
     run_worker(pool, &config, shutdown::signal()).await
@@ -59,6 +64,23 @@ async fn connect(config: &Config) -> anyhow::Result<PgPool> {
     db::connect(&config.database).await.context("cannot connect to the database named by DATABASE_URL")
 }
 
+/// `mujibak rotate-keys`: re-encrypts every secret under the current key (the first of
+/// `ENCRYPTION_KEYS`); afterwards the older keys can be removed.
+pub async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
+    let keyring = require_keys(config)?;
+    let pool = connect(config).await?;
+    ensure_migrated(&pool).await?;
+    let n = mujibak_core::connections::rotate_keys(&pool, &keyring).await.context("key rotation failed")?;
+    println!("re-encrypted the secrets of {n} connection(s) under key {}", keyring.current_id());
+    Ok(())
+}
+
+fn require_keys(config: &Config) -> anyhow::Result<mujibak_core::crypto::Keyring> {
+    config.keyring.clone().ok_or_else(|| {
+        anyhow::anyhow!("ENCRYPTION_KEYS is not set (kid:base64 of 32 random bytes; see .env.example)")
+    })
+}
+
 /// Stops a role from running against a schema it does not know.
 pub async fn ensure_migrated(pool: &PgPool) -> anyhow::Result<()> {
     let pending = schema::pending(pool).await.context("cannot read the migration history")?;
@@ -83,11 +105,22 @@ async fn serve(state: AppState, stop: shutdown::Shutdown) -> anyhow::Result<()> 
 
 async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> anyhow::Result<()> {
     let mailer = Mailer::new(&config.mail).context("the worker sends email")?;
+    let whatsapp = WhatsAppContext {
+        graph: GraphClient::new(&config.whatsapp),
+        model: ReplyModel::new(&config.ai),
+        keyring: require_keys(config)?,
+        debounce: config.ai.debounce,
+        settings_url: format!("{}/settings/whatsapp", config.http.base_url),
+    };
+    if !whatsapp.model.configured() {
+        tracing::warn!("OPENAI_API_KEY is not set: replies will fail and fall back");
+    }
     let ctx = JobContext {
         db: pool,
         job_retention: config.queue.retention,
         mailer: Some(mailer),
         session_idle: config.session.idle,
+        whatsapp: Some(whatsapp),
     };
     let schedules = worker::schedules(&config.queue)?;
     let opts = WorkerOptions { shutdown_timeout: config.queue.shutdown_timeout, ..WorkerOptions::default() };

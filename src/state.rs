@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mujibak_core::Config;
+use mujibak_core::{clients::whatsapp::GraphClient, Config};
 use sqlx::PgPool;
 
 use crate::web::views::Views;
@@ -18,11 +18,14 @@ pub struct AppState {
     pub views: Arc<Views>,
     /// Sandbox mode (`mujibak dev`): local fakes instead of Meta, OpenAI, Moyasar, SMTP.
     pub sandbox: bool,
+    /// The Graph API (the "check connection" button).
+    pub graph: GraphClient,
 }
 
 impl AppState {
     /// Loads the templates; fails if any template or catalog is broken.
     pub fn new(db: PgPool, config: Config, sandbox: bool) -> anyhow::Result<Self> {
-        Ok(Self { db, config: Arc::new(config), views: Arc::new(Views::load()?), sandbox })
+        let graph = GraphClient::new(&config.whatsapp);
+        Ok(Self { db, config: Arc::new(config), views: Arc::new(Views::load()?), sandbox, graph })
     }
 }

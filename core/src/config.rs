@@ -18,8 +18,20 @@
 //! | `SESSION_IDLE_MINUTES` | 720 | a session unused this long ends |
 //! | `SESSION_MAX_DAYS` | 30 | a session ends this long after sign-in, used or not |
 //! | `TRUST_PROXY` | `false` | take the client address from `X-Forwarded-For` (Heroku: true) |
+//! | `ENCRYPTION_KEYS` | none (web/worker refuse) | `kid:base64(32 bytes)[,older…]`, first is current |
+//! | `WHATSAPP_GRAPH_URL` | `https://graph.facebook.com` | Graph API base (the sandbox in dev/tests) |
+//! | `WHATSAPP_API_VERSION` | `v24.0` | Graph API version |
+//! | `OPENAI_BASE_URL` | `https://api.openai.com/v1` | any OpenAI-compatible server (Ollama, vLLM) |
+//! | `OPENAI_API_KEY` | none | bearer key; replies fail visibly without it |
+//! | `OPENAI_MODEL` | `gpt-4o-mini` | default model (a business may choose another) |
+//! | `OPENAI_TOKEN_FIELD` | `max_completion_tokens` | or `max_tokens` for older servers |
+//! | `OPENAI_TIMEOUT_SECS` | 30 | total time one model call may take |
+//! | `REPLY_MAX_TOKENS` | 400 | output limit of one reply |
+//! | `REPLY_DEBOUNCE_SECS` | 3 | wait for more customer messages before answering |
 //! | `SANDBOX_SMTP_PORT` | 2525 | `mujibak dev`: port of the local SMTP sink |
 //! | `SANDBOX_MAIL_DIR` | `.dev/mail` | `mujibak dev`: folder the sink writes `.eml` files to |
+//! | `SANDBOX_GRAPH_PORT` | 2600 | `mujibak dev`: port of the local Graph API |
+//! | `SANDBOX_OPENAI_PORT` | 2601 | `mujibak dev`: port of the local OpenAI-compatible server |
 
 use std::{str::FromStr, time::Duration};
 
@@ -44,6 +56,36 @@ pub struct Config {
     pub mail: MailConfig,
     pub session: SessionConfig,
     pub sandbox: SandboxConfig,
+    pub whatsapp: WhatsAppConfig,
+    pub ai: AiConfig,
+    /// Keys for secrets at rest; `None` when `ENCRYPTION_KEYS` is unset.
+    pub keyring: Option<crate::crypto::Keyring>,
+}
+
+/// The WhatsApp Cloud API.
+#[derive(Debug, Clone)]
+pub struct WhatsAppConfig {
+    pub graph_url: String,
+    pub api_version: String,
+}
+
+/// Which output-token field the model server understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenField {
+    MaxCompletionTokens,
+    MaxTokens,
+}
+
+/// The model that writes replies.
+#[derive(Debug, Clone)]
+pub struct AiConfig {
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub model: String,
+    pub token_field: TokenField,
+    pub timeout: Duration,
+    pub max_tokens: u32,
+    pub debounce: Duration,
 }
 
 /// Local stand-ins used by `mujibak dev` (never in production).
@@ -51,6 +93,8 @@ pub struct Config {
 pub struct SandboxConfig {
     pub smtp_port: u16,
     pub mail_dir: std::path::PathBuf,
+    pub graph_port: u16,
+    pub openai_port: u16,
 }
 
 /// Outgoing email.
@@ -158,6 +202,44 @@ impl Config {
                 return Err(invalid("SMTP_URL", "must start with smtp:// or smtps://"));
             }
         }
+        let keyring = match env.optional("ENCRYPTION_KEYS") {
+            None => None,
+            Some(spec) => Some(
+                crate::crypto::Keyring::parse(&SecretString::from(spec))
+                    .map_err(|e| invalid("ENCRYPTION_KEYS", e.to_string()))?,
+            ),
+        };
+        let token_field = match env.optional("OPENAI_TOKEN_FIELD").as_deref() {
+            None | Some("max_completion_tokens") => TokenField::MaxCompletionTokens,
+            Some("max_tokens") => TokenField::MaxTokens,
+            Some(other) => {
+                return Err(invalid(
+                    "OPENAI_TOKEN_FIELD",
+                    format!("expected max_completion_tokens or max_tokens, got {other:?}"),
+                ))
+            }
+        };
+        let ai = AiConfig {
+            base_url: env
+                .optional("OPENAI_BASE_URL")
+                .unwrap_or_else(|| "https://api.openai.com/v1".into())
+                .trim_end_matches('/')
+                .to_owned(),
+            api_key: env.optional("OPENAI_API_KEY").map(SecretString::from),
+            model: env.optional("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+            token_field,
+            timeout: Duration::from_secs(env.parsed("OPENAI_TIMEOUT_SECS", 30)?),
+            max_tokens: env.parsed("REPLY_MAX_TOKENS", 400)?,
+            debounce: Duration::from_secs(env.parsed("REPLY_DEBOUNCE_SECS", 3)?),
+        };
+        let whatsapp = WhatsAppConfig {
+            graph_url: env
+                .optional("WHATSAPP_GRAPH_URL")
+                .unwrap_or_else(|| "https://graph.facebook.com".into())
+                .trim_end_matches('/')
+                .to_owned(),
+            api_version: env.optional("WHATSAPP_API_VERSION").unwrap_or_else(|| "v24.0".into()),
+        };
         let idle_minutes: u64 = env.parsed("SESSION_IDLE_MINUTES", 720)?;
         let max_days: u64 = env.parsed("SESSION_MAX_DAYS", 30)?;
         if idle_minutes == 0 || max_days == 0 {
@@ -189,7 +271,12 @@ impl Config {
             sandbox: SandboxConfig {
                 smtp_port: env.parsed("SANDBOX_SMTP_PORT", 2525)?,
                 mail_dir: env.optional("SANDBOX_MAIL_DIR").unwrap_or_else(|| ".dev/mail".into()).into(),
+                graph_port: env.parsed("SANDBOX_GRAPH_PORT", 2600)?,
+                openai_port: env.parsed("SANDBOX_OPENAI_PORT", 2601)?,
             },
+            whatsapp,
+            ai,
+            keyring,
         })
     }
 }

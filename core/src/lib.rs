@@ -6,8 +6,11 @@ pub mod accounts;
 pub mod auth;
 pub mod clients;
 pub mod config;
+pub mod connections;
+pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod notices;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError};

@@ -55,7 +55,8 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
         return Err(AbortError::new(why).into());
     }
 
-    let run = AssertUnwindSafe(job.run(ctx)).catch_unwind();
+    let attempt_info = crate::job::AttemptInfo { number: attempt as u32, max: meta.max_attempts as u32 };
+    let run = crate::job::ATTEMPT.scope(attempt_info, AssertUnwindSafe(job.run(ctx)).catch_unwind());
     let outcome = match tokio::time::timeout(J::TIMEOUT, run).await {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => Err(JobError::transient(anyhow::anyhow!("panicked: {}", panic_message(&panic)))),

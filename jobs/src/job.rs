@@ -3,7 +3,10 @@
 
 use std::{future::Future, time::Duration};
 
-use mujibak_core::clients::smtp::Mailer;
+use mujibak_core::{
+    clients::{openai::ReplyModel, smtp::Mailer, whatsapp::GraphClient},
+    crypto::Keyring,
+};
 use serde::{de::DeserializeOwned, Serialize};
 use sqlx::PgPool;
 
@@ -80,6 +83,29 @@ impl From<anyhow::Error> for JobError {
     }
 }
 
+/// Which attempt of its job a handler is running (see [`current_attempt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptInfo {
+    pub number: u32,
+    pub max: u32,
+}
+
+impl AttemptInfo {
+    /// No retry will follow a failure of this attempt.
+    pub fn is_last(&self) -> bool {
+        self.number >= self.max
+    }
+}
+
+tokio::task_local! {
+    pub(crate) static ATTEMPT: AttemptInfo;
+}
+
+/// The attempt being run, inside a handler (first attempt when called directly).
+pub fn current_attempt() -> AttemptInfo {
+    ATTEMPT.try_with(|a| *a).unwrap_or(AttemptInfo { number: 1, max: 1 })
+}
+
 /// What every handler receives: shared clients and settings, built once per process.
 #[derive(Clone, Debug)]
 pub struct JobContext {
@@ -90,4 +116,18 @@ pub struct JobContext {
     pub mailer: Option<Mailer>,
     /// Sessions unused this long are pruned.
     pub session_idle: Duration,
+    /// WhatsApp pipeline clients and settings; `None` in processes that do not run it.
+    pub whatsapp: Option<WhatsAppContext>,
+}
+
+/// What the WhatsApp jobs need.
+#[derive(Clone, Debug)]
+pub struct WhatsAppContext {
+    pub graph: GraphClient,
+    pub model: ReplyModel,
+    pub keyring: Keyring,
+    /// Wait for more customer messages before answering.
+    pub debounce: Duration,
+    /// The WhatsApp settings page, linked from the owner's re-authorisation email.
+    pub settings_url: String,
 }

@@ -12,20 +12,24 @@
 //!   graceful shutdown.
 //! - `schema`: apalis' migrations and ours, and the pending-migration check.
 //!
-//! Jobs: `send_email` (outbox delivery), `prune_jobs` (finished job rows),
-//! `prune_sessions` (ended sessions, stale rate-limit windows).
+//! Jobs: `handle_inbound` → `generate_reply` → `send_message` (the WhatsApp pipeline),
+//! `send_email` (outbox delivery), `prune_jobs` (finished job rows), `prune_sessions`
+//! (ended sessions, stale rate-limit windows).
 
 pub mod backoff;
 pub mod cron;
 pub mod enqueue;
 mod execute;
+pub mod generate_reply;
+pub mod handle_inbound;
 pub mod job;
 pub mod prune_jobs;
 pub mod prune_sessions;
 pub mod schema;
 pub mod send_email;
+pub mod send_message;
 mod wake;
 pub mod worker;
 
 pub use enqueue::{enqueue, enqueue_at, enqueue_in};
-pub use job::{Job, JobContext, JobError};
+pub use job::{current_attempt, Job, JobContext, JobError, WhatsAppContext};

@@ -13,10 +13,13 @@ use mujibak_core::config::QueueConfig;
 use crate::{
     cron::{Schedule, ScheduleError, Scheduler},
     execute::execute,
+    generate_reply::GenerateReply,
+    handle_inbound::HandleInbound,
     job::{Job, JobContext},
     prune_jobs::PruneJobs,
     prune_sessions::PruneSessions,
     send_email::SendEmail,
+    send_message::SendMessage,
     wake,
 };
 
@@ -48,6 +51,9 @@ impl Default for WorkerOptions {
 
 /// Every queue this process consumes.
 pub fn registry(monitor: Monitor, ctx: &JobContext, opts: &WorkerOptions) -> Monitor {
+    let monitor = register::<HandleInbound>(monitor, ctx, opts);
+    let monitor = register::<GenerateReply>(monitor, ctx, opts);
+    let monitor = register::<SendMessage>(monitor, ctx, opts);
     let monitor = register::<SendEmail>(monitor, ctx, opts);
     let monitor = register::<PruneSessions>(monitor, ctx, opts);
     register::<PruneJobs>(monitor, ctx, opts)

@@ -24,6 +24,9 @@ pub enum WebError {
     RateLimited(u64),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A bare status for machine clients (webhooks): no page rendered.
+    #[error("{0}")]
+    Plain(StatusCode),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -70,6 +73,7 @@ impl IntoResponse for WebError {
             }
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(why) => return (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+            Self::Plain(status) => return (status, status.canonical_reason().unwrap_or("")).into_response(),
             Self::Internal(ref e) => {
                 tracing::error!(error = %format!("{e:#}"), "internal error");
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -7,11 +7,14 @@ mod error;
 pub mod extract;
 mod forms;
 mod health;
+mod inbox;
 mod pages;
 mod profile;
 pub mod session;
+mod settings;
 mod team;
 pub mod views;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -44,10 +47,13 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(profile::routes())
         .merge(team::routes())
+        .merge(settings::routes())
+        .merge(inbox::routes())
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), session::middleware));
     Router::new()
         .merge(health::routes())
+        .merge(webhooks::routes())
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(15)))

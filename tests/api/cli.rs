@@ -18,6 +18,9 @@ fn mujibak() -> Command {
     cmd
 }
 
+/// A valid `ENCRYPTION_KEYS` for tests (never a production key).
+pub const TEST_KEYS: &str = "test1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
 fn run(cmd: &mut Command) -> (Output, String) {
     let out = cmd.output().expect("binary runs");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -46,7 +49,12 @@ fn a_malformed_port_is_named() {
 async fn web_and_worker_refuse_an_unmigrated_database(pool: PgPool) {
     let url = crate::helpers::database_url(&pool);
     for role in ["web", "worker"] {
-        let (out, stderr) = run(mujibak().arg(role).env("DATABASE_URL", &url).env("PORT", "0"));
+        let (out, stderr) = run(mujibak()
+            .arg(role)
+            .env("DATABASE_URL", &url)
+            .env("PORT", "0")
+            .env("ENCRYPTION_KEYS", TEST_KEYS)
+            .env("SMTP_URL", "smtp://127.0.0.1:1"));
         assert!(!out.status.success(), "{role} must refuse");
         assert!(stderr.contains("pending migration"), "{role}: {stderr}");
         assert!(stderr.contains("mujibak migrate"), "{role}: {stderr}");
@@ -54,13 +62,17 @@ async fn web_and_worker_refuse_an_unmigrated_database(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = false)]
-async fn the_worker_refuses_to_start_without_smtp_url_naming_it(pool: PgPool) {
+async fn web_and_worker_refuse_to_start_without_their_secrets_naming_them(pool: PgPool) {
     let url = crate::helpers::database_url(&pool);
     let (out, stderr) = run(mujibak().arg("migrate").env("DATABASE_URL", &url));
     assert!(out.status.success(), "migrate: {stderr}");
-    let (out, stderr) = run(mujibak().arg("worker").env("DATABASE_URL", &url));
+    let (out, stderr) =
+        run(mujibak().arg("worker").env("DATABASE_URL", &url).env("ENCRYPTION_KEYS", TEST_KEYS));
     assert!(!out.status.success());
     assert!(stderr.contains("SMTP_URL is not set"), "{stderr}");
+    let (out, stderr) = run(mujibak().arg("web").env("DATABASE_URL", &url));
+    assert!(!out.status.success());
+    assert!(stderr.contains("ENCRYPTION_KEYS is not set"), "{stderr}");
 }
 
 #[sqlx::test(migrations = false)]
@@ -73,6 +85,7 @@ async fn after_migrate_web_serves_and_both_roles_stop_cleanly_on_sigterm(pool: P
     let mut web = mujibak()
         .arg("web")
         .env("DATABASE_URL", &url)
+        .env("ENCRYPTION_KEYS", TEST_KEYS)
         .env("PORT", port.to_string())
         .stderr(Stdio::null())
         .stdout(Stdio::null())
@@ -81,6 +94,7 @@ async fn after_migrate_web_serves_and_both_roles_stop_cleanly_on_sigterm(pool: P
     let mut worker = mujibak()
         .arg("worker")
         .env("DATABASE_URL", &url)
+        .env("ENCRYPTION_KEYS", TEST_KEYS)
         .env("SMTP_URL", "smtp://127.0.0.1:1")
         .stdout(Stdio::null())
         .spawn()

@@ -47,6 +47,7 @@ pub fn job_context(pool: &PgPool) -> JobContext {
         job_retention: Duration::from_secs(3600),
         mailer: None,
         session_idle: Duration::from_secs(3600),
+        whatsapp: None,
     }
 }
 

@@ -1,3 +1,5 @@
 //! Outbound clients, one module per vendor; typed requests and errors callers can branch on.
 
+pub mod openai;
 pub mod smtp;
+pub mod whatsapp;

@@ -2,13 +2,20 @@
 //! tenant id as their first argument after the executor. This file owns the pool and the
 //! migration bookkeeping.
 
+pub mod bot_settings;
+pub mod connections;
+pub mod contacts;
+pub mod conversations;
 pub mod cron_ticks;
 pub mod emails;
+pub mod inbound_events;
 pub mod jobs;
+pub mod messages;
 pub mod rate_limits;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use std::time::Duration;

@@ -4,7 +4,9 @@ pub mod email;
 pub mod ids;
 pub mod locale;
 pub mod password;
+pub mod reply;
 pub mod role;
+pub mod whatsapp;
 
 pub use email::EmailAddress;
 pub use ids::{EmailId, TenantId, UserId};

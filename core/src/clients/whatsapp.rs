@@ -1,0 +1,194 @@
+//! The WhatsApp Cloud API (Graph API) client: send a text, mark read with a typing
+//! indicator, check a number. Base URL and version come from configuration so tests and
+//! the sandbox point it at the local fake. Errors carry Meta's code and are classified the
+//! way the send job must act (design.md section 5).
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::config::WhatsAppConfig;
+
+/// Who a message goes to: a phone (`to`), or only a business-scoped user id (`recipient`).
+#[derive(Debug, Clone, Copy)]
+pub enum Recipient<'a> {
+    Phone(&'a str),
+    Bsuid(&'a str),
+}
+
+/// A connection's credentials for one call.
+pub struct Creds<'a> {
+    pub phone_number_id: &'a str,
+    pub access_token: &'a SecretString,
+}
+
+/// A failed Graph call.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error("Graph API error {code} (HTTP {http}): {message}")]
+    Api { http: u16, code: i64, message: String },
+    #[error("Graph API timed out")]
+    Timeout,
+    #[error("Graph API unreachable: {0}")]
+    Transport(String),
+}
+
+/// What the caller should do about a [`GraphError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphErrorClass {
+    /// 190, 0, 10, 200–299: the token is dead; the connection needs re-authorisation.
+    Reauthorize,
+    /// 130429, 131056, 4, 80007: slow down and retry (no sooner than `wait`).
+    RateLimited { wait: Duration },
+    /// 131047: the 24-hour window is closed; never retry free-form text.
+    WindowClosed,
+    /// 5xx, 1, 2, 131000, timeouts, transport: retry with backoff.
+    Retry,
+    /// Anything else: a rejection retrying cannot fix.
+    Reject,
+}
+
+impl GraphError {
+    pub fn class(&self) -> GraphErrorClass {
+        match self {
+            GraphError::Timeout | GraphError::Transport(_) => GraphErrorClass::Retry,
+            GraphError::Api { http, code, .. } => match *code {
+                190 | 0 | 10 | 200..=299 => GraphErrorClass::Reauthorize,
+                131056 => GraphErrorClass::RateLimited { wait: Duration::from_secs(6) },
+                130429 | 4 | 80007 => GraphErrorClass::RateLimited { wait: Duration::from_secs(2) },
+                131047 => GraphErrorClass::WindowClosed,
+                1 | 2 | 131000 => GraphErrorClass::Retry,
+                _ if *http >= 500 => GraphErrorClass::Retry,
+                _ => GraphErrorClass::Reject,
+            },
+        }
+    }
+}
+
+/// What `check` learns about a number.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NumberInfo {
+    #[serde(default)]
+    pub display_phone_number: String,
+    #[serde(default)]
+    pub verified_name: String,
+}
+
+/// A Graph API client with its own connection pool and timeout.
+#[derive(Clone, Debug)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl GraphClient {
+    pub fn new(config: &WhatsAppConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .user_agent("Mujibak/1.0")
+            .build()
+            .expect("a reqwest client with static settings builds");
+        Self { http, base: format!("{}/{}", config.graph_url, config.api_version) }
+    }
+
+    /// Sends a text (≤ 4096 characters); returns Meta's message id.
+    pub async fn send_text(
+        &self,
+        creds: &Creds<'_>,
+        to: Recipient<'_>,
+        text: &str,
+    ) -> Result<String, GraphError> {
+        let mut body = json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "type": "text",
+            "text": { "preview_url": false, "body": truncate(text, 4096) } });
+        match to {
+            Recipient::Phone(p) => body["to"] = json!(p),
+            Recipient::Bsuid(b) => body["recipient"] = json!(b),
+        }
+        let v = self.call(reqwest::Method::POST, creds, "messages", Some(body)).await?;
+        v.pointer("/messages/0/id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| GraphError::Transport("no message id in Graph's answer".into()))
+    }
+
+    /// Marks the customer's message read (blue ticks) and shows "typing…".
+    pub async fn mark_read(&self, creds: &Creds<'_>, wamid: &str) -> Result<(), GraphError> {
+        let body = json!({ "messaging_product": "whatsapp", "status": "read", "message_id": wamid,
+            "typing_indicator": { "type": "text" } });
+        self.call(reqwest::Method::POST, creds, "messages", Some(body)).await.map(|_| ())
+    }
+
+    /// Reads the number's details: proves the token and number id work together.
+    pub async fn check(&self, creds: &Creds<'_>) -> Result<NumberInfo, GraphError> {
+        let v = self.call(reqwest::Method::GET, creds, "", None).await?;
+        serde_json::from_value(v).map_err(|e| GraphError::Transport(format!("unexpected answer: {e}")))
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        creds: &Creds<'_>,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, GraphError> {
+        let url = match path {
+            "" => format!("{}/{}", self.base, creds.phone_number_id),
+            p => format!("{}/{}/{p}", self.base, creds.phone_number_id),
+        };
+        let mut req = self.http.request(method, url).bearer_auth(creds.access_token.expose_secret());
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.map_err(transport)?;
+        let http = res.status().as_u16();
+        let text = res.text().await.map_err(transport)?;
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if (200..300).contains(&http) {
+            return Ok(value);
+        }
+        let code =
+            value.pointer("/error/code").and_then(Value::as_i64).unwrap_or(if http >= 500 { 2 } else { 100 });
+        let message = value.pointer("/error/message").and_then(Value::as_str).unwrap_or("no error body");
+        Err(GraphError::Api { http, code, message: truncate(message, 200).to_owned() })
+    }
+}
+
+fn transport(e: reqwest::Error) -> GraphError {
+    if e.is_timeout() {
+        GraphError::Timeout
+    } else {
+        GraphError::Transport(if e.is_connect() {
+            "connection failed".into()
+        } else {
+            "request failed".into()
+        })
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> &str {
+    s.char_indices().nth(max_chars).map(|(i, _)| &s[..i]).unwrap_or(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(http: u16, code: i64) -> GraphError {
+        GraphError::Api { http, code, message: String::new() }
+    }
+
+    #[test]
+    fn errors_are_classified_as_design_section_5_says() {
+        assert_eq!(api(401, 190).class(), GraphErrorClass::Reauthorize);
+        assert_eq!(api(403, 200).class(), GraphErrorClass::Reauthorize);
+        assert!(matches!(api(429, 130429).class(), GraphErrorClass::RateLimited { .. }));
+        assert_eq!(api(429, 131056).class(), GraphErrorClass::RateLimited { wait: Duration::from_secs(6) });
+        assert_eq!(api(400, 131047).class(), GraphErrorClass::WindowClosed);
+        assert_eq!(api(503, 2).class(), GraphErrorClass::Retry);
+        assert_eq!(api(500, 99).class(), GraphErrorClass::Retry, "5xx are never a re-authorisation");
+        assert_eq!(GraphError::Timeout.class(), GraphErrorClass::Retry);
+        assert_eq!(api(400, 100).class(), GraphErrorClass::Reject);
+    }
+}

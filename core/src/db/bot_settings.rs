@@ -1,0 +1,69 @@
+//! A tenant's bot settings (one row per tenant; defaults when absent).
+
+use serde::{Deserialize, Serialize};
+use sqlx::{types::Json, PgConnection};
+
+use crate::domain::TenantId;
+
+/// Opening hours: weekday (`sun` … `sat`) → ranges `["09:00","17:00"]`. Empty = always open.
+pub type Hours = std::collections::BTreeMap<String, Vec<(String, String)>>;
+
+/// What the owner configures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, sqlx::FromRow)]
+pub struct BotSettings {
+    pub enabled: bool,
+    pub description: String,
+    pub instructions: String,
+    pub knowledge: String,
+    /// `match` (the customer's language), `ar` or `en`.
+    pub reply_language: String,
+    pub business_hours: Json<Hours>,
+    pub away_message: String,
+    pub fallback_message: String,
+    /// Empty: the configured default model.
+    pub model: String,
+}
+
+pub async fn get(conn: &mut PgConnection, tenant_id: TenantId) -> Result<BotSettings, sqlx::Error> {
+    let row: Option<BotSettings> = sqlx::query_as(
+        "select enabled, description, instructions, knowledge, reply_language, business_hours, away_message,
+                fallback_message, model from bot_settings where tenant_id = $1",
+    )
+    .bind(tenant_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.unwrap_or_else(|| BotSettings { reply_language: "match".into(), ..Default::default() }))
+}
+
+pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into bot_settings (tenant_id, enabled, description, instructions, knowledge, reply_language,
+           business_hours, away_message, fallback_message, model, updated_at)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10, now())
+         on conflict (tenant_id) do update set enabled = $2, description = $3, instructions = $4, knowledge = $5,
+           reply_language = $6, business_hours = $7, away_message = $8, fallback_message = $9, model = $10,
+           updated_at = now()",
+    )
+    .bind(tenant_id)
+    .bind(s.enabled)
+    .bind(&s.description)
+    .bind(&s.instructions)
+    .bind(&s.knowledge)
+    .bind(&s.reply_language)
+    .bind(&s.business_hours)
+    .bind(&s.away_message)
+    .bind(&s.fallback_message)
+    .bind(&s.model)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Turns the bot off (e.g. when the connection needs re-authorisation).
+pub async fn disable(conn: &mut PgConnection, tenant_id: TenantId) -> Result<(), sqlx::Error> {
+    sqlx::query("update bot_settings set enabled = false, updated_at = now() where tenant_id = $1")
+        .bind(tenant_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

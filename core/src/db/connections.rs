@@ -1,0 +1,168 @@
+//! WhatsApp connections. Secrets are stored only as ciphertexts (see `crypto`).
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+
+/// A connection row (ciphertexts, never plaintext).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Connection {
+    pub tenant_id: TenantId,
+    pub connection_id: Uuid,
+    pub webhook_key: String,
+    pub phone_number_id: String,
+    pub waba_id: String,
+    pub display_number: String,
+    pub access_token_enc: String,
+    pub app_secret_enc: String,
+    pub verify_token: String,
+    pub status: String,
+    pub status_detail: Option<String>,
+    pub linked_at: DateTime<Utc>,
+    pub unlinked_at: Option<DateTime<Utc>>,
+}
+
+/// A connection to insert.
+pub struct NewConnection<'a> {
+    pub connection_id: Uuid,
+    pub webhook_key: &'a str,
+    pub phone_number_id: &'a str,
+    pub waba_id: &'a str,
+    pub display_number: &'a str,
+    pub access_token_enc: &'a str,
+    pub app_secret_enc: &'a str,
+    pub verify_token: &'a str,
+}
+
+const COLUMNS: &str = "tenant_id, connection_id, webhook_key, phone_number_id, waba_id, display_number, \
+    access_token_enc, app_secret_enc, verify_token, status, status_detail, linked_at, unlinked_at";
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    c: &NewConnection<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into whatsapp_connections (tenant_id, connection_id, webhook_key, phone_number_id, waba_id,
+           display_number, access_token_enc, app_secret_enc, verify_token) values ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+    )
+    .bind(tenant_id)
+    .bind(c.connection_id)
+    .bind(c.webhook_key)
+    .bind(c.phone_number_id)
+    .bind(c.waba_id)
+    .bind(c.display_number)
+    .bind(c.access_token_enc)
+    .bind(c.app_secret_enc)
+    .bind(c.verify_token)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The tenant's live (not unlinked) connection.
+pub async fn live(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Option<Connection>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from whatsapp_connections where tenant_id = $1 and unlinked_at is null"
+    )))
+    .bind(tenant_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Every connection of a tenant, newest first (history).
+pub async fn history(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Vec<Connection>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from whatsapp_connections where tenant_id = $1 order by linked_at desc"
+    )))
+    .bind(tenant_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Webhook routing: the live connection behind an unguessable URL key. The tenant comes
+/// from the row found; nothing from the request body decides it.
+pub async fn by_webhook_key(pool: &PgPool, key: &str) -> Result<Option<Connection>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from whatsapp_connections where webhook_key = $1 and unlinked_at is null"
+    )))
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn get(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+) -> Result<Option<Connection>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from whatsapp_connections where tenant_id = $1 and connection_id = $2"
+    )))
+    .bind(tenant_id)
+    .bind(connection_id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn set_status(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+    status: &str,
+    detail: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update whatsapp_connections set status = $3, status_detail = $4, checked_at = now()
+         where tenant_id = $1 and connection_id = $2 and status is distinct from $3",
+    )
+    .bind(tenant_id)
+    .bind(connection_id)
+    .bind(status)
+    .bind(detail)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn unlink(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update whatsapp_connections set unlinked_at = now(), status = 'disconnected'
+         where tenant_id = $1 and connection_id = $2 and unlinked_at is null",
+    )
+    .bind(tenant_id)
+    .bind(connection_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every ciphertext pair, for key rotation (not tenant-scoped: an operator command).
+pub async fn all_secrets(pool: &PgPool) -> Result<Vec<(Uuid, String, String)>, sqlx::Error> {
+    sqlx::query_as("select connection_id, access_token_enc, app_secret_enc from whatsapp_connections")
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn set_secrets(
+    pool: &PgPool,
+    connection_id: Uuid,
+    token_enc: &str,
+    secret_enc: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update whatsapp_connections set access_token_enc = $2, app_secret_enc = $3 where connection_id = $1",
+    )
+    .bind(connection_id)
+    .bind(token_enc)
+    .bind(secret_enc)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Conversations: one per contact. Holds the inbox state (paused, unanswered, notice) and
+//! the debounce marker of the next reply.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+
+/// A conversation with its contact, as jobs and the thread view need it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Conversation {
+    pub conversation_id: Uuid,
+    pub connection_id: Uuid,
+    pub contact_name: String,
+    pub wa_id: Option<String>,
+    pub bsuid: Option<String>,
+    pub bot_paused: bool,
+    pub needs_human: bool,
+    pub unanswered: bool,
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    pub last_message_at: DateTime<Utc>,
+    pub reply_requested_at: Option<DateTime<Utc>>,
+    pub notice: Option<String>,
+}
+
+/// An inbox row.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct InboxRow {
+    pub conversation_id: Uuid,
+    pub contact_name: String,
+    pub wa_id: Option<String>,
+    pub bot_paused: bool,
+    pub needs_human: bool,
+    pub unanswered: bool,
+    pub last_message_at: DateTime<Utc>,
+    pub preview: Option<String>,
+}
+
+const SELECT: &str = "select c.conversation_id, c.connection_id, k.name as contact_name, k.wa_id, k.bsuid,
+    c.bot_paused, c.needs_human, c.unanswered, c.last_inbound_at, c.last_message_at, c.reply_requested_at, c.notice
+    from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id";
+
+pub async fn upsert(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+    contact_id: Uuid,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into conversations (tenant_id, conversation_id, connection_id, contact_id) values ($1, $2, $3, $4)
+         on conflict (contact_id) do update set connection_id = excluded.connection_id returning conversation_id",
+    )
+    .bind(tenant_id)
+    .bind(Uuid::new_v4())
+    .bind(connection_id)
+    .bind(contact_id)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn get(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Option<Conversation>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where c.tenant_id = $1 and c.conversation_id = $2")))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Same, locking the row until the transaction ends (the reply job's "latest wins").
+pub async fn lock(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Option<Conversation>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where c.tenant_id = $1 and c.conversation_id = $2 for update of c"
+    )))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A customer wrote at `at`: the window reopens and a reply is owed (requested now).
+pub async fn record_inbound(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    at: DateTime<Utc>,
+    wants_reply: bool,
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar(
+        "update conversations set last_inbound_at = greatest(last_inbound_at, $3),
+           last_message_at = greatest(last_message_at, $3),
+           unanswered = unanswered or $4,
+           reply_requested_at = case when $4 then clock_timestamp() else reply_requested_at end,
+           notice = case when $4 then null else notice end
+         where tenant_id = $1 and conversation_id = $2 returning coalesce(reply_requested_at, clock_timestamp())",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(at)
+    .bind(wants_reply)
+    .fetch_one(conn)
+    .await
+}
+
+/// After a reply (bot or human) was queued.
+pub async fn answered(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update conversations set unanswered = false, needs_human = false, last_message_at = now(), notice = null
+         where tenant_id = $1 and conversation_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Why the bot did not answer (shown in the inbox); `needs_human` flags it for staff.
+pub async fn set_notice(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    notice: &str,
+    needs_human: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update conversations set notice = $3, needs_human = needs_human or $4 where tenant_id = $1 and conversation_id = $2")
+        .bind(tenant_id)
+        .bind(id)
+        .bind(notice)
+        .bind(needs_human)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Pauses or resumes the bot for one conversation. `false` if no such conversation.
+pub async fn set_paused(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    paused: bool,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("update conversations set bot_paused = $3 where tenant_id = $1 and conversation_id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .bind(paused)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The inbox, newest first, optionally filtered by contact name, number or message text;
+/// keyset-paginated after `(before_at, before_id)`.
+pub async fn inbox(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    query: Option<&str>,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<InboxRow>, sqlx::Error> {
+    let pattern =
+        query.map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    sqlx::query_as(
+        "select c.conversation_id, k.name as contact_name, k.wa_id, c.bot_paused, c.needs_human, c.unanswered,
+                c.last_message_at,
+                (select m.body from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
+                   order by m.created_at desc limit 1) as preview
+         from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id
+         where c.tenant_id = $1
+           and ($2::text is null or k.name ilike $2 or k.wa_id like $2 or exists (
+                 select 1 from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
+                   and m.body ilike $2))
+           and ($3::timestamptz is null or (c.last_message_at, c.conversation_id) < ($3, $4))
+         order by c.last_message_at desc, c.conversation_id desc limit $5",
+    )
+    .bind(tenant_id)
+    .bind(pattern)
+    .bind(before.map(|b| b.0))
+    .bind(before.map(|b| b.1))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

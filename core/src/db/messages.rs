@@ -1,0 +1,210 @@
+//! Messages of conversations, both directions. A status only ever moves forward
+//! (queued → sending → sent → delivered → read; failed and skipped end it).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{types::Json, PgConnection};
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+
+/// A message row.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Message {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    pub direction: String,
+    pub author: String,
+    pub wamid: Option<String>,
+    pub kind: String,
+    pub body: Option<String>,
+    pub details: Option<Json<Value>>,
+    pub status: String,
+    pub error: Option<String>,
+    pub reply_to: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+const SELECT: &str =
+    "select message_id, conversation_id, direction, author, wamid, kind, body, details, status,
+    error, reply_to, created_at from messages";
+
+/// What a customer sent.
+pub struct NewInbound<'a> {
+    pub conversation_id: Uuid,
+    pub wamid: &'a str,
+    pub kind: &'a str,
+    pub body: Option<&'a str>,
+    pub details: Option<&'a Value>,
+    pub error: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+/// Stores an inbound message unless its wamid is known; the new id or `None`.
+pub async fn insert_inbound(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    m: &NewInbound<'_>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, details,
+           status, error, created_at)
+         values ($1, $2, $3, 'in', 'customer', $4, $5, $6, $7, 'received', $8, $9)
+         on conflict (tenant_id, wamid) where wamid is not null do nothing returning message_id",
+    )
+    .bind(tenant_id)
+    .bind(Uuid::new_v4())
+    .bind(m.conversation_id)
+    .bind(m.wamid)
+    .bind(m.kind)
+    .bind(m.body)
+    .bind(m.details.map(Json))
+    .bind(m.error)
+    .bind(m.at)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Queues an outbound text by `author` (`bot` or `human`).
+pub async fn insert_outbound(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    conversation_id: Uuid,
+    author: &str,
+    body: &str,
+    reply_to: Option<Uuid>,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into messages (tenant_id, message_id, conversation_id, direction, author, kind, body, status, reply_to)
+         values ($1, $2, $3, 'out', $4, 'text', $5, 'queued', $6) returning message_id",
+    )
+    .bind(tenant_id)
+    .bind(Uuid::new_v4())
+    .bind(conversation_id)
+    .bind(author)
+    .bind(body)
+    .bind(reply_to)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn get(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Option<Message>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where tenant_id = $1 and message_id = $2")))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The last `limit` messages of a conversation, oldest first.
+pub async fn recent(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    conversation_id: Uuid,
+    limit: i64,
+) -> Result<Vec<Message>, sqlx::Error> {
+    let mut rows: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where tenant_id = $1 and conversation_id = $2 order by created_at desc limit $3"
+    )))
+    .bind(tenant_id)
+    .bind(conversation_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// Moves a queued message to `sending` (once); `false` if it was not queued.
+pub async fn claim_for_send(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update messages set status = 'sending', status_at = now() where tenant_id = $1 and message_id = $2 and status = 'queued'")
+        .bind(tenant_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Back to `queued` after a send that may be retried.
+pub async fn requeue(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update messages set status = 'queued', error = $3 where tenant_id = $1 and message_id = $2 and status = 'sending'")
+        .bind(tenant_id)
+        .bind(id)
+        .bind(error)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_sent(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    wamid: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update messages set status = 'sent', wamid = $3, sent_at = now(), status_at = now(), error = null
+         where tenant_id = $1 and message_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(wamid)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends a message as `failed` or `skipped`, with why.
+pub async fn finish(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    status: &str,
+    why: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update messages set status = $3, error = $4, status_at = now() where tenant_id = $1 and message_id = $2")
+        .bind(tenant_id)
+        .bind(id)
+        .bind(status)
+        .bind(why)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Applies a Meta status to the message with `wamid` if it moves it forward. Returns the
+/// message's conversation when it changed.
+pub async fn apply_status(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    wamid: &str,
+    status: &str,
+    error: Option<&str>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "update messages set status = $3, error = coalesce($4, error), status_at = now()
+         where tenant_id = $1 and wamid = $2 and direction = 'out'
+           and array_position(array['queued','sending','sent','delivered','read','failed'], $3)
+             > coalesce(array_position(array['queued','sending','sent','delivered','read','failed'], status), 0)
+         returning conversation_id",
+    )
+    .bind(tenant_id)
+    .bind(wamid)
+    .bind(status)
+    .bind(error)
+    .fetch_optional(conn)
+    .await
+}

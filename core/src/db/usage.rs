@@ -1,0 +1,60 @@
+//! Usage per tenant and day (Asia/Riyadh): message counts, and reply latency computed from
+//! the messages themselves (customer message received → reply accepted by Meta).
+
+use chrono::NaiveDate;
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::TenantId;
+
+/// Counts messages on today's Riyadh date.
+pub async fn bump(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    inbound: i32,
+    outbound: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into usage_daily (tenant_id, day, inbound, outbound)
+         values ($1, (now() at time zone 'Asia/Riyadh')::date, $2, $3)
+         on conflict (tenant_id, day) do update set inbound = usage_daily.inbound + $2,
+           outbound = usage_daily.outbound + $3",
+    )
+    .bind(tenant_id)
+    .bind(inbound)
+    .bind(outbound)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One day of usage.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Day {
+    pub day: NaiveDate,
+    pub inbound: i32,
+    pub outbound: i32,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+}
+
+/// The last `days` days, oldest first, zero-filled.
+pub async fn last_days(pool: &PgPool, tenant_id: TenantId, days: i32) -> Result<Vec<Day>, sqlx::Error> {
+    sqlx::query_as(
+        "with days as (
+           select generate_series((now() at time zone 'Asia/Riyadh')::date - ($2 - 1), (now() at time zone 'Asia/Riyadh')::date, '1 day')::date as day),
+         latency as (
+           select (o.sent_at at time zone 'Asia/Riyadh')::date as day,
+                  percentile_cont(0.5) within group (order by extract(epoch from o.sent_at - i.created_at) * 1000) as p50_ms,
+                  percentile_cont(0.95) within group (order by extract(epoch from o.sent_at - i.created_at) * 1000) as p95_ms
+           from messages o join messages i on i.tenant_id = o.tenant_id and i.message_id = o.reply_to
+           where o.tenant_id = $1 and o.sent_at >= now() - make_interval(days => $2)
+           group by 1)
+         select d.day, coalesce(u.inbound, 0) as inbound, coalesce(u.outbound, 0) as outbound, l.p50_ms, l.p95_ms
+         from days d left join usage_daily u on u.tenant_id = $1 and u.day = d.day left join latency l on l.day = d.day
+         order by d.day",
+    )
+    .bind(tenant_id)
+    .bind(days)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,147 @@
+//! Reply policy (pure): is the 24-hour window open, is the business open, what the model
+//! is told, which turns it sees, and how a stored message reads as text.
+
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use chrono_tz::Asia::Riyadh;
+use serde_json::Value;
+
+use crate::{
+    clients::openai::Turn,
+    db::{bot_settings::BotSettings, messages::Message},
+};
+
+/// Turns of history the model sees, and their total size.
+pub const MAX_TURNS: usize = 20;
+pub const MAX_HISTORY_CHARS: usize = 6_000;
+
+/// Free-form replies are allowed only within 24 hours of the customer's last message.
+pub fn window_open(last_inbound_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_inbound_at.is_some_and(|at| now - at < Duration::hours(24))
+}
+
+/// Whether `now` falls in the business hours (Asia/Riyadh). No hours set: always open.
+pub fn open_now(settings: &BotSettings, now: DateTime<Utc>) -> bool {
+    let hours = &settings.business_hours.0;
+    if hours.is_empty() {
+        return true;
+    }
+    let local = now.with_timezone(&Riyadh);
+    let day =
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][local.weekday().num_days_from_monday() as usize];
+    let minute = local.hour() * 60 + local.minute();
+    hours.get(day).into_iter().flatten().any(|(from, to)| match (minutes(from), minutes(to)) {
+        (Some(f), Some(t)) => f <= minute && minute < t,
+        _ => false,
+    })
+}
+
+fn minutes(hhmm: &str) -> Option<u32> {
+    let (h, m) = hhmm.split_once(':')?;
+    Some(h.parse::<u32>().ok()? * 60 + m.parse::<u32>().ok()?)
+}
+
+/// The system prompt: who the bot speaks for, the business's own words, the rules.
+pub fn system_prompt(business_name: &str, s: &BotSettings) -> String {
+    let language = match s.reply_language.as_str() {
+        "ar" => "Reply in Arabic.",
+        "en" => "Reply in English.",
+        _ => "Reply in the language the customer writes in (Arabic or English).",
+    };
+    let mut p = format!(
+        "You are the WhatsApp assistant of \"{business_name}\". Answer the customer's latest messages in one short \
+         message (under 700 characters), politely, using only what the business tells you below. If you do not know \
+         the answer, say a member of the team will follow up. Never invent prices, hours or policies. {language}\n"
+    );
+    for (title, text) in [
+        ("About the business", &s.description),
+        ("Instructions from the business", &s.instructions),
+        ("Knowledge / FAQ", &s.knowledge),
+    ] {
+        if !text.trim().is_empty() {
+            p.push_str(&format!("\n{title}:\n{}\n", text.trim()));
+        }
+    }
+    p
+}
+
+/// The conversation as the model sees it: the last turns, bounded in count and size.
+pub fn turns(history: &[Message]) -> Vec<Turn> {
+    let mut out: Vec<Turn> = Vec::new();
+    let mut size = 0;
+    for m in history.iter().rev().filter(|m| m.status != "failed" && m.status != "skipped").take(MAX_TURNS) {
+        let text = as_text(m);
+        size += text.chars().count();
+        if size > MAX_HISTORY_CHARS && !out.is_empty() {
+            break;
+        }
+        out.push(Turn { from_customer: m.direction == "in", text });
+    }
+    out.reverse();
+    out
+}
+
+/// A stored message as one line of text (media become a short description).
+pub fn as_text(m: &Message) -> String {
+    let body = m.body.clone().unwrap_or_default();
+    let detail = |k: &str| {
+        m.details.as_ref().and_then(|d| d.0.get(k)).and_then(Value::as_str).unwrap_or("").to_owned()
+    };
+    match m.kind.as_str() {
+        "text" | "interactive" | "button" => body,
+        "location" => {
+            format!("[location shared: {} {}]", detail("name"), detail("address")).trim().to_owned()
+        }
+        "image" | "video" | "audio" | "document" | "sticker" if body.is_empty() => {
+            format!("[{} sent]", m.kind)
+        }
+        "image" | "video" | "audio" | "document" | "sticker" => format!("[{} sent] {body}", m.kind),
+        other => format!("[{other}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use sqlx::types::Json;
+
+    use super::*;
+
+    #[test]
+    fn the_window_closes_24_hours_after_the_last_customer_message() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+        assert!(window_open(Some(now - Duration::hours(23)), now));
+        assert!(!window_open(Some(now - Duration::hours(24)), now));
+        assert!(!window_open(None, now));
+    }
+
+    #[test]
+    fn business_hours_are_read_in_riyadh_time() {
+        let s = BotSettings {
+            business_hours: Json(
+                [("wed".to_owned(), vec![("09:00".to_owned(), "17:00".to_owned())])].into_iter().collect(),
+            ),
+            ..Default::default()
+        };
+        // Wednesday 2026-11-25 06:30 UTC is 09:30 in Riyadh.
+        assert!(open_now(&s, Utc.with_ymd_and_hms(2026, 11, 25, 6, 30, 0).unwrap()));
+        assert!(!open_now(&s, Utc.with_ymd_and_hms(2026, 11, 25, 5, 30, 0).unwrap()));
+        assert!(!open_now(&s, Utc.with_ymd_and_hms(2026, 11, 26, 6, 30, 0).unwrap()), "Thursday: closed");
+    }
+
+    #[test]
+    fn the_prompt_carries_the_business_words_and_language_rule() {
+        let s = BotSettings {
+            instructions: "Be brief.".into(),
+            knowledge: "Q: hours?\nA: 9 to 5".into(),
+            reply_language: "ar".into(),
+            ..Default::default()
+        };
+        let p = system_prompt("Alnoor", &s);
+        assert!(
+            p.contains("\"Alnoor\"")
+                && p.contains("Be brief.")
+                && p.contains("Q: hours?")
+                && p.contains("Reply in Arabic.")
+        );
+    }
+}

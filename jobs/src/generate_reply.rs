@@ -1,0 +1,156 @@
+//! GenerateReply: one answer per customer turn. Runs a few seconds after the latest
+//! customer message (a burst gets one reply: an older request is dropped when a newer one
+//! exists), checks that a reply is allowed before spending tokens (bot on, not paused,
+//! connection active, 24-hour window open), marks the customer's message read with a
+//! typing indicator, asks the model (no transaction held open), then stores the reply and
+//! enqueues its send in one transaction. A model that keeps failing falls back to the
+//! business's fallback message, and the inbox shows why.
+
+use chrono::{DateTime, Utc};
+use mujibak_core::{
+    clients::{openai::ModelError, whatsapp::Creds},
+    connections::token_context,
+    db::{bot_settings, connections, conversations, messages, tenants},
+    domain::{reply, TenantId},
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    enqueue,
+    job::{current_attempt, Job, JobContext, JobError, WhatsAppContext},
+    send_message::SendMessage,
+};
+
+/// Answer `conversation_id`, if `requested_at` is still its latest reply request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GenerateReply {
+    pub tenant_id: TenantId,
+    pub conversation_id: Uuid,
+    pub requested_at: DateTime<Utc>,
+}
+
+impl Job for GenerateReply {
+    const QUEUE: &'static str = "generate_reply";
+    const MAX_ATTEMPTS: u32 = 4;
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+    const CONCURRENCY: usize = 16;
+    const BACKOFF: crate::backoff::Backoff =
+        crate::backoff::Backoff::new(std::time::Duration::from_secs(2), std::time::Duration::from_secs(60));
+
+    async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
+        let wa = ctx
+            .whatsapp
+            .as_ref()
+            .ok_or_else(|| JobError::permanent(anyhow::anyhow!("WhatsApp is not configured")))?;
+        let (tenant, id) = (self.tenant_id, self.conversation_id);
+        let mut conn = ctx.db.acquire().await?;
+        let Some(conv) = conversations::get(&mut conn, tenant, id).await? else { return Ok(()) };
+        if !self.is_latest(conv.reply_requested_at) || !conv.unanswered {
+            return Ok(()); // a newer request will answer, or someone already did
+        }
+        let settings = bot_settings::get(&mut conn, tenant).await?;
+        let connection = connections::get(&mut conn, tenant, conv.connection_id).await?;
+        let Some(connection) = connection.filter(|c| c.status == "active" && c.unlinked_at.is_none()) else {
+            conversations::set_notice(&mut conn, tenant, id, "connection_inactive", true).await?;
+            return Ok(());
+        };
+        if !settings.enabled || conv.bot_paused {
+            return Ok(());
+        }
+        if !reply::window_open(conv.last_inbound_at, Utc::now()) {
+            conversations::set_notice(&mut conn, tenant, id, "window_closed", true).await?;
+            return Ok(());
+        }
+        let history = messages::recent(&mut conn, tenant, id, reply::MAX_TURNS as i64).await?;
+        let latest_in = history.iter().rev().find(|m| m.direction == "in").cloned();
+        drop(conn);
+
+        let token = wa
+            .keyring
+            .open(&connection.access_token_enc, &token_context(connection.connection_id))
+            .map_err(JobError::permanent)?;
+        let creds = Creds { phone_number_id: &connection.phone_number_id, access_token: &token };
+        if let Some(wamid) = latest_in.as_ref().and_then(|m| m.wamid.as_deref()) {
+            if let Err(e) = wa.graph.mark_read(&creds, wamid).await {
+                tracing::warn!(tenant.id = %tenant, conversation.id = %id, error = %e, "could not mark read");
+            }
+        }
+        let text = if !reply::open_now(&settings, Utc::now()) && !settings.away_message.trim().is_empty() {
+            settings.away_message.clone()
+        } else {
+            match self.ask_model(ctx, wa, &settings, &history).await? {
+                Some(text) => text,
+                None => {
+                    return Err(JobError::permanent(anyhow::anyhow!(
+                        "the model failed and no fallback message is set"
+                    )))
+                }
+            }
+        };
+        self.store_and_send(ctx, latest_in.map(|m| m.message_id), &text).await
+    }
+}
+
+impl GenerateReply {
+    fn is_latest(&self, requested: Option<DateTime<Utc>>) -> bool {
+        requested.is_some_and(|r| (r - self.requested_at).num_milliseconds().abs() < 1)
+    }
+
+    /// The model's reply; on a permanent failure (or the last attempt) the fallback
+    /// message, or `None` with the failure noted in the inbox.
+    async fn ask_model(
+        &self,
+        ctx: &JobContext,
+        wa: &WhatsAppContext,
+        settings: &bot_settings::BotSettings,
+        history: &[messages::Message],
+    ) -> Result<Option<String>, JobError> {
+        let business = tenants::get(&mut *ctx.db.acquire().await?, self.tenant_id).await?.business_name;
+        let system = reply::system_prompt(&business, settings);
+        let model = Some(settings.model.as_str()).filter(|m| !m.is_empty());
+        let failure = match wa.model.reply(model, &system, &reply::turns(history)).await {
+            Ok(text) => return Ok(Some(text)),
+            Err(e) => e,
+        };
+        let last = current_attempt().is_last();
+        match (&failure, last) {
+            (ModelError::RateLimited, false) => {
+                return Err(JobError::rate_limited(std::time::Duration::from_secs(20), failure))
+            }
+            (ModelError::Transient(_), false) => return Err(JobError::transient(failure)),
+            _ => {}
+        }
+        tracing::warn!(tenant.id = %self.tenant_id, conversation.id = %self.conversation_id, error = %failure, "model failed; falling back");
+        let mut conn = ctx.db.acquire().await?;
+        conversations::set_notice(&mut conn, self.tenant_id, self.conversation_id, "model_failed", true)
+            .await?;
+        let fallback = settings.fallback_message.trim();
+        Ok((!fallback.is_empty()).then(|| fallback.to_owned()))
+    }
+
+    /// Stores the reply and enqueues its send, unless the turn changed meanwhile.
+    async fn store_and_send(
+        &self,
+        ctx: &JobContext,
+        reply_to: Option<Uuid>,
+        text: &str,
+    ) -> Result<(), JobError> {
+        let mut tx = ctx.db.begin().await?;
+        let Some(conv) = conversations::lock(&mut tx, self.tenant_id, self.conversation_id).await? else {
+            return Ok(());
+        };
+        if !self.is_latest(conv.reply_requested_at) || !conv.unanswered || conv.bot_paused {
+            return Ok(()); // a newer message arrived, a human answered, or the bot was paused
+        }
+        let message_id =
+            messages::insert_outbound(&mut tx, self.tenant_id, self.conversation_id, "bot", text, reply_to)
+                .await?;
+        conversations::answered(&mut tx, self.tenant_id, self.conversation_id).await?;
+        enqueue(&mut tx, &SendMessage { tenant_id: self.tenant_id, message_id })
+            .await
+            .map_err(JobError::transient)?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

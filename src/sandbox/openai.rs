@@ -1,0 +1,383 @@
+//! A local OpenAI-compatible chat completions server (`POST /v1/chat/completions`). Answers
+//! deterministically and visibly simulated (`[simulated] …` / `[رد تجريبي] …`), quoting a
+//! matching `Q:`/`A:` pair from the system prompt when there is one, and fails on demand with
+//! OpenAI's wire errors (domain.md §3.4–3.5). Everything lives in memory.
+
+use std::{
+    collections::{HashSet, VecDeque},
+    net::SocketAddr,
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use serde_json::{json, Value};
+
+/// A failure to inject into the next chat completion requests (see [`OpenAiFake::fail_next`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelFault {
+    /// HTTP 429 `rate_limit_exceeded` with `Retry-After: <secs>`.
+    RateLimited { retry_after_secs: u64 },
+    /// HTTP 500 with the plain-text body `upstream exploded`.
+    ServerError,
+    /// Waits 120 s before answering, so the client's timeout fires first.
+    Timeout,
+    /// HTTP 200 with a body that is not valid JSON.
+    Malformed,
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: Vec<Value>,
+    faults: VecDeque<ModelFault>,
+    latency: Duration,
+    served: u64,
+}
+
+/// A running fake OpenAI. Cheap to clone; every clone shares the same state.
+#[derive(Clone)]
+pub struct OpenAiFake {
+    addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+}
+
+const MISSING: &str = "missing_required_parameter";
+const RATE_LIMITED: &str = "rate_limit_exceeded";
+const ARABIC_TAG: &str = "[رد تجريبي] ";
+const ARABIC_DEFAULT: &str = "شكرًا لتواصلك! هذا رد تجريبي من بيئة التجربة.";
+const ENGLISH_TAG: &str = "[simulated] ";
+const ENGLISH_DEFAULT: &str = "Thanks for your message! This is a simulated reply from the sandbox.";
+
+impl OpenAiFake {
+    /// Listens on `addr` (port 0 picks a free one) and serves until the process ends.
+    pub async fn start(addr: &str) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let fake = Self { addr: listener.local_addr()?, inner: Arc::default() };
+        let app = fake.router();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!(error = %e, "sandbox openai: server stopped");
+            }
+        });
+        Ok(fake)
+    }
+
+    /// `http://127.0.0.1:<port>/v1`, for the OpenAI base URL setting.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Every well-formed, authorised request body so far (faulted ones included), oldest first.
+    pub fn requests(&self) -> Vec<Value> {
+        self.lock().requests.clone()
+    }
+
+    /// Makes the next `times` requests fail with `fault`, after any faults already queued.
+    pub fn fail_next(&self, fault: ModelFault, times: usize) {
+        self.lock().faults.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Waits this long before answering each completion request.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// The fake's routes, with its state, for mounting in another server.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v1/chat/completions", post(completions))
+            .route("/_sandbox/openai/fault", post(switch_fault))
+            .route("/_sandbox/openai/latency", post(switch_latency))
+            .with_state(self.clone())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: Bytes) -> Response {
+    let latency = fake.lock().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let refuse =
+        |status, message: &str, code: &str| api_error(status, message, "invalid_request_error", code);
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if authorization.strip_prefix("Bearer ").is_none_or(|token| token.trim().is_empty()) {
+        return refuse(StatusCode::UNAUTHORIZED, "Missing bearer token", "invalid_api_key");
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "We could not parse the JSON body of your request.",
+            "invalid_json",
+        );
+    };
+    let Some(model) = request["model"].as_str().map(str::to_owned) else {
+        return refuse(StatusCode::BAD_REQUEST, "Missing required parameter: 'model'.", MISSING);
+    };
+    if request["messages"].as_array().is_none_or(Vec::is_empty) {
+        return refuse(StatusCode::BAD_REQUEST, "Missing required parameter: 'messages'.", MISSING);
+    }
+    let (fault, n) = {
+        let mut inner = fake.lock();
+        inner.requests.push(request.clone());
+        inner.served += 1;
+        (inner.faults.pop_front(), inner.served)
+    };
+    if fault.is_some() {
+        tracing::info!(?fault, "sandbox openai: injected failure");
+    }
+    match fault {
+        Some(ModelFault::RateLimited { retry_after_secs }) => {
+            let error =
+                api_error(StatusCode::TOO_MANY_REQUESTS, "Rate limit reached", "requests", RATE_LIMITED);
+            ([(header::RETRY_AFTER, retry_after_secs.to_string())], error).into_response()
+        }
+        Some(ModelFault::ServerError) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "upstream exploded").into_response()
+        }
+        Some(ModelFault::Malformed) => {
+            ([(header::CONTENT_TYPE, "application/json")], r#"{"id": "broken"#).into_response()
+        }
+        Some(ModelFault::Timeout) => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            Json(completion(n, &model, &request)).into_response()
+        }
+        None => Json(completion(n, &model, &request)).into_response(),
+    }
+}
+
+/// OpenAI's error body: `{"error":{"message":…,"type":…,"param":null,"code":…}}`.
+fn api_error(status: StatusCode, message: &str, kind: &str, code: &str) -> Response {
+    let body = json!({ "error": { "message": message, "type": kind, "param": null, "code": code } });
+    (status, Json(body)).into_response()
+}
+
+fn completion(n: u64, model: &str, request: &Value) -> Value {
+    let content = simulated_reply(request);
+    let messages = request["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let prompt_tokens: usize = messages.iter().map(|m| 4 + approx_tokens(&text_of(&m["content"]))).sum();
+    let completion_tokens = approx_tokens(&content);
+    let created = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    json!({
+        "id": format!("chatcmpl-sandbox-{n}"), "object": "chat.completion",
+        "created": u32::try_from(created).unwrap_or(u32::MAX), "model": model,
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": content },
+            "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens },
+    })
+}
+
+/// About four characters a token, like OpenAI's rule of thumb.
+fn approx_tokens(text: &str) -> usize {
+    text.chars().count().div_ceil(4)
+}
+
+/// The simulated answer for a chat completion request body.
+fn simulated_reply(request: &Value) -> String {
+    let messages = request["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let system: Vec<String> = messages
+        .iter()
+        .filter(|m| m["role"] == "system" || m["role"] == "developer")
+        .map(|m| text_of(&m["content"]))
+        .collect();
+    let last_user = messages.iter().rev().find(|m| m["role"] == "user").map(|m| text_of(&m["content"]));
+    reply(&system.join("\n"), &last_user.unwrap_or_default())
+}
+
+fn reply(system: &str, last_user: &str) -> String {
+    let faq = faq_answer(system, last_user);
+    if replies_in_arabic(system, last_user) {
+        format!("{ARABIC_TAG}{}", faq.as_deref().unwrap_or(ARABIC_DEFAULT))
+    } else {
+        format!("{ENGLISH_TAG}{}", faq.as_deref().unwrap_or(ENGLISH_DEFAULT))
+    }
+}
+
+/// A message's text: a plain string, or the `text` parts of an array of content parts.
+fn text_of(content: &Value) -> String {
+    match content {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => {
+            let texts: Vec<&str> =
+                parts.iter().filter(|p| p["type"] == "text").filter_map(|p| p["text"].as_str()).collect();
+            texts.join("\n")
+        }
+        _ => String::new(),
+    }
+}
+
+fn replies_in_arabic(system: &str, last_user: &str) -> bool {
+    let system = system.to_lowercase();
+    if system.contains("reply in arabic") {
+        true
+    } else if system.contains("reply in english") {
+        false
+    } else {
+        last_user.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c))
+    }
+}
+
+/// The answer of the `Q:`/`A:` (or `س:`/`ج:`) pair sharing the most words with the question;
+/// the first such pair on a tie, none when no word is shared.
+fn faq_answer(system: &str, last_user: &str) -> Option<String> {
+    let asked = words(last_user);
+    let mut best: Option<(usize, String)> = None;
+    for (question, answer) in faq_pairs(system) {
+        let shared = words(&question).intersection(&asked).count();
+        if shared > 0 && best.as_ref().is_none_or(|(most, _)| shared > *most) {
+            best = Some((shared, answer));
+        }
+    }
+    best.map(|(_, answer)| answer)
+}
+
+/// `(question, answer)` pairs: a `Q:` line followed directly by one or more `A:` lines.
+fn faq_pairs(system: &str) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut open = false;
+    for line in system.lines().map(|l| l.trim().trim_start_matches(['-', '*', '•', ' '])) {
+        if let Some(question) = strip_label(line, &["Q:", "q:", "س:"]) {
+            pairs.push((question.to_owned(), String::new()));
+            open = true;
+        } else if let (true, Some(answer), Some(pair)) =
+            (open, strip_label(line, &["A:", "a:", "ج:"]), pairs.last_mut())
+        {
+            if !pair.1.is_empty() {
+                pair.1.push('\n');
+            }
+            pair.1.push_str(answer);
+        } else {
+            open = false;
+        }
+    }
+    pairs.retain(|(_, answer)| !answer.is_empty());
+    pairs
+}
+
+fn strip_label<'a>(line: &'a str, labels: &[&str]) -> Option<&'a str> {
+    labels.iter().find_map(|label| line.strip_prefix(label)).map(str::trim)
+}
+
+/// Lower-cased words of three or more characters, Arabic normalised (no diacritics or tatweel,
+/// one alef, ة→ه, ى→ي, leading ال dropped) so that spelling variants still match.
+fn words(text: &str) -> HashSet<String> {
+    text.split(|c: char| !c.is_alphanumeric()).map(normalise).filter(|w| w.chars().count() >= 3).collect()
+}
+
+fn normalise(word: &str) -> String {
+    let word: String = word
+        .chars()
+        .filter(|c| !('\u{064B}'..='\u{065F}').contains(c) && *c != '\u{0670}' && *c != '\u{0640}')
+        .map(|c| match c {
+            'أ' | 'إ' | 'آ' => 'ا',
+            'ة' => 'ه',
+            'ى' => 'ي',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect();
+    match word.strip_prefix("ال") {
+        Some(rest) if rest.chars().count() >= 3 => rest.to_owned(),
+        _ => word,
+    }
+}
+
+/// `{"fault":"rate_limited|server_error|timeout|malformed","times":N,"retry_after_secs":N}`.
+async fn switch_fault(State(fake): State<OpenAiFake>, Json(switch): Json<Value>) -> StatusCode {
+    let fault = match switch["fault"].as_str() {
+        Some("rate_limited") => {
+            ModelFault::RateLimited { retry_after_secs: switch["retry_after_secs"].as_u64().unwrap_or(1) }
+        }
+        Some("server_error") => ModelFault::ServerError,
+        Some("timeout") => ModelFault::Timeout,
+        Some("malformed") => ModelFault::Malformed,
+        _ => return StatusCode::BAD_REQUEST,
+    };
+    fake.fail_next(fault, switch["times"].as_u64().unwrap_or(1) as usize);
+    StatusCode::NO_CONTENT
+}
+
+/// `{"ms":N}`.
+async fn switch_latency(State(fake): State<OpenAiFake>, Json(switch): Json<Value>) -> StatusCode {
+    let Some(ms) = switch["ms"].as_u64() else { return StatusCode::BAD_REQUEST };
+    fake.set_latency(Duration::from_millis(ms));
+    StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAQ: &str = "You answer for Al Noor Bakery.\n\
+        Q: What are your opening hours?\nA: We open 7am to 11pm.\n\
+        Q: Do you deliver to Riyadh?\nA: Yes, delivery across Riyadh.\nA: Free above 100 SAR.\n\
+        س: متى تفتحون؟\nج: نفتح من ٧ صباحًا حتى ١١ مساءً.\n\
+        - س: هل يوجد توصيل للرياض؟\n- ج: نعم، نوصّل لكل أحياء الرياض.";
+
+    #[test]
+    fn english_question_gets_the_english_faq_answer() {
+        assert_eq!(reply(FAQ, "hi, what are the opening hours today?"), "[simulated] We open 7am to 11pm.");
+        assert_eq!(
+            reply(FAQ, "Do you DELIVER?"),
+            "[simulated] Yes, delivery across Riyadh.\nFree above 100 SAR."
+        );
+    }
+
+    #[test]
+    fn arabic_question_gets_the_arabic_faq_answer() {
+        assert_eq!(reply(FAQ, "السلام عليكم، متى تفتحون؟"), "[رد تجريبي] نفتح من ٧ صباحًا حتى ١١ مساءً.");
+        // Diacritics and the definite article do not stop a match.
+        assert_eq!(reply(FAQ, "في توصيلٌ الى الرياض"), "[رد تجريبي] نعم، نوصّل لكل أحياء الرياض.");
+    }
+
+    #[test]
+    fn no_shared_word_gives_the_default() {
+        assert_eq!(reply(FAQ, "ok"), format!("{ENGLISH_TAG}{ENGLISH_DEFAULT}"));
+        assert_eq!(reply("", "مرحبا"), format!("{ARABIC_TAG}{ARABIC_DEFAULT}"));
+    }
+
+    #[test]
+    fn the_system_prompt_picks_the_language() {
+        assert!(replies_in_arabic("Reply in Arabic.", "hello"));
+        assert!(!replies_in_arabic("Reply in English.", "مرحبا"));
+        assert!(replies_in_arabic("Reply in the customer's language.", "مرحبا"));
+        assert!(!replies_in_arabic("Reply in the customer's language.", "hello"));
+        assert_eq!(
+            reply(&format!("{FAQ}\nReply in English."), "متى تفتحون"),
+            "[simulated] نفتح من ٧ صباحًا حتى ١١ مساءً."
+        );
+    }
+
+    #[test]
+    fn reads_content_parts_and_every_system_message() {
+        let request = json!({ "model": "gpt-4o-mini", "messages": [
+            { "role": "system", "content": "You answer for Al Noor Bakery." },
+            { "role": "system", "content": [
+                { "type": "text", "text": "Q: Is there parking?\nA: Yes, behind the shop." },
+            ] },
+            { "role": "user", "content": "مرحبا" },
+            { "role": "assistant", "content": "[رد تجريبي] أهلًا" },
+            { "role": "user", "content": [
+                { "type": "image_url", "image_url": { "url": "https://example.test/a.png" } },
+                { "type": "text", "text": "is there any parking?" },
+            ] },
+        ]});
+        assert_eq!(simulated_reply(&request), "[simulated] Yes, behind the shop.");
+        let answer = completion(7, "gpt-4o-mini", &request);
+        assert_eq!(answer["id"], "chatcmpl-sandbox-7");
+        assert_eq!(answer["choices"][0]["message"]["content"], "[simulated] Yes, behind the shop.");
+        let usage = &answer["usage"];
+        assert_eq!(usage["total_tokens"], usage["prompt_tokens"].as_u64().unwrap() + 9);
+    }
+}

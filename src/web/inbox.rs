@@ -1,0 +1,199 @@
+//! The inbox: conversations newest first (search by name, number or text; keyset pages),
+//! a thread with delivery ticks and the 24-hour window, pausing the bot, and human
+//! replies (which pause the bot and go out through `send_message`). The thread refreshes
+//! itself through `/inbox/{id}/thread` (polled by /static/inbox.js).
+
+use axum::{
+    extract::{Path, Query, State},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Form, Router,
+};
+use chrono::{DateTime, Utc};
+use mujibak_core::db::{conversations, messages};
+use mujibak_jobs::{enqueue, send_message::SendMessage};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    extract::{CurrentTenant, Page},
+    session::set_flash,
+    WebError,
+};
+use crate::state::AppState;
+
+const PAGE_SIZE: i64 = 30;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/inbox", get(list))
+        .route("/inbox/{id}", get(thread))
+        .route("/inbox/{id}/thread", get(thread_fragment))
+        .route("/inbox/{id}/pause", post(pause))
+        .route("/inbox/{id}/resume", post(resume))
+        .route("/inbox/{id}/reply", post(reply))
+        .route("/static/inbox.js", get(script))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    before: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ListView {
+    q: String,
+    rows: Vec<conversations::InboxRow>,
+    next: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    page: Page,
+    CurrentTenant(tenant): CurrentTenant,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, WebError> {
+    let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let before = q.before.as_deref().and_then(|b| {
+        let (at, id) = b.split_once('_')?;
+        Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), id.parse::<Uuid>().ok()?))
+    });
+    let rows =
+        conversations::inbox(&mut *state.db.acquire().await?, tenant, query, before, PAGE_SIZE).await?;
+    let next = (rows.len() as i64 == PAGE_SIZE)
+        .then(|| rows.last().map(|r| format!("{}_{}", r.last_message_at.to_rfc3339(), r.conversation_id)))
+        .flatten();
+    page.render("inbox/list.html", &ListView { q: query.unwrap_or("").to_owned(), rows, next })
+}
+
+#[derive(Serialize)]
+struct ThreadView {
+    conversation_id: Uuid,
+    contact_name: String,
+    number: String,
+    bot_paused: bool,
+    notice: Option<String>,
+    window_open: bool,
+    window_left: String,
+    messages: Vec<messages::Message>,
+}
+
+async fn load(
+    state: &AppState,
+    tenant: mujibak_core::domain::TenantId,
+    id: &str,
+) -> Result<ThreadView, WebError> {
+    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+    let mut conn = state.db.acquire().await?;
+    let conv = conversations::get(&mut conn, tenant, id).await?.ok_or(WebError::NotFound)?;
+    let messages = messages::recent(&mut conn, tenant, id, 200).await?;
+    let left = conv
+        .last_inbound_at
+        .map(|at| at + chrono::Duration::hours(24) - Utc::now())
+        .filter(|d| *d > chrono::Duration::zero());
+    Ok(ThreadView {
+        conversation_id: id,
+        contact_name: conv.contact_name,
+        number: conv.wa_id.or(conv.bsuid).unwrap_or_default(),
+        bot_paused: conv.bot_paused,
+        notice: conv.notice,
+        window_open: left.is_some(),
+        window_left: left
+            .map(|d| format!("{}:{:02}", d.num_hours(), d.num_minutes() % 60))
+            .unwrap_or_default(),
+        messages,
+    })
+}
+
+async fn thread(
+    State(state): State<AppState>,
+    page: Page,
+    CurrentTenant(tenant): CurrentTenant,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, WebError> {
+    page.render("inbox/thread.html", &load(&state, tenant, &id).await?)
+}
+
+async fn thread_fragment(
+    State(state): State<AppState>,
+    page: Page,
+    CurrentTenant(tenant): CurrentTenant,
+    Path(id): Path<String>,
+) -> Result<Html<String>, WebError> {
+    page.render("inbox/_messages.html", &load(&state, tenant, &id).await?)
+}
+
+async fn set_paused(
+    state: &AppState,
+    page: &Page,
+    tenant: mujibak_core::domain::TenantId,
+    id: &str,
+    paused: bool,
+) -> Result<Response, WebError> {
+    let uuid: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+    if !conversations::set_paused(&mut *state.db.acquire().await?, tenant, uuid, paused).await? {
+        return Err(WebError::NotFound);
+    }
+    set_flash(state, &page.session, "success", if paused { "flash.bot_paused" } else { "flash.bot_resumed" })
+        .await?;
+    Ok(Redirect::to(&format!("/inbox/{uuid}")).into_response())
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    page: Page,
+    CurrentTenant(tenant): CurrentTenant,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    set_paused(&state, &page, tenant, &id, true).await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    page: Page,
+    CurrentTenant(tenant): CurrentTenant,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    set_paused(&state, &page, tenant, &id, false).await
+}
+
+#[derive(Deserialize)]
+struct ReplyForm {
+    text: String,
+}
+
+/// A human reply: pauses the bot for this conversation and queues the send.
+async fn reply(
+    State(state): State<AppState>,
+    page: Page,
+    CurrentTenant(tenant): CurrentTenant,
+    Path(id): Path<String>,
+    Form(f): Form<ReplyForm>,
+) -> Result<Response, WebError> {
+    let uuid: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+    let text = f.text.trim();
+    if text.is_empty() || text.chars().count() > 4096 {
+        set_flash(&state, &page.session, "error", "errors.reply_length").await?;
+        return Ok(Redirect::to(&format!("/inbox/{uuid}")).into_response());
+    }
+    let mut tx = state.db.begin().await?;
+    conversations::lock(&mut tx, tenant, uuid).await?.ok_or(WebError::NotFound)?;
+    conversations::set_paused(&mut tx, tenant, uuid, true).await?;
+    let message_id = messages::insert_outbound(&mut tx, tenant, uuid, "human", text, None).await?;
+    conversations::answered(&mut tx, tenant, uuid).await?;
+    enqueue(&mut tx, &SendMessage { tenant_id: tenant, message_id }).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/inbox/{uuid}")).into_response())
+}
+
+async fn script() -> impl IntoResponse {
+    let js = super::views::Views::asset("inbox.js").unwrap_or_default();
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        js,
+    )
+}

@@ -1,0 +1,110 @@
+//! `/webhooks/whatsapp/{key}`: Meta's subscription handshake (GET) and deliveries (POST).
+//! The key in the URL picks the connection (404 if none), whose app secret must sign the
+//! raw body (401 and nothing stored otherwise). A signed delivery is stored, one row per
+//! message or status keyed by Meta's id, and its job enqueued, in one transaction; then
+//! 200. A signed but unreadable delivery is kept as unprocessable (for staff) and also
+//! answered 200, so Meta stops retrying it.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use mujibak_core::{
+    connections,
+    db::{connections as db_connections, inbound_events},
+    domain::whatsapp::{parse_delivery, signature_valid},
+};
+use mujibak_jobs::{enqueue, handle_inbound::HandleInbound};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::WebError;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/webhooks/whatsapp/{key}", get(handshake).post(receive))
+}
+
+async fn handshake(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let conn = db_connections::by_webhook_key(&state.db, &key)
+        .await?
+        .ok_or(WebError::Plain(StatusCode::NOT_FOUND))?;
+    let token = q.get("hub.verify_token").map(String::as_str).unwrap_or("");
+    let subscribe = q.get("hub.mode").map(String::as_str) == Some("subscribe");
+    if subscribe && bool::from(token.as_bytes().ct_eq(conn.verify_token.as_bytes())) {
+        Ok((StatusCode::OK, q.get("hub.challenge").cloned().unwrap_or_default()).into_response())
+    } else {
+        tracing::warn!(tenant.id = %conn.tenant_id, "webhook handshake refused: wrong verify token");
+        Err(WebError::Plain(StatusCode::FORBIDDEN))
+    }
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let conn = db_connections::by_webhook_key(&state.db, &key)
+        .await?
+        .ok_or(WebError::Plain(StatusCode::NOT_FOUND))?;
+    let keyring =
+        state.config.keyring.as_ref().ok_or_else(|| anyhow::anyhow!("ENCRYPTION_KEYS is not set"))?;
+    let secret = connections::app_secret(keyring, &conn).map_err(anyhow::Error::from)?;
+    let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
+    if !signature_valid(secret.expose_secret(), &body, signature) {
+        tracing::warn!(tenant.id = %conn.tenant_id, "webhook refused: bad or missing signature");
+        return Err(WebError::Plain(StatusCode::UNAUTHORIZED));
+    }
+    let mut tx = state.db.begin().await?;
+    match parse_delivery(&body) {
+        Err(e) => {
+            let key = format!("unprocessable:{}", hex::encode(Sha256::digest(&body)));
+            let raw = String::from_utf8_lossy(&body);
+            let payload = json!({ "error": e.0, "raw": raw });
+            inbound_events::insert(
+                &mut tx,
+                conn.tenant_id,
+                conn.connection_id,
+                &key,
+                "unprocessable",
+                &payload,
+            )
+            .await?;
+            tracing::warn!(tenant.id = %conn.tenant_id, error = %e, "signed webhook delivery could not be read; kept for staff");
+        }
+        Ok(events) => {
+            let mut fresh = Vec::new();
+            for event in &events {
+                let payload = serde_json::to_value(event).map_err(anyhow::Error::from)?;
+                let stored = inbound_events::insert(
+                    &mut tx,
+                    conn.tenant_id,
+                    conn.connection_id,
+                    &event.dedupe_key(),
+                    event.kind(),
+                    &payload,
+                )
+                .await?;
+                fresh.extend(stored);
+            }
+            if !fresh.is_empty() {
+                enqueue(&mut tx, &HandleInbound { tenant_id: conn.tenant_id, event_ids: fresh }).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(StatusCode::OK.into_response())
+}
