@@ -5,7 +5,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `DATABASE_URL` | required | Postgres connection string |
-//! | `DATABASE_MAX_CONNECTIONS` | 10 | pool size per process |
+//! | `DATABASE_MAX_CONNECTIONS` | 20 | pool size per process |
 //! | `PORT` | 8080 | HTTP port of `web` / `dev` |
 //! | `BASE_URL` | `http://localhost:$PORT` | public URL of the app |
 //! | `LOG_FORMAT` | `text` | `text` or `json` |
@@ -176,7 +176,7 @@ impl Config {
                 "DATABASE_URL",
                 "the Postgres connection string, e.g. postgres://user@127.0.0.1:5432/mujibak",
             )?),
-            max_connections: env.parsed("DATABASE_MAX_CONNECTIONS", 10)?,
+            max_connections: env.parsed("DATABASE_MAX_CONNECTIONS", 20)?,
         };
         if database.max_connections == 0 {
             return Err(invalid("DATABASE_MAX_CONNECTIONS", "must be at least 1"));
@@ -341,7 +341,7 @@ mod tests {
         let c = config(&[("DATABASE_URL", "postgres://u:pw@h/db"), ("PORT", "9001")]).unwrap();
         assert_eq!(c.http.port, 9001);
         assert_eq!(c.http.base_url, "http://localhost:9001");
-        assert_eq!(c.database.max_connections, 10);
+        assert_eq!(c.database.max_connections, 20);
         assert_eq!(c.queue.retention, Duration::from_secs(168 * 3600));
         assert_eq!(c.log.format, LogFormat::Text);
         assert_eq!(c.database.url.expose_secret(), "postgres://u:pw@h/db");

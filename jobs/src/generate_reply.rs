@@ -36,7 +36,7 @@ impl Job for GenerateReply {
     const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
     const CONCURRENCY: usize = 16;
     const BACKOFF: crate::backoff::Backoff =
-        crate::backoff::Backoff::new(std::time::Duration::from_secs(2), std::time::Duration::from_secs(60));
+        crate::backoff::Backoff::new(std::time::Duration::from_secs(1), std::time::Duration::from_secs(60));
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
         let wa = ctx
@@ -80,8 +80,14 @@ impl Job for GenerateReply {
             settings.away_message.clone()
         } else {
             match self.ask_model(ctx, wa, &settings, &history).await? {
-                Some(text) => text,
-                None => {
+                Answer::Model(text) => text,
+                Answer::Fallback(text) => {
+                    self.store_and_send(ctx, latest_in.map(|m| m.message_id), &text).await?;
+                    let mut conn = ctx.db.acquire().await?;
+                    conversations::set_notice(&mut conn, tenant, id, "model_failed", true).await?;
+                    return Ok(());
+                }
+                Answer::Nothing => {
                     return Err(JobError::permanent(anyhow::anyhow!(
                         "the model failed and no fallback message is set"
                     )))
@@ -92,31 +98,38 @@ impl Job for GenerateReply {
     }
 }
 
+/// What to send after asking the model.
+enum Answer {
+    Model(String),
+    Fallback(String),
+    Nothing,
+}
+
 impl GenerateReply {
     fn is_latest(&self, requested: Option<DateTime<Utc>>) -> bool {
         requested.is_some_and(|r| (r - self.requested_at).num_milliseconds().abs() < 1)
     }
 
     /// The model's reply; on a permanent failure (or the last attempt) the fallback
-    /// message, or `None` with the failure noted in the inbox.
+    /// message, or nothing, with the failure noted in the inbox.
     async fn ask_model(
         &self,
         ctx: &JobContext,
         wa: &WhatsAppContext,
         settings: &bot_settings::BotSettings,
         history: &[messages::Message],
-    ) -> Result<Option<String>, JobError> {
+    ) -> Result<Answer, JobError> {
         let business = tenants::get(&mut *ctx.db.acquire().await?, self.tenant_id).await?.business_name;
         let system = reply::system_prompt(&business, settings);
         let model = Some(settings.model.as_str()).filter(|m| !m.is_empty());
         let failure = match wa.model.reply(model, &system, &reply::turns(history)).await {
-            Ok(text) => return Ok(Some(text)),
+            Ok(text) => return Ok(Answer::Model(text)),
             Err(e) => e,
         };
         let last = current_attempt().is_last();
         match (&failure, last) {
             (ModelError::RateLimited, false) => {
-                return Err(JobError::rate_limited(std::time::Duration::from_secs(20), failure))
+                return Err(JobError::rate_limited(std::time::Duration::from_secs(3), failure))
             }
             (ModelError::Transient(_), false) => return Err(JobError::transient(failure)),
             _ => {}
@@ -126,7 +139,7 @@ impl GenerateReply {
         conversations::set_notice(&mut conn, self.tenant_id, self.conversation_id, "model_failed", true)
             .await?;
         let fallback = settings.fallback_message.trim();
-        Ok((!fallback.is_empty()).then(|| fallback.to_owned()))
+        Ok(if fallback.is_empty() { Answer::Nothing } else { Answer::Fallback(fallback.to_owned()) })
     }
 
     /// Stores the reply and enqueues its send, unless the turn changed meanwhile.

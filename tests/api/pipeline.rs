@@ -1,0 +1,258 @@
+//! The WhatsApp pipeline under test: the app, every pipeline worker, the sandbox's Graph
+//! API, OpenAI-compatible server and SMTP sink, all over real HTTP/SMTP on loopback; an
+//! owner signed up with a connected number and the bot switched on.
+
+use std::{net::SocketAddr, time::Duration};
+
+use hmac::{Hmac, Mac};
+use mujibak::sandbox::{graph::GraphFake, mail::MailSink, openai::OpenAiFake};
+use mujibak_core::{
+    clients::{openai::ReplyModel, smtp::Mailer, whatsapp::GraphClient},
+    Config,
+};
+use mujibak_jobs::{
+    generate_reply::GenerateReply, handle_inbound::HandleInbound, send_email::SendEmail,
+    send_message::SendMessage, JobContext, WhatsAppContext,
+};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use sqlx::PgPool;
+
+use crate::{
+    cli::TEST_KEYS,
+    helpers::{fast_options, job_context, migrated, spawn_app_with, TestWorker},
+    web::Browser,
+};
+
+pub const TOKEN: &str = "EAAG-sandbox-access-token-1234567890";
+pub const APP_SECRET: &str = "sandbox-app-secret-abcdef";
+
+pub struct Pipeline {
+    pub pool: PgPool,
+    pub addr: SocketAddr,
+    pub graph: GraphFake,
+    pub model: OpenAiFake,
+    pub mail: MailSink,
+    pub owner: Browser,
+    pub phone_number_id: String,
+    pub webhook_url: String,
+    workers: Vec<TestWorker>,
+    ctx: JobContext,
+}
+
+impl Pipeline {
+    /// Everything running, owner `email` signed in, number connected, bot on with `knowledge`.
+    pub async fn start(pool: PgPool, email: &str, phone_number_id: &str) -> Self {
+        Self::start_with(pool, email, phone_number_id, true).await
+    }
+
+    /// As [`Self::start`]; without `send_worker` replies stay queued until [`Self::start_sending`].
+    pub async fn start_with(pool: PgPool, email: &str, phone_number_id: &str, send_worker: bool) -> Self {
+        // The app and four workers share one database, as `mujibak dev` does: give them a
+        // production-sized pool rather than the test harness's small one.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(40)
+            .connect_with((*pool.connect_options()).clone())
+            .await
+            .unwrap();
+        migrated(&pool).await;
+        let graph = GraphFake::start("127.0.0.1:0").await.unwrap();
+        let model = OpenAiFake::start("127.0.0.1:0").await.unwrap();
+        let mail = MailSink::start("127.0.0.1:0", None).await.unwrap();
+        let (graph_url, model_url, smtp_url) = (graph.base_url(), model.base_url(), mail.url());
+        let vars = [
+            ("ENCRYPTION_KEYS", TEST_KEYS),
+            ("WHATSAPP_GRAPH_URL", graph_url.as_str()),
+            ("OPENAI_BASE_URL", model_url.as_str()),
+            ("OPENAI_API_KEY", "sk-sandbox"),
+            ("OPENAI_TIMEOUT_SECS", "1"),
+            ("REPLY_DEBOUNCE_SECS", "2"),
+            ("SMTP_URL", smtp_url.as_str()),
+        ];
+        let addr = spawn_app_with(pool.clone(), &vars).await;
+        let config = Config::from_lookup(|n| {
+            vars.iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.to_string())
+                .or_else(|| (n == "DATABASE_URL").then(|| "postgres://x".into()))
+        })
+        .unwrap();
+        let ctx = JobContext {
+            mailer: Some(Mailer::new(&config.mail).unwrap()),
+            whatsapp: Some(WhatsAppContext {
+                graph: GraphClient::new(&config.whatsapp),
+                model: ReplyModel::new(&config.ai),
+                keyring: config.keyring.clone().unwrap(),
+                debounce: config.ai.debounce,
+                settings_url: format!("http://{addr}/settings/whatsapp"),
+            }),
+            ..job_context(&pool)
+        };
+        let opts = fast_options();
+        let mut workers = vec![
+            TestWorker::start_with::<HandleInbound>(&ctx, &opts),
+            TestWorker::start_with::<GenerateReply>(&ctx, &opts),
+            TestWorker::start_with::<SendEmail>(&ctx, &opts),
+        ];
+        if send_worker {
+            workers.push(TestWorker::start_with::<SendMessage>(&ctx, &opts));
+        }
+        let owner = Browser::with_headers(addr, &[("accept-language", "en")]);
+        owner.sign_up("Owner", email, "Alnoor Bakery", "en").await;
+        owner.get("/settings/whatsapp").await;
+        let connected = owner
+            .post(
+                "/settings/whatsapp",
+                &[
+                    ("phone_number_id", phone_number_id),
+                    ("waba_id", "WABA1"),
+                    ("display_number", "+966 50 000 0001"),
+                    ("access_token", TOKEN),
+                    ("app_secret", APP_SECRET),
+                ],
+            )
+            .await;
+        assert_eq!(connected.status, reqwest::StatusCode::SEE_OTHER, "{}", connected.body);
+        let mut page = owner.get("/settings/whatsapp").await;
+        page.body = page.body.replace("&#x2F;", "/");
+        let start = page
+            .body
+            .find("/webhooks/whatsapp/")
+            .unwrap_or_else(|| panic!("no webhook URL shown ({}): {}", page.status, page.body));
+        let key: String = page.body[start + "/webhooks/whatsapp/".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        let webhook_url = format!("http://{addr}/webhooks/whatsapp/{key}");
+        graph.register_number(phone_number_id, TOKEN, Some(webhook_url.clone()), Some(APP_SECRET.to_owned()));
+        let p = Self {
+            pool,
+            addr,
+            graph,
+            model,
+            mail,
+            owner,
+            phone_number_id: phone_number_id.to_owned(),
+            webhook_url,
+            workers,
+            ctx,
+        };
+        p.configure_bot(&[]).await;
+        p
+    }
+
+    pub fn start_sending(&mut self) {
+        self.workers.push(TestWorker::start_with::<SendMessage>(&self.ctx, &fast_options()));
+    }
+
+    /// Saves the bot settings: on, with instructions and an FAQ, plus `extra` fields.
+    pub async fn configure_bot(&self, extra: &[(&str, &str)]) {
+        self.owner.get("/settings/bot").await;
+        let mut fields = vec![
+            ("enabled", "on"),
+            ("description", "A family bakery in Riyadh."),
+            ("instructions", "Always greet the customer warmly."),
+            ("knowledge", "Q: When do you open?\nA: We open daily from 7am to 11pm."),
+            ("reply_language", "match"),
+        ];
+        for (k, v) in extra {
+            fields.retain(|(f, _)| f != k);
+            fields.push((k, v));
+        }
+        let saved = self.owner.post("/settings/bot", &fields).await;
+        assert_eq!(saved.status, reqwest::StatusCode::SEE_OTHER);
+    }
+
+    /// POSTs `body` to the webhook, signed with the app secret.
+    pub async fn deliver(&self, body: &Value) -> reqwest::StatusCode {
+        let raw = body.to_string();
+        let mut mac = Hmac::<Sha256>::new_from_slice(APP_SECRET.as_bytes()).unwrap();
+        mac.update(raw.as_bytes());
+        let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        self.post_raw(&self.webhook_url, raw, Some(&sig)).await
+    }
+
+    pub async fn post_raw(&self, url: &str, body: String, signature: Option<&str>) -> reqwest::StatusCode {
+        let mut req = reqwest::Client::new().post(url).header("content-type", "application/json").body(body);
+        if let Some(sig) = signature {
+            req = req.header("x-hub-signature-256", sig);
+        }
+        req.send().await.unwrap().status()
+    }
+
+    /// Waits until the fake Graph API has accepted `n` messages; returns them.
+    pub async fn sends(&self, n: usize) -> Vec<mujibak::sandbox::graph::SentMessage> {
+        for _ in 0..500 {
+            let sends = self.graph.sends();
+            if sends.len() >= n {
+                return sends;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting for {n} sends; {}", self.diagnostics().await)
+    }
+
+    /// Job errors and message states, for a failing wait.
+    pub async fn diagnostics(&self) -> String {
+        let errors: Vec<(String, i32, String, String)> =
+            sqlx::query_as("select queue, attempt, kind, message from job_errors order by created_at")
+                .fetch_all(&self.pool)
+                .await
+                .unwrap();
+        let msgs: Vec<(String, String, String, Option<String>)> =
+            sqlx::query_as("select direction, author, status, error from messages order by created_at")
+                .fetch_all(&self.pool)
+                .await
+                .unwrap();
+        let jobs: Vec<(String, String, i32)> =
+            sqlx::query_as("select job_type, status, attempts from apalis.jobs order by run_at")
+                .fetch_all(&self.pool)
+                .await
+                .unwrap();
+        format!(
+            "job errors: {errors:#?}\nmessages: {msgs:#?}\njobs: {jobs:?}\nmodel requests: {}",
+            self.model.requests().len()
+        )
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&self.pool).await.unwrap()
+    }
+
+    /// Waits until `sql` (a count) reaches `n`.
+    pub async fn until_count(&self, sql: &str, n: i64) {
+        for _ in 0..500 {
+            if self.count(sql).await >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting for {sql} >= {n}; {}", self.diagnostics().await)
+    }
+
+    pub async fn conversation_id(&self) -> String {
+        sqlx::query_scalar("select conversation_id::text from conversations limit 1")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+/// A Meta delivery envelope around `value` (messages/statuses/contacts) for `number`.
+pub fn envelope(number: &str, value: Value) -> Value {
+    let mut v = json!({ "messaging_product": "whatsapp", "metadata": { "display_phone_number": "966500000001", "phone_number_id": number } });
+    v.as_object_mut().unwrap().extend(value.as_object().unwrap().clone());
+    json!({ "object": "whatsapp_business_account", "entry": [{ "id": "WABA1", "changes": [{ "field": "messages", "value": v }] }] })
+}
+
+/// A text message from a phone customer, sent `ago` seconds ago.
+pub fn text(number: &str, wamid: &str, from: &str, body: &str, ago: i64) -> Value {
+    let ts = (chrono::Utc::now().timestamp() - ago).to_string();
+    envelope(
+        number,
+        json!({
+            "contacts": [{ "profile": { "name": "Sara" }, "wa_id": from }],
+            "messages": [{ "from": from, "id": wamid, "timestamp": ts, "type": "text", "text": { "body": body } }]
+        }),
+    )
+}

@@ -1,0 +1,109 @@
+//! Tenants never see each other's WhatsApp data, and secrets never sit in the database in
+//! plaintext (a `pg_dump` finds none; `rotate-keys` moves every secret to the new key).
+
+use std::process::Command;
+
+use mujibak_core::{
+    connections::{rotate_keys, token_context},
+    crypto::Keyring,
+    db::connections,
+};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
+
+use crate::{
+    cli::TEST_KEYS,
+    helpers::database_url,
+    pipeline::{text, Pipeline, APP_SECRET, TOKEN},
+    web::Browser,
+};
+
+#[sqlx::test(migrations = false)]
+async fn a_delivery_to_tenant_a_never_creates_data_in_b_and_inbox_routes_404_across_tenants(pool: PgPool) {
+    // Arrange: tenant A (the pipeline's owner) and tenant B with its own number.
+    let p = Pipeline::start(pool, "a@tenant.sa", "PN-A").await;
+    let b = Browser::with_headers(p.addr, &[("accept-language", "en")]);
+    b.sign_up("Owner B", "b@tenant.sa", "Tenant B", "en").await;
+    b.get("/settings/whatsapp").await;
+    let fields = [
+        ("phone_number_id", "PN-B"),
+        ("waba_id", "WB"),
+        ("display_number", "+966 50 000 0002"),
+        ("access_token", "EAAG-b-token-000000"),
+        ("app_secret", "b-secret"),
+    ];
+    assert_eq!(b.post("/settings/whatsapp", &fields).await.status, StatusCode::SEE_OTHER);
+
+    // Act: A's webhook receives a payload naming B's number.
+    assert_eq!(p.deliver(&text("PN-B", "wamid.X1", "966500000099", "hello", 1)).await, StatusCode::OK);
+    p.sends(1).await;
+
+    // Assert: the data is A's (the URL decides the tenant, never the body).
+    let owners: Vec<String> =
+        sqlx::query_scalar("select t.business_name from contacts c join tenants t using (tenant_id)")
+            .fetch_all(&p.pool)
+            .await
+            .unwrap();
+    assert_eq!(owners, vec!["Alnoor Bakery".to_owned()]);
+    assert_eq!(p.graph.sends()[0].authorization, format!("Bearer {TOKEN}"), "sent with A's token");
+    let conversation = p.conversation_id().await;
+    assert!(!b.get("/inbox").await.body.contains("966500000099"));
+    assert_eq!(b.get(&format!("/inbox/{conversation}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.get(&format!("/inbox/{conversation}/thread")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.post(&format!("/inbox/{conversation}/pause"), &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.post(&format!("/inbox/{conversation}/reply"), &[("text", "hijack")]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(p.count("select count(*) from messages where author = 'human'").await, 0);
+    assert_eq!(p.count("select count(*) from conversations where bot_paused").await, 0);
+    assert_eq!(p.owner.get(&format!("/inbox/{conversation}")).await.status, StatusCode::OK);
+    assert_eq!(p.phone_number_id, "PN-A");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_database_dump_holds_no_plaintext_secret_and_rotation_moves_every_secret_to_the_new_key(
+    pool: PgPool,
+) {
+    // Arrange
+    let p = Pipeline::start(pool, "owner@keys.sa", "PN-K").await;
+
+    // Assert: pg_dump of the whole database.
+    let dump =
+        Command::new(pg_dump()).arg("--no-owner").arg(database_url(&p.pool)).output().expect("pg_dump runs");
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("whatsapp_connections"), "the dump has the table");
+    assert!(!dump.contains(TOKEN) && !dump.contains(APP_SECRET), "a plaintext secret is in the dump");
+
+    // Act: a new current key; the old one kept for reading.
+    let new = Keyring::generate_entry("k2");
+    let both = Keyring::parse(&SecretString::from(format!("{new},{TEST_KEYS}"))).unwrap();
+    let rewritten = rotate_keys(&p.pool, &both).await.unwrap();
+
+    // Assert
+    assert_eq!(rewritten, 1);
+    assert_eq!(rotate_keys(&p.pool, &both).await.unwrap(), 0, "idempotent");
+    let only_new = Keyring::parse(&SecretString::from(new)).unwrap();
+    for (id, token_enc, secret_enc) in connections::all_secrets(&p.pool).await.unwrap() {
+        assert_eq!(Keyring::key_id(&token_enc), Some("k2"));
+        assert_eq!(Keyring::key_id(&secret_enc), Some("k2"));
+        assert_eq!(only_new.open(&token_enc, &token_context(id)).unwrap().expose_secret(), TOKEN);
+    }
+}
+
+fn pg_dump() -> String {
+    if Command::new("pg_dump").arg("--version").output().is_ok() {
+        return "pg_dump".into();
+    }
+    let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|d| d.path().join("bin/pg_dump"))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    found.pop().expect("pg_dump is installed with PostgreSQL").display().to_string()
+}
