@@ -12,7 +12,12 @@ use mujibak_jobs::{
 };
 use sqlx::PgPool;
 
-use crate::{sandbox::mail::MailSink, shutdown, state::AppState, web};
+use crate::{
+    sandbox::{demo, graph::GraphFake, mail::MailSink, openai::OpenAiFake},
+    shutdown,
+    state::AppState,
+    web,
+};
 
 /// `mujibak migrate`: apalis' migrations, then ours.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -38,22 +43,44 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     run_worker(pool, &config, shutdown::signal()).await
 }
 
-/// `mujibak dev`: migrate, then the sandbox, web and worker in one process (local use
-/// only). Email goes to the sandbox's SMTP sink unless `SMTP_URL` is set.
+/// `mujibak dev`: migrate, then the sandbox (local Graph API, OpenAI-compatible server
+/// and SMTP sink, used unless real ones are configured), the demo business, web and worker
+/// in one process (local use only).
 pub async fn dev(mut config: Config) -> anyhow::Result<()> {
+    let keyring = require_keys(&config)?;
     let pool = connect(&config).await?;
     schema::migrate(&pool).await.context("migrations failed")?;
-    crate::sandbox::demo::ensure(&pool).await.context("cannot create the demo business")?;
+    let sb = config.sandbox.clone();
     if config.mail.smtp_url.is_none() {
-        let sink = MailSink::start(
-            &format!("127.0.0.1:{}", config.sandbox.smtp_port),
-            Some(config.sandbox.mail_dir.clone()),
-        )
-        .await
-        .context("cannot start the sandbox SMTP sink (SANDBOX_SMTP_PORT)")?;
-        tracing::info!(smtp = %sink.url(), folder = %config.sandbox.mail_dir.display(), "sandbox mail sink: emails land here");
+        let sink = MailSink::start(&format!("127.0.0.1:{}", sb.smtp_port), Some(sb.mail_dir.clone()))
+            .await
+            .context("cannot start the sandbox SMTP sink (SANDBOX_SMTP_PORT)")?;
+        tracing::info!(smtp = %sink.url(), folder = %sb.mail_dir.display(), "sandbox mail sink: emails land here");
         config.mail.smtp_url = Some(sink.url().into());
     }
+    let graph = GraphFake::start(&format!("127.0.0.1:{}", sb.graph_port))
+        .await
+        .context("cannot start the sandbox Graph API (SANDBOX_GRAPH_PORT)")?;
+    if config.whatsapp.graph_url == "https://graph.facebook.com" {
+        config.whatsapp.graph_url = graph.base_url();
+    }
+    if config.ai.api_key.is_none() {
+        let model = OpenAiFake::start(&format!("127.0.0.1:{}", sb.openai_port))
+            .await
+            .context("cannot start the sandbox model (SANDBOX_OPENAI_PORT)")?;
+        config.ai.base_url = model.base_url();
+        config.ai.api_key = Some("sk-sandbox".into());
+        tracing::info!(url = %model.base_url(), "sandbox model: simulated, FAQ-driven answers");
+    }
+    let key =
+        crate::sandbox::demo::ensure(&pool, &keyring).await.context("cannot create the demo business")?;
+    let webhook = format!("{}/webhooks/whatsapp/{key}", config.http.base_url);
+    graph.register_number(
+        demo::PHONE_NUMBER_ID,
+        demo::ACCESS_TOKEN,
+        Some(webhook),
+        Some(demo::APP_SECRET.into()),
+    );
     let stop = shutdown::signal();
     let state = AppState::new(pool.clone(), config.clone(), true)?;
     let (web, worker) = tokio::join!(serve(state, stop.clone()), run_worker(pool, &config, stop));

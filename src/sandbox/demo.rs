@@ -1,30 +1,62 @@
-//! The demo business `scripts/dev` prints a login for. Created once; kept across runs.
+//! The demo business `scripts/dev` prints a login for: an owner, a connected sandbox
+//! number and a bot with a small FAQ. Created once; kept across runs.
 
 use mujibak_core::{
     accounts::{self, SignUp},
-    db::users,
+    connections::{self, ConnectInput},
+    crypto::Keyring,
+    db::{bot_settings, connections as db_connections, users},
     domain::{EmailAddress, Locale, NewPassword},
 };
+use secrecy::SecretString;
 use sqlx::PgPool;
 
 /// Demo owner's email.
 pub const DEMO_EMAIL: &str = "demo@mujibak.test";
 /// Demo owner's password (sandbox only).
 pub const DEMO_PASSWORD: &str = "sandbox-demo-lantern";
+/// The sandbox number's credentials (the local Graph API accepts exactly these).
+pub const PHONE_NUMBER_ID: &str = "SANDBOX-PN-1";
+pub const ACCESS_TOKEN: &str = "sandbox-access-token";
+pub const APP_SECRET: &str = "sandbox-app-secret";
 
-/// Creates the demo tenant and owner unless they exist.
-pub async fn ensure(pool: &PgPool) -> anyhow::Result<()> {
-    if users::by_email(&mut *pool.acquire().await?, DEMO_EMAIL).await?.is_some() {
-        return Ok(());
-    }
-    let signup = SignUp {
-        name: "مدير التجربة".into(),
-        email: EmailAddress::parse(DEMO_EMAIL).map_err(anyhow::Error::msg)?,
-        business_name: "مخبز النور (تجريبي)".into(),
-        password: NewPassword::parse(DEMO_PASSWORD, &[]).map_err(anyhow::Error::msg)?,
-        locale: Locale::Ar,
+/// Creates the demo tenant, owner, sandbox connection and bot unless they exist; returns
+/// the connection's webhook key.
+pub async fn ensure(pool: &PgPool, keyring: &Keyring) -> anyhow::Result<String> {
+    let owner = match users::by_email(&mut *pool.acquire().await?, DEMO_EMAIL).await? {
+        Some(u) => u,
+        None => {
+            let signup = SignUp {
+                name: "مدير التجربة".into(),
+                email: EmailAddress::parse(DEMO_EMAIL).map_err(anyhow::Error::msg)?,
+                business_name: "مخبز النور (تجريبي)".into(),
+                password: NewPassword::parse(DEMO_PASSWORD, &[]).map_err(anyhow::Error::msg)?,
+                locale: Locale::Ar,
+            };
+            let owner = accounts::sign_up(pool, signup).await?;
+            let bot = bot_settings::BotSettings {
+                enabled: true,
+                description: "مخبز عائلي في الرياض / A family bakery in Riyadh.".into(),
+                instructions: "رحّب بالعميل بلطف. Greet the customer warmly.".into(),
+                knowledge: "س: متى تفتحون؟\nج: نفتح يوميًا من ٧ صباحًا حتى ١١ مساءً.\nQ: When do you open?\nA: Daily from 7am to 11pm.\nQ: Do you deliver?\nA: Yes, across Riyadh for 15 SAR.".into(),
+                reply_language: "match".into(),
+                fallback_message: "سيرد عليك أحد أفراد الفريق قريبًا. A team member will reply shortly.".into(),
+                ..Default::default()
+            };
+            bot_settings::save(&mut *pool.acquire().await?, owner.tenant_id, &bot).await?;
+            tracing::info!("demo business created");
+            owner
+        }
     };
-    accounts::sign_up(pool, signup).await?;
-    tracing::info!("demo business created");
-    Ok(())
+    if let Some(conn) = db_connections::live(&mut *pool.acquire().await?, owner.tenant_id).await? {
+        return Ok(conn.webhook_key);
+    }
+    let input = ConnectInput {
+        phone_number_id: PHONE_NUMBER_ID.into(),
+        waba_id: "SANDBOX-WABA".into(),
+        display_number: "+966 50 000 0000".into(),
+        access_token: SecretString::from(ACCESS_TOKEN),
+        app_secret: SecretString::from(APP_SECRET),
+    };
+    Ok(connections::connect(pool, keyring, owner.tenant_id, &input).await?.webhook_key)
 }

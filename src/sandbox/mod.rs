@@ -7,3 +7,4 @@ pub mod demo;
 pub mod graph;
 pub mod mail;
 pub mod openai;
+pub mod simulator;

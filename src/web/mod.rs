@@ -42,7 +42,9 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 pub fn router(state: AppState) -> Router {
     let hsts =
         state.config.http.is_https().then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    let sandbox = if state.sandbox { crate::sandbox::simulator::routes() } else { Router::new() };
     let pages = Router::new()
+        .merge(sandbox)
         .merge(pages::routes())
         .merge(auth::routes())
         .merge(profile::routes())

@@ -4,6 +4,7 @@
 mod accounts;
 mod cli;
 mod cron;
+mod dev_mode;
 mod health;
 mod helpers;
 mod i18n;

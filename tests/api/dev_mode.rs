@@ -1,0 +1,86 @@
+//! `mujibak dev` (what `scripts/dev` runs), as a newcomer uses it: sign in with the demo
+//! login, type as a customer in the simulator, and see the bot's reply in the inbox within
+//! seconds. The real binary, its sandbox fakes and a real database.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use reqwest::StatusCode;
+use sqlx::PgPool;
+
+use crate::{cli::TEST_KEYS, helpers::database_url, web::Browser};
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: PgPool) {
+    // Arrange: the dev process on free ports.
+    let (port, smtp, graph, model) = (free_port(), free_port(), free_port(), free_port());
+    let mail_dir = std::env::temp_dir().join(format!("mujibak-dev-mail-{port}"));
+    let child = Command::new(env!("CARGO_BIN_EXE_mujibak"))
+        .arg("dev")
+        .env_clear()
+        .env("DATABASE_URL", database_url(&pool))
+        .env("PORT", port.to_string())
+        .env("BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("ENCRYPTION_KEYS", TEST_KEYS)
+        .env("SANDBOX_SMTP_PORT", smtp.to_string())
+        .env("SANDBOX_GRAPH_PORT", graph.to_string())
+        .env("SANDBOX_OPENAI_PORT", model.to_string())
+        .env("SANDBOX_MAIL_DIR", &mail_dir)
+        .env("REPLY_DEBOUNCE_SECS", "1")
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _running = Running(child);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    crate::helpers::eventually(Duration::from_secs(60), "mujibak dev to serve", || async {
+        reqwest::get(format!("http://{addr}/healthz")).await.ok().filter(|r| r.status().is_success())
+    })
+    .await;
+
+    // Act: the demo login, then a customer message through the simulator.
+    let b = Browser::new(addr);
+    let signed_in = b.sign_in("demo@mujibak.test", "sandbox-demo-lantern").await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/sandbox/simulator").await.status, StatusCode::OK);
+    let started = Instant::now();
+    let sent = b
+        .post("/sandbox/simulator", &[("phone", "966512345678"), ("name", "نورة"), ("text", "متى تفتحون؟")])
+        .await;
+    assert_eq!((sent.status, sent.location()), (StatusCode::SEE_OTHER, "/inbox"));
+
+    // Assert: the reply is in the thread within seconds.
+    let id: String =
+        crate::helpers::eventually(Duration::from_secs(15), "the conversation in the inbox", || async {
+            let inbox = b.get("/inbox").await;
+            let at = inbox.body.find(r#"href="/inbox/"#)? + r#"href="/inbox/"#.len();
+            Some(inbox.body[at..].chars().take(36).collect())
+        })
+        .await;
+    let thread =
+        crate::helpers::eventually(Duration::from_secs(15), "the bot's reply in the thread", || async {
+            let page = b.get(&format!("/inbox/{id}")).await;
+            page.body.contains("[رد تجريبي]").then_some(page)
+        })
+        .await;
+    assert!(thread.body.contains("متى تفتحون؟"));
+    assert!(thread.body.contains("نفتح يوميًا"), "answered from the demo FAQ");
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    let _ = std::fs::remove_dir_all(mail_dir);
+}
