@@ -47,7 +47,7 @@ impl Job for HandleInbound {
                 Ok(Event::Message(m)) => {
                     message(&mut tx, self.tenant_id, stored.connection_id, &m, debounce).await?
                 }
-                Ok(Event::Status(s)) => status(&mut tx, self.tenant_id, &s).await?,
+                Ok(Event::Status(s)) => status(&mut tx, self.tenant_id, &s, stored.received_at).await?,
                 Err(e) => Some(format!("unreadable stored event: {e}")),
             };
             inbound_events::mark_processed(&mut tx, self.tenant_id, event_id, error.as_deref()).await?;
@@ -102,13 +102,26 @@ async fn message(
     Ok(None)
 }
 
+/// How long a status may wait for its message: Meta can report `sent` before our send job
+/// has stored the id Meta returned.
+const STATUS_WAIT: chrono::Duration = chrono::Duration::minutes(10);
+
 async fn status(
     tx: &mut PgConnection,
     tenant_id: TenantId,
     s: &StatusUpdate,
+    received_at: DateTime<Utc>,
 ) -> Result<Option<String>, JobError> {
     let error = s.errors.first().map(|(code, title)| format!("{code}: {title}"));
     let changed = messages::apply_status(tx, tenant_id, &s.wamid, &s.status, error.as_deref()).await?;
+    if changed.is_none() && !messages::wamid_known(tx, tenant_id, &s.wamid).await? {
+        if Utc::now() - received_at < STATUS_WAIT {
+            return Err(JobError::transient(anyhow::anyhow!(
+                "status for a message not stored yet; retrying"
+            )));
+        }
+        return Ok(Some("status for an unknown message".into()));
+    }
     if let Some(conversation_id) = changed {
         if s.status == "failed" && s.errors.iter().any(|(code, _)| *code == 131047) {
             conversations::set_notice(tx, tenant_id, conversation_id, "window_closed", true).await?;

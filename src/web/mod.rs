@@ -13,6 +13,7 @@ mod profile;
 pub mod session;
 mod settings;
 mod team;
+mod usage;
 pub mod views;
 mod webhooks;
 

@@ -44,6 +44,7 @@ async fn landing(page: Page) -> Result<Response, WebError> {
 #[derive(Serialize)]
 struct DashboardView {
     business_name: String,
+    usage: super::usage::Charts,
 }
 
 async fn dashboard(
@@ -51,7 +52,9 @@ async fn dashboard(
     CurrentTenant(tenant_id): CurrentTenant,
 ) -> Result<impl IntoResponse, WebError> {
     let tenant = tenants::get(&mut *page.state.db.acquire().await?, tenant_id).await?;
-    page.render("dashboard/home.html", &DashboardView { business_name: tenant.business_name })
+    let days = mujibak_core::db::usage::last_days(&page.state.db, tenant_id, 30).await?;
+    let view = DashboardView { business_name: tenant.business_name, usage: super::usage::charts(&days) };
+    page.render("dashboard/home.html", &view)
 }
 
 #[derive(Serialize)]

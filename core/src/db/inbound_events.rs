@@ -15,6 +15,7 @@ pub struct InboundEvent {
     pub kind: String,
     pub payload: Json<Value>,
     pub processed: bool,
+    pub received_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Stores an event unless its dedupe key was seen; returns the new id, or `None` for a
@@ -47,7 +48,7 @@ pub async fn get(
     event_id: Uuid,
 ) -> Result<Option<InboundEvent>, sqlx::Error> {
     sqlx::query_as(
-        "select event_id, connection_id, kind, payload, processed_at is not null as processed
+        "select event_id, connection_id, kind, payload, processed_at is not null as processed, received_at
          from inbound_events where tenant_id = $1 and event_id = $2",
     )
     .bind(tenant_id)

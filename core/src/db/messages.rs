@@ -208,3 +208,16 @@ pub async fn apply_status(
     .fetch_optional(conn)
     .await
 }
+
+/// Whether a message with this Meta id is stored.
+pub async fn wamid_known(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    wamid: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("select exists (select 1 from messages where tenant_id = $1 and wamid = $2)")
+        .bind(tenant_id)
+        .bind(wamid)
+        .fetch_one(conn)
+        .await
+}
