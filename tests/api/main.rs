@@ -18,4 +18,5 @@ mod tenancy;
 mod web;
 mod whatsapp_edges;
 mod whatsapp_flow;
+mod whatsapp_inbox;
 mod whatsapp_tenancy;
