@@ -1,0 +1,125 @@
+//! Owner settings: the bot — on/off, the business's own words, reply language, business
+//! hours with an away message, the fallback message and the model.
+
+use axum::{
+    extract::State,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Form, Router,
+};
+use mujibak_core::db::bot_settings;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    state::AppState,
+    web::{
+        extract::{Owner, Page},
+        session::set_flash,
+        WebError,
+    },
+};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/settings/bot", get(bot).post(save_bot))
+}
+
+async fn bot(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+) -> Result<impl IntoResponse, WebError> {
+    let settings = bot_settings::get(&mut *state.db.acquire().await?, owner.tenant_id).await?;
+    page.render("settings/bot.html", &BotView::from(&settings))
+}
+
+/// The bot form: hours as one `HH:MM-HH:MM` text field per weekday.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct BotView {
+    #[serde(default)]
+    enabled: Option<String>,
+    description: String,
+    instructions: String,
+    knowledge: String,
+    reply_language: String,
+    away_message: String,
+    fallback_message: String,
+    model: String,
+    #[serde(default)]
+    hours: std::collections::BTreeMap<String, String>,
+}
+
+const DAYS: [&str; 7] = ["sat", "sun", "mon", "tue", "wed", "thu", "fri"];
+
+impl From<&bot_settings::BotSettings> for BotView {
+    fn from(s: &bot_settings::BotSettings) -> Self {
+        let hours =
+            DAYS.iter()
+                .map(|d| {
+                    let ranges =
+                        s.business_hours.0.get(*d).map(|r| {
+                            r.iter().map(|(a, b)| format!("{a}-{b}")).collect::<Vec<_>>().join(", ")
+                        });
+                    (d.to_string(), ranges.unwrap_or_default())
+                })
+                .collect();
+        BotView {
+            enabled: s.enabled.then(|| "on".into()),
+            description: s.description.clone(),
+            instructions: s.instructions.clone(),
+            knowledge: s.knowledge.clone(),
+            reply_language: s.reply_language.clone(),
+            away_message: s.away_message.clone(),
+            fallback_message: s.fallback_message.clone(),
+            model: s.model.clone(),
+            hours,
+        }
+    }
+}
+
+async fn save_bot(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let get =
+        |k: &str| f.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let mut hours = bot_settings::Hours::new();
+    for day in DAYS {
+        let raw = get(&format!("hours_{day}"));
+        let ranges: Vec<(String, String)> = raw
+            .split(',')
+            .filter_map(|r| r.trim().split_once('-'))
+            .filter(|(a, b)| valid_time(a.trim()) && valid_time(b.trim()))
+            .map(|(a, b)| (a.trim().to_owned(), b.trim().to_owned()))
+            .collect();
+        if !ranges.is_empty() {
+            hours.insert(day.to_owned(), ranges);
+        }
+    }
+    let language = get("reply_language");
+    let settings = bot_settings::BotSettings {
+        enabled: get("enabled") == "on",
+        description: cap(get("description")),
+        instructions: cap(get("instructions")),
+        knowledge: cap(get("knowledge")),
+        reply_language: if ["ar", "en"].contains(&language.as_str()) { language } else { "match".into() },
+        business_hours: sqlx::types::Json(hours),
+        away_message: cap(get("away_message")),
+        fallback_message: cap(get("fallback_message")),
+        model: get("model").chars().take(100).collect(),
+    };
+    bot_settings::save(&mut *state.db.acquire().await?, owner.tenant_id, &settings).await?;
+    set_flash(&state, &page.session, "success", "flash.bot_saved").await?;
+    Ok(Redirect::to("/settings/bot").into_response())
+}
+
+fn valid_time(t: &str) -> bool {
+    let Some((h, m)) = t.split_once(':') else { return false };
+    matches!((h.parse::<u32>(), m.parse::<u32>()), (Ok(h), Ok(m)) if h <= 24 && m < 60 && h * 60 + m <= 24 * 60)
+}
+
+/// Business-provided text is bounded so the prompt stays bounded.
+fn cap(s: String) -> String {
+    s.chars().take(8_000).collect()
+}
