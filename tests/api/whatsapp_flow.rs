@@ -62,6 +62,11 @@ async fn a_signed_text_message_gets_exactly_one_reply_and_statuses_only_move_for
             && thread.body.contains("We open daily from 7am to 11pm.")
     );
     assert!(thread.body.contains(r#"<p dir="auto">"#));
+    let live = p.owner.get(&format!("/inbox/{conversation}/thread")).await;
+    assert!(
+        live.body.contains("We open daily from 7am to 11pm.") && !live.body.contains("<html"),
+        "the live fragment"
+    );
     let list = p.owner.get("/inbox").await;
     assert!(list.body.contains("Sara"));
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;

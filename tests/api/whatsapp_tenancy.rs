@@ -80,11 +80,20 @@ async fn a_database_dump_holds_no_plaintext_secret_and_rotation_moves_every_secr
     // Act: a new current key; the old one kept for reading.
     let new = Keyring::generate_entry("k2");
     let both = Keyring::parse(&SecretString::from(format!("{new},{TEST_KEYS}"))).unwrap();
-    let rewritten = rotate_keys(&p.pool, &both).await.unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mujibak"))
+        .arg("rotate-keys")
+        .env_clear()
+        .env("DATABASE_URL", database_url(&p.pool))
+        .env("ENCRYPTION_KEYS", format!("{new},{TEST_KEYS}"))
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
 
     // Assert
-    assert_eq!(rewritten, 1);
-    assert_eq!(rotate_keys(&p.pool, &both).await.unwrap(), 0, "idempotent");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("re-encrypted the secrets of 1 connection(s) under key k2"));
+    assert_eq!(rotate_keys(&p.pool, &both).await.unwrap(), 0, "nothing left under the old key");
     let only_new = Keyring::parse(&SecretString::from(new)).unwrap();
     for (id, token_enc, secret_enc) in connections::all_secrets(&p.pool).await.unwrap() {
         assert_eq!(Keyring::key_id(&token_enc), Some("k2"));
