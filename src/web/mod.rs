@@ -60,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(15)))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(
             ServiceBuilder::new()
                 .layer(header_layer(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
@@ -74,6 +74,13 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, hsts)),
         )
         .with_state(state)
+}
+
+/// The request's span names the route pattern, never the URI: paths and queries can hold
+/// search terms, phone numbers or a webhook's secret key.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned());
+    tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("unmatched"))
 }
 
 fn header_layer(name: HeaderName, value: HeaderValue) -> SetResponseHeaderLayer<HeaderValue> {

@@ -30,6 +30,8 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     // Arrange: the dev process on free ports.
     let (port, smtp, graph, model) = (free_port(), free_port(), free_port(), free_port());
     let mail_dir = std::env::temp_dir().join(format!("mujibak-dev-mail-{port}"));
+    let log_path = std::env::temp_dir().join(format!("mujibak-dev-log-{port}.txt"));
+    let log = std::fs::File::create(&log_path).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_mujibak"))
         .arg("dev")
         .env_clear()
@@ -43,11 +45,12 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
         .env("SANDBOX_MAIL_DIR", &mail_dir)
         .env("REPLY_DEBOUNCE_SECS", "1")
         .current_dir(std::env::temp_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .env("RUST_LOG", "debug,hyper=info,h2=info,rustls=info")
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
         .spawn()
         .unwrap();
-    let _running = Running(child);
+    let running = Running(child);
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     crate::helpers::eventually(Duration::from_secs(60), "mujibak dev to serve", || async {
         reqwest::get(format!("http://{addr}/healthz")).await.ok().filter(|r| r.status().is_success())
@@ -82,5 +85,22 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     assert!(thread.body.contains("متى تفتحون؟"));
     assert!(thread.body.contains("نفتح يوميًا"), "answered from the demo FAQ");
     assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+
+    // Assert: even at debug level the logs hold no message text, number, token or password.
+    drop(running);
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logs.contains("web listening") && logs.contains("DEBUG"), "the debug log was captured");
+    for secret in [
+        "متى تفتحون",
+        "نفتح يوميًا",
+        "966512345678",
+        "sandbox-demo-lantern",
+        "sandbox-access-token",
+        "sandbox-app-secret",
+        "نورة",
+    ] {
+        assert!(!logs.contains(secret), "the logs contain {secret:?}");
+    }
     let _ = std::fs::remove_dir_all(mail_dir);
+    let _ = std::fs::remove_file(log_path);
 }
