@@ -10,6 +10,7 @@ mod helpers;
 mod i18n;
 mod pipeline;
 mod prune;
+mod queue_chaos;
 mod queue_crash;
 mod queue_enqueue;
 mod queue_retry;
