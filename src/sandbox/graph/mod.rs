@@ -3,14 +3,13 @@
 //! bodies on demand, and signed `statuses` webhooks posted back the way Meta does. Owns only
 //! Meta's side of the wire formats (domain.md §1.3–1.12); everything lives in memory.
 
+mod wire;
+
 use std::{
     collections::{HashMap, VecDeque},
     net::SocketAddr,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, Mutex, MutexGuard,
-    },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
 };
 
 use axum::{
@@ -21,9 +20,9 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
+
+use wire::*;
 
 /// One accepted message send, as the client made it.
 #[derive(Debug, Clone)]
@@ -73,21 +72,6 @@ pub struct GraphFake {
     inner: Arc<Mutex<Inner>>,
     http: reqwest::Client,
 }
-
-const WABA_ID: &str = "SANDBOX-WABA";
-const DISPLAY_NUMBER: &str = "966500000000";
-const STATUS_GAP: Duration = Duration::from_millis(40);
-const EXPIRED: &str = "Error validating access token: Session has expired";
-const TOO_MANY: &str = "Message failed to send because there were too many messages sent from this phone \
-    number in a short period of time";
-const PAIR_LIMIT: &str = "(Business Account, Consumer Account) pair rate limit hit";
-const TOO_MANY_TO_ONE: &str = "Message failed to send because there were too many messages sent from this \
-    phone number to the same phone number in a short period of time";
-const UNKNOWN_ID: &str = ", cannot be loaded due to missing permissions, or does not support this operation";
-const UNAVAILABLE: &str = "Service temporarily unavailable";
-const UNAVAILABLE_DETAILS: &str = "Service temporarily unavailable. Please retry your request later.";
-const REENGAGEMENT: &str = "Message failed to send because more than 24 hours have passed since the \
-    customer last replied to this number.";
 
 impl GraphFake {
     /// Listens on `addr` (port 0 picks a free one) and serves until the process ends.
@@ -262,96 +246,6 @@ async fn phone_number(State(fake): Fake, Path((_, id)): Ids, headers: HeaderMap)
     let number = json!({ "display_phone_number": "+966 50 000 0000", "verified_name": "Sandbox Business",
         "quality_rating": "GREEN", "id": id });
     Json(number).into_response()
-}
-
-/// `(input, "wa_id" | "user_id", contact id)` for a well-formed send, else Graph's details text.
-fn recipient_of(body: &Value) -> Result<(String, &'static str, String), &'static str> {
-    if body["messaging_product"] != "whatsapp" {
-        return Err("The parameter messaging_product is required and must be \"whatsapp\"");
-    }
-    let Some(kind) = body["type"].as_str() else { return Err("The parameter type is required") };
-    if body.get(kind).is_none() {
-        return Err("The message body for the given type is missing");
-    }
-    match (body.get("to"), body.get("recipient")) {
-        (Some(Value::String(to)), None) if !to.is_empty() => {
-            Ok((to.clone(), "wa_id", to.chars().filter(char::is_ascii_digit).collect()))
-        }
-        (None, Some(Value::String(user))) if !user.is_empty() => Ok((user.clone(), "user_id", user.clone())),
-        _ => Err("Exactly one of the parameters to or recipient is required"),
-    }
-}
-
-fn fault_response(fault: GraphFault) -> Option<Response> {
-    let (status, code, message, details) = match fault {
-        GraphFault::TokenExpired => (StatusCode::UNAUTHORIZED, 190, EXPIRED, EXPIRED),
-        GraphFault::RateLimited => (StatusCode::TOO_MANY_REQUESTS, 130429, "Rate limit hit", TOO_MANY),
-        GraphFault::PairRateLimited => (StatusCode::TOO_MANY_REQUESTS, 131056, PAIR_LIMIT, TOO_MANY_TO_ONE),
-        GraphFault::ServerError => (StatusCode::SERVICE_UNAVAILABLE, 2, UNAVAILABLE, UNAVAILABLE_DETAILS),
-        GraphFault::WindowClosed => return None,
-    };
-    let subcode = if code == 190 { 463 } else { 2494055 };
-    Some(graph_error(status, code, Some(subcode), message, details))
-}
-
-fn invalid_parameter(details: &str) -> Response {
-    graph_error(StatusCode::BAD_REQUEST, 100, None, "Invalid parameter", details)
-}
-
-/// Graph's error body: `{"error":{"message":"(#CODE) …","type":"OAuthException",…}}`.
-fn graph_error(status: StatusCode, code: u32, subcode: Option<u32>, text: &str, details: &str) -> Response {
-    let mut error = json!({ "message": format!("(#{code}) {text}"), "type": "OAuthException", "code": code,
-        "error_data": { "messaging_product": "whatsapp", "details": details },
-        "fbtrace_id": new_id("ASANDBOX") });
-    if let Some(subcode) = subcode {
-        error["error_subcode"] = subcode.into();
-    }
-    (status, Json(json!({ "error": error }))).into_response()
-}
-
-fn status_envelope(phone_number_id: &str, wamid: &str, recipient: &str, status: &str) -> Value {
-    let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs().to_string();
-    let mut entry =
-        json!({ "id": wamid, "status": status, "timestamp": timestamp, "recipient_id": recipient });
-    if status == "failed" {
-        entry["errors"] = json!([{ "code": 131047, "title": "Re-engagement message",
-            "message": "Re-engagement message", "error_data": { "details": REENGAGEMENT },
-            "href": "/documentation/business-messaging/whatsapp/support/error-codes" }]);
-    }
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{ "id": WABA_ID, "changes": [{ "field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": { "display_phone_number": DISPLAY_NUMBER, "phone_number_id": phone_number_id },
-            "statuses": [entry],
-        }}]}],
-    })
-}
-
-async fn deliver(http: &reqwest::Client, url: &str, secret: &str, envelope: &Value, status: &str) {
-    let body = envelope.to_string().into_bytes();
-    let signature = format!("sha256={}", sign(secret, &body));
-    let request = http.post(url).header(header::CONTENT_TYPE, "application/json");
-    match request.header("X-Hub-Signature-256", signature).body(body).send().await {
-        Ok(r) if r.status().is_success() => tracing::debug!(status, "sandbox graph: status webhook posted"),
-        Ok(r) => tracing::warn!(status, http = %r.status(), "sandbox graph: status webhook refused"),
-        Err(e) => tracing::warn!(status, error = %e, "sandbox graph: status webhook not delivered"),
-    }
-}
-
-/// Lower-case hex HMAC-SHA256 of `body` keyed with the app secret, as in `X-Hub-Signature-256`.
-fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// `prefix` + a hex id unique within the process and unlikely to repeat across runs.
-fn new_id(prefix: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64;
-    format!("{prefix}{:016X}{n:06X}", nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 /// `{"fault":"token_expired|rate_limited|pair_rate_limited|window_closed|server_error","times":N}`.

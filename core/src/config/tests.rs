@@ -1,0 +1,58 @@
+//! Configuration parsing: defaults, names in errors, secrets kept out of `Debug`.
+use std::collections::HashMap;
+
+use secrecy::ExposeSecret;
+
+use super::*;
+
+fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Config::from_lookup(|name| map.get(name).cloned())
+}
+
+#[test]
+fn missing_database_url_is_named() {
+    let err = config(&[("PORT", "9000")]).unwrap_err();
+    assert!(matches!(err, ConfigError::Missing { name: "DATABASE_URL", .. }));
+    assert!(err.to_string().contains("DATABASE_URL is not set"));
+}
+
+#[test]
+fn malformed_port_is_named_with_its_value() {
+    let err = config(&[("DATABASE_URL", "postgres://x"), ("PORT", "80a")]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "configuration error: PORT is malformed: invalid digit found in string (got \"80a\")"
+    );
+}
+
+#[test]
+fn defaults_apply_and_base_url_follows_port() {
+    let c = config(&[("DATABASE_URL", "postgres://u:pw@h/db"), ("PORT", "9001")]).unwrap();
+    assert_eq!(c.http.port, 9001);
+    assert_eq!(c.http.base_url, "http://localhost:9001");
+    assert_eq!(c.database.max_connections, 20);
+    assert_eq!(c.queue.retention, Duration::from_secs(168 * 3600));
+    assert_eq!(c.log.format, LogFormat::Text);
+    assert_eq!(c.database.url.expose_secret(), "postgres://u:pw@h/db");
+}
+
+#[test]
+fn debug_output_never_shows_the_database_password() {
+    let c = config(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
+    assert!(!format!("{c:?}").contains("hunter2"));
+}
+
+#[test]
+fn smtp_url_must_be_an_smtp_url_and_stays_secret() {
+    let err = config(&[("DATABASE_URL", "postgres://x"), ("SMTP_URL", "http://x")]).unwrap_err();
+    assert!(matches!(err, ConfigError::Invalid { name: "SMTP_URL", .. }));
+    let c = config(&[("DATABASE_URL", "postgres://x"), ("SMTP_URL", "smtp://u:s3cret@h:25")]).unwrap();
+    assert!(!format!("{c:?}").contains("s3cret"));
+}
+
+#[test]
+fn unknown_log_format_is_rejected() {
+    let err = config(&[("DATABASE_URL", "postgres://x"), ("LOG_FORMAT", "xml")]).unwrap_err();
+    assert!(matches!(err, ConfigError::Invalid { name: "LOG_FORMAT", .. }));
+}
