@@ -3,10 +3,10 @@
 //! caller's transaction, so the email exists only if what caused it commits.
 
 use mujibak_core::{
-    db::emails::{self, NewEmail},
+    db::emails::NewEmail,
     domain::{EmailId, Locale, TenantId},
 };
-use mujibak_jobs::{enqueue, send_email::SendEmail};
+use mujibak_jobs::send_email;
 use serde::Serialize;
 use sqlx::PgConnection;
 
@@ -46,7 +46,6 @@ pub async fn queue<D: Serialize>(
         body_text: render("body.txt")?,
         body_html: render("body.html")?,
     };
-    emails::insert(conn, &email).await?;
-    enqueue(conn, &SendEmail { email_id: email.email_id }).await?;
+    send_email::queue(conn, &email).await?;
     Ok(email.email_id)
 }

@@ -23,6 +23,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The keys for secrets at rest (`web` refuses to start without them).
+    pub fn keyring(&self) -> Result<&mujibak_core::crypto::Keyring, crate::web::WebError> {
+        self.config.keyring.as_ref().ok_or_else(|| anyhow::anyhow!("ENCRYPTION_KEYS is not set").into())
+    }
+
     /// Loads the templates; fails if any template or catalog is broken.
     pub fn new(db: PgPool, config: Config, sandbox: bool) -> anyhow::Result<Self> {
         let graph = GraphClient::new(&config.whatsapp);

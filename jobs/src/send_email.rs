@@ -7,6 +7,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::{Job, JobContext, JobError};
 
+/// Writes `email` to the outbox and enqueues its delivery, on the caller's transaction.
+pub async fn queue(
+    conn: &mut sqlx::PgConnection,
+    email: &emails::NewEmail,
+) -> Result<(), crate::enqueue::QueueError> {
+    emails::insert(conn, email).await?;
+    crate::enqueue(conn, &SendEmail { email_id: email.email_id }).await?;
+    Ok(())
+}
+
 /// Deliver the outbox email `email_id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendEmail {

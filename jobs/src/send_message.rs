@@ -16,11 +16,7 @@ use mujibak_core::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    enqueue,
-    job::{current_attempt, Job, JobContext, JobError},
-    send_email::SendEmail,
-};
+use crate::job::{current_attempt, Job, JobContext, JobError};
 
 /// Send the queued outbound message `message_id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,8 +164,7 @@ async fn notify_owner(
             body_text: text.clone(),
             body_html: html.clone(),
         };
-        emails::insert(tx, &email).await?;
-        enqueue(tx, &SendEmail { email_id: email.email_id }).await.map_err(JobError::transient)?;
+        crate::send_email::queue(tx, &email).await.map_err(JobError::transient)?;
     }
     Ok(())
 }

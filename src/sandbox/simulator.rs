@@ -8,12 +8,10 @@ use axum::{
     routing::get,
     Form, Router,
 };
-use hmac::{Hmac, Mac};
-use mujibak_core::{connections, db::connections as db_connections};
+use mujibak_core::{connections, db::connections as db_connections, domain::whatsapp::signature};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::Sha256;
 
 use crate::{
     state::AppState,
@@ -58,9 +56,7 @@ async fn send(
     let conn = db_connections::live(&mut *state.db.acquire().await?, owner.tenant_id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let keyring =
-        state.config.keyring.as_ref().ok_or_else(|| anyhow::anyhow!("ENCRYPTION_KEYS is not set"))?;
-    let secret = connections::app_secret(keyring, &conn).map_err(anyhow::Error::from)?;
+    let secret = connections::app_secret(state.keyring()?, &conn).map_err(anyhow::Error::from)?;
     let phone: String = f.phone.chars().filter(char::is_ascii_digit).take(15).collect();
     let body = json!({ "object": "whatsapp_business_account", "entry": [{ "id": conn.waba_id, "changes": [{ "field": "messages", "value": {
         "messaging_product": "whatsapp",
@@ -70,14 +66,12 @@ async fn send(
             "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text", "text": { "body": f.text.trim() } }]
     }}]}]})
     .to_string();
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()).map_err(anyhow::Error::from)?;
-    mac.update(body.as_bytes());
+    let signature = signature(secret.expose_secret(), body.as_bytes());
     let url = format!("{}/webhooks/whatsapp/{}", state.config.http.base_url, conn.webhook_key);
     let answer = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
-        .header("x-hub-signature-256", format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+        .header("x-hub-signature-256", signature)
         .body(body)
         .send()
         .await

@@ -60,9 +60,7 @@ async fn receive(
     let conn = db_connections::by_webhook_key(&state.db, &key)
         .await?
         .ok_or(WebError::Plain(StatusCode::NOT_FOUND))?;
-    let keyring =
-        state.config.keyring.as_ref().ok_or_else(|| anyhow::anyhow!("ENCRYPTION_KEYS is not set"))?;
-    let secret = connections::app_secret(keyring, &conn).map_err(anyhow::Error::from)?;
+    let secret = connections::app_secret(state.keyring()?, &conn).map_err(anyhow::Error::from)?;
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     if !signature_valid(secret.expose_secret(), &body, signature) {
         tracing::warn!(tenant.id = %conn.tenant_id, "webhook refused: bad or missing signature");

@@ -9,6 +9,8 @@ use std::{
 
 use sqlx::PgPool;
 
+use crate::helpers::free_port;
+
 fn mujibak() -> Command {
     // A clean environment in an empty folder: no developer `.env` can leak in.
     let dir: PathBuf = std::env::temp_dir().join(format!("mujibak-cli-{}", std::process::id()));
@@ -118,8 +120,4 @@ async fn after_migrate_web_serves_and_both_roles_stop_cleanly_on_sigterm(pool: P
         };
         assert!(status.success(), "{name} exited with {status} after SIGTERM");
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

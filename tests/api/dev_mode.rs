@@ -10,7 +10,11 @@ use std::{
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-use crate::{cli::TEST_KEYS, helpers::database_url, web::Browser};
+use crate::{
+    cli::TEST_KEYS,
+    helpers::{database_url, free_port},
+    web::Browser,
+};
 
 struct Running(Child);
 
@@ -19,10 +23,6 @@ impl Drop for Running {
         let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[sqlx::test(migrations = false)]

@@ -142,3 +142,8 @@ pub fn database_url(pool: &PgPool) -> String {
     url.set_path(pool.connect_options().get_database().expect("test database name"));
     url.to_string()
 }
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

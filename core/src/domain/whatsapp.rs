@@ -60,6 +60,14 @@ impl Event {
     }
 }
 
+/// The `X-Hub-Signature-256` value Meta sends: `sha256=` + hex HMAC-SHA256(app secret, body).
+pub fn signature(app_secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 /// `X-Hub-Signature-256` = `sha256=` + hex HMAC-SHA256(app secret, raw body). Fails closed.
 pub fn signature_valid(app_secret: &str, body: &[u8], header: Option<&str>) -> bool {
     let Some(hex_sig) = header.and_then(|h| h.strip_prefix("sha256=")) else { return false };
@@ -216,6 +224,7 @@ mod tests {
         assert!(!signature_valid("app_secret_123", body, None));
         assert!(!signature_valid("", body, Some(good)));
         assert!(!signature_valid("app_secret_123", body, Some("sha1=abc")));
+        assert_eq!(signature("app_secret_123", body), good);
     }
 
     #[test]

@@ -11,9 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 use super::GraphFault;
 
@@ -120,9 +118,7 @@ pub(super) async fn deliver(http: &reqwest::Client, url: &str, secret: &str, env
 
 /// Lower-case hex HMAC-SHA256 of `body` keyed with the app secret, as in `X-Hub-Signature-256`.
 pub(super) fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    mujibak_core::domain::whatsapp::signature(secret, body).trim_start_matches("sha256=").to_owned()
 }
 
 /// `prefix` + a hex id unique within the process and unlikely to repeat across runs.

@@ -103,14 +103,6 @@ struct ConnectForm {
     app_secret: String,
 }
 
-fn keyring(state: &AppState) -> Result<&mujibak_core::crypto::Keyring, WebError> {
-    state
-        .config
-        .keyring
-        .as_ref()
-        .ok_or_else(|| WebError::Internal(anyhow::anyhow!("ENCRYPTION_KEYS is not set")))
-}
-
 async fn connect(
     State(state): State<AppState>,
     page: Page,
@@ -142,7 +134,7 @@ async fn connect(
         access_token: SecretString::from(f.access_token.trim().to_owned()),
         app_secret: SecretString::from(f.app_secret.trim().to_owned()),
     };
-    match connections::connect(&state.db, keyring(&state)?, owner.tenant_id, &input).await {
+    match connections::connect(&state.db, state.keyring()?, owner.tenant_id, &input).await {
         Ok(_) => {
             set_flash(&state, &page.session, "success", "flash.connected").await?;
             Ok(Redirect::to("/settings/whatsapp").into_response())
@@ -160,7 +152,7 @@ async fn check(State(state): State<AppState>, page: Page, Owner(owner): Owner) -
         .await?
         .ok_or(WebError::NotFound)?;
     let answer =
-        connections::check(&state.graph, keyring(&state)?, &live).await.map_err(anyhow::Error::from)?;
+        connections::check(&state.graph, state.keyring()?, &live).await.map_err(anyhow::Error::from)?;
     let key = match answer {
         Ok(_) => {
             db_connections::set_status(
@@ -207,7 +199,7 @@ async fn new_token(
         return Ok(Redirect::to("/settings/whatsapp").into_response());
     }
     let token = SecretString::from(f.access_token.trim().to_owned());
-    connections::reauthorize(&state.db, keyring(&state)?, owner.tenant_id, &token).await.map_err(
+    connections::reauthorize(&state.db, state.keyring()?, owner.tenant_id, &token).await.map_err(
         |e| match e {
             ConnectionError::NotConnected => WebError::NotFound,
             e => WebError::Internal(e.into()),
