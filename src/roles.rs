@@ -145,6 +145,7 @@ async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> 
     let ctx = JobContext {
         db: pool,
         job_retention: config.queue.retention,
+        dead_job_retention: config.queue.dead_retention,
         mailer: Some(mailer),
         session_idle: config.session.idle,
         whatsapp: Some(whatsapp),

@@ -103,7 +103,7 @@ impl Scheduler {
                 let task_id = ulid::Ulid::generate().to_string();
                 let mut tx = self.pool.begin().await?;
                 if cron_ticks::claim(&mut tx, s.task, tick, &task_id).await? {
-                    push_payload(&mut tx, s.queue, payload, s.max_attempts, Some(task_id), None).await?;
+                    push_payload(&mut tx, s.queue, task_id, payload, s.max_attempts).await?;
                     enqueued += 1;
                     tracing::info!(task = s.task, tick = %tick, "cron tick enqueued");
                 }

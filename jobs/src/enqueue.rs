@@ -1,12 +1,12 @@
 //! Enqueueing: a job is pushed inside the caller's transaction, so it exists only if the
-//! business rows it points to commit with it. Every push carries the job's `max_attempts`
-//! and its explicit queue name. Dedupe belongs in the caller's own unique keys, never in
-//! apalis' idempotency key (a duplicate there aborts the whole transaction).
+//! business rows it points to commit with it. Every push carries the job's `max_attempts`,
+//! its explicit queue name and its tenant (claims are fair between tenants); a job to run
+//! now always wakes a listening worker. Dedupe belongs in the caller's own unique keys.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use apalis::prelude::{TaskBuilder, TaskId};
 use chrono::{DateTime, Utc};
+use mujibak_core::db::queue::{self as db, NewJob, RunAt};
 use sqlx::PgConnection;
 
 use crate::job::Job;
@@ -16,8 +16,8 @@ use crate::job::Job;
 pub enum QueueError {
     #[error("could not encode the job payload: {0}")]
     Encode(#[from] serde_json::Error),
-    #[error("could not insert the job: {0}")]
-    Push(#[from] apalis_postgres::Error),
+    #[error("could not set up apalis' schema: {0}")]
+    Setup(#[from] apalis_postgres::Error),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
@@ -30,50 +30,60 @@ pub async fn enqueue<J: Job>(conn: &mut PgConnection, job: &J) -> Result<String,
     push(conn, job, None).await
 }
 
-/// Pushes `job` to run once `delay` has passed (1-second resolution).
+/// Pushes `job` to run once `delay` has passed since the transaction began.
 pub async fn enqueue_in<J: Job>(
     conn: &mut PgConnection,
     job: &J,
     delay: Duration,
 ) -> Result<String, QueueError> {
-    let at = SystemTime::now() + delay;
-    push(conn, job, Some(at)).await
+    push(conn, job, Some(RunAt::In(delay))).await
 }
 
-/// Pushes `job` to run at `at` (1-second resolution).
+/// Pushes `job` to run at `at`.
 pub async fn enqueue_at<J: Job>(
     conn: &mut PgConnection,
     job: &J,
     at: DateTime<Utc>,
 ) -> Result<String, QueueError> {
-    push(conn, job, Some(at.into())).await
+    push(conn, job, Some(RunAt::At(at))).await
 }
 
-async fn push<J: Job>(
-    conn: &mut PgConnection,
-    job: &J,
-    at: Option<SystemTime>,
-) -> Result<String, QueueError> {
-    push_payload(conn, J::QUEUE, serde_json::to_vec(job)?, J::MAX_ATTEMPTS, None, at).await
+/// Pushes several jobs of one type to run now, in as few statements as possible. Returns
+/// their ids, in order.
+pub async fn enqueue_many<J: Job>(conn: &mut PgConnection, jobs: &[J]) -> Result<Vec<String>, QueueError> {
+    let rows = jobs.iter().map(|job| new_job(job, None)).collect::<Result<Vec<_>, _>>()?;
+    for chunk in rows.chunks(5_000) {
+        db::push(conn, J::QUEUE, chunk).await?;
+    }
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
-/// Pushes an encoded payload to `queue` (the cron scheduler needs the id up front).
+async fn push<J: Job>(conn: &mut PgConnection, job: &J, run_at: Option<RunAt>) -> Result<String, QueueError> {
+    let row = new_job(job, run_at)?;
+    db::push(conn, J::QUEUE, std::slice::from_ref(&row)).await?;
+    Ok(row.id)
+}
+
+fn new_job<J: Job>(job: &J, run_at: Option<RunAt>) -> Result<NewJob, QueueError> {
+    Ok(NewJob {
+        id: ulid::Ulid::generate().to_string(),
+        payload: serde_json::to_vec(job)?,
+        max_attempts: J::MAX_ATTEMPTS as i32,
+        tenant: job.tenant().map(|t| t.to_string()),
+        run_at,
+    })
+}
+
+/// Pushes an encoded payload with a known id to `queue` (the cron scheduler records the
+/// id with its tick).
 pub(crate) async fn push_payload(
     conn: &mut PgConnection,
     queue: &str,
+    id: String,
     payload: Vec<u8>,
     max_attempts: u32,
-    id: Option<String>,
-    at: Option<SystemTime>,
 ) -> Result<String, QueueError> {
-    let id = id.unwrap_or_else(|| ulid::Ulid::generate().to_string());
-    let ulid = ulid::Ulid::from_string(&id).map_err(|e| sqlx::Error::Protocol(format!("bad job id: {e}")))?;
-    let mut builder =
-        TaskBuilder::new(payload).task_id(TaskId::from_ulid(ulid)).max_attempts(max_attempts as usize);
-    if let Some(at) = at {
-        let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        builder = builder.run_at_timestamp(secs);
-    }
-    apalis_postgres::queries::push_tasks(conn, queue, vec![builder.build()]).await?;
-    Ok(id)
+    let row = NewJob { id, payload, max_attempts: max_attempts as i32, tenant: None, run_at: None };
+    db::push(conn, queue, std::slice::from_ref(&row)).await?;
+    Ok(row.id)
 }

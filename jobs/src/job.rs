@@ -6,6 +6,7 @@ use std::{future::Future, time::Duration};
 use mujibak_core::{
     clients::{openai::ReplyModel, smtp::Mailer, whatsapp::GraphClient},
     crypto::Keyring,
+    domain::TenantId,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use sqlx::PgPool;
@@ -28,6 +29,12 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     const CONCURRENCY: usize = 8;
     /// Delays between attempts after transient failures.
     const BACKOFF: Backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(3600));
+
+    /// The tenant the job works for: claims are fair between tenants (one tenant's
+    /// backlog delays another's jobs by at most one round). `None` for system jobs.
+    fn tenant(&self) -> Option<TenantId> {
+        None
+    }
 
     /// Does the work.
     fn run(self, ctx: &JobContext) -> impl Future<Output = Result<(), JobError>> + Send;
@@ -112,6 +119,8 @@ pub struct JobContext {
     pub db: PgPool,
     /// Finished job rows older than this are pruned.
     pub job_retention: Duration,
+    /// Dead job rows (and their error history) older than this are pruned.
+    pub dead_job_retention: Duration,
     /// SMTP sender; `None` when `SMTP_URL` is unset (email jobs then fail and retry).
     pub mailer: Option<Mailer>,
     /// Sessions unused this long are pruned.

@@ -3,26 +3,35 @@
 //! and nothing else; everything below is the runtime's:
 //!
 //! - `job`: the [`Job`] trait, [`JobError`] (transient / rate-limited / permanent), [`JobContext`].
-//! - `enqueue`: push a job inside the caller's transaction, always with `max_attempts`.
-//! - `execute`: the wrapper apalis calls: attempt guard, timeout, panic capture, error
-//!   history, backoff by moving `run_at` forward.
+//! - `enqueue`: push a job inside the caller's transaction, always with `max_attempts`
+//!   and its tenant.
+//! - `backend`: the apalis backend: one claim per free slot, round-robin by tenant,
+//!   never stopped by a database error.
+//! - `lease`: a worker's liveness (its own heartbeat), the rescue of dead workers' jobs,
+//!   and each attempt's outcome written as it ends.
+//! - `execute`: the wrapper apalis calls: attempt guard, timeout, panic capture, outcome
+//!   (done, retry after a backoff with jitter, dead) with its error kept.
+//! - `fit`: concurrency that fits the connection pool.
 //! - `wake`: LISTEN/NOTIFY plus an interval fallback, reconnecting after a database blip.
 //! - `cron`: durable cron ticks with start-up catch-up, evaluated in Asia/Riyadh.
 //! - `worker`: THE registry of queues and schedules, unique worker names, restarts,
-//!   graceful shutdown.
+//!   graceful shutdown that hands unfinished jobs back.
 //! - `schema`: apalis' migrations and ours, and the pending-migration check.
 //!
 //! Jobs: `handle_inbound` → `generate_reply` → `send_message` (the WhatsApp pipeline),
 //! `send_email` (outbox delivery), `prune_jobs` (finished job rows), `prune_sessions`
 //! (ended sessions, stale rate-limit windows).
 
+mod backend;
 pub mod backoff;
 pub mod cron;
 pub mod enqueue;
 mod execute;
+pub mod fit;
 pub mod generate_reply;
 pub mod handle_inbound;
 pub mod job;
+mod lease;
 pub mod prune_jobs;
 pub mod prune_sessions;
 pub mod schema;
@@ -31,5 +40,5 @@ pub mod send_message;
 mod wake;
 pub mod worker;
 
-pub use enqueue::{enqueue, enqueue_at, enqueue_in};
+pub use enqueue::{enqueue, enqueue_at, enqueue_in, enqueue_many};
 pub use job::{current_attempt, Job, JobContext, JobError, WhatsAppContext};

@@ -1,6 +1,7 @@
-//! PruneJobs: deletes finished job rows older than the retention (and their error history
-//! and stale cron ticks). Runs on the `JOB_PRUNE_SCHEDULE` cron. Pending, running, failed
-//! and dead jobs are never pruned: they are work or evidence.
+//! PruneJobs: deletes finished job rows older than the retention, dead ones (and their
+//! error history) older than the longer dead-job retention, stale cron ticks and the rows
+//! of long-gone workers. Runs on the `JOB_PRUNE_SCHEDULE` cron. Pending, running and
+//! retrying jobs are never pruned: they are work.
 
 use chrono::Utc;
 use mujibak_core::db::{cron_ticks, jobs};
@@ -20,10 +21,12 @@ impl Job for PruneJobs {
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
         let retention = chrono::Duration::from_std(ctx.job_retention).map_err(JobError::permanent)?;
+        let dead_retention =
+            chrono::Duration::from_std(ctx.dead_job_retention).map_err(JobError::permanent)?;
         let cutoff = Utc::now() - retention;
-        let jobs = jobs::prune_finished(&ctx.db, cutoff, 5_000).await?;
+        let (done, dead) = jobs::prune_finished(&ctx.db, cutoff, Utc::now() - dead_retention, 5_000).await?;
         let ticks = cron_ticks::prune(&ctx.db, cutoff).await?;
-        tracing::info!(jobs, ticks, "pruned finished jobs");
+        tracing::info!(done, dead, ticks, "pruned finished jobs");
         Ok(())
     }
 }

@@ -1,10 +1,12 @@
 //! Durable cron: concurrent schedulers enqueue each tick once; after downtime, start-up
-//! enqueues each missed tick once.
+//! enqueues each missed tick once; the production schedules feed every recurring job to
+//! a queue the registry consumes.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use mujibak_core::db::{cron_ticks, jobs};
 use mujibak_jobs::{
     cron::{Schedule, Scheduler},
+    worker::{self, Workers},
     Job, JobContext, JobError,
 };
 use serde::{Deserialize, Serialize};
@@ -86,4 +88,52 @@ async fn start_up_after_downtime_enqueues_each_missed_tick_once(pool: PgPool) {
     let expected: Vec<_> = (1..=4).map(|m| t0() + Duration::minutes(m)).collect();
     assert_eq!(cron_ticks::list(&pool, "every_minute").await.unwrap(), expected);
     assert_eq!(payload_ticks(&pool).await, expected);
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_production_schedules_enqueue_every_recurring_job_each_day_and_the_registry_runs_them(
+    pool: PgPool,
+) {
+    // Arrange: the production schedules (default configuration) and the real registry.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(20)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    migrated(&pool).await;
+    let config = mujibak_core::Config::from_lookup(|n| (n == "DATABASE_URL").then(|| "postgres://x".into()))
+        .expect("defaults");
+    let scheduler = Scheduler::new(pool.clone(), worker::schedules(&config.queue).unwrap(), t0());
+
+    // Act: 25 hours of ticks.
+    for hour in 1..=25 {
+        scheduler.enqueue_due(t0() + Duration::hours(hour)).await.unwrap();
+    }
+    let workers = Workers::registry(&crate::helpers::job_context(&pool), &crate::helpers::fast_options())
+        .expect("the pool fits the registry");
+    let running = tokio::spawn(workers.run());
+
+    // Assert: every recurring job was enqueued at least daily, hourly ones hourly …
+    let enqueued: Vec<(String, i64)> =
+        sqlx::query_as("select job_type, count(*) from apalis.jobs group by job_type order by job_type")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let count = |queue: &str| enqueued.iter().find(|(q, _)| q == queue).map_or(0, |(_, n)| *n);
+    assert!(count("prune_sessions") >= 24, "ended sessions are pruned hourly: {enqueued:?}");
+    assert!(count("prune_jobs") >= 24, "finished jobs are pruned hourly: {enqueued:?}");
+    // … and the registry consumes every queue the schedules feed: each job finishes.
+    let registered: Vec<&str> = worker::QUEUES.iter().map(|q| q.name).collect();
+    for (queue, _) in &enqueued {
+        assert!(registered.contains(&queue.as_str()), "{queue} is scheduled but no worker consumes it");
+    }
+    crate::helpers::eventually(std::time::Duration::from_secs(30), "every scheduled job to run", || async {
+        let left: i64 = sqlx::query_scalar("select count(*) from apalis.jobs where status <> 'Done'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        (left == 0).then_some(())
+    })
+    .await;
+    running.abort();
 }

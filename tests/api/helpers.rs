@@ -3,13 +3,12 @@
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use apalis::prelude::Monitor;
 use chrono::{DateTime, Utc};
 use mujibak::AppState;
 use mujibak_core::Config;
 use mujibak_jobs::{
     schema,
-    worker::{self, WorkerOptions},
+    worker::{WorkerOptions, Workers},
     Job, JobContext,
 };
 use sqlx::PgPool;
@@ -45,6 +44,7 @@ pub fn job_context(pool: &PgPool) -> JobContext {
     JobContext {
         db: pool.clone(),
         job_retention: Duration::from_secs(3600),
+        dead_job_retention: Duration::from_secs(7200),
         mailer: None,
         session_idle: Duration::from_secs(3600),
         whatsapp: None,
@@ -58,6 +58,7 @@ pub fn fast_options() -> WorkerOptions {
         missed_heartbeats: 2,
         poll_interval: Duration::from_millis(100),
         shutdown_timeout: Duration::from_secs(5),
+        ..WorkerOptions::default()
     }
 }
 
@@ -71,9 +72,9 @@ impl TestWorker {
     }
 
     pub fn start_with<J: Job>(ctx: &JobContext, opts: &WorkerOptions) -> Self {
-        let monitor = worker::register::<J>(Monitor::new(), ctx, opts);
+        let workers = Workers::default().register::<J>(ctx, opts).expect("the test pool fits one queue");
         Self(Some(tokio::spawn(async move {
-            let _ = monitor.run().await;
+            let _ = workers.run().await;
         })))
     }
 
@@ -146,4 +147,36 @@ pub fn database_url(pool: &PgPool) -> String {
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A worker process for job type `J` as `mujibak worker` runs it: supervised, with the
+/// cron scheduler and a graceful shutdown on [`Supervised::shutdown`] (what SIGTERM does).
+pub struct Supervised {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: JoinHandle<()>,
+}
+
+impl Supervised {
+    pub fn start<J: Job>(ctx: &JobContext, opts: &WorkerOptions) -> Self {
+        let workers = Workers::default().register::<J>(ctx, opts).expect("the test pool fits one queue");
+        let scheduler = mujibak_jobs::cron::Scheduler::new(ctx.db.clone(), Vec::new(), Utc::now());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal = futures::FutureExt::shared(futures::FutureExt::map(stopped, |_| ()));
+        let opts = opts.clone();
+        let handle = tokio::spawn(async move {
+            workers.supervise(scheduler, &opts, signal).await.expect("the worker stops cleanly");
+        });
+        Self { stop: Some(stop), handle }
+    }
+
+    /// Sends the shutdown signal and waits until the worker has stopped; returns how long
+    /// stopping took.
+    pub async fn shutdown(mut self) -> Duration {
+        let started = tokio::time::Instant::now();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.handle).await.expect("the supervisor task ends");
+        started.elapsed()
+    }
 }

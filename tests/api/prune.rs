@@ -1,5 +1,6 @@
-//! Pruning removes finished rows older than the cutoff and keeps pending, running,
-//! failed and killed ones (and recent finished ones).
+//! Pruning removes finished rows older than their retention and dead ones (with their
+//! error history) older than the longer dead-job retention; it keeps pending, running and
+//! retrying rows whatever their age.
 
 use mujibak_core::db::jobs;
 use mujibak_jobs::{enqueue, prune_jobs::PruneJobs, Job, JobContext, JobError};
@@ -34,12 +35,24 @@ async fn set_state(pool: &PgPool, id: &str, status: &str, age_hours: i32) {
     .unwrap();
 }
 
+/// Records an error for job `id`, as a failed attempt would have.
+async fn add_error(pool: &PgPool, id: &str) {
+    sqlx::query(
+        "insert into job_errors (task_id, queue, attempt, kind, message, created_at)
+         values ($1, 'test_noop', 1, 'permanent', 'no', now() - interval '3 days')",
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
 #[sqlx::test(migrations = false)]
-async fn pruning_removes_old_finished_rows_and_keeps_everything_else(pool: PgPool) {
-    // Arrange: retention is one hour.
+async fn pruning_removes_old_finished_rows_and_old_dead_ones_and_keeps_everything_else(pool: PgPool) {
+    // Arrange: finished rows are kept one hour, dead ones two.
     migrated(&pool).await;
     let mut ids = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..9 {
         let mut tx = pool.begin().await.unwrap();
         ids.push(enqueue(&mut tx, &Noop {}).await.unwrap());
         tx.commit().await.unwrap();
@@ -47,13 +60,23 @@ async fn pruning_removes_old_finished_rows_and_keeps_everything_else(pool: PgPoo
     set_state(&pool, &ids[0], "Done", 48).await; // old and finished: pruned
     set_state(&pool, &ids[1], "Done", 0).await; // finished just now: kept
     set_state(&pool, &ids[2], "Running", 48).await;
-    set_state(&pool, &ids[3], "Failed", 48).await; // dead: kept as evidence
-    set_state(&pool, &ids[4], "Killed", 48).await;
+    set_state(&pool, &ids[3], "Failed", 48).await; // dead two days ago: pruned
+    set_state(&pool, &ids[4], "Killed", 48).await; // dead two days ago: pruned
+    set_state(&pool, &ids[5], "Failed", 1).await; // dead an hour ago: kept as evidence
+    set_state(&pool, &ids[6], "Killed", 1).await; // dead an hour ago: kept as evidence
+    sqlx::query("update apalis.jobs set status = 'Failed', attempts = 1, done_at = now() - interval '2 days' where id = $1")
+        .bind(&ids[7])
+        .execute(&pool)
+        .await
+        .unwrap(); // failed once and waiting for its retry: kept
     sqlx::query("update apalis.jobs set run_at = now() - interval '2 days' where id = $1")
-        .bind(&ids[5])
+        .bind(&ids[8])
         .execute(&pool)
         .await
         .unwrap(); // pending for a long time: kept
+    for id in &ids[3..=6] {
+        add_error(&pool, id).await;
+    }
     let ctx = crate::helpers::job_context(&pool);
 
     // Act
@@ -62,8 +85,12 @@ async fn pruning_removes_old_finished_rows_and_keeps_everything_else(pool: PgPoo
     // Assert
     let mut left: Vec<String> =
         jobs::list_by_queue(&pool, Noop::QUEUE).await.unwrap().into_iter().map(|j| j.id).collect();
-    let mut kept = ids[1..].to_vec();
+    let mut kept: Vec<String> = [1, 2, 5, 6, 7, 8].iter().map(|&i| ids[i].clone()).collect();
     left.sort();
     kept.sort();
     assert_eq!(left, kept, "ULIDs made in one millisecond need not sort in creation order");
+    for (i, expected) in [(3, 0), (4, 0), (5, 1), (6, 1)] {
+        let errors = jobs::errors(&pool, &ids[i]).await.unwrap().len();
+        assert_eq!(errors, expected, "error history of job {i} goes with its row");
+    }
 }

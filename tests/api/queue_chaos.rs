@@ -1,21 +1,18 @@
-//! Postgres restarting, as a worker sees it: connections refused for a while and every open
-//! one killed. The supervised worker (restarted after backend errors, with a delay; the
-//! shared listener reconnects) runs the jobs enqueued after the outage.
+//! Postgres going away, as a worker sees it: connections refused for a while and every
+//! open one killed. The supervised worker keeps its name and its heartbeat (no restart,
+//! no rescue of its own jobs), runs the jobs enqueued after the outage, and an outcome it
+//! could not write during the outage is written afterwards, unchanged.
 
 use std::time::Duration;
 
-use apalis::prelude::Monitor;
-use chrono::Utc;
-use mujibak_jobs::{
-    cron::Scheduler,
-    enqueue,
-    worker::{self, WorkerOptions},
-    Job, JobContext, JobError,
-};
+use anyhow::anyhow;
+use chrono::{DateTime, Utc};
+use mujibak_core::db::jobs;
+use mujibak_jobs::{enqueue, worker::WorkerOptions, Job, JobContext, JobError};
 use serde::{Deserialize, Serialize};
 use sqlx::{Connection, PgPool};
 
-use crate::helpers::{eventually, fast_options, job_context, log_run, migrated, runs};
+use crate::helpers::{eventually, fast_options, job_context, log_run, migrated, runs, Supervised};
 
 #[derive(Serialize, Deserialize)]
 struct Note {
@@ -31,32 +28,33 @@ impl Job for Note {
     }
 }
 
-async fn push(pool: &PgPool, key: &str) {
-    let mut tx = pool.begin().await.unwrap();
-    enqueue(&mut tx, &Note { key: key.into() }).await.unwrap();
-    tx.commit().await.unwrap();
+/// Fails permanently 1.5 s after it starts.
+#[derive(Serialize, Deserialize)]
+struct DeclinedLate {
+    key: String,
 }
 
-#[sqlx::test(migrations = false)]
-async fn jobs_keep_running_after_every_database_connection_is_killed(pool: PgPool) {
-    // Arrange: a supervised worker, as `mujibak worker` runs it.
-    migrated(&pool).await;
-    let ctx = job_context(&pool);
-    let opts = WorkerOptions { shutdown_timeout: Duration::from_secs(2), ..fast_options() };
-    let monitor = worker::register::<Note>(Monitor::new(), &ctx, &opts);
-    let scheduler = Scheduler::new(pool.clone(), Vec::new(), Utc::now());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let stop = futures::FutureExt::shared(futures::FutureExt::map(stop_rx, |_| ()));
-    let supervisor = tokio::spawn(async move { worker::supervise(monitor, scheduler, &opts, stop).await });
-    push(&pool, "before").await;
-    eventually(Duration::from_secs(10), "the first job", || async {
-        (runs(&pool, "before").await.len() == 1).then_some(())
-    })
-    .await;
+impl Job for DeclinedLate {
+    const QUEUE: &'static str = "test_declined_late";
+    const MAX_ATTEMPTS: u32 = 5;
 
-    // Act: an outage. New connections are refused for three seconds (heartbeats and
-    // fetches fail, workers stop on backend errors) and every open one is killed.
-    // The control connection is to another database of the same server (DATABASE_URL's).
+    async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
+        log_run(&ctx.db, &self.key).await?;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        Err(JobError::permanent(anyhow!("the card was declined")))
+    }
+}
+
+async fn push<J: Job>(pool: &PgPool, job: &J) -> String {
+    let mut tx = pool.begin().await.unwrap();
+    let id = enqueue(&mut tx, job).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// Refuses new connections to `pool`'s database for `secs` and kills every open one. The
+/// control connection goes to another database of the same server (DATABASE_URL's).
+async fn outage(pool: &PgPool, secs: u64) {
     let db = pool.connect_options().get_database().unwrap().to_owned();
     let mut control =
         sqlx::postgres::PgConnection::connect(&std::env::var("DATABASE_URL").unwrap()).await.unwrap();
@@ -69,14 +67,41 @@ async fn jobs_keep_running_after_every_database_connection_is_killed(pool: PgPoo
     .fetch_one(&mut control)
     .await
     .unwrap();
-    assert!(killed >= 2, "the worker held connections ({killed})");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(killed >= 1, "the worker held connections ({killed})");
+    tokio::time::sleep(Duration::from_secs(secs)).await;
     sqlx::query(sqlx::AssertSqlSafe(allow(true))).execute(&mut control).await.unwrap();
+}
+
+async fn workers_of(pool: &PgPool, queue: &str) -> Vec<(String, DateTime<Utc>)> {
+    sqlx::query_as("select id, last_seen from apalis.workers where worker_type = $1 order by id")
+        .bind(queue)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = false)]
+async fn jobs_keep_running_after_every_database_connection_is_killed(pool: PgPool) {
+    // Arrange: a supervised worker, as `mujibak worker` runs it.
+    migrated(&pool).await;
+    let opts = WorkerOptions { shutdown_timeout: Duration::from_secs(2), ..fast_options() };
+    let worker = Supervised::start::<Note>(&job_context(&pool), &opts);
+    push(&pool, &Note { key: "before".into() }).await;
+    eventually(Duration::from_secs(10), "the first job", || async {
+        (runs(&pool, "before").await.len() == 1).then_some(())
+    })
+    .await;
+    let before = workers_of(&pool, Note::QUEUE).await;
+    assert_eq!(before.len(), 1);
+
+    // Act: a three-second outage, then three new jobs.
+    outage(&pool, 3).await;
+    let back_at: DateTime<Utc> = sqlx::query_scalar("select now()").fetch_one(&pool).await.unwrap();
     for n in 0..3 {
-        push(&pool, &format!("after-{n}")).await;
+        push(&pool, &Note { key: format!("after-{n}") }).await;
     }
 
-    // Assert
+    // Assert: the jobs run, and the same worker (no restart) heartbeats again.
     for n in 0..3 {
         let key = format!("after-{n}");
         eventually(Duration::from_secs(30), "a job after the outage", || async {
@@ -84,7 +109,39 @@ async fn jobs_keep_running_after_every_database_connection_is_killed(pool: PgPoo
         })
         .await;
     }
-    let _ = stop_tx.send(());
-    let stopped = tokio::time::timeout(Duration::from_secs(10), supervisor).await;
+    eventually(Duration::from_secs(5), "the worker's heartbeat to resume", || async {
+        let after = workers_of(&pool, Note::QUEUE).await;
+        (after.len() == 1 && after[0].0 == before[0].0 && after[0].1 > back_at).then_some(())
+    })
+    .await;
+    let stopped = tokio::time::timeout(Duration::from_secs(10), worker.shutdown()).await;
     assert!(stopped.is_ok(), "the worker stops on the signal");
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_outcome_the_outage_kept_from_being_written_is_written_afterwards_unchanged(pool: PgPool) {
+    // Arrange: a job that fails permanently, 1.5 s into a 3 s outage.
+    migrated(&pool).await;
+    let worker = Supervised::start::<DeclinedLate>(&job_context(&pool), &fast_options());
+    let id = push(&pool, &DeclinedLate { key: "declined".into() }).await;
+    eventually(Duration::from_secs(10), "the job to start", || async {
+        (!runs(&pool, "declined").await.is_empty()).then_some(())
+    })
+    .await;
+
+    // Act
+    outage(&pool, 3).await;
+    let row = eventually(Duration::from_secs(20), "the outcome to be recorded", || async {
+        jobs::find(&pool, &id).await.ok().flatten().filter(|j| j.status != "Running")
+    })
+    .await;
+
+    // Assert: still a permanent failure of attempt 1, run once; not a retry.
+    assert_eq!((row.status.as_str(), row.attempts), ("Killed", 1));
+    let errors = jobs::errors(&pool, &id).await.unwrap();
+    let kinds: Vec<_> = errors.iter().map(|e| (e.attempt, e.kind.as_str())).collect();
+    assert_eq!(kinds, vec![(1, "permanent")]);
+    assert!(errors[0].message.contains("the card was declined"));
+    assert_eq!(runs(&pool, "declined").await.len(), 1);
+    worker.shutdown().await;
 }

@@ -1,5 +1,7 @@
 //! Enqueueing: in the caller's transaction (rolled back → never runs; committed → runs
-//! exactly once), and an idle worker starts a new job promptly through LISTEN/NOTIFY.
+//! exactly once); an idle worker starts a new job promptly through LISTEN/NOTIFY, even
+//! when the enqueueing transaction crossed a second boundary; and a job no NOTIFY
+//! announces is started by the fallback poll.
 
 use std::time::Duration;
 
@@ -80,4 +82,60 @@ async fn an_idle_worker_starts_a_new_job_well_under_the_heartbeat_period(pool: P
         );
         tokio::time::sleep(Duration::from_millis(300)).await; // idle again
     }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_job_enqueued_by_a_transaction_that_crossed_a_second_boundary_still_wakes_a_worker(pool: PgPool) {
+    // Arrange: only NOTIFY can start a job promptly (the fallback poll is a minute away).
+    // apalis' insert trigger notifies only when run_at <= now(), now() being the start of
+    // the transaction.
+    migrated(&pool).await;
+    let opts = WorkerOptions { poll_interval: Duration::from_secs(60), ..WorkerOptions::default() };
+    let _worker = TestWorker::start::<Record>(&pool, &opts);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    for n in 0..3 {
+        // Act: a transaction that began more than a second before it enqueued.
+        let key = format!("slow-tx-{n}");
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("select pg_sleep(1.1)").execute(&mut *tx).await.unwrap();
+        enqueue(&mut tx, &Record { key: key.clone() }).await.unwrap();
+        let committed_at: DateTime<Utc> =
+            sqlx::query_scalar("select clock_timestamp()").fetch_one(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let started = eventually(Duration::from_secs(70), "the job to start", || async {
+            runs(&pool, &key).await.first().copied()
+        })
+        .await;
+
+        // Assert
+        let latency = (started - committed_at).to_std().unwrap_or_default();
+        assert!(latency < Duration::from_secs(1), "job {n} started {latency:?} after commit");
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_job_no_notify_announces_is_started_by_the_fallback_poll(pool: PgPool) {
+    // Arrange: a job scheduled 2 s ahead sends no NOTIFY (its run_at is in the future when
+    // it is inserted); the heartbeat is long, the fallback poll 300 ms.
+    migrated(&pool).await;
+    let opts = WorkerOptions { poll_interval: Duration::from_millis(300), ..WorkerOptions::default() };
+    let _worker = TestWorker::start::<Record>(&pool, &opts);
+
+    // Act
+    let mut tx = pool.begin().await.unwrap();
+    let id = mujibak_jobs::enqueue_in(&mut tx, &Record { key: "later".into() }, Duration::from_secs(2))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let started = eventually(Duration::from_secs(20), "the scheduled job to start", || async {
+        runs(&pool, "later").await.first().copied()
+    })
+    .await;
+
+    // Assert
+    let run_at = jobs::find(&pool, &id).await.unwrap().unwrap().run_at;
+    let late = (started - run_at).to_std();
+    assert!(late.is_ok(), "started {started} before its run_at {run_at}");
+    assert!(late.unwrap() < Duration::from_millis(900), "started {late:?} after its run_at");
 }

@@ -10,6 +10,7 @@
 //! | `BASE_URL` | `http://localhost:$PORT` | public URL of the app |
 //! | `LOG_FORMAT` | `text` | `text` or `json` |
 //! | `JOB_RETENTION_HOURS` | 168 | finished job rows older than this are pruned |
+//! | `JOB_DEAD_RETENTION_HOURS` | 336 | dead job rows and their error history are kept this long |
 //! | `JOB_PRUNE_SCHEDULE` | `0 17 * * * *` | cron (sec min hour dom mon dow, Asia/Riyadh) of the prune |
 //! | `SHUTDOWN_TIMEOUT_SECS` | 25 | grace period for in-flight work on SIGTERM |
 //! | `SMTP_URL` | none (worker refuses to start) | `smtp://user:pass@host:587?tls=required`, `smtps://…` |
@@ -148,6 +149,8 @@ pub struct LogConfig {
 pub struct QueueConfig {
     /// Finished (`Done`) job rows older than this are deleted by the prune job.
     pub retention: Duration,
+    /// Dead job rows (and their error history) older than this are deleted.
+    pub dead_retention: Duration,
     /// Cron expression of the prune job, evaluated in Asia/Riyadh.
     pub prune_schedule: String,
     /// How long in-flight work may take to finish after SIGTERM (Heroku allows 30 s).
@@ -194,6 +197,13 @@ impl Config {
             }
         };
         let retention_hours: u64 = env.parsed("JOB_RETENTION_HOURS", 168)?;
+        let dead_retention_hours: u64 = env.parsed("JOB_DEAD_RETENTION_HOURS", 336)?;
+        if dead_retention_hours < retention_hours {
+            return Err(invalid(
+                "JOB_DEAD_RETENTION_HOURS",
+                "dead jobs are evidence: keep them at least as long as JOB_RETENTION_HOURS",
+            ));
+        }
         let prune_schedule = env.optional("JOB_PRUNE_SCHEDULE").unwrap_or_else(|| "0 17 * * * *".to_owned());
         let shutdown_secs: u64 = env.parsed("SHUTDOWN_TIMEOUT_SECS", 25)?;
         let smtp_url = env.optional("SMTP_URL");
@@ -251,6 +261,7 @@ impl Config {
             log: LogConfig { format },
             queue: QueueConfig {
                 retention: Duration::from_secs(retention_hours * 3600),
+                dead_retention: Duration::from_secs(dead_retention_hours * 3600),
                 prune_schedule,
                 shutdown_timeout: Duration::from_secs(shutdown_secs),
             },

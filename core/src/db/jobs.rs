@@ -1,8 +1,6 @@
-//! SQL the queue runtime runs against apalis' `apalis.jobs` table and our `job_errors`
-//! history: retry scheduling, error history, job state for ops and tests, and pruning.
-//! Job rows are not tenant-owned (payloads carry ids only), so no tenant id here.
-
-use std::time::Duration;
+//! SQL over apalis' `apalis.jobs` table and our `job_errors` history for ops, tests and
+//! pruning (the runtime's claim, settle and rescue SQL is in `queue.rs`). Job rows are not
+//! tenant-owned (payloads carry ids only), so no tenant id here.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
@@ -17,17 +15,6 @@ pub struct JobErrorRow {
     pub message: String,
     pub retry_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
-}
-
-/// What to record about one failed attempt.
-#[derive(Debug, Clone)]
-pub struct NewJobError<'a> {
-    pub task_id: &'a str,
-    pub queue: &'a str,
-    pub attempt: i32,
-    pub kind: &'a str,
-    pub message: &'a str,
-    pub retry_at: Option<DateTime<Utc>>,
 }
 
 /// The columns of an apalis job row that ops and tests look at.
@@ -48,48 +35,6 @@ impl JobRow {
     pub fn is_dead(&self) -> bool {
         self.status == "Killed" || (self.status == "Failed" && self.attempts >= self.max_attempts)
     }
-}
-
-/// Moves a job's `run_at` forward: the runtime's backoff, since apalis re-fetches a failed
-/// job as soon as `run_at` has passed. Returns the new `run_at`.
-pub async fn schedule_retry(
-    pool: &PgPool,
-    task_id: &str,
-    delay: Duration,
-) -> Result<DateTime<Utc>, sqlx::Error> {
-    sqlx::query_scalar(
-        "update apalis.jobs set run_at = now() + make_interval(secs => $2)
-         where id = $1 returning run_at",
-    )
-    .bind(task_id)
-    .bind(delay.as_secs_f64())
-    .fetch_one(pool)
-    .await
-}
-
-/// Records one attempt's error. Idempotent per (task, attempt).
-pub async fn record_error(pool: &PgPool, e: &NewJobError<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into job_errors (task_id, queue, attempt, kind, message, retry_at)
-         values ($1, $2, $3, $4, $5, $6) on conflict (task_id, attempt) do nothing",
-    )
-    .bind(e.task_id)
-    .bind(e.queue)
-    .bind(e.attempt)
-    .bind(e.kind)
-    .bind(e.message)
-    .bind(e.retry_at)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// Attempts of `task_id` that left an error row, ascending.
-pub async fn recorded_attempts(pool: &PgPool, task_id: &str) -> Result<Vec<i32>, sqlx::Error> {
-    sqlx::query_scalar("select attempt from job_errors where task_id = $1 order by attempt")
-        .bind(task_id)
-        .fetch_all(pool)
-        .await
 }
 
 /// The full error history of one job, oldest attempt first.
@@ -120,41 +65,66 @@ pub async fn list_by_queue(pool: &PgPool, queue: &str) -> Result<Vec<JobRow>, sq
     sqlx::query_as(select_jobs!("where job_type = $1 order by id")).bind(queue).fetch_all(pool).await
 }
 
-/// Deletes `Done` job rows finished before `before`, in batches so no long lock is held,
-/// then the error history of jobs that no longer exist and is older than `before`.
-/// Pending, running, failed and killed rows are kept. Returns the job rows deleted.
-pub async fn prune_finished(pool: &PgPool, before: DateTime<Utc>, batch: i64) -> Result<u64, sqlx::Error> {
-    let mut total = 0;
-    loop {
-        let done = sqlx::query(
-            "delete from apalis.jobs where id in (
-                select id from apalis.jobs where status = 'Done' and done_at < $1
-                limit $2 for update skip locked)",
-        )
-        .bind(before)
-        .bind(batch)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        total += done;
-        if done < batch as u64 {
-            break;
-        }
-    }
+/// Deletes `Done` job rows finished before `done_before` and dead ones (aborted, or
+/// failed with no attempt left) that died before `dead_before`, in batches so no long lock
+/// is held; then the error history of jobs that no longer exist and is older than
+/// `dead_before`, and worker rows unseen since `done_before` that no job references.
+/// Pending, running and retrying rows are kept. Returns (done, dead) rows deleted.
+pub async fn prune_finished(
+    pool: &PgPool,
+    done_before: DateTime<Utc>,
+    dead_before: DateTime<Utc>,
+    batch: i64,
+) -> Result<(u64, u64), sqlx::Error> {
+    let done = delete_in_batches(
+        pool,
+        "delete from apalis.jobs where id in (
+            select id from apalis.jobs where status = 'Done' and done_at < $1
+            limit $2 for update skip locked)",
+        done_before,
+        batch,
+    )
+    .await?;
+    let dead = delete_in_batches(
+        pool,
+        "delete from apalis.jobs where id in (
+            select id from apalis.jobs
+             where (status = 'Killed' or (status = 'Failed' and attempts >= max_attempts)) and done_at < $1
+             limit $2 for update skip locked)",
+        dead_before,
+        batch,
+    )
+    .await?;
     sqlx::query(
         "delete from job_errors e where e.created_at < $1
            and not exists (select 1 from apalis.jobs j where j.id = e.task_id)",
     )
-    .bind(before)
+    .bind(dead_before)
     .execute(pool)
     .await?;
-    // Worker rows of long-gone processes (unique names accumulate); jobs reference them.
+    // Worker rows of long-gone processes (unique names accumulate); live jobs reference them.
     sqlx::query(
         "delete from apalis.workers w where w.last_seen < $1
            and not exists (select 1 from apalis.jobs j where j.lock_by = w.id)",
     )
-    .bind(before)
+    .bind(done_before)
     .execute(pool)
     .await?;
-    Ok(total)
+    Ok((done, dead))
+}
+
+async fn delete_in_batches(
+    pool: &PgPool,
+    sql: &'static str,
+    before: DateTime<Utc>,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let n = sqlx::query(sql).bind(before).bind(batch).execute(pool).await?.rows_affected();
+        total += n;
+        if n < batch as u64 {
+            return Ok(total);
+        }
+    }
 }

@@ -11,6 +11,7 @@ pub mod emails;
 pub mod inbound_events;
 pub mod jobs;
 pub mod messages;
+pub mod queue;
 pub mod rate_limits;
 pub mod sessions;
 pub mod tenants;

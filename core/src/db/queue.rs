@@ -1,0 +1,325 @@
+//! The queue runtime's own SQL over apalis' tables (`apalis.jobs`, `apalis.workers`) and
+//! our `job_errors`: worker registration and heartbeats, claiming one job at a time
+//! round-robin by tenant, settling an attempt's outcome the moment it ends, rescuing the
+//! jobs of dead workers, and handing jobs back at shutdown. apalis' own fetch, ack and
+//! orphan queries are not used (jobs/src/backend.rs says why). Job rows are not
+//! tenant-owned (payloads carry ids only); the tenant in `metadata` only orders claims.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgPool};
+
+/// A job claimed by a worker: its payload and attempt (already counted).
+#[derive(Debug, Clone, FromRow)]
+pub struct Claimed {
+    pub id: String,
+    pub job: Vec<u8>,
+    /// This attempt's number (1-based): incremented by the claim itself.
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// `''` for jobs that belong to no tenant.
+    pub tenant: String,
+}
+
+/// How an attempt ended, as the runtime records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// `Done`.
+    Done,
+    /// `Failed`, to run again once `delay` has passed.
+    Retry { delay: Duration, kind: String, message: String },
+    /// Never runs again: `Killed` (aborted) or `Failed` (attempts exhausted).
+    Dead { status: &'static str, kind: String, message: String },
+}
+
+/// One attempt's end, to be written by [`settle`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settlement {
+    pub task_id: String,
+    pub queue: String,
+    pub worker: String,
+    pub attempt: i32,
+    pub outcome: Outcome,
+}
+
+/// What [`settle`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    /// `false` when the worker no longer held the job (rescued meanwhile): nothing changed
+    /// but the error history.
+    pub applied: bool,
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// Creates (or revives) the worker's row; jobs it claims reference it.
+pub async fn register_worker(pool: &PgPool, worker: &str, queue: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into apalis.workers (id, worker_type, storage_name, layers, last_seen, started_at)
+         values ($1, $2, 'mujibak', '', now(), now())
+         on conflict (id) do update set last_seen = now()",
+    )
+    .bind(worker)
+    .bind(queue)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records that the worker is alive. `false` if its row is gone (pruned while the process
+/// was stalled): the caller registers again.
+pub async fn heartbeat(pool: &PgPool, worker: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update apalis.workers set last_seen = now() where id = $1")
+        .bind(worker)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The claim statement, with an extra condition on the tenant.
+macro_rules! claim_sql {
+    ($tenant_filter:literal) => {
+        concat!(
+            "with pick as (
+                select id from apalis.jobs
+                where job_type = $1
+                  and (status = 'Pending' or (status = 'Failed' and attempts < max_attempts))
+                  and run_at <= now() ",
+            $tenant_filter,
+            " order by job_type, coalesce(metadata -> 'tenant', ''), priority desc, run_at, id
+                limit 1
+                for update skip locked)
+             update apalis.jobs j
+                set status = 'Running', lock_by = $2, lock_at = now(), done_at = null,
+                    attempts = j.attempts + 1
+               from pick where j.id = pick.id
+             returning j.id, j.job, j.attempts, j.max_attempts,
+                       coalesce(j.metadata -> 'tenant', '') as tenant"
+        )
+    };
+}
+
+/// Claims the next runnable job of `queue` for `worker`: the oldest job of the first
+/// tenant after `after_tenant` (in tenant order) that has one, wrapping around to the
+/// first tenant. The claim counts the attempt.
+pub async fn claim(
+    pool: &PgPool,
+    queue: &str,
+    worker: &str,
+    after_tenant: Option<&str>,
+) -> Result<Option<Claimed>, sqlx::Error> {
+    if let Some(claimed) = claim_after(pool, queue, worker, after_tenant).await? {
+        return Ok(Some(claimed));
+    }
+    match after_tenant {
+        Some(_) => claim_after(pool, queue, worker, None).await,
+        None => Ok(None),
+    }
+}
+
+async fn claim_after(
+    pool: &PgPool,
+    queue: &str,
+    worker: &str,
+    after_tenant: Option<&str>,
+) -> Result<Option<Claimed>, sqlx::Error> {
+    // Two statements, not `$3 is null or …`: a generic plan of that could not start the
+    // index scan at the cursor and would walk a flooding tenant's whole backlog.
+    let sql = match after_tenant {
+        Some(_) => claim_sql!("and coalesce(metadata -> 'tenant', '') > $3"),
+        None => claim_sql!(""),
+    };
+    let query = sqlx::query_as(sql).bind(queue).bind(worker);
+    match after_tenant {
+        Some(tenant) => query.bind(tenant).fetch_optional(pool).await,
+        None => query.fetch_optional(pool).await,
+    }
+}
+
+/// Writes an attempt's outcome, and its error if any, in one transaction. Only a job the
+/// worker still holds changes; the error is kept either way (once per attempt).
+pub async fn settle(pool: &PgPool, s: &Settlement) -> Result<Settled, sqlx::Error> {
+    let (status, delay, error) = match &s.outcome {
+        Outcome::Done => ("Done", None, None),
+        Outcome::Retry { delay, kind, message } => {
+            ("Failed", Some(delay.as_secs_f64()), Some((kind, message)))
+        }
+        Outcome::Dead { status, kind, message } => (*status, None, Some((kind, message))),
+    };
+    let last_result = match error {
+        None => serde_json::json!({ "Ok": null }),
+        Some((_, message)) => serde_json::json!({ "Err": message }),
+    };
+    let mut tx = pool.begin().await?;
+    let updated: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+        "update apalis.jobs
+            set status = $3, done_at = now(), lock_by = null, last_result = $5,
+                run_at = case when $4::float8 is null then run_at else now() + make_interval(secs => $4) end
+          where id = $1 and lock_by = $2 and status = 'Running'
+      returning case when $4::float8 is null then null else run_at end",
+    )
+    .bind(&s.task_id)
+    .bind(&s.worker)
+    .bind(status)
+    .bind(delay)
+    .bind(&last_result)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let retry_at = updated.flatten();
+    if let Some((kind, message)) = error {
+        sqlx::query(
+            "insert into job_errors (task_id, queue, attempt, kind, message, retry_at)
+             values ($1, $2, $3, $4, $5, $6) on conflict (task_id, attempt) do nothing",
+        )
+        .bind(&s.task_id)
+        .bind(&s.queue)
+        .bind(s.attempt)
+        .bind(kind)
+        .bind(message)
+        .bind(retry_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Settled { applied: updated.is_some(), retry_at })
+}
+
+/// Puts back the running jobs of `queue` whose worker has not been seen for `dead_after`,
+/// recording each lost attempt as `crashed`. Nothing is rescued until the database itself
+/// has been up for `dead_after`: after a Postgres restart, live workers get that long to
+/// reconnect and heartbeat. Also deletes worker rows unseen for ten times as long that no
+/// job references. Returns the jobs rescued.
+pub async fn rescue_orphans(pool: &PgPool, queue: &str, dead_after: Duration) -> Result<u64, sqlx::Error> {
+    let secs = dead_after.as_secs_f64();
+    let rescued: Vec<String> = sqlx::query_scalar(
+        "with stale as (
+            select j.id from apalis.jobs j join apalis.workers w on w.id = j.lock_by
+             where j.job_type = $1 and j.status in ('Running', 'Queued')
+               and w.last_seen < now() - make_interval(secs => $2)
+               and pg_postmaster_start_time() < now() - make_interval(secs => $2)
+             for update of j skip locked),
+         rescued as (
+            update apalis.jobs j
+               set status = 'Pending', lock_by = null, lock_at = null, done_at = null,
+                   last_result = '{\"Err\": \"the worker stopped heartbeating\"}'
+              from stale where j.id = stale.id
+          returning j.id, j.job_type, j.attempts),
+         recorded as (
+            insert into job_errors (task_id, queue, attempt, kind, message)
+            select id, job_type, greatest(attempts, 1), 'crashed',
+                   'the worker running this attempt stopped heartbeating (crash or kill)'
+              from rescued
+            on conflict (task_id, attempt) do nothing)
+         select id from rescued",
+    )
+    .bind(queue)
+    .bind(secs)
+    .fetch_all(pool)
+    .await?;
+    sqlx::query(
+        "delete from apalis.workers w
+          where w.worker_type = $1 and w.last_seen < now() - make_interval(secs => $2 * 10)
+            and not exists (select 1 from apalis.jobs j where j.lock_by = w.id)",
+    )
+    .bind(queue)
+    .bind(secs)
+    .execute(pool)
+    .await?;
+    Ok(rescued.len() as u64)
+}
+
+/// At shutdown: the jobs `workers` still hold go back to the queue at once (recorded as
+/// `interrupted`; the attempt counts), and the workers' rows are removed.
+pub async fn hand_back(pool: &PgPool, workers: &[String]) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let back: Vec<String> = sqlx::query_scalar(
+        "with back as (
+            update apalis.jobs
+               set status = 'Pending', lock_by = null, lock_at = null, done_at = null,
+                   last_result = '{\"Err\": \"interrupted by a shutdown\"}'
+             where lock_by = any($1) and status in ('Running', 'Queued')
+         returning id, job_type, attempts),
+         recorded as (
+            insert into job_errors (task_id, queue, attempt, kind, message)
+            select id, job_type, greatest(attempts, 1), 'interrupted',
+                   'the worker shut down before this attempt finished; handed back'
+              from back
+            on conflict (task_id, attempt) do nothing)
+         select id from back",
+    )
+    .bind(workers)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query(
+        "delete from apalis.workers w where w.id = any($1)
+            and not exists (select 1 from apalis.jobs j where j.lock_by = w.id)",
+    )
+    .bind(workers)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(back.len() as u64)
+}
+
+/// A job row to insert.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: String,
+    pub payload: Vec<u8>,
+    pub max_attempts: i32,
+    /// Claims are fair between tenants; `None` for system jobs.
+    pub tenant: Option<String>,
+    /// When it may run: `None` for now.
+    pub run_at: Option<RunAt>,
+}
+
+/// When a job may first run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunAt {
+    /// This long after the enqueueing transaction began.
+    In(Duration),
+    At(DateTime<Utc>),
+}
+
+/// Inserts jobs of `queue` on the caller's connection (in its transaction). A job to run
+/// now gets the transaction's own `now()` as `run_at`, so apalis' insert trigger always
+/// sends its NOTIFY (it notifies only when `run_at <= now()`; an application clock read
+/// later in a long transaction, or running ahead of the database's, would wake no one).
+pub async fn push(conn: &mut sqlx::PgConnection, queue: &str, jobs: &[NewJob]) -> Result<(), sqlx::Error> {
+    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    let payloads: Vec<&[u8]> = jobs.iter().map(|j| j.payload.as_slice()).collect();
+    let max_attempts: Vec<i32> = jobs.iter().map(|j| j.max_attempts).collect();
+    let tenants: Vec<Option<&str>> = jobs.iter().map(|j| j.tenant.as_deref()).collect();
+    let delays: Vec<Option<f64>> = jobs
+        .iter()
+        .map(|j| match j.run_at {
+            Some(RunAt::In(d)) => Some(d.as_secs_f64()),
+            _ => None,
+        })
+        .collect();
+    let ats: Vec<Option<DateTime<Utc>>> = jobs
+        .iter()
+        .map(|j| match j.run_at {
+            Some(RunAt::At(at)) => Some(at),
+            _ => None,
+        })
+        .collect();
+    sqlx::query(
+        "insert into apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, priority, metadata)
+         select j.id, $2, j.job, 'Pending', 0, j.max_attempts,
+                coalesce(j.at, now() + make_interval(secs => coalesce(j.delay, 0))), 0,
+                case when j.tenant is null then ''::hstore else hstore('tenant', j.tenant) end
+           from unnest($1::text[], $3::bytea[], $4::int4[], $5::text[], $6::float8[], $7::timestamptz[])
+                as j (id, job, max_attempts, tenant, delay, at)",
+    )
+    .bind(&ids)
+    .bind(queue)
+    .bind(&payloads)
+    .bind(&max_attempts)
+    .bind(&tenants)
+    .bind(&delays)
+    .bind(&ats)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

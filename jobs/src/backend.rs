@@ -1,0 +1,248 @@
+//! The apalis backend every worker uses: [`PgQueue`], over apalis' `apalis.jobs` table.
+//!
+//! apalis-postgres' own backend fetches a batch into a buffer and sends no heartbeat while
+//! the buffer waits for free slots (so a live worker's jobs get rescued and run twice),
+//! writes acks only after every in-flight job has ended (so a shutdown with one long job
+//! re-runs every job that finished meanwhile), stops its worker on any database error and
+//! fetches strictly first-in first-out (so one tenant's flood delays every other tenant).
+//! This backend instead:
+//! - claims one job each time apalis asks, which it does only when a slot is free
+//!   (nothing waits in a buffer);
+//! - claims round-robin by tenant (the next tenant after the last one served that has a
+//!   runnable job, oldest job first), so a backlog delays another tenant by at most one
+//!   round;
+//! - keeps liveness in a [`Lease`] with its own heartbeat, not in the fetch loop;
+//! - never ends its worker on a database error: it waits for the next wake-up and tries
+//!   again;
+//! - hands each task its lease, so the runtime settles every attempt as it ends.
+
+use std::{
+    marker::PhantomData,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use apalis::prelude::{Backend, MetadataStore, Task, TaskBuilder, TaskId, WorkerContext};
+use apalis_core::backend::{finalize::Ephemeral, BackendConfig};
+use std::future::Future;
+
+use futures::{future::BoxFuture, FutureExt, StreamExt};
+use mujibak_core::db::queue::{self as db, Claimed, Outcome, Settlement};
+use sqlx::PgPool;
+
+use crate::{job::Job, lease::Lease, wake::Wakeups};
+
+/// The metadata key the tenant of a job is kept under (claims are fair between tenants).
+pub(crate) const TENANT_KEY: &str = "tenant";
+
+/// Why a worker's backend failed. It never does (errors are logged and retried), but
+/// apalis needs the type.
+#[derive(Debug, thiserror::Error)]
+#[error("queue backend: {0}")]
+pub struct QueueBackendError(String);
+
+/// What every task carries to the runtime's `execute`: the lease it runs under and its
+/// attempt as claimed.
+#[derive(Clone, Debug)]
+pub(crate) struct Claim {
+    pub(crate) lease: Arc<Lease>,
+    pub(crate) attempt: i32,
+    pub(crate) max_attempts: i32,
+}
+
+enum State {
+    Start,
+    /// A restarted worker waits before registering (a database that is down is not hammered).
+    Delaying(std::pin::Pin<Box<tokio::time::Sleep>>),
+    Registering(BoxFuture<'static, Result<Arc<Lease>, sqlx::Error>>),
+    /// Claim now (just woken, or the last claim found work).
+    Claim,
+    Claiming(BoxFuture<'static, Result<Option<Claimed>, sqlx::Error>>),
+    /// Nothing to do until the next wake-up.
+    Waiting,
+}
+
+/// The jobs of queue `J::QUEUE`, claimed for one worker.
+pub struct PgQueue<J> {
+    pool: PgPool,
+    heartbeat: Duration,
+    dead_after: Duration,
+    wakeups: Wakeups,
+    state: State,
+    lease: Option<Arc<Lease>>,
+    /// The tenant served last (round-robin cursor).
+    cursor: Option<String>,
+    start_delay: Duration,
+    _job: PhantomData<fn() -> J>,
+}
+
+impl<J: Job> PgQueue<J> {
+    pub(crate) fn new(pool: PgPool, heartbeat: Duration, dead_after: Duration, wakeups: Wakeups) -> Self {
+        Self {
+            pool,
+            heartbeat,
+            dead_after,
+            wakeups,
+            state: State::Start,
+            lease: None,
+            cursor: None,
+            start_delay: Duration::ZERO,
+            _job: PhantomData,
+        }
+    }
+
+    /// Waits `delay` before the worker registers and claims (after a restart).
+    pub(crate) fn start_after(mut self, delay: Duration) -> Self {
+        self.start_delay = delay;
+        self
+    }
+
+    /// Turns a claimed row into a task; a payload that does not decode is settled dead at
+    /// once (it can never run) and `None` is returned.
+    fn task(&self, lease: &Arc<Lease>, claimed: Claimed) -> Option<Task<J>> {
+        let args = match serde_json::from_slice::<J>(&claimed.job) {
+            Ok(args) => args,
+            Err(e) => {
+                tracing::error!(queue = J::QUEUE, task.id = %claimed.id, error = %e, "job payload does not decode; killed");
+                let lease = lease.clone();
+                let settlement = Settlement {
+                    task_id: claimed.id,
+                    queue: J::QUEUE.to_owned(),
+                    worker: lease.worker.clone(),
+                    attempt: claimed.attempts,
+                    outcome: Outcome::Dead {
+                        status: "Killed",
+                        kind: "undecodable".into(),
+                        message: format!("the payload does not decode as this queue's job: {e}"),
+                    },
+                };
+                tokio::spawn(async move { lease.settle(settlement).await });
+                return None;
+            }
+        };
+        let id = TaskId::from_ulid(claimed.id.parse().ok()?);
+        let mut metadata = MetadataStore::new();
+        let _ = metadata.insert(TENANT_KEY, claimed.tenant.as_str());
+        let claim =
+            Claim { lease: lease.clone(), attempt: claimed.attempts, max_attempts: claimed.max_attempts };
+        Some(
+            TaskBuilder::new(args)
+                .task_id(id)
+                // apalis adds one when the task starts: it then reads as the claimed attempt.
+                .attempt(claimed.attempts.saturating_sub(1).max(0) as usize)
+                .max_attempts(claimed.max_attempts.max(1) as usize)
+                .lock_by(Some(lease.worker.clone()))
+                .with_metadata(metadata)
+                .data(claim)
+                .build(),
+        )
+    }
+}
+
+impl<J: Job> Backend for PgQueue<J> {
+    type Task = Task<J>;
+    type Error = QueueBackendError;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        worker: &WorkerContext,
+    ) -> Poll<Option<Result<Self::Task, Self::Error>>> {
+        loop {
+            match &mut self.state {
+                State::Start if !self.start_delay.is_zero() => {
+                    let delay = std::mem::take(&mut self.start_delay);
+                    self.state = State::Delaying(Box::pin(tokio::time::sleep(delay)));
+                }
+                State::Delaying(sleep) => match sleep.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(()) => self.state = State::Start,
+                },
+                State::Start => {
+                    let fut = Lease::start(
+                        self.pool.clone(),
+                        worker.name().to_owned(),
+                        J::QUEUE,
+                        self.heartbeat,
+                        self.dead_after,
+                    );
+                    self.state = State::Registering(fut.boxed());
+                }
+                State::Registering(fut) => match fut.poll_unpin(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(lease)) => {
+                        self.lease = Some(lease);
+                        self.state = State::Claim;
+                    }
+                    Poll::Ready(Err(e)) => {
+                        tracing::warn!(queue = J::QUEUE, error = %e, "cannot register the worker; retrying");
+                        self.state = State::Waiting;
+                    }
+                },
+                State::Claim => {
+                    let Some(lease) = &self.lease else {
+                        self.state = State::Start;
+                        continue;
+                    };
+                    let (pool, worker, cursor) =
+                        (self.pool.clone(), lease.worker.clone(), self.cursor.clone());
+                    let fut =
+                        async move { db::claim(&pool, J::QUEUE, &worker, cursor.as_deref()).await }.boxed();
+                    self.state = State::Claiming(fut);
+                }
+                State::Claiming(fut) => match fut.poll_unpin(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(Some(claimed))) => {
+                        self.state = State::Claim;
+                        self.cursor = Some(claimed.tenant.clone());
+                        let lease = self.lease.clone().expect("claims happen only once registered");
+                        if let Some(task) = self.task(&lease, claimed) {
+                            return Poll::Ready(Some(Ok(task)));
+                        }
+                    }
+                    Poll::Ready(Ok(None)) => self.state = State::Waiting,
+                    Poll::Ready(Err(e)) => {
+                        tracing::warn!(queue = J::QUEUE, error = %e, "claim failed; retrying at the next wake-up");
+                        self.state = State::Waiting;
+                    }
+                },
+                State::Waiting => {
+                    let mut woken = false;
+                    while let Poll::Ready(Some(())) = self.wakeups.poll_next_unpin(cx) {
+                        woken = true;
+                    }
+                    if !woken {
+                        return Poll::Pending;
+                    }
+                    self.state = if self.lease.is_some() { State::Claim } else { State::Start };
+                }
+            }
+        }
+    }
+
+    fn poll_close(&mut self, _: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Self::Error>> {
+        // Nothing is buffered: every claimed job is in flight, and settles itself.
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<J: Job> BackendConfig for PgQueue<J> {
+    type Args = J;
+    type Id = ulid::Ulid;
+    type Kind = Ephemeral;
+    type Config = ();
+    type Layer = tower_layer::Identity;
+
+    fn config(&self) -> &Self::Config {
+        &()
+    }
+
+    fn middleware(&mut self, _: &mut WorkerContext) -> Self::Layer {
+        tower_layer::Identity::new()
+    }
+}

@@ -1,0 +1,101 @@
+//! Concurrency that fits the connection pool, decided at start-up.
+//!
+//! A job holds at most one pooled connection at a time and none across an outside call
+//! (Graph API, model, SMTP), so jobs never need more connections than the number running
+//! at once. If the queues' concurrency adds up to more than the pool can give after the
+//! runtime's own reserve (the LISTEN connection, heartbeats and outcome writes, the web
+//! server in `mujibak dev`), each queue's share is cut in proportion (at least one each)
+//! and one log line says so; if even one job per queue does not fit, the worker refuses
+//! to start. A run-time surprise (acquire timeouts, missed heartbeats) becomes a start-up
+//! decision.
+
+/// The pool cannot run one job of every queue beside the runtime's reserve.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "DATABASE_MAX_CONNECTIONS={pool} is too small: {queues} queues need at least one connection each \
+     beside {reserved} reserved for the runtime; raise it to at least {needed}"
+)]
+pub struct PoolFitError {
+    pub pool: u32,
+    pub queues: usize,
+    pub reserved: u32,
+    pub needed: u32,
+}
+
+/// Each queue's concurrency, cut to fit `pool - reserved` connections if needed (largest
+/// remainder, at least one per queue).
+pub fn fit_concurrency(
+    wanted: &[(&'static str, usize)],
+    pool: u32,
+    reserved: u32,
+) -> Result<Vec<usize>, PoolFitError> {
+    let wanted_n: Vec<usize> = wanted.iter().map(|(_, n)| (*n).max(1)).collect();
+    let available = pool.saturating_sub(reserved) as usize;
+    if available < wanted.len() {
+        return Err(PoolFitError {
+            pool,
+            queues: wanted.len(),
+            reserved,
+            needed: reserved + wanted.len() as u32,
+        });
+    }
+    let total: usize = wanted_n.iter().sum();
+    if total <= available {
+        return Ok(wanted_n);
+    }
+    // Everyone gets one; the rest is shared in proportion to what was wanted beyond one.
+    let spare = available - wanted.len();
+    let beyond: Vec<usize> = wanted_n.iter().map(|n| n - 1).collect();
+    let beyond_total: usize = beyond.iter().sum();
+    let mut fitted: Vec<usize> = beyond.iter().map(|b| 1 + b * spare / beyond_total).collect();
+    let mut order: Vec<usize> = (0..wanted.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse((beyond[i] * spare) % beyond_total));
+    let mut left = available - fitted.iter().sum::<usize>();
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        if fitted[i] < wanted_n[i] {
+            fitted[i] += 1;
+            left -= 1;
+        }
+    }
+    let shares: Vec<String> =
+        wanted.iter().zip(&fitted).map(|((name, want), got)| format!("{name} {got}/{want}")).collect();
+    tracing::warn!(
+        pool,
+        reserved,
+        wanted = total,
+        shares = %shares.join(", "),
+        "queue concurrency cut to fit the connection pool; raise DATABASE_MAX_CONNECTIONS to run more jobs at once"
+    );
+    Ok(fitted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrency_that_fits_is_kept() {
+        assert_eq!(fit_concurrency(&[("a", 4), ("b", 4)], 10, 2).unwrap(), vec![4, 4]);
+    }
+
+    #[test]
+    fn too_much_concurrency_is_cut_in_proportion_to_exactly_the_pool() {
+        let fitted = fit_concurrency(&[("a", 16), ("b", 16), ("c", 1), ("d", 4)], 20, 2).unwrap();
+        assert_eq!(fitted.iter().sum::<usize>(), 18);
+        assert_eq!(fitted[2], 1);
+        assert!(fitted[0] >= 7 && fitted[1] >= 7 && fitted[3] >= 1, "{fitted:?}");
+        for (got, want) in fitted.iter().zip([16, 16, 1, 4]) {
+            assert!(*got >= 1 && *got <= want);
+        }
+    }
+
+    #[test]
+    fn a_pool_too_small_for_one_job_per_queue_is_refused_with_the_size_needed() {
+        let e = fit_concurrency(&[("a", 4), ("b", 4), ("c", 1)], 4, 2).unwrap_err();
+        assert_eq!(e.needed, 5);
+        assert!(e.to_string().contains("DATABASE_MAX_CONNECTIONS=4"));
+    }
+}

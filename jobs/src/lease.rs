@@ -1,0 +1,107 @@
+//! A worker's lease on the jobs it claims: its row in `apalis.workers`, kept fresh by a
+//! heartbeat task of its own (independent of the fetch loop, so a worker that is busy,
+//! waiting for work or blocked on a slow claim never looks dead), the rescue of dead
+//! workers' jobs on every beat, and the settling of each attempt's outcome the moment it
+//! ends. An outcome that cannot be written (the database is away) is kept and written by
+//! the next beats: a blip neither re-runs a finished job nor turns its outcome into
+//! another. The lease ends when its worker is dropped (a kill, a restart, a shutdown).
+
+use std::{
+    sync::{Arc, Mutex, Weak},
+    time::Duration,
+};
+
+use mujibak_core::db::queue::{self as db, Settled, Settlement};
+use sqlx::PgPool;
+use tokio::time::MissedTickBehavior;
+
+/// One worker's lease; shared by its backend and the tasks it has handed out.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    pub(crate) worker: String,
+    pub(crate) queue: &'static str,
+    pool: PgPool,
+    /// Outcomes the database refused (connection lost); retried on every beat.
+    pending: Mutex<Vec<Settlement>>,
+}
+
+impl Lease {
+    /// Registers `worker` and starts its heartbeat: every `every`, it records that the
+    /// worker lives, writes pending outcomes and rescues the jobs of workers of `queue`
+    /// unseen for `dead_after`.
+    pub(crate) async fn start(
+        pool: PgPool,
+        worker: String,
+        queue: &'static str,
+        every: Duration,
+        dead_after: Duration,
+    ) -> Result<Arc<Self>, sqlx::Error> {
+        db::register_worker(&pool, &worker, queue).await?;
+        tracing::debug!(worker = %worker, queue, "worker registered");
+        let lease = Arc::new(Self { worker, queue, pool, pending: Mutex::default() });
+        tokio::spawn(beat_while_alive(Arc::downgrade(&lease), every, dead_after));
+        Ok(lease)
+    }
+
+    /// Writes an attempt's outcome now, or keeps it for the next beat if the database
+    /// cannot take it. `None` when it was kept.
+    pub(crate) async fn settle(&self, s: Settlement) -> Option<Settled> {
+        match db::settle(&self.pool, &s).await {
+            Ok(settled) => {
+                if !settled.applied {
+                    tracing::warn!(queue = self.queue, task.id = %s.task_id, attempt = s.attempt,
+                        "outcome not applied: the job was taken from this worker meanwhile");
+                }
+                Some(settled)
+            }
+            Err(e) => {
+                tracing::warn!(queue = self.queue, task.id = %s.task_id, error = %e,
+                    "could not record the outcome; will retry on the next heartbeat");
+                self.pending.lock().unwrap_or_else(|p| p.into_inner()).push(s);
+                None
+            }
+        }
+    }
+
+    async fn beat(&self, dead_after: Duration) {
+        self.flush_pending().await;
+        match db::heartbeat(&self.pool, &self.worker).await {
+            Ok(true) => {}
+            Ok(false) => {
+                if let Err(e) = db::register_worker(&self.pool, &self.worker, self.queue).await {
+                    tracing::warn!(worker = %self.worker, error = %e, "heartbeat: could not register again");
+                }
+            }
+            Err(e) => tracing::warn!(worker = %self.worker, error = %e, "heartbeat failed; retrying"),
+        }
+        match db::rescue_orphans(&self.pool, self.queue, dead_after).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(queue = self.queue, jobs = n, "re-queued the jobs of a dead worker"),
+            Err(e) => tracing::warn!(queue = self.queue, error = %e, "orphan rescue failed; retrying"),
+        }
+    }
+
+    async fn flush_pending(&self) {
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        for s in pending {
+            if let Err(e) = db::settle(&self.pool, &s).await {
+                tracing::warn!(queue = self.queue, task.id = %s.task_id, error = %e, "outcome still not recorded");
+                self.pending.lock().unwrap_or_else(|p| p.into_inner()).push(s);
+            } else {
+                tracing::info!(queue = self.queue, task.id = %s.task_id, "recorded an outcome kept during a database outage");
+            }
+        }
+    }
+}
+
+/// Beats until the lease is dropped; holds it only for the length of one beat.
+async fn beat_while_alive(lease: Weak<Lease>, every: Duration, dead_after: Duration) {
+    let mut timer = tokio::time::interval(every);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    timer.tick().await; // the first tick is immediate: registration just wrote last_seen
+    loop {
+        timer.tick().await;
+        let Some(lease) = lease.upgrade() else { return };
+        lease.beat(dead_after).await;
+    }
+}
