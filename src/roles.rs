@@ -82,8 +82,11 @@ pub async fn dev(mut config: Config) -> anyhow::Result<()> {
         Some(demo::APP_SECRET.into()),
     );
     let stop = shutdown::signal();
-    let state = AppState::new(pool.clone(), config.clone(), true)?;
-    let (web, worker) = tokio::join!(serve(state, stop.clone()), run_worker(pool, &config, stop));
+    // Web and worker get a pool each, as their processes would in production: the worker's
+    // concurrency is fitted to its own pool.
+    let state = AppState::new(pool, config.clone(), true)?;
+    let worker_pool = connect(&config).await?;
+    let (web, worker) = tokio::join!(serve(state, stop.clone()), run_worker(worker_pool, &config, stop));
     web.and(worker)
 }
 

@@ -1,5 +1,6 @@
 //! The real binary, as the Procfile runs it: configuration errors, the refusal to run on
-//! an unmigrated database, and a clean stop on SIGTERM.
+//! an unmigrated database, a clean stop on SIGTERM, and a deploy's SIGTERM with a job in
+//! flight (the worker exits within its grace period and hands the job back).
 
 use std::{
     path::PathBuf,
@@ -120,4 +121,67 @@ async fn after_migrate_web_serves_and_both_roles_stop_cleanly_on_sigterm(pool: P
         };
         assert!(status.success(), "{name} exited with {status} after SIGTERM");
     }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_worker_stopped_by_sigterm_mid_job_exits_within_its_grace_and_hands_the_job_back(pool: PgPool) {
+    // Arrange: an SMTP server that accepts connections and never answers, so the email
+    // job is still in flight when the deploy's SIGTERM arrives; a 3 s grace period.
+    crate::helpers::migrated(&pool).await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let smtp_url = format!("smtp://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket); // keep it open, say nothing
+        }
+    });
+    let email = mujibak_core::db::emails::NewEmail {
+        email_id: mujibak_core::domain::EmailId::new(),
+        tenant_id: None,
+        kind: "test".into(),
+        to_address: "owner@example.sa".into(),
+        subject: "s".into(),
+        body_text: "t".into(),
+        body_html: "<p>t</p>".into(),
+    };
+    let mut tx = pool.begin().await.unwrap();
+    mujibak_jobs::send_email::queue(&mut tx, &email).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut worker = mujibak()
+        .arg("worker")
+        .env("DATABASE_URL", crate::helpers::database_url(&pool))
+        .env("ENCRYPTION_KEYS", TEST_KEYS)
+        .env("SMTP_URL", &smtp_url)
+        .env("SHUTDOWN_TIMEOUT_SECS", "3")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let job =
+        crate::helpers::eventually(Duration::from_secs(20), "the email job to be in flight", || async {
+            let jobs = mujibak_core::db::jobs::list_by_queue(&pool, "send_email").await.unwrap();
+            jobs.into_iter().find(|j| j.status == "Running")
+        })
+        .await;
+
+    // Act
+    let started = Instant::now();
+    Command::new("kill").args(["-TERM", &worker.id().to_string()]).status().unwrap();
+    let status = loop {
+        if let Some(status) = worker.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the worker ignored SIGTERM for 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // Assert: a clean exit inside Heroku's 30 s, and the job is back in the queue at once.
+    assert!(status.success(), "exited with {status}");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    let row = mujibak_core::db::jobs::find(&pool, &job.id).await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.lock_by.as_deref()), ("Pending", None));
+    let errors = mujibak_core::db::jobs::errors(&pool, &job.id).await.unwrap();
+    assert_eq!(errors.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), vec!["interrupted"]);
+    held.abort();
 }
