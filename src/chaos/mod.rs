@@ -1,0 +1,193 @@
+//! The chaos run (`scripts/chaos`, binary `mujibak-chaos`): the real `mujibak` binary as
+//! `web` and two `worker` processes against a Postgres cluster of the run's own, the
+//! sandbox's Graph API, model and SMTP sink in this process, and realistic WhatsApp
+//! deliveries for many businesses — while workers are SIGKILLed and restarted, Postgres is
+//! restarted once, and the Graph API and the model fail now and then. Afterwards it
+//! checks the pipeline's promises (see `check`) and fails on any violation.
+
+mod check;
+mod fleet;
+mod load;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::{bail, Context};
+use mujibak_core::crypto::Keyring;
+use rand::{Rng, SeedableRng};
+use secrecy::SecretString;
+use tokio::{sync::Semaphore, task::JoinSet};
+
+use crate::sandbox::{
+    graph::{GraphFake, GraphFault},
+    mail::MailSink,
+    openai::{ModelFault, OpenAiFake},
+};
+
+/// How big and how rough a run is.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The `mujibak` binary to run.
+    pub bin: PathBuf,
+    /// The run's own database (never a shared one: Postgres is restarted).
+    pub database_url: String,
+    /// Shell command that restarts that Postgres (none: no restart).
+    pub pg_restart: Option<String>,
+    pub messages: usize,
+    pub businesses: usize,
+    pub customers: usize,
+    pub workers: usize,
+    /// The deliveries are spread over this long.
+    pub load_for: Duration,
+    /// A worker is SIGKILLed (and restarted) this often, at most `kills` times.
+    pub kill_every: Duration,
+    pub kills: usize,
+    /// How long the system may take to finish everything after the load.
+    pub settle_within: Duration,
+    /// Folder for the processes' logs.
+    pub logs: PathBuf,
+    pub seed: u64,
+}
+
+/// Runs the whole thing; `Ok(false)` when a promise was broken.
+pub async fn run(opts: Options) -> anyhow::Result<bool> {
+    std::fs::create_dir_all(&opts.logs)?;
+    let graph = GraphFake::start("127.0.0.1:0").await?;
+    let model = OpenAiFake::start("127.0.0.1:0").await?;
+    let mail = MailSink::start("127.0.0.1:0", None).await?;
+    let key = Keyring::generate_entry("chaos");
+    let keyring = Keyring::parse(&SecretString::from(key.clone()))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let env: Vec<(String, String)> = [
+        ("DATABASE_URL", opts.database_url.as_str()),
+        ("ENCRYPTION_KEYS", key.as_str()),
+        ("PORT", &port.to_string()),
+        ("BASE_URL", &base_url),
+        ("SMTP_URL", &mail.url()),
+        ("WHATSAPP_GRAPH_URL", &graph.base_url()),
+        ("WHATSAPP_TIMEOUT_SECS", "2"),
+        ("SEND_RECONCILE_SECS", "5"),
+        ("OPENAI_BASE_URL", &model.base_url()),
+        ("OPENAI_API_KEY", "sk-chaos"),
+        ("OPENAI_TIMEOUT_SECS", "2"),
+        ("REPLY_DEBOUNCE_SECS", "1"),
+        ("SHUTDOWN_TIMEOUT_SECS", "5"),
+        ("RUST_LOG", "info,sqlx=warn"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+
+    fleet::Fleet::migrate(&opts.bin, &env, &opts.logs).await?;
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(&opts.database_url).await?;
+    let businesses = load::businesses(&pool, &keyring, &graph, &base_url, opts.businesses).await?;
+    let deliveries = load::deliveries(&businesses, opts.messages, opts.customers, opts.seed);
+    let wamids: Vec<String> = deliveries.iter().flat_map(|d| d.wamids.clone()).collect();
+    let mut fleet = fleet::Fleet::start(&opts.bin, env, &opts.logs, opts.workers).await?;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    wait_healthy(&http, &base_url).await?;
+    println!(
+        "chaos: {} messages in {} deliveries to {} businesses over {:?}; {} workers, a SIGKILL every {:?} (≤ {}), {}",
+        wamids.len(),
+        deliveries.len(),
+        businesses.len(),
+        opts.load_for,
+        opts.workers,
+        opts.kill_every,
+        opts.kills,
+        if opts.pg_restart.is_some() { "one Postgres restart" } else { "no Postgres restart" }
+    );
+
+    // The load, paced over `load_for`; every 25th delivery is delivered twice.
+    let stats = Arc::new(load::PostStats::default());
+    let gap = opts.load_for / deliveries.len().max(1) as u32;
+    let mut posting = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(32));
+    let started = tokio::time::Instant::now();
+    let mut next_kill = started + opts.kill_every;
+    let restart_at = started + opts.load_for * 2 / 5;
+    let mut restarted = opts.pg_restart.is_none();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
+    for (n, delivery) in deliveries.into_iter().enumerate() {
+        let permit = slots.clone().acquire_owned().await?;
+        let (http, stats) = (http.clone(), stats.clone());
+        posting.spawn(async move {
+            load::post(&http, &delivery, n % 25 == 11, Duration::from_secs(300), &stats).await;
+            drop(permit);
+        });
+        if n % 10 == 3 {
+            graph.fail_next(GraphFault::ServerError, 1);
+        }
+        if n % 40 == 17 {
+            model.fail_next(ModelFault::ServerError, 1);
+        }
+        let now = tokio::time::Instant::now();
+        if now >= next_kill && fleet.kills < opts.kills {
+            fleet.kill_worker(rng.random_range(0..opts.workers)).await?;
+            println!(
+                "chaos: t={:.1}s SIGKILLed a worker and started another",
+                started.elapsed().as_secs_f64()
+            );
+            next_kill = now + opts.kill_every;
+        }
+        if !restarted && now >= restart_at {
+            restarted = true;
+            let command = opts.pg_restart.clone().unwrap_or_default();
+            fleet::restart_postgres(&command).await?;
+            println!("chaos: t={:.1}s restarted Postgres", started.elapsed().as_secs_f64());
+        }
+        tokio::time::sleep_until(started + gap * (n as u32 + 1)).await;
+    }
+    while posting.join_next().await.is_some() {}
+    fleet.check_alive()?;
+    println!(
+        "chaos: load done at t={:.1}s; waiting for the system to settle",
+        started.elapsed().as_secs_f64()
+    );
+
+    let settled = settle(&pool, opts.settle_within).await;
+    let findings = check::all(&pool, &graph, &wamids).await?;
+    let ordered = std::sync::atomic::Ordering::Relaxed;
+    let webhook_ok = stats.lost.load(ordered) == 0;
+    println!("chaos: results after {:.1}s (settled: {settled})", started.elapsed().as_secs_f64());
+    println!(
+        "  [{}] deliveries refused (e.g. during the Postgres restart) were accepted on retry: {} posted, {} needed a retry, {} never accepted, {} redelivered",
+        if webhook_ok { "ok" } else { "FAIL" },
+        stats.posted.load(ordered),
+        stats.retried.load(ordered),
+        stats.lost.load(ordered),
+        stats.redelivered.load(ordered)
+    );
+    for f in &findings {
+        println!("  [{}] {}: {}", if f.ok { "ok" } else { "FAIL" }, f.name, f.detail);
+    }
+    println!("  workers SIGKILLed: {}; logs in {}", fleet.kills, opts.logs.display());
+    fleet.stop().await.context("stopping the processes")?;
+    Ok(webhook_ok && settled && findings.iter().all(|f| f.ok))
+}
+
+async fn wait_healthy(http: &reqwest::Client, base_url: &str) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if let Ok(r) = http.get(format!("{base_url}/readyz")).send().await {
+            if r.status().is_success() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("web did not become ready within 20 s")
+}
+
+/// Waits until no job will run any more and every webhook event is processed.
+async fn settle(pool: &sqlx::PgPool, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        let live = check::live_jobs(pool).await.unwrap_or(-1);
+        let events = check::unprocessed_events(pool).await.unwrap_or(-1);
+        if live == 0 && events == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    false
+}
