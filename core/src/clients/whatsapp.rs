@@ -86,7 +86,7 @@ pub struct GraphClient {
 impl GraphClient {
     pub fn new(config: &WhatsAppConfig) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+            .timeout(config.timeout)
             .user_agent("Mujibak/1.0")
             .build()
             .expect("a reqwest client with static settings builds");
