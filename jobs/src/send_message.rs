@@ -85,7 +85,7 @@ impl Job for SendMessage {
             .map_err(JobError::permanent)?;
         let creds = Creds { phone_number_id: &connection.phone_number_id, access_token: &token };
         let body = msg.body.clone().unwrap_or_default();
-        let error = match wa.graph.send_text(&creds, recipient, &body).await {
+        let error = match wa.graph.send_text(&creds, recipient, &body, &id.to_string()).await {
             Ok(wamid) => {
                 let mut tx = ctx.db.begin().await?;
                 messages::mark_sent(&mut tx, tenant, id, &wamid).await?;
