@@ -28,6 +28,7 @@ pub mod prune_sessions;
 pub mod schema;
 pub mod send_email;
 pub mod send_message;
+pub mod sweep_inbound;
 mod wake;
 pub mod worker;
 

@@ -9,7 +9,8 @@ use chrono::Utc;
 use mujibak_core::{
     clients::whatsapp::{Creds, GraphErrorClass, Recipient},
     connections::token_context,
-    db::{connections, conversations, emails, messages, usage, users},
+    db::{connections, conversations, emails, messages, outbound, users},
+    delivery,
     domain::{reply, EmailId, Role, TenantId},
     notices,
 };
@@ -44,7 +45,7 @@ impl Job for SendMessage {
             "queued" => {}
             "sending" => {
                 // A worker died mid-send: Meta may have it. Never send twice.
-                messages::finish(&mut conn, tenant, id, "failed", "uncertain: the send was interrupted")
+                outbound::finish(&mut conn, tenant, id, "failed", "uncertain: the send was interrupted")
                     .await?;
                 conversations::set_notice(&mut conn, tenant, msg.conversation_id, "send_uncertain", true)
                     .await?;
@@ -57,17 +58,17 @@ impl Job for SendMessage {
             .ok_or_else(|| JobError::permanent(anyhow::anyhow!("conversation gone")))?;
         let connection = connections::get(&mut conn, tenant, conv.connection_id).await?;
         let Some(connection) = connection.filter(|c| c.status == "active" && c.unlinked_at.is_none()) else {
-            messages::finish(&mut conn, tenant, id, "failed", "the WhatsApp connection is not active")
+            outbound::finish(&mut conn, tenant, id, "failed", "the WhatsApp connection is not active")
                 .await?;
             return Ok(());
         };
         if msg.author == "bot" && conv.bot_paused {
-            messages::finish(&mut conn, tenant, id, "skipped", "the bot was paused for this conversation")
+            outbound::finish(&mut conn, tenant, id, "skipped", "the bot was paused for this conversation")
                 .await?;
             return Ok(());
         }
         if !reply::window_open(conv.last_inbound_at, Utc::now()) {
-            messages::finish(&mut conn, tenant, id, "skipped", "the 24-hour window is closed").await?;
+            outbound::finish(&mut conn, tenant, id, "skipped", "the 24-hour window is closed").await?;
             conversations::set_notice(&mut conn, tenant, conv.conversation_id, "window_closed", true).await?;
             return Ok(());
         }
@@ -76,7 +77,7 @@ impl Job for SendMessage {
             (None, Some(bsuid)) => Recipient::Bsuid(bsuid),
             (None, None) => return Err(JobError::permanent(anyhow::anyhow!("contact has no address"))),
         };
-        if !messages::claim_for_send(&mut conn, tenant, id).await? {
+        if !outbound::claim_for_send(&mut conn, tenant, id).await? {
             return Ok(());
         }
         let token = wa
@@ -88,8 +89,7 @@ impl Job for SendMessage {
         let error = match wa.graph.send_text(&creds, recipient, &body, &id.to_string()).await {
             Ok(wamid) => {
                 let mut tx = ctx.db.begin().await?;
-                messages::mark_sent(&mut tx, tenant, id, &wamid).await?;
-                usage::bump(&mut tx, tenant, 0, 1).await?;
+                delivery::sent(&mut tx, tenant, id, &wamid, None).await?;
                 tx.commit().await?;
                 return Ok(());
             }
@@ -99,7 +99,7 @@ impl Job for SendMessage {
         match error.class() {
             GraphErrorClass::Reauthorize => {
                 let mut tx = ctx.db.begin().await?;
-                messages::finish(&mut tx, tenant, id, "failed", &why).await?;
+                outbound::finish(&mut tx, tenant, id, "failed", &why).await?;
                 if connections::set_status(
                     &mut tx,
                     tenant,
@@ -117,29 +117,29 @@ impl Job for SendMessage {
                 Err(JobError::permanent(error))
             }
             GraphErrorClass::WindowClosed => {
-                messages::finish(&mut conn, tenant, id, "failed", &why).await?;
+                outbound::finish(&mut conn, tenant, id, "failed", &why).await?;
                 conversations::set_notice(&mut conn, tenant, conv.conversation_id, "window_closed", true)
                     .await?;
                 Err(JobError::permanent(error))
             }
             GraphErrorClass::Reject => {
-                messages::finish(&mut conn, tenant, id, "failed", &why).await?;
+                outbound::finish(&mut conn, tenant, id, "failed", &why).await?;
                 conversations::set_notice(&mut conn, tenant, conv.conversation_id, "send_failed", true)
                     .await?;
                 Err(JobError::permanent(error))
             }
             class if current_attempt().is_last() => {
-                messages::finish(&mut conn, tenant, id, "failed", &why).await?;
+                outbound::finish(&mut conn, tenant, id, "failed", &why).await?;
                 conversations::set_notice(&mut conn, tenant, conv.conversation_id, "send_failed", true)
                     .await?;
                 Err(JobError::transient(anyhow::anyhow!("{why} ({class:?}, last attempt)")))
             }
             GraphErrorClass::RateLimited { wait } => {
-                messages::requeue(&mut conn, tenant, id, &why).await?;
+                outbound::requeue(&mut conn, tenant, id, &why).await?;
                 Err(JobError::rate_limited(wait, error))
             }
             GraphErrorClass::Retry => {
-                messages::requeue(&mut conn, tenant, id, &why).await?;
+                outbound::requeue(&mut conn, tenant, id, &why).await?;
                 Err(JobError::transient(error))
             }
         }

@@ -20,6 +20,7 @@ use crate::{
     prune_sessions::PruneSessions,
     send_email::SendEmail,
     send_message::SendMessage,
+    sweep_inbound::SweepInbound,
     wake,
 };
 
@@ -54,6 +55,7 @@ pub fn registry(monitor: Monitor, ctx: &JobContext, opts: &WorkerOptions) -> Mon
     let monitor = register::<HandleInbound>(monitor, ctx, opts);
     let monitor = register::<GenerateReply>(monitor, ctx, opts);
     let monitor = register::<SendMessage>(monitor, ctx, opts);
+    let monitor = register::<SweepInbound>(monitor, ctx, opts);
     let monitor = register::<SendEmail>(monitor, ctx, opts);
     let monitor = register::<PruneSessions>(monitor, ctx, opts);
     register::<PruneJobs>(monitor, ctx, opts)
@@ -61,7 +63,10 @@ pub fn registry(monitor: Monitor, ctx: &JobContext, opts: &WorkerOptions) -> Mon
 
 /// Every recurring task, with expressions from configuration.
 pub fn schedules(config: &QueueConfig) -> Result<Vec<Schedule>, ScheduleError> {
-    Ok(vec![Schedule::new("prune_jobs", &config.prune_schedule, |_| PruneJobs {})?.catch_up(1)])
+    Ok(vec![
+        Schedule::new("prune_jobs", &config.prune_schedule, |_| PruneJobs {})?.catch_up(1),
+        Schedule::new("sweep_inbound", "0 * * * * *", |_| SweepInbound {})?.catch_up(1),
+    ])
 }
 
 /// Adds a worker for job type `J` to `monitor`.

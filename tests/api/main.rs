@@ -4,10 +4,12 @@
 mod accounts;
 mod cli;
 mod cron;
+mod delivery_edges;
 mod dev_mode;
 mod health;
 mod helpers;
 mod i18n;
+mod inbound_guarantees;
 mod pipeline;
 mod prune;
 mod queue_chaos;
