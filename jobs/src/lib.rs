@@ -25,6 +25,7 @@ pub mod handle_inbound;
 pub mod job;
 pub mod prune_jobs;
 pub mod prune_sessions;
+pub mod reconcile_send;
 pub mod schema;
 pub mod send_email;
 pub mod send_message;

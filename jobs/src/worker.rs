@@ -18,6 +18,7 @@ use crate::{
     job::{Job, JobContext},
     prune_jobs::PruneJobs,
     prune_sessions::PruneSessions,
+    reconcile_send::ReconcileSend,
     send_email::SendEmail,
     send_message::SendMessage,
     sweep_inbound::SweepInbound,
@@ -55,6 +56,7 @@ pub fn registry(monitor: Monitor, ctx: &JobContext, opts: &WorkerOptions) -> Mon
     let monitor = register::<HandleInbound>(monitor, ctx, opts);
     let monitor = register::<GenerateReply>(monitor, ctx, opts);
     let monitor = register::<SendMessage>(monitor, ctx, opts);
+    let monitor = register::<ReconcileSend>(monitor, ctx, opts);
     let monitor = register::<SweepInbound>(monitor, ctx, opts);
     let monitor = register::<SendEmail>(monitor, ctx, opts);
     let monitor = register::<PruneSessions>(monitor, ctx, opts);

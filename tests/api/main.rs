@@ -17,6 +17,7 @@ mod queue_crash;
 mod queue_enqueue;
 mod queue_retry;
 mod security;
+mod send_guarantees;
 mod tenancy;
 mod web;
 mod whatsapp_edges;

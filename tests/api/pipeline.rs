@@ -11,8 +11,8 @@ use mujibak_core::{
     Config,
 };
 use mujibak_jobs::{
-    generate_reply::GenerateReply, handle_inbound::HandleInbound, send_email::SendEmail,
-    send_message::SendMessage, JobContext, WhatsAppContext,
+    generate_reply::GenerateReply, handle_inbound::HandleInbound, reconcile_send::ReconcileSend,
+    send_email::SendEmail, send_message::SendMessage, JobContext, WhatsAppContext,
 };
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -123,6 +123,7 @@ impl Pipeline {
         let mut workers = vec![
             TestWorker::start_with::<GenerateReply>(&ctx, &fast),
             TestWorker::start_with::<SendEmail>(&ctx, &fast),
+            TestWorker::start_with::<ReconcileSend>(&ctx, &fast),
         ];
         let mut sending = None;
         if !opts.hold_inbound {
@@ -178,6 +179,13 @@ impl Pipeline {
 
     pub fn start_sending(&mut self) {
         self.sending = Some(TestWorker::start_with::<SendMessage>(&self.ctx, &fast_options()));
+    }
+
+    /// Ends the `send_message` worker like SIGKILL would (its running sends are abandoned).
+    pub async fn kill_sending(&mut self) {
+        if let Some(worker) = self.sending.take() {
+            worker.kill().await;
+        }
     }
 
     pub fn start_inbound(&mut self) {
