@@ -148,3 +148,36 @@ async fn a_send_interrupted_by_a_crash_is_settled_by_meta_status_not_recorded_fa
     assert_eq!(p.graph.sends().len(), 1, "a settled message is not sent again");
     assert!(thread(&p).await.contains("Confirmed by WhatsApp after an interrupted send."));
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_first_send_confirmed_only_after_its_resend_is_shown_as_possibly_received_twice(pool: PgPool) {
+    // Arrange: Meta takes the first send, its answer is lost and its status comes late.
+    let p = Pipeline::start(pool, "owner@late.sa", "PN1140").await;
+    p.graph.set_auto_statuses(false);
+    p.graph.fail_next(GraphFault::AcceptThenHang { ms: 4_000 }, 1);
+    p.deliver(&text("PN1140", "wamid.L1", "966500001140", "Still open?", 1)).await;
+    p.until_finished(&["send_message", "reconcile_send"]).await;
+    let sends = p.graph.sends();
+    assert_eq!(sends.len(), 2, "sent, then sent once more: {}", p.diagnostics().await);
+
+    // Act: the first send's status finally arrives, carrying our callback data.
+    let id = reply_id(&p).await;
+    let late = envelope(
+        "PN1140",
+        json!({ "statuses": [{ "id": sends[0].wamid, "status": "delivered", "timestamp": "1",
+            "recipient_id": "966500001140", "biz_opaque_callback_data": id }] }),
+    );
+    assert_eq!(p.deliver(&late).await, StatusCode::OK);
+    p.until_finished(&["handle_inbound"]).await;
+
+    // Assert: the message keeps the resend's id; the inbox says the customer may have it twice.
+    assert_eq!(
+        p.count(&format!(
+            "select count(*) from messages where wamid = '{}' and status = 'sent'",
+            sends[1].wamid
+        ))
+        .await,
+        1
+    );
+    assert!(thread(&p).await.contains("WhatsApp confirmed both the send and the resend"));
+}
