@@ -34,9 +34,13 @@ impl Job for GenerateReply {
     const QUEUE: &'static str = "generate_reply";
     const MAX_ATTEMPTS: u32 = 4;
     const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-    const CONCURRENCY: usize = 16;
+    const CONCURRENCY: usize = 4;
     const BACKOFF: crate::backoff::Backoff =
         crate::backoff::Backoff::new(std::time::Duration::from_secs(1), std::time::Duration::from_secs(60));
+
+    fn tenant(&self) -> Option<TenantId> {
+        Some(self.tenant_id)
+    }
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
         let wa = ctx

@@ -1,13 +1,17 @@
 //! HandleInbound: turns the stored events of one webhook delivery into contacts,
 //! conversations, messages and status changes, counts usage, and asks for a reply when
 //! one is due (debounced: the reply job runs a few seconds later and the latest request
-//! wins). Idempotent: processed events and known wamids are skipped.
+//! wins). One event, one fate: each event is processed in its own transaction; a failing
+//! one is recorded on its row and the others go on; the job fails (and its retry redoes
+//! only the unprocessed events) only if some event failed. A status for a message we do
+//! not know is parked, never a failure. Idempotent: processed events and known wamids are
+//! skipped.
 
-use chrono::{DateTime, TimeZone, Utc};
 use mujibak_core::{
     db::{contacts, conversations, inbound_events, messages, usage},
+    delivery::{self, Applied},
     domain::{
-        whatsapp::{answerable, content, Event, InboundMessage, StatusUpdate},
+        whatsapp::{answerable, content, event_time, Event, InboundMessage, StatusUpdate},
         TenantId,
     },
 };
@@ -31,28 +35,52 @@ pub struct HandleInbound {
 impl Job for HandleInbound {
     const QUEUE: &'static str = "handle_inbound";
     const MAX_ATTEMPTS: u32 = 8;
-    const CONCURRENCY: usize = 16;
+    const CONCURRENCY: usize = 4;
+
+    fn tenant(&self) -> Option<TenantId> {
+        Some(self.tenant_id)
+    }
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
-        let debounce = ctx.whatsapp.as_ref().map(|w| w.debounce).unwrap_or_default();
-        for event_id in self.event_ids {
-            let mut tx = ctx.db.begin().await?;
-            let Some(stored) = inbound_events::get(&mut tx, self.tenant_id, event_id).await? else {
-                continue;
-            };
-            if stored.processed {
-                continue;
-            }
-            let error = match serde_json::from_value::<Event>(stored.payload.0.clone()) {
-                Ok(Event::Message(m)) => {
-                    message(&mut tx, self.tenant_id, stored.connection_id, &m, debounce).await?
-                }
-                Ok(Event::Status(s)) => status(&mut tx, self.tenant_id, &s, stored.received_at).await?,
-                Err(e) => Some(format!("unreadable stored event: {e}")),
-            };
-            inbound_events::mark_processed(&mut tx, self.tenant_id, event_id, error.as_deref()).await?;
-            tx.commit().await?;
+        let mut failed = 0;
+        for &event_id in &self.event_ids {
+            let Err(error) = self.process(ctx, event_id).await else { continue };
+            failed += 1;
+            let why = error.to_string();
+            tracing::warn!(tenant.id = %self.tenant_id, event.id = %event_id, error = %why, "inbound event failed; the others go on");
+            let mut conn = ctx.db.acquire().await?;
+            inbound_events::record_failure(&mut conn, self.tenant_id, event_id, &why).await?;
         }
+        if failed > 0 {
+            let total = self.event_ids.len();
+            return Err(JobError::transient(anyhow::anyhow!(
+                "{failed} of {total} events failed; a retry redoes only those"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl HandleInbound {
+    /// One event in its own transaction.
+    async fn process(&self, ctx: &JobContext, event_id: Uuid) -> Result<(), JobError> {
+        let tenant = self.tenant_id;
+        let mut tx = ctx.db.begin().await?;
+        let Some(stored) = inbound_events::lock(&mut tx, tenant, event_id).await? else { return Ok(()) };
+        if stored.processed {
+            return Ok(());
+        }
+        let note = match serde_json::from_value::<Event>(stored.payload.0) {
+            Ok(Event::Message(m)) => {
+                let debounce = ctx.whatsapp.as_ref().map(|w| w.debounce).unwrap_or_default();
+                message(&mut tx, tenant, stored.connection_id, &m, debounce).await?
+            }
+            Ok(Event::Status(s)) => status(&mut tx, tenant, event_id, &s).await?,
+            Ok(Event::WebhookError(_) | Event::Ignored(_)) => Some("recorded for staff only".into()),
+            Err(e) => Some(format!("unreadable stored event: {e}")),
+        };
+        inbound_events::mark_processed(&mut tx, tenant, event_id, note.as_deref()).await?;
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -77,8 +105,7 @@ async fn message(
     let contact_id = contacts::upsert(tx, tenant_id, &key).await?;
     let conversation_id = conversations::upsert(tx, tenant_id, connection_id, contact_id).await?;
     let (body, details, error) = content(m);
-    let at: DateTime<Utc> =
-        Utc.timestamp_opt(m.timestamp, 0).single().filter(|_| m.timestamp > 0).unwrap_or_else(Utc::now);
+    let at = event_time(m.timestamp, chrono::Utc::now());
     let kind = if known_kind(&m.kind) { m.kind.as_str() } else { "unsupported" };
     let new = messages::NewInbound {
         conversation_id,
@@ -102,32 +129,17 @@ async fn message(
     Ok(None)
 }
 
-/// How long a status may wait for its message: Meta can report `sent` before our send job
-/// has stored the id Meta returned.
-const STATUS_WAIT: chrono::Duration = chrono::Duration::minutes(10);
-
 async fn status(
     tx: &mut PgConnection,
     tenant_id: TenantId,
+    event_id: Uuid,
     s: &StatusUpdate,
-    received_at: DateTime<Utc>,
 ) -> Result<Option<String>, JobError> {
-    let error = s.errors.first().map(|(code, title)| format!("{code}: {title}"));
-    let changed = messages::apply_status(tx, tenant_id, &s.wamid, &s.status, error.as_deref()).await?;
-    if changed.is_none() && !messages::wamid_known(tx, tenant_id, &s.wamid).await? {
-        if Utc::now() - received_at < STATUS_WAIT {
-            return Err(JobError::transient(anyhow::anyhow!(
-                "status for a message not stored yet; retrying"
-            )));
-        }
-        return Ok(Some("status for an unknown message".into()));
-    }
-    if let Some(conversation_id) = changed {
-        if s.status == "failed" && s.errors.iter().any(|(code, _)| *code == 131047) {
-            conversations::set_notice(tx, tenant_id, conversation_id, "window_closed", true).await?;
-        }
-    }
-    Ok(None)
+    Ok(match delivery::apply_status(tx, tenant_id, event_id, s).await? {
+        Applied::Moved | Applied::Unchanged => None,
+        Applied::Parked => Some("parked: no message has this id yet".into()),
+        Applied::EarlierSend => Some("status of an earlier send of a message that was sent again".into()),
+    })
 }
 
 fn known_kind(kind: &str) -> bool {

@@ -34,9 +34,11 @@ pub mod job;
 mod lease;
 pub mod prune_jobs;
 pub mod prune_sessions;
+pub mod reconcile_send;
 pub mod schema;
 pub mod send_email;
 pub mod send_message;
+pub mod sweep_inbound;
 mod wake;
 pub mod worker;
 

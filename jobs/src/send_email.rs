@@ -26,7 +26,7 @@ pub struct SendEmail {
 impl Job for SendEmail {
     const QUEUE: &'static str = "send_email";
     const MAX_ATTEMPTS: u32 = 10;
-    const CONCURRENCY: usize = 4;
+    const CONCURRENCY: usize = 2;
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
         let Some(email) = emails::get(&ctx.db, self.email_id).await? else {

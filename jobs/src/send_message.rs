@@ -1,22 +1,34 @@
-//! SendMessage: sends one stored outbound text through the Graph API. Just before sending
-//! it re-checks that the connection is active, the 24-hour window is open and (for a bot
-//! reply) the bot was not paused meanwhile. The send is at most once: a message found
-//! mid-send after a crash is marked uncertain, not sent again. Meta's errors are acted on
-//! by class: a dead token marks the connection for re-authorisation and emails the owner
-//! (never for timeouts or 5xx); rate limits back off; a closed window is not retried.
+//! SendMessage: sends one stored outbound text through the Graph API, effectively once.
+//! Just before sending it re-checks that the connection is active, the 24-hour window is
+//! open and (for a bot reply) the bot was not paused meanwhile. Every send carries our
+//! message id as callback data. Only an error proving Meta never got the request is
+//! retried; an ambiguous outcome (timeout or broken exchange after the request was
+//! written, an answer without an id, or a crash between claiming the message and storing
+//! Meta's id) makes the message `uncertain` and schedules [`ReconcileSend`], which waits
+//! for Meta's status and otherwise sends it once more (through this job). An ambiguous
+//! outcome of that resend is not repeated: the message stays uncertain and the inbox says
+//! so. Meta's errors are acted on by class: a dead token marks the connection for
+//! re-authorisation and emails the owner (never for timeouts or 5xx); rate limits back
+//! off; a closed window is not retried.
 
 use chrono::Utc;
 use mujibak_core::{
     clients::whatsapp::{Creds, GraphErrorClass, Recipient},
     connections::token_context,
-    db::{connections, conversations, emails, messages, usage, users},
+    db::{connections, conversations, emails, messages, outbound, users},
+    delivery,
     domain::{reply, EmailId, Role, TenantId},
     notices,
 };
 use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::job::{current_attempt, Job, JobContext, JobError};
+use crate::{
+    enqueue_in,
+    job::{current_attempt, Job, JobContext, JobError},
+    reconcile_send::ReconcileSend,
+};
 
 /// Send the queued outbound message `message_id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,9 +40,13 @@ pub struct SendMessage {
 impl Job for SendMessage {
     const QUEUE: &'static str = "send_message";
     const MAX_ATTEMPTS: u32 = 6;
-    const CONCURRENCY: usize = 16;
+    const CONCURRENCY: usize = 4;
     const BACKOFF: crate::backoff::Backoff =
         crate::backoff::Backoff::new(std::time::Duration::from_secs(2), std::time::Duration::from_secs(300));
+
+    fn tenant(&self) -> Option<TenantId> {
+        Some(self.tenant_id)
+    }
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
         let wa = ctx
@@ -38,17 +54,15 @@ impl Job for SendMessage {
             .as_ref()
             .ok_or_else(|| JobError::permanent(anyhow::anyhow!("WhatsApp is not configured")))?;
         let (tenant, id) = (self.tenant_id, self.message_id);
+        // One pooled connection at a time, and none across the Graph call (jobs/src/fit.rs).
         let mut conn = ctx.db.acquire().await?;
         let Some(msg) = messages::get(&mut conn, tenant, id).await? else { return Ok(()) };
         match msg.status.as_str() {
             "queued" => {}
+            // A worker died between claiming the message and storing Meta's answer: Meta may have it.
             "sending" => {
-                // A worker died mid-send: Meta may have it. Never send twice.
-                messages::finish(&mut conn, tenant, id, "failed", "uncertain: the send was interrupted")
-                    .await?;
-                conversations::set_notice(&mut conn, tenant, msg.conversation_id, "send_uncertain", true)
-                    .await?;
-                return Ok(());
+                drop(conn);
+                return self.uncertain(ctx, &msg, "the send was interrupted").await;
             }
             _ => return Ok(()),
         }
@@ -57,17 +71,15 @@ impl Job for SendMessage {
             .ok_or_else(|| JobError::permanent(anyhow::anyhow!("conversation gone")))?;
         let connection = connections::get(&mut conn, tenant, conv.connection_id).await?;
         let Some(connection) = connection.filter(|c| c.status == "active" && c.unlinked_at.is_none()) else {
-            messages::finish(&mut conn, tenant, id, "failed", "the WhatsApp connection is not active")
-                .await?;
+            give_up(&mut conn, tenant, &msg, "failed", "the WhatsApp connection is not active").await?;
             return Ok(());
         };
         if msg.author == "bot" && conv.bot_paused {
-            messages::finish(&mut conn, tenant, id, "skipped", "the bot was paused for this conversation")
-                .await?;
+            give_up(&mut conn, tenant, &msg, "skipped", "the bot was paused for this conversation").await?;
             return Ok(());
         }
         if !reply::window_open(conv.last_inbound_at, Utc::now()) {
-            messages::finish(&mut conn, tenant, id, "skipped", "the 24-hour window is closed").await?;
+            give_up(&mut conn, tenant, &msg, "skipped", "the 24-hour window is closed").await?;
             conversations::set_notice(&mut conn, tenant, conv.conversation_id, "window_closed", true).await?;
             return Ok(());
         }
@@ -76,30 +88,34 @@ impl Job for SendMessage {
             (None, Some(bsuid)) => Recipient::Bsuid(bsuid),
             (None, None) => return Err(JobError::permanent(anyhow::anyhow!("contact has no address"))),
         };
-        if !messages::claim_for_send(&mut conn, tenant, id).await? {
+        if !outbound::claim_for_send(&mut conn, tenant, id).await? {
             return Ok(());
         }
+        drop(conn);
         let token = wa
             .keyring
             .open(&connection.access_token_enc, &token_context(connection.connection_id))
             .map_err(JobError::permanent)?;
         let creds = Creds { phone_number_id: &connection.phone_number_id, access_token: &token };
         let body = msg.body.clone().unwrap_or_default();
-        let error = match wa.graph.send_text(&creds, recipient, &body).await {
+        let error = match wa.graph.send_text(&creds, recipient, &body, &id.to_string()).await {
             Ok(wamid) => {
+                let note = msg.resent_at.map(|_| "resent");
                 let mut tx = ctx.db.begin().await?;
-                messages::mark_sent(&mut tx, tenant, id, &wamid).await?;
-                usage::bump(&mut tx, tenant, 0, 1).await?;
+                delivery::sent(&mut tx, tenant, id, &wamid, note).await?;
                 tx.commit().await?;
                 return Ok(());
             }
+            Err(e) if e.is_ambiguous() => return self.uncertain(ctx, &msg, &e.to_string()).await,
             Err(e) => e,
         };
         let why = error.to_string();
+        let mut conn = ctx.db.acquire().await?;
         match error.class() {
             GraphErrorClass::Reauthorize => {
+                drop(conn);
                 let mut tx = ctx.db.begin().await?;
-                messages::finish(&mut tx, tenant, id, "failed", &why).await?;
+                give_up(&mut tx, tenant, &msg, "failed", &why).await?;
                 if connections::set_status(
                     &mut tx,
                     tenant,
@@ -117,33 +133,76 @@ impl Job for SendMessage {
                 Err(JobError::permanent(error))
             }
             GraphErrorClass::WindowClosed => {
-                messages::finish(&mut conn, tenant, id, "failed", &why).await?;
+                give_up(&mut conn, tenant, &msg, "failed", &why).await?;
                 conversations::set_notice(&mut conn, tenant, conv.conversation_id, "window_closed", true)
                     .await?;
                 Err(JobError::permanent(error))
             }
             GraphErrorClass::Reject => {
-                messages::finish(&mut conn, tenant, id, "failed", &why).await?;
+                give_up(&mut conn, tenant, &msg, "failed", &why).await?;
                 conversations::set_notice(&mut conn, tenant, conv.conversation_id, "send_failed", true)
                     .await?;
                 Err(JobError::permanent(error))
             }
             class if current_attempt().is_last() => {
-                messages::finish(&mut conn, tenant, id, "failed", &why).await?;
+                give_up(&mut conn, tenant, &msg, "failed", &why).await?;
                 conversations::set_notice(&mut conn, tenant, conv.conversation_id, "send_failed", true)
                     .await?;
                 Err(JobError::transient(anyhow::anyhow!("{why} ({class:?}, last attempt)")))
             }
             GraphErrorClass::RateLimited { wait } => {
-                messages::requeue(&mut conn, tenant, id, &why).await?;
+                outbound::requeue(&mut conn, tenant, id, &why).await?;
                 Err(JobError::rate_limited(wait, error))
             }
             GraphErrorClass::Retry => {
-                messages::requeue(&mut conn, tenant, id, &why).await?;
+                outbound::requeue(&mut conn, tenant, id, &why).await?;
                 Err(JobError::transient(error))
             }
         }
     }
+}
+
+impl SendMessage {
+    /// The send's outcome is unknown: `uncertain`, and a reconcile after the window — or,
+    /// for the resend, no further attempt (it stays uncertain and the inbox says so). If a
+    /// status with our callback data settled it meanwhile, the inbox says that instead.
+    async fn uncertain(&self, ctx: &JobContext, msg: &messages::Message, why: &str) -> Result<(), JobError> {
+        let (tenant, id) = (self.tenant_id, self.message_id);
+        let window = ctx.whatsapp.as_ref().map(|w| w.graph.reconcile_after()).unwrap_or_default();
+        let why = format!("uncertain: {why}");
+        tracing::warn!(tenant.id = %tenant, message.id = %id, error = %why, "send outcome unknown");
+        let mut tx = ctx.db.begin().await?;
+        if !outbound::mark_uncertain(&mut tx, tenant, id, &why).await? {
+            outbound::set_note(&mut tx, tenant, id, "confirmed_late", true).await?;
+        } else if msg.resent_at.is_none() {
+            let job = ReconcileSend { tenant_id: tenant, message_id: id };
+            enqueue_in(&mut tx, &job, window).await.map_err(JobError::transient)?;
+        } else {
+            outbound::set_note(&mut tx, tenant, id, "unconfirmed", false).await?;
+            conversations::set_notice(&mut tx, tenant, msg.conversation_id, "send_uncertain", true).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Ends a message that will not be sent as `status` with why — except a resend: its first
+/// send may have reached the customer, so it stays `uncertain`, noted `unconfirmed`.
+async fn give_up(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    msg: &messages::Message,
+    status: &str,
+    why: &str,
+) -> Result<(), JobError> {
+    let id = msg.message_id;
+    if msg.resent_at.is_some() {
+        outbound::finish(conn, tenant, id, "uncertain", why).await?;
+        outbound::set_note(conn, tenant, id, "unconfirmed", false).await?;
+    } else {
+        outbound::finish(conn, tenant, id, status, why).await?;
+    }
+    Ok(())
 }
 
 /// Queues the "reconnect your number" email to the tenant's owners.

@@ -25,8 +25,10 @@ use crate::{
     job::{Job, JobContext},
     prune_jobs::PruneJobs,
     prune_sessions::PruneSessions,
+    reconcile_send::ReconcileSend,
     send_email::SendEmail,
     send_message::SendMessage,
+    sweep_inbound::SweepInbound,
     wake,
 };
 
@@ -84,6 +86,8 @@ pub const QUEUES: &[QueueSpec] = &[
     spec::<HandleInbound>(),
     spec::<GenerateReply>(),
     spec::<SendMessage>(),
+    spec::<ReconcileSend>(),
+    spec::<SweepInbound>(),
     spec::<SendEmail>(),
     spec::<PruneSessions>(),
     spec::<PruneJobs>(),
@@ -94,6 +98,7 @@ pub fn schedules(config: &QueueConfig) -> Result<Vec<Schedule>, ScheduleError> {
     Ok(vec![
         Schedule::new("prune_jobs", &config.prune_schedule, |_| PruneJobs {})?.catch_up(1),
         Schedule::new("prune_sessions", "0 7 * * * *", |_| PruneSessions {})?.catch_up(1),
+        Schedule::new("sweep_inbound", "0 * * * * *", |_| SweepInbound {})?.catch_up(1),
     ])
 }
 

@@ -76,6 +76,8 @@ struct ThreadView {
     notice: Option<String>,
     window_open: bool,
     window_left: String,
+    /// The reconcile window, for the "sent again" note.
+    reconcile_secs: u64,
     messages: Vec<messages::Message>,
 }
 
@@ -102,6 +104,7 @@ async fn load(
         window_left: left
             .map(|d| format!("{}:{:02}", d.num_hours(), d.num_minutes() % 60))
             .unwrap_or_default(),
+        reconcile_secs: state.config.whatsapp.reconcile_after.as_secs(),
         messages,
     })
 }

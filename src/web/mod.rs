@@ -31,7 +31,8 @@ pub use error::WebError;
 
 use crate::state::AppState;
 
-/// Largest request body accepted anywhere (webhooks included).
+/// Largest request body accepted anywhere but the webhooks (which take
+/// `webhooks::WEBHOOK_BODY_LIMIT`).
 pub const BODY_LIMIT: usize = 256 * 1024;
 
 /// Content-Security-Policy: our own origin only, no inline script, no framing.

@@ -2,14 +2,17 @@
 //! The key in the URL picks the connection (404 if none), whose app secret must sign the
 //! raw body (401 and nothing stored otherwise). A signed delivery is stored, one row per
 //! message or status keyed by Meta's id, and its job enqueued, in one transaction; then
-//! 200. A signed but unreadable delivery is kept as unprocessable (for staff) and also
-//! answered 200, so Meta stops retrying it.
+//! 200. Recorded for staff and never processed (also answered 200, so Meta stops
+//! retrying): a signed but unreadable delivery (`unprocessable`), webhook-level errors
+//! (`webhook_error`), change fields we do not handle (`ignored`, message echoes included:
+//! never answered), and events naming another number than the connection's (`misfiled`).
+//! NUL characters are stripped; deliveries up to 4 MiB are accepted.
 
 use std::collections::HashMap;
 
 use axum::{
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::{DefaultBodyLimit, Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
@@ -17,7 +20,10 @@ use axum::{
 };
 use mujibak_core::{
     connections,
-    db::{connections as db_connections, inbound_events},
+    db::{
+        connections as db_connections,
+        inbound_events::{self, NewEvent},
+    },
     domain::whatsapp::{parse_delivery, signature_valid},
 };
 use mujibak_jobs::{enqueue, handle_inbound::HandleInbound};
@@ -29,8 +35,14 @@ use subtle::ConstantTimeEq;
 use super::WebError;
 use crate::state::AppState;
 
+/// Largest webhook delivery accepted: Meta batches, and answers a 413 by retrying the
+/// same delivery for days. The rest of the app keeps [`super::BODY_LIMIT`].
+pub const WEBHOOK_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/webhooks/whatsapp/{key}", get(handshake).post(receive))
+    Router::new()
+        .route("/webhooks/whatsapp/{key}", get(handshake).post(receive))
+        .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT))
 }
 
 async fn handshake(
@@ -66,40 +78,57 @@ async fn receive(
         tracing::warn!(tenant.id = %conn.tenant_id, "webhook refused: bad or missing signature");
         return Err(WebError::Plain(StatusCode::UNAUTHORIZED));
     }
+    let tenant = conn.tenant_id;
     let mut tx = state.db.begin().await?;
     match parse_delivery(&body) {
         Err(e) => {
             let key = format!("unprocessable:{}", hex::encode(Sha256::digest(&body)));
-            let raw = String::from_utf8_lossy(&body);
+            let raw = String::from_utf8_lossy(&body).replace('\0', "");
             let payload = json!({ "error": e.0, "raw": raw });
-            inbound_events::insert(
-                &mut tx,
-                conn.tenant_id,
-                conn.connection_id,
-                &key,
-                "unprocessable",
-                &payload,
-            )
-            .await?;
-            tracing::warn!(tenant.id = %conn.tenant_id, error = %e, "signed webhook delivery could not be read; kept for staff");
+            let event = NewEvent {
+                connection_id: conn.connection_id,
+                dedupe_key: &key,
+                kind: "unprocessable",
+                payload: &payload,
+                recorded: Some(&e.0),
+            };
+            inbound_events::insert(&mut tx, tenant, &event).await?;
+            tracing::warn!(tenant.id = %tenant, error = %e, "signed webhook delivery could not be read; kept for staff");
         }
         Ok(events) => {
             let mut fresh = Vec::new();
             for event in &events {
                 let payload = serde_json::to_value(event).map_err(anyhow::Error::from)?;
-                let stored = inbound_events::insert(
-                    &mut tx,
-                    conn.tenant_id,
-                    conn.connection_id,
-                    &event.dedupe_key(),
-                    event.kind(),
-                    &payload,
-                )
-                .await?;
-                fresh.extend(stored);
+                let misfiled = event.phone_number_id().is_some_and(|n| n != conn.phone_number_id);
+                let (kind, key, recorded) = if misfiled {
+                    let key = format!("misfiled:{}", event.dedupe_key());
+                    ("misfiled", key, Some("the event names another phone number id than this connection's"))
+                } else if event.recorded().is_some() {
+                    (event.kind(), event.dedupe_key(), Some("recorded for staff; not handled"))
+                } else {
+                    (event.kind(), event.dedupe_key(), None)
+                };
+                let new = NewEvent {
+                    connection_id: conn.connection_id,
+                    dedupe_key: &key,
+                    kind,
+                    payload: &payload,
+                    recorded,
+                };
+                let stored = inbound_events::insert(&mut tx, tenant, &new).await?;
+                match (misfiled, event.recorded()) {
+                    _ if stored.is_none() => {} // a redelivery: already recorded
+                    (true, _) => {
+                        tracing::warn!(tenant.id = %tenant, kind = event.kind(), "webhook event for another number; recorded as misfiled")
+                    }
+                    (false, Some(r)) => {
+                        tracing::warn!(tenant.id = %tenant, field = %r.field, code = ?r.code, "webhook {} recorded for staff", event.kind())
+                    }
+                    (false, None) => fresh.extend(stored),
+                }
             }
             if !fresh.is_empty() {
-                enqueue(&mut tx, &HandleInbound { tenant_id: conn.tenant_id, event_ids: fresh }).await?;
+                enqueue(&mut tx, &HandleInbound { tenant_id: tenant, event_ids: fresh }).await?;
             }
         }
     }

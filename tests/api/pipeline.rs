@@ -2,7 +2,7 @@
 //! API, OpenAI-compatible server and SMTP sink, all over real HTTP/SMTP on loopback; an
 //! owner signed up with a connected number and the bot switched on.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use hmac::{Hmac, Mac};
 use mujibak::sandbox::{graph::GraphFake, mail::MailSink, openai::OpenAiFake};
@@ -11,12 +11,14 @@ use mujibak_core::{
     Config,
 };
 use mujibak_jobs::{
-    generate_reply::GenerateReply, handle_inbound::HandleInbound, send_email::SendEmail,
-    send_message::SendMessage, JobContext, WhatsAppContext,
+    generate_reply::GenerateReply, handle_inbound::HandleInbound, reconcile_send::ReconcileSend,
+    send_email::SendEmail, send_message::SendMessage, JobContext, WhatsAppContext,
 };
 use serde_json::{json, Value};
 use sha2::Sha256;
 use sqlx::PgPool;
+
+mod inspect;
 
 use crate::{
     cli::TEST_KEYS,
@@ -26,6 +28,17 @@ use crate::{
 
 pub const TOKEN: &str = "EAAG-sandbox-access-token-1234567890";
 pub const APP_SECRET: &str = "sandbox-app-secret-abcdef";
+
+/// What [`Pipeline::start_opts`] leaves out or changes.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// No `send_message` worker until [`Pipeline::start_sending`].
+    pub hold_sends: bool,
+    /// No `handle_inbound` worker until [`Pipeline::start_inbound`].
+    pub hold_inbound: bool,
+    /// Configuration variables added to (or replacing) the pipeline's.
+    pub vars: &'a [(&'a str, &'a str)],
+}
 
 pub struct Pipeline {
     pub pool: PgPool,
@@ -37,6 +50,7 @@ pub struct Pipeline {
     pub phone_number_id: String,
     pub webhook_url: String,
     workers: Vec<TestWorker>,
+    sending: Option<TestWorker>,
     ctx: JobContext,
 }
 
@@ -48,6 +62,17 @@ impl Pipeline {
 
     /// As [`Self::start`]; without `send_worker` replies stay queued until [`Self::start_sending`].
     pub async fn start_with(pool: PgPool, email: &str, phone_number_id: &str, send_worker: bool) -> Self {
+        Self::start_opts(
+            pool,
+            email,
+            phone_number_id,
+            Options { hold_sends: !send_worker, ..Options::default() },
+        )
+        .await
+    }
+
+    /// As [`Self::start`], with `opts`.
+    pub async fn start_opts(pool: PgPool, email: &str, phone_number_id: &str, opts: Options<'_>) -> Self {
         // The app and four workers share one database, as `mujibak dev` does: give them a
         // production-sized pool rather than the test harness's small one.
         let pool = sqlx::postgres::PgPoolOptions::new()
@@ -60,15 +85,21 @@ impl Pipeline {
         let model = OpenAiFake::start("127.0.0.1:0").await.unwrap();
         let mail = MailSink::start("127.0.0.1:0", None).await.unwrap();
         let (graph_url, model_url, smtp_url) = (graph.base_url(), model.base_url(), mail.url());
-        let vars = [
+        let mut vars = vec![
             ("ENCRYPTION_KEYS", TEST_KEYS),
             ("WHATSAPP_GRAPH_URL", graph_url.as_str()),
+            ("WHATSAPP_TIMEOUT_SECS", "2"),
+            ("SEND_RECONCILE_SECS", "2"),
             ("OPENAI_BASE_URL", model_url.as_str()),
             ("OPENAI_API_KEY", "sk-sandbox"),
             ("OPENAI_TIMEOUT_SECS", "1"),
             ("REPLY_DEBOUNCE_SECS", "2"),
             ("SMTP_URL", smtp_url.as_str()),
         ];
+        for (name, value) in opts.vars {
+            vars.retain(|(k, _)| k != name);
+            vars.push((name, value));
+        }
         let addr = spawn_app_with(pool.clone(), &vars).await;
         let config = Config::from_lookup(|n| {
             vars.iter()
@@ -88,14 +119,18 @@ impl Pipeline {
             }),
             ..job_context(&pool)
         };
-        let opts = fast_options();
+        let fast = fast_options();
         let mut workers = vec![
-            TestWorker::start_with::<HandleInbound>(&ctx, &opts),
-            TestWorker::start_with::<GenerateReply>(&ctx, &opts),
-            TestWorker::start_with::<SendEmail>(&ctx, &opts),
+            TestWorker::start_with::<GenerateReply>(&ctx, &fast),
+            TestWorker::start_with::<SendEmail>(&ctx, &fast),
+            TestWorker::start_with::<ReconcileSend>(&ctx, &fast),
         ];
-        if send_worker {
-            workers.push(TestWorker::start_with::<SendMessage>(&ctx, &opts));
+        let mut sending = None;
+        if !opts.hold_inbound {
+            workers.push(TestWorker::start_with::<HandleInbound>(&ctx, &fast));
+        }
+        if !opts.hold_sends {
+            sending = Some(TestWorker::start_with::<SendMessage>(&ctx, &fast));
         }
         let owner = Browser::with_headers(addr, &[("accept-language", "en")]);
         owner.sign_up("Owner", email, "Alnoor Bakery", "en").await;
@@ -135,6 +170,7 @@ impl Pipeline {
             phone_number_id: phone_number_id.to_owned(),
             webhook_url,
             workers,
+            sending,
             ctx,
         };
         p.configure_bot(&[]).await;
@@ -142,7 +178,23 @@ impl Pipeline {
     }
 
     pub fn start_sending(&mut self) {
-        self.workers.push(TestWorker::start_with::<SendMessage>(&self.ctx, &fast_options()));
+        self.sending = Some(TestWorker::start_with::<SendMessage>(&self.ctx, &fast_options()));
+    }
+
+    /// Ends the `send_message` worker like SIGKILL would (its running sends are abandoned).
+    pub async fn kill_sending(&mut self) {
+        if let Some(worker) = self.sending.take() {
+            worker.kill().await;
+        }
+    }
+
+    pub fn start_inbound(&mut self) {
+        self.workers.push(TestWorker::start_with::<HandleInbound>(&self.ctx, &fast_options()));
+    }
+
+    /// The workers' job context (to run a job's handler directly).
+    pub fn ctx(&self) -> &JobContext {
+        &self.ctx
     }
 
     /// Saves the bot settings: on, with instructions and an FAQ, plus `extra` fields.
@@ -178,63 +230,6 @@ impl Pipeline {
             req = req.header("x-hub-signature-256", sig);
         }
         req.send().await.unwrap().status()
-    }
-
-    /// Waits until the fake Graph API has accepted `n` messages; returns them.
-    pub async fn sends(&self, n: usize) -> Vec<mujibak::sandbox::graph::SentMessage> {
-        for _ in 0..500 {
-            let sends = self.graph.sends();
-            if sends.len() >= n {
-                return sends;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("timed out waiting for {n} sends; {}", self.diagnostics().await)
-    }
-
-    /// Job errors and message states, for a failing wait.
-    pub async fn diagnostics(&self) -> String {
-        let errors: Vec<(String, i32, String, String)> =
-            sqlx::query_as("select queue, attempt, kind, message from job_errors order by created_at")
-                .fetch_all(&self.pool)
-                .await
-                .unwrap();
-        let msgs: Vec<(String, String, String, Option<String>)> =
-            sqlx::query_as("select direction, author, status, error from messages order by created_at")
-                .fetch_all(&self.pool)
-                .await
-                .unwrap();
-        let jobs: Vec<(String, String, i32)> =
-            sqlx::query_as("select job_type, status, attempts from apalis.jobs order by run_at")
-                .fetch_all(&self.pool)
-                .await
-                .unwrap();
-        format!(
-            "job errors: {errors:#?}\nmessages: {msgs:#?}\njobs: {jobs:?}\nmodel requests: {}",
-            self.model.requests().len()
-        )
-    }
-
-    pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&self.pool).await.unwrap()
-    }
-
-    /// Waits until `sql` (a count) reaches `n`.
-    pub async fn until_count(&self, sql: &str, n: i64) {
-        for _ in 0..500 {
-            if self.count(sql).await >= n {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("timed out waiting for {sql} >= {n}; {}", self.diagnostics().await)
-    }
-
-    pub async fn conversation_id(&self) -> String {
-        sqlx::query_scalar("select conversation_id::text from conversations limit 1")
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
     }
 }
 

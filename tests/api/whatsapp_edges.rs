@@ -41,8 +41,8 @@ async fn unsigned_or_forged_deliveries_get_401_and_store_nothing(pool: PgPool) {
             .unwrap();
     assert_eq!(bad.status(), StatusCode::FORBIDDEN);
 
-    // Oversized: 413 before anything is read.
-    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(300 * 1024));
+    // Oversized (above 4 MiB): 413 before anything is read.
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(5 * 1024 * 1024));
     assert_eq!(p.post_raw(&p.webhook_url, huge, Some("sha256=00")).await, StatusCode::PAYLOAD_TOO_LARGE);
 
     // Signed but unreadable: kept for staff, 200 so Meta stops retrying.

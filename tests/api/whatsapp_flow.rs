@@ -151,31 +151,3 @@ async fn a_bsuid_only_customer_is_answered_with_recipient(pool: PgPool) {
     assert!(sends[0].body.get("to").is_none());
     assert!(sends[0].body["text"]["body"].as_str().unwrap().starts_with("[رد تجريبي]"), "answered in Arabic");
 }
-
-#[sqlx::test(migrations = false)]
-async fn a_status_that_arrives_before_its_message_is_stored_is_applied_once_it_is(pool: PgPool) {
-    // Arrange: a conversation exists; Meta reports `delivered` for a wamid we have not stored.
-    let p = Pipeline::start(pool, "owner@race.sa", "PN950").await;
-    p.deliver(&text("PN950", "wamid.IN9", "966500000095", "Hi", 1)).await;
-    p.sends(1).await;
-    let early = envelope(
-        "PN950",
-        json!({ "statuses": [{ "id": "wamid.LATE", "status": "delivered", "timestamp": "1", "recipient_id": "966500000095" }] }),
-    );
-    assert_eq!(p.deliver(&early).await, StatusCode::OK);
-    p.until_count("select count(*) from job_errors where message like '%not stored yet%'", 1).await;
-
-    // Act: the send job stores the id (as it would once Meta's answer reached it).
-    sqlx::query(
-        "insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, status)
-         select tenant_id, gen_random_uuid(), conversation_id, 'out', 'human', 'wamid.LATE', 'text', 'x', 'sent'
-         from conversations limit 1",
-    )
-    .execute(&p.pool)
-    .await
-    .unwrap();
-
-    // Assert: the retry applies it.
-    p.until_count("select count(*) from messages where wamid = 'wamid.LATE' and status = 'delivered'", 1)
-        .await;
-}

@@ -35,11 +35,21 @@ async fn a_delivery_to_tenant_a_never_creates_data_in_b_and_inbox_routes_404_acr
     ];
     assert_eq!(b.post("/settings/whatsapp", &fields).await.status, StatusCode::SEE_OTHER);
 
-    // Act: A's webhook receives a payload naming B's number.
+    // Act: A's webhook receives a payload naming B's number, then one naming A's.
     assert_eq!(p.deliver(&text("PN-B", "wamid.X1", "966500000099", "hello", 1)).await, StatusCode::OK);
+    assert_eq!(p.deliver(&text("PN-A", "wamid.X2", "966500000099", "hello", 1)).await, StatusCode::OK);
     p.sends(1).await;
 
-    // Assert: the data is A's (the URL decides the tenant, never the body).
+    // Assert: the data is A's (the URL decides the tenant, never the body); the payload
+    // naming B's number is kept for A's staff as misfiled and never processed.
+    let misfiled: Vec<String> = sqlx::query_scalar(
+        "select t.business_name from inbound_events e join tenants t using (tenant_id) where e.kind = 'misfiled'",
+    )
+    .fetch_all(&p.pool)
+    .await
+    .unwrap();
+    assert_eq!(misfiled, vec!["Alnoor Bakery".to_owned()]);
+    assert_eq!(p.count("select count(*) from messages where wamid = 'wamid.X1'").await, 0);
     let owners: Vec<String> =
         sqlx::query_scalar("select t.business_name from contacts c join tenants t using (tenant_id)")
             .fetch_all(&p.pool)

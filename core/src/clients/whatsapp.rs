@@ -1,7 +1,10 @@
 //! The WhatsApp Cloud API (Graph API) client: send a text, mark read with a typing
 //! indicator, check a number. Base URL and version come from configuration so tests and
 //! the sandbox point it at the local fake. Errors carry Meta's code and are classified the
-//! way the send job must act (design.md section 5).
+//! way the send job must act (design.md section 5); a failure that may have happened after
+//! the request reached Meta is [`GraphError::Ambiguous`], never a plain retry. Every send
+//! carries our message id as `biz_opaque_callback_data`, which Meta echoes in its status
+//! webhooks, so an ambiguous send can be settled by its status.
 
 use std::time::Duration;
 
@@ -27,12 +30,16 @@ pub struct Creds<'a> {
 /// A failed Graph call.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
+    /// Meta answered with an error: the request was refused, nothing was sent.
     #[error("Graph API error {code} (HTTP {http}): {message}")]
     Api { http: u16, code: i64, message: String },
-    #[error("Graph API timed out")]
-    Timeout,
+    /// The request never reached Meta (refused connection, DNS, TLS, connect timeout).
     #[error("Graph API unreachable: {0}")]
-    Transport(String),
+    Unreachable(String),
+    /// The request may have reached Meta but its answer did not reach us (timeout or read
+    /// error after the request was written, a 2xx without the expected content).
+    #[error("Graph API outcome unknown: {0}")]
+    Ambiguous(String),
 }
 
 /// What the caller should do about a [`GraphError`].
@@ -44,16 +51,22 @@ pub enum GraphErrorClass {
     RateLimited { wait: Duration },
     /// 131047: the 24-hour window is closed; never retry free-form text.
     WindowClosed,
-    /// 5xx, 1, 2, 131000, timeouts, transport: retry with backoff.
+    /// 5xx, 1, 2, 131000, unreachable, ambiguous: retry with backoff (a send checks
+    /// [`GraphError::is_ambiguous`] first: an ambiguous send is never simply retried).
     Retry,
     /// Anything else: a rejection retrying cannot fix.
     Reject,
 }
 
 impl GraphError {
+    /// Whether Meta may have acted on the request.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, GraphError::Ambiguous(_))
+    }
+
     pub fn class(&self) -> GraphErrorClass {
         match self {
-            GraphError::Timeout | GraphError::Transport(_) => GraphErrorClass::Retry,
+            GraphError::Unreachable(_) | GraphError::Ambiguous(_) => GraphErrorClass::Retry,
             GraphError::Api { http, code, .. } => match *code {
                 190 | 0 | 10 | 200..=299 => GraphErrorClass::Reauthorize,
                 131056 => GraphErrorClass::RateLimited { wait: Duration::from_secs(6) },
@@ -76,32 +89,49 @@ pub struct NumberInfo {
     pub verified_name: String,
 }
 
-/// A Graph API client with its own connection pool and timeout.
+/// A Graph API client with its own connection pool and timeout. It also carries the send
+/// policy that comes with it: how long an ambiguous send waits for Meta's status.
 #[derive(Clone, Debug)]
 pub struct GraphClient {
     http: reqwest::Client,
     base: String,
+    reconcile_after: Duration,
 }
 
 impl GraphClient {
     pub fn new(config: &WhatsAppConfig) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+            .timeout(config.timeout)
+            // Shorter than the whole call, so a slow connect is known never to have reached Meta.
+            .connect_timeout((config.timeout / 3).max(Duration::from_secs(1)))
             .user_agent("Mujibak/1.0")
             .build()
             .expect("a reqwest client with static settings builds");
-        Self { http, base: format!("{}/{}", config.graph_url, config.api_version) }
+        Self {
+            http,
+            base: format!("{}/{}", config.graph_url, config.api_version),
+            reconcile_after: config.reconcile_after,
+        }
     }
 
-    /// Sends a text (≤ 4096 characters); returns Meta's message id.
+    /// How long a send with an unknown outcome waits for Meta's status webhook before it is
+    /// sent once more (`SEND_RECONCILE_SECS`).
+    pub fn reconcile_after(&self) -> Duration {
+        self.reconcile_after
+    }
+
+    /// Sends a text (≤ 4096 characters) with `callback` (≤ 512 characters; our message id)
+    /// as `biz_opaque_callback_data`; returns Meta's message id.
     pub async fn send_text(
         &self,
         creds: &Creds<'_>,
         to: Recipient<'_>,
         text: &str,
+        callback: &str,
     ) -> Result<String, GraphError> {
         let mut body = json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "type": "text",
-            "text": { "preview_url": false, "body": truncate(text, 4096) } });
+            "text": { "preview_url": false, "body": truncate(text, 4096) },
+            "biz_opaque_callback_data": truncate(callback, 512) });
         match to {
             Recipient::Phone(p) => body["to"] = json!(p),
             Recipient::Bsuid(b) => body["recipient"] = json!(b),
@@ -110,7 +140,7 @@ impl GraphClient {
         v.pointer("/messages/0/id")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| GraphError::Transport("no message id in Graph's answer".into()))
+            .ok_or_else(|| GraphError::Ambiguous("no message id in Graph's answer".into()))
     }
 
     /// Marks the customer's message read (blue ticks) and shows "typing…".
@@ -123,7 +153,7 @@ impl GraphClient {
     /// Reads the number's details: proves the token and number id work together.
     pub async fn check(&self, creds: &Creds<'_>) -> Result<NumberInfo, GraphError> {
         let v = self.call(reqwest::Method::GET, creds, "", None).await?;
-        serde_json::from_value(v).map_err(|e| GraphError::Transport(format!("unexpected answer: {e}")))
+        serde_json::from_value(v).map_err(|e| GraphError::Ambiguous(format!("unexpected answer: {e}")))
     }
 
     async fn call(
@@ -143,7 +173,11 @@ impl GraphClient {
         }
         let res = req.send().await.map_err(transport)?;
         let http = res.status().as_u16();
-        let text = res.text().await.map_err(transport)?;
+        let text = match res.text().await {
+            Ok(text) => text,
+            Err(e) if (200..300).contains(&http) => return Err(transport(e)),
+            Err(_) => String::new(), // an error status is answer enough
+        };
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if (200..300).contains(&http) {
             return Ok(value);
@@ -155,15 +189,15 @@ impl GraphClient {
     }
 }
 
+/// A failed exchange: only a failure to connect (refused, DNS, TLS, connect timeout) or to
+/// build the request proves Meta never saw it.
 fn transport(e: reqwest::Error) -> GraphError {
-    if e.is_timeout() {
-        GraphError::Timeout
+    if e.is_connect() || e.is_builder() {
+        GraphError::Unreachable("connection failed".into())
+    } else if e.is_timeout() {
+        GraphError::Ambiguous("timed out waiting for the answer".into())
     } else {
-        GraphError::Transport(if e.is_connect() {
-            "connection failed".into()
-        } else {
-            "request failed".into()
-        })
+        GraphError::Ambiguous("the exchange broke off".into())
     }
 }
 
@@ -188,7 +222,11 @@ mod tests {
         assert_eq!(api(400, 131047).class(), GraphErrorClass::WindowClosed);
         assert_eq!(api(503, 2).class(), GraphErrorClass::Retry);
         assert_eq!(api(500, 99).class(), GraphErrorClass::Retry, "5xx are never a re-authorisation");
-        assert_eq!(GraphError::Timeout.class(), GraphErrorClass::Retry);
+        assert_eq!(GraphError::Unreachable(String::new()).class(), GraphErrorClass::Retry);
         assert_eq!(api(400, 100).class(), GraphErrorClass::Reject);
+        assert!(!api(503, 2).is_ambiguous() && GraphError::Ambiguous(String::new()).is_ambiguous());
     }
 }
+
+#[cfg(test)]
+mod wire_tests;

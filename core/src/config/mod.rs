@@ -22,6 +22,8 @@
 //! | `ENCRYPTION_KEYS` | none (web/worker refuse) | `kid:base64(32 bytes)[,older…]`, first is current |
 //! | `WHATSAPP_GRAPH_URL` | `https://graph.facebook.com` | Graph API base (the sandbox in dev/tests) |
 //! | `WHATSAPP_API_VERSION` | `v24.0` | Graph API version |
+//! | `WHATSAPP_TIMEOUT_SECS` | 15 | total time of one Graph API call (connecting included) |
+//! | `SEND_RECONCILE_SECS` | 120 | how long an interrupted send waits for Meta's status before it is sent once more |
 //! | `OPENAI_BASE_URL` | `https://api.openai.com/v1` | any OpenAI-compatible server (Ollama, vLLM) |
 //! | `OPENAI_API_KEY` | none | bearer key; replies fail visibly without it |
 //! | `OPENAI_MODEL` | `gpt-4o-mini` | default model (a business may choose another) |
@@ -68,6 +70,11 @@ pub struct Config {
 pub struct WhatsAppConfig {
     pub graph_url: String,
     pub api_version: String,
+    /// Total time of one Graph API call.
+    pub timeout: Duration,
+    /// How long a send with an unknown outcome waits for Meta's status webhook before it
+    /// is sent once more.
+    pub reconcile_after: Duration,
 }
 
 /// Which output-token field the model server understands.
@@ -249,7 +256,12 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             api_version: env.optional("WHATSAPP_API_VERSION").unwrap_or_else(|| "v24.0".into()),
+            timeout: Duration::from_secs(env.parsed("WHATSAPP_TIMEOUT_SECS", 15)?),
+            reconcile_after: Duration::from_secs(env.parsed("SEND_RECONCILE_SECS", 120)?),
         };
+        if whatsapp.timeout.is_zero() {
+            return Err(invalid("WHATSAPP_TIMEOUT_SECS", "must be at least 1"));
+        }
         let idle_minutes: u64 = env.parsed("SESSION_IDLE_MINUTES", 720)?;
         let max_days: u64 = env.parsed("SESSION_MAX_DAYS", 30)?;
         if idle_minutes == 0 || max_days == 0 {

@@ -56,3 +56,22 @@ fn unknown_log_format_is_rejected() {
     let err = config(&[("DATABASE_URL", "postgres://x"), ("LOG_FORMAT", "xml")]).unwrap_err();
     assert!(matches!(err, ConfigError::Invalid { name: "LOG_FORMAT", .. }));
 }
+
+#[test]
+fn graph_timeout_and_reconcile_window_default_to_15_s_and_2_min() {
+    let c = config(&[("DATABASE_URL", "postgres://x")]).unwrap();
+    assert_eq!(c.whatsapp.timeout, Duration::from_secs(15));
+    assert_eq!(c.whatsapp.reconcile_after, Duration::from_secs(120));
+    let c = config(&[
+        ("DATABASE_URL", "postgres://x"),
+        ("WHATSAPP_TIMEOUT_SECS", "1"),
+        ("SEND_RECONCILE_SECS", "3"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (c.whatsapp.timeout, c.whatsapp.reconcile_after),
+        (Duration::from_secs(1), Duration::from_secs(3))
+    );
+    let err = config(&[("DATABASE_URL", "postgres://x"), ("WHATSAPP_TIMEOUT_SECS", "0")]).unwrap_err();
+    assert!(matches!(err, ConfigError::Invalid { name: "WHATSAPP_TIMEOUT_SECS", .. }));
+}

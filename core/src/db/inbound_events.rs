@@ -1,6 +1,10 @@
 //! The durable inbox of webhook events: each message or status of a delivery, keyed by
-//! Meta's id so a redelivery is recognised, stored before the webhook answers 200.
+//! Meta's id so a redelivery is recognised, stored before the webhook answers 200. Also
+//! what is only recorded for staff (unprocessable deliveries, webhook-level errors,
+//! unhandled fields, misfiled events), each event's failed attempts, and the sweeper's
+//! bookkeeping (sweeps, dead events).
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{types::Json, PgConnection, PgPool};
 use uuid::Uuid;
@@ -15,7 +19,25 @@ pub struct InboundEvent {
     pub kind: String,
     pub payload: Json<Value>,
     pub processed: bool,
-    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// An event to store.
+pub struct NewEvent<'a> {
+    pub connection_id: Uuid,
+    pub dedupe_key: &'a str,
+    pub kind: &'a str,
+    pub payload: &'a Value,
+    /// Recorded for staff only: stored as already processed, with this note.
+    pub recorded: Option<&'a str>,
+}
+
+/// An event the sweeper found unprocessed for too long.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Stale {
+    pub tenant_id: TenantId,
+    pub event_id: Uuid,
+    pub sweeps: i32,
 }
 
 /// Stores an event unless its dedupe key was seen; returns the new id, or `None` for a
@@ -23,33 +45,33 @@ pub struct InboundEvent {
 pub async fn insert(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
-    dedupe_key: &str,
-    kind: &str,
-    payload: &Value,
+    e: &NewEvent<'_>,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "insert into inbound_events (tenant_id, event_id, connection_id, dedupe_key, kind, payload)
-         values ($1, $2, $3, $4, $5, $6) on conflict (tenant_id, dedupe_key) do nothing returning event_id",
+        "insert into inbound_events (tenant_id, event_id, connection_id, dedupe_key, kind, payload, processed_at, error)
+         values ($1, $2, $3, $4, $5, $6, case when $7::text is null then null else now() end, $7)
+         on conflict (tenant_id, dedupe_key) do nothing returning event_id",
     )
     .bind(tenant_id)
     .bind(Uuid::new_v4())
-    .bind(connection_id)
-    .bind(dedupe_key)
-    .bind(kind)
-    .bind(Json(payload))
+    .bind(e.connection_id)
+    .bind(e.dedupe_key)
+    .bind(e.kind)
+    .bind(Json(e.payload))
+    .bind(e.recorded)
     .fetch_optional(conn)
     .await
 }
 
-pub async fn get(
+/// The event, locked until the transaction ends (two jobs never process it at once).
+pub async fn lock(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     event_id: Uuid,
 ) -> Result<Option<InboundEvent>, sqlx::Error> {
     sqlx::query_as(
         "select event_id, connection_id, kind, payload, processed_at is not null as processed, received_at
-         from inbound_events where tenant_id = $1 and event_id = $2",
+         from inbound_events where tenant_id = $1 and event_id = $2 for update",
     )
     .bind(tenant_id)
     .bind(event_id)
@@ -57,18 +79,89 @@ pub async fn get(
     .await
 }
 
+/// Done, with a note (why it was skipped, parked, …) or none.
 pub async fn mark_processed(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     event_id: Uuid,
-    error: Option<&str>,
+    note: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update inbound_events set processed_at = now(), error = $3 where tenant_id = $1 and event_id = $2",
+        "update inbound_events set processed_at = now(), error = $3, dead_at = null
+         where tenant_id = $1 and event_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(event_id)
+    .bind(note)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An attempt at the event failed with `error` (it stays unprocessed).
+pub async fn record_failure(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    event_id: Uuid,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update inbound_events set attempts = attempts + 1, attempted_at = now(), error = $3
+         where tenant_id = $1 and event_id = $2 and processed_at is null",
     )
     .bind(tenant_id)
     .bind(event_id)
     .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Messages and statuses of every tenant still unprocessed (and not dead) since before
+/// `cutoff` (received, or last swept), oldest first.
+pub async fn stale(pool: &PgPool, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Stale>, sqlx::Error> {
+    sqlx::query_as(
+        "select tenant_id, event_id, sweeps from inbound_events
+         where processed_at is null and dead_at is null and kind in ('message', 'status')
+           and coalesce(swept_at, received_at) < $1
+         order by coalesce(swept_at, received_at) limit $2",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The sweeper re-enqueued these events.
+pub async fn mark_swept(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update inbound_events set sweeps = sweeps + 1, swept_at = now()
+         where tenant_id = $1 and event_id = any($2) and processed_at is null",
+    )
+    .bind(tenant_id)
+    .bind(ids)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The sweeper gave up on these events: kept, with their last error, for staff.
+pub async fn mark_dead(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update inbound_events set dead_at = now(),
+           error = coalesce(error, 'never processed: its jobs did not run or kept failing')
+         where tenant_id = $1 and event_id = any($2) and processed_at is null",
+    )
+    .bind(tenant_id)
+    .bind(ids)
     .execute(conn)
     .await?;
     Ok(())

@@ -1,5 +1,8 @@
 //! Messages of conversations, both directions. A status only ever moves forward
-//! (queued → sending → sent → delivered → read; failed and skipped end it).
+//! (queued → sending → uncertain → sent → delivered → read; failed and skipped end it).
+//! `uncertain`: a send whose outcome is unknown (it may have reached Meta), until Meta's
+//! status settles it or it is sent once more (`resent_at`); `delivery_note` says which.
+//! The send lifecycle's own updates are in `outbound`.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -23,11 +26,17 @@ pub struct Message {
     pub error: Option<String>,
     pub reply_to: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    pub resent_at: Option<DateTime<Utc>>,
+    /// How an interrupted send ended: confirmed_late | resent | unconfirmed | sent_twice.
+    pub delivery_note: Option<String>,
 }
 
-const SELECT: &str =
+pub(crate) const SELECT: &str =
     "select message_id, conversation_id, direction, author, wamid, kind, body, details, status,
-    error, reply_to, created_at from messages";
+    error, reply_to, created_at, resent_at, delivery_note from messages";
+
+/// Forward order of statuses (failed ends any of them).
+const ORDER: &str = "array['queued','sending','uncertain','sent','delivered','read','failed']";
 
 /// What a customer sent.
 pub struct NewInbound<'a> {
@@ -119,72 +128,6 @@ pub async fn recent(
     Ok(rows)
 }
 
-/// Moves a queued message to `sending` (once); `false` if it was not queued.
-pub async fn claim_for_send(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("update messages set status = 'sending', status_at = now() where tenant_id = $1 and message_id = $2 and status = 'queued'")
-        .bind(tenant_id)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Back to `queued` after a send that may be retried.
-pub async fn requeue(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    id: Uuid,
-    error: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("update messages set status = 'queued', error = $3 where tenant_id = $1 and message_id = $2 and status = 'sending'")
-        .bind(tenant_id)
-        .bind(id)
-        .bind(error)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn mark_sent(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    id: Uuid,
-    wamid: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update messages set status = 'sent', wamid = $3, sent_at = now(), status_at = now(), error = null
-         where tenant_id = $1 and message_id = $2",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(wamid)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Ends a message as `failed` or `skipped`, with why.
-pub async fn finish(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    id: Uuid,
-    status: &str,
-    why: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("update messages set status = $3, error = $4, status_at = now() where tenant_id = $1 and message_id = $2")
-        .bind(tenant_id)
-        .bind(id)
-        .bind(status)
-        .bind(why)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Applies a Meta status to the message with `wamid` if it moves it forward. Returns the
 /// message's conversation when it changed.
 pub async fn apply_status(
@@ -194,13 +137,12 @@ pub async fn apply_status(
     status: &str,
     error: Option<&str>,
 ) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "update messages set status = $3, error = coalesce($4, error), status_at = now()
          where tenant_id = $1 and wamid = $2 and direction = 'out'
-           and array_position(array['queued','sending','sent','delivered','read','failed'], $3)
-             > coalesce(array_position(array['queued','sending','sent','delivered','read','failed'], status), 0)
-         returning conversation_id",
-    )
+           and array_position({ORDER}, $3) > coalesce(array_position({ORDER}, status), 0)
+         returning conversation_id"
+    )))
     .bind(tenant_id)
     .bind(wamid)
     .bind(status)

@@ -11,6 +11,8 @@ pub mod emails;
 pub mod inbound_events;
 pub mod jobs;
 pub mod messages;
+pub mod outbound;
+pub mod parked_statuses;
 pub mod queue;
 pub mod rate_limits;
 pub mod sessions;

@@ -2,8 +2,11 @@
 //!
 //! A delivery may batch many entries, changes, messages and statuses; every one becomes
 //! an [`Event`] with its own dedupe key (Meta retries deliveries for days). A customer may
-//! arrive with a phone (`wa_id`), a business-scoped user id (BSUID) or both.
+//! arrive with a phone (`wa_id`), a business-scoped user id (BSUID) or both. Webhook-level
+//! errors and change fields we do not handle become recorded-only events; NUL characters
+//! (which Postgres refuses) are stripped; Meta's timestamps are clamped before use.
 
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -33,6 +36,23 @@ pub struct StatusUpdate {
     pub timestamp: i64,
     /// (code, title) of each error (e.g. 131047 when the 24-hour window had closed).
     pub errors: Vec<(i64, String)>,
+    /// `biz_opaque_callback_data` of the send, echoed by Meta (Mujibak sends its message id).
+    #[serde(default)]
+    pub callback: Option<String>,
+}
+
+/// Something a delivery carried that is kept for staff but not acted on: a webhook-level
+/// error (`value.errors`) or a change field we do not handle.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Recorded {
+    /// The change's field (`messages` for a webhook-level error, `account_update`, …).
+    pub field: String,
+    /// The error's code, for a webhook-level error.
+    pub code: Option<i64>,
+    /// Unique within the delivery's redeliveries: the delivery's digest and the position.
+    pub key: String,
+    /// The error, or the change's value, as Meta sent it.
+    pub raw: Value,
 }
 
 /// An item of a delivery.
@@ -41,6 +61,8 @@ pub struct StatusUpdate {
 pub enum Event {
     Message(InboundMessage),
     Status(StatusUpdate),
+    WebhookError(Recorded),
+    Ignored(Recorded),
 }
 
 impl Event {
@@ -49,6 +71,7 @@ impl Event {
         match self {
             Event::Message(m) => format!("message:{}", m.wamid),
             Event::Status(s) => format!("status:{}:{}", s.wamid, s.status),
+            Event::WebhookError(r) | Event::Ignored(r) => format!("{}:{}", self.kind(), r.key),
         }
     }
 
@@ -56,7 +79,54 @@ impl Event {
         match self {
             Event::Message(_) => "message",
             Event::Status(_) => "status",
+            Event::WebhookError(_) => "webhook_error",
+            Event::Ignored(_) => "ignored",
         }
+    }
+
+    /// The business number a message or status is for (`metadata.phone_number_id`);
+    /// `None` for recorded-only events.
+    pub fn phone_number_id(&self) -> Option<&str> {
+        match self {
+            Event::Message(m) => Some(&m.phone_number_id),
+            Event::Status(s) => Some(&s.phone_number_id),
+            Event::WebhookError(_) | Event::Ignored(_) => None,
+        }
+    }
+
+    /// The recorded-only part of a webhook-level error or an unhandled field.
+    pub fn recorded(&self) -> Option<&Recorded> {
+        match self {
+            Event::WebhookError(r) | Event::Ignored(r) => Some(r),
+            Event::Message(_) | Event::Status(_) => None,
+        }
+    }
+}
+
+/// When a message or status happened, from Meta's `timestamp` (seconds), clamped to
+/// [now − 30 days, now + 5 min] so a wrong clock can neither hold the 24-hour window open
+/// nor date a message before any plausible redelivery; missing or zero means now.
+pub fn event_time(timestamp: i64, now: DateTime<Utc>) -> DateTime<Utc> {
+    let at = Utc.timestamp_opt(timestamp, 0).single().filter(|_| timestamp > 0).unwrap_or(now);
+    at.clamp(now - Duration::days(30), now + Duration::minutes(5))
+}
+
+/// Removes every NUL character (`\u0000`, refused by Postgres' text and jsonb) from the
+/// strings and keys of `v`.
+pub fn strip_nul(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        Value::Object(map) if map.keys().any(|k| k.contains('\0')) => {
+            let entries = std::mem::take(map);
+            for (mut k, mut item) in entries {
+                k.retain(|c| c != '\0');
+                strip_nul(&mut item);
+                map.insert(k, item);
+            }
+        }
+        Value::Object(map) => map.values_mut().for_each(strip_nul),
+        _ => {}
     }
 }
 
@@ -130,10 +200,18 @@ pub fn content(m: &InboundMessage) -> (Option<String>, Option<Value>, Option<Str
 #[error("unreadable delivery: {0}")]
 pub struct ParseError(pub String);
 
-/// Every message and status of a delivery, in order. Unknown fields and change types are
-/// ignored; a message whose `id` is missing is keyed by the digest of its content.
+/// Every message, status, webhook-level error and unhandled change of a delivery, in order,
+/// with NUL characters stripped. Unknown keys are ignored; a message whose `id` is missing
+/// is keyed by the digest of its content.
 pub fn parse_delivery(body: &[u8]) -> Result<Vec<Event>, ParseError> {
-    let root: Value = serde_json::from_slice(body).map_err(|e| ParseError(format!("not JSON ({e})")))?;
+    let mut root: Value = serde_json::from_slice(body).map_err(|e| ParseError(format!("not JSON ({e})")))?;
+    strip_nul(&mut root);
+    let digest = hex::encode(&Sha256::digest(body)[..12]);
+    let mut recorded = 0;
+    let mut record = |field: &str, code: Option<i64>, raw: &Value| {
+        recorded += 1;
+        Recorded { field: field.to_owned(), code, key: format!("{digest}:{recorded}"), raw: raw.clone() }
+    };
     if root.get("object").and_then(Value::as_str) != Some("whatsapp_business_account") {
         return Err(ParseError("not a whatsapp_business_account delivery".into()));
     }
@@ -141,10 +219,15 @@ pub fn parse_delivery(body: &[u8]) -> Result<Vec<Event>, ParseError> {
         root.get("entry").and_then(Value::as_array).ok_or_else(|| ParseError("no entry array".into()))?;
     let mut events = Vec::new();
     for change in entries.iter().filter_map(|e| e.get("changes")?.as_array()).flatten() {
-        if change.get("field").and_then(Value::as_str) != Some("messages") {
+        let value = change.get("value").unwrap_or(&Value::Null);
+        let field = change.get("field").and_then(Value::as_str).unwrap_or("");
+        if field != "messages" {
+            events.push(Event::Ignored(record(field, None, value)));
             continue;
         }
-        let value = change.get("value").unwrap_or(&Value::Null);
+        for e in value.get("errors").and_then(Value::as_array).into_iter().flatten() {
+            events.push(Event::WebhookError(record(field, e.get("code").and_then(Value::as_i64), e)));
+        }
         let number = str_at(value, &["metadata", "phone_number_id"]).unwrap_or_default();
         let contacts = value.get("contacts").and_then(Value::as_array).cloned().unwrap_or_default();
         for m in value.get("messages").and_then(Value::as_array).into_iter().flatten() {
@@ -170,6 +253,7 @@ pub fn parse_delivery(body: &[u8]) -> Result<Vec<Event>, ParseError> {
                 status: str_at(s, &["status"]).unwrap_or_default(),
                 timestamp: timestamp(s),
                 errors,
+                callback: str_at(s, &["biz_opaque_callback_data"]),
             }));
         }
     }
@@ -207,62 +291,4 @@ fn timestamp(v: &Value) -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signature_matches_the_reference_vectors_and_fails_closed() {
-        let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
-        let good = "sha256=02fe0c96d28c59ddb7cf81eff0ca05809b360ba73b63c28210b5906a0a107d1f";
-        assert!(signature_valid("app_secret_123", body, Some(good)));
-        assert!(signature_valid(
-            "secret",
-            b"test",
-            Some("sha256=0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914")
-        ));
-        assert!(!signature_valid("app_secret_123", b"{}", Some(good)));
-        assert!(!signature_valid("app_secret_123", body, None));
-        assert!(!signature_valid("", body, Some(good)));
-        assert!(!signature_valid("app_secret_123", body, Some("sha1=abc")));
-        assert_eq!(signature("app_secret_123", body), good);
-    }
-
-    #[test]
-    fn a_batched_delivery_yields_every_message_and_status_with_bsuid_only_contacts() {
-        let body = serde_json::json!({"object":"whatsapp_business_account","entry":[{"id":"W","changes":[
-            {"field":"messages","value":{"metadata":{"phone_number_id":"P"},
-              "contacts":[{"profile":{"name":"Sara"},"wa_id":"9665","user_id":"SA.1"},{"profile":{"name":"Anon","username":"anon"},"user_id":"SA.2"}],
-              "messages":[
-                {"from":"9665","id":"wamid.A","timestamp":"1739321024","type":"text","text":{"body":"مرحبا"}},
-                {"from_user_id":"SA.2","id":"wamid.B","timestamp":"1739321025","type":"reaction","reaction":{"message_id":"wamid.X","emoji":"👍"}}],
-              "statuses":[{"id":"wamid.O","status":"failed","timestamp":"1","recipient_id":"9665","errors":[{"code":131047,"title":"Re-engagement message"}]}]}},
-            {"field":"account_update","value":{}}]}]});
-        let events = parse_delivery(body.to_string().as_bytes()).unwrap();
-        assert_eq!(events.len(), 3);
-        let Event::Message(a) = &events[0] else { panic!() };
-        assert_eq!(
-            (a.wa_id.as_deref(), a.bsuid.as_deref(), a.name.as_deref()),
-            (Some("9665"), Some("SA.1"), Some("Sara"))
-        );
-        let Event::Message(b) = &events[1] else { panic!() };
-        assert_eq!(
-            (b.wa_id.as_deref(), b.bsuid.as_deref(), b.kind.as_str()),
-            (None, Some("SA.2"), "reaction")
-        );
-        assert_eq!(events[2].dedupe_key(), "status:wamid.O:failed");
-        let Event::Status(s) = &events[2] else { panic!() };
-        assert_eq!(s.errors, vec![(131047, "Re-engagement message".to_owned())]);
-    }
-
-    #[test]
-    fn junk_is_an_error_not_a_panic() {
-        for junk in [
-            &b"nope"[..],
-            b"{}",
-            br#"{"object":"page","entry":[]}"#,
-            br#"{"object":"whatsapp_business_account"}"#,
-        ] {
-            assert!(parse_delivery(junk).is_err());
-        }
-    }
-}
+mod tests;

@@ -1,8 +1,12 @@
 //! A local Meta Graph API (WhatsApp Cloud API) for the numbers a test or `scripts/dev`
 //! registers: message sends, mark-as-read, the phone-number lookup, Graph's exact error
-//! bodies on demand, and signed `statuses` webhooks posted back the way Meta does. Owns only
-//! Meta's side of the wire formats (domain.md §1.3–1.12); everything lives in memory.
+//! bodies and network faults (slow, timing out, accepting then hanging, answering without
+//! an id) on demand, and signed `statuses` webhooks posted back the way Meta does, echoing
+//! `biz_opaque_callback_data`. `GET /_sandbox/graph/sends` lists every accepted send so
+//! another process (the chaos run, the benchmark) can count sends per callback data. Owns
+//! only Meta's side of the wire formats (domain.md §1.3–1.12); everything lives in memory.
 
+mod routes;
 mod wire;
 
 use std::{
@@ -13,15 +17,14 @@ use std::{
 };
 
 use axum::{
-    body::Bytes,
-    extract::{Path, State},
     http::{header, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::{get, post},
-    Json, Router,
+    Router,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use routes::*;
 use wire::*;
 
 /// One accepted message send, as the client made it.
@@ -32,6 +35,13 @@ pub struct SentMessage {
     pub authorization: String,
     pub body: Value,
     pub wamid: String,
+}
+
+impl SentMessage {
+    /// The send's `biz_opaque_callback_data` (Mujibak puts its message id there).
+    pub fn callback(&self) -> Option<&str> {
+        self.body.get("biz_opaque_callback_data").and_then(Value::as_str)
+    }
 }
 
 /// A failure to inject into the next message sends (see [`GraphFake::fail_next`]).
@@ -47,6 +57,15 @@ pub enum GraphFault {
     WindowClosed,
     /// HTTP 503, code 2: service temporarily unavailable.
     ServerError,
+    /// Holds the answer `ms` milliseconds without accepting the message (nothing recorded,
+    /// no status), then answers 503: the client's timeout fires first.
+    Timeout { ms: u64 },
+    /// Accepts the message (recorded, statuses posted), then holds the answer `ms`
+    /// milliseconds before answering normally: Meta has it, the client may never learn it.
+    AcceptThenHang { ms: u64 },
+    /// Accepts the message (recorded, statuses posted) but answers 200 without
+    /// `messages[0].id`.
+    NoId,
 }
 
 struct Number {
@@ -136,6 +155,7 @@ impl GraphFake {
         Router::new()
             .route("/_sandbox/graph/fault", post(switch_fault))
             .route("/_sandbox/graph/latency", post(switch_latency))
+            .route("/_sandbox/graph/sends", get(list_sends))
             .route("/{version}/{phone_number_id}", get(phone_number))
             .route("/{version}/{phone_number_id}/messages", post(messages))
             .with_state(self.clone())
@@ -173,8 +193,11 @@ impl GraphFake {
         Ok(authorization.to_owned())
     }
 
-    /// Posts the status webhooks for an accepted send, in order, in the background.
-    fn spawn_statuses(&self, phone_number_id: String, wamid: String, recipient: String, window_closed: bool) {
+    /// Posts the status webhooks for an accepted send, in order, in the background, echoing
+    /// the send's callback data.
+    fn spawn_statuses(&self, sent: &SentMessage, recipient: String, window_closed: bool) {
+        let (phone_number_id, wamid) = (sent.phone_number_id.clone(), sent.wamid.clone());
+        let callback = sent.callback().map(str::to_owned);
         let (hook, auto) = {
             let inner = self.lock();
             let number = inner.numbers.get(&phone_number_id);
@@ -191,82 +214,12 @@ impl GraphFake {
         tokio::spawn(async move {
             for status in statuses {
                 tokio::time::sleep(STATUS_GAP).await;
-                let envelope = status_envelope(&phone_number_id, &wamid, &recipient, status);
+                let envelope =
+                    status_envelope(&phone_number_id, &wamid, &recipient, status, callback.as_deref());
                 deliver(&http, &url, &secret, &envelope, status).await;
             }
         });
     }
-}
-
-type Fake = State<GraphFake>;
-/// The `{version}` and `{phone_number_id}` path segments.
-type Ids = Path<(String, String)>;
-
-async fn messages(State(fake): Fake, Path((_, id)): Ids, headers: HeaderMap, body: Bytes) -> Response {
-    fake.delay().await;
-    let authorization = match fake.authorize(&id, &headers) {
-        Ok(authorization) => authorization,
-        Err(response) => return *response,
-    };
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return invalid_parameter("The request body is not valid JSON");
-    };
-    if body["status"] == "read" {
-        if body["messaging_product"] != "whatsapp" || !body["message_id"].is_string() {
-            return invalid_parameter("A read receipt needs messaging_product \"whatsapp\" and a message_id");
-        }
-        fake.lock().read_receipts.push(body);
-        tracing::info!("sandbox graph: message marked as read");
-        return Json(json!({ "success": true })).into_response();
-    }
-    let (input, id_key, contact_id) = match recipient_of(&body) {
-        Ok(recipient) => recipient,
-        Err(details) => return invalid_parameter(details),
-    };
-    let fault = fake.lock().faults.pop_front();
-    if let Some(response) = fault.and_then(fault_response) {
-        tracing::info!(?fault, "sandbox graph: injected send failure");
-        return response;
-    }
-    let wamid = new_id("wamid.SANDBOX");
-    let sent = SentMessage { phone_number_id: id.clone(), authorization, body, wamid: wamid.clone() };
-    fake.lock().sends.push(sent);
-    tracing::info!(%wamid, "sandbox graph: message accepted");
-    fake.spawn_statuses(id, wamid.clone(), input.clone(), fault == Some(GraphFault::WindowClosed));
-    let contacts = json!([{ "input": input, id_key: contact_id }]);
-    Json(json!({ "messaging_product": "whatsapp", "contacts": contacts, "messages": [{ "id": wamid }] }))
-        .into_response()
-}
-
-async fn phone_number(State(fake): Fake, Path((_, id)): Ids, headers: HeaderMap) -> Response {
-    fake.delay().await;
-    if let Err(response) = fake.authorize(&id, &headers) {
-        return *response;
-    }
-    let number = json!({ "display_phone_number": "+966 50 000 0000", "verified_name": "Sandbox Business",
-        "quality_rating": "GREEN", "id": id });
-    Json(number).into_response()
-}
-
-/// `{"fault":"token_expired|rate_limited|pair_rate_limited|window_closed|server_error","times":N}`.
-async fn switch_fault(State(fake): Fake, Json(switch): Json<Value>) -> StatusCode {
-    let fault = match switch["fault"].as_str() {
-        Some("token_expired") => GraphFault::TokenExpired,
-        Some("rate_limited") => GraphFault::RateLimited,
-        Some("pair_rate_limited") => GraphFault::PairRateLimited,
-        Some("window_closed") => GraphFault::WindowClosed,
-        Some("server_error") => GraphFault::ServerError,
-        _ => return StatusCode::BAD_REQUEST,
-    };
-    fake.fail_next(fault, switch["times"].as_u64().unwrap_or(1) as usize);
-    StatusCode::NO_CONTENT
-}
-
-/// `{"ms":N}`.
-async fn switch_latency(State(fake): Fake, Json(switch): Json<Value>) -> StatusCode {
-    let Some(ms) = switch["ms"].as_u64() else { return StatusCode::BAD_REQUEST };
-    fake.set_latency(Duration::from_millis(ms));
-    StatusCode::NO_CONTENT
 }
 
 #[cfg(test)]

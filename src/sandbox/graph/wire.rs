@@ -1,5 +1,5 @@
 //! Wire formats of the fake Graph API: Meta's error bodies, status webhook envelopes,
-//! their HMAC signature, request validation and message ids.
+//! their HMAC signature (and echoed callback data), request validation and message ids.
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -59,7 +59,10 @@ pub(super) fn fault_response(fault: GraphFault) -> Option<Response> {
         GraphFault::RateLimited => (StatusCode::TOO_MANY_REQUESTS, 130429, "Rate limit hit", TOO_MANY),
         GraphFault::PairRateLimited => (StatusCode::TOO_MANY_REQUESTS, 131056, PAIR_LIMIT, TOO_MANY_TO_ONE),
         GraphFault::ServerError => (StatusCode::SERVICE_UNAVAILABLE, 2, UNAVAILABLE, UNAVAILABLE_DETAILS),
-        GraphFault::WindowClosed => return None,
+        GraphFault::WindowClosed
+        | GraphFault::Timeout { .. }
+        | GraphFault::AcceptThenHang { .. }
+        | GraphFault::NoId => return None,
     };
     let subcode = if code == 190 { 463 } else { 2494055 };
     Some(graph_error(status, code, Some(subcode), message, details))
@@ -86,10 +89,20 @@ pub(super) fn graph_error(
     (status, Json(json!({ "error": error }))).into_response()
 }
 
-pub(super) fn status_envelope(phone_number_id: &str, wamid: &str, recipient: &str, status: &str) -> Value {
+/// A `statuses` webhook for one message; `callback` echoes the send's `biz_opaque_callback_data`.
+pub(super) fn status_envelope(
+    phone_number_id: &str,
+    wamid: &str,
+    recipient: &str,
+    status: &str,
+    callback: Option<&str>,
+) -> Value {
     let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs().to_string();
     let mut entry =
         json!({ "id": wamid, "status": status, "timestamp": timestamp, "recipient_id": recipient });
+    if let Some(callback) = callback {
+        entry["biz_opaque_callback_data"] = callback.into();
+    }
     if status == "failed" {
         entry["errors"] = json!([{ "code": 131047, "title": "Re-engagement message",
             "message": "Re-engagement message", "error_data": { "details": REENGAGEMENT },

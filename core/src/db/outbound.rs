@@ -1,0 +1,156 @@
+//! The send lifecycle of an outbound message (rows of `messages`): claimed for sending,
+//! back to the queue, sent with Meta's id, `uncertain`, queued for its one resend, noted
+//! for the inbox, or ended (failed / skipped).
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::messages::{Message, SELECT};
+use crate::domain::TenantId;
+
+/// An outbound message, locked until the transaction ends (settling and reconciling a send
+/// must not race).
+pub async fn lock_outbound(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Option<Message>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where tenant_id = $1 and message_id = $2 and direction = 'out' for update"
+    )))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Moves a queued message to `sending` (once); `false` if it was not queued.
+pub async fn claim_for_send(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update messages set status = 'sending', status_at = now() where tenant_id = $1 and message_id = $2 and status = 'queued'")
+        .bind(tenant_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Back to `queued` after a send that may be retried.
+pub async fn requeue(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update messages set status = 'queued', error = $3 where tenant_id = $1 and message_id = $2 and status = 'sending'")
+        .bind(tenant_id)
+        .bind(id)
+        .bind(error)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records Meta's id for a message being (or maybe) sent that has none yet, from the send's
+/// answer or from a status carrying our callback data. `false` if it already had an id (or
+/// had ended: failed, skipped).
+pub async fn mark_sent(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    wamid: &str,
+    note: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update messages set wamid = $3, status = 'sent', sent_at = now(), status_at = now(), error = null,
+           delivery_note = coalesce($4, delivery_note)
+         where tenant_id = $1 and message_id = $2 and wamid is null and status in ('queued', 'sending', 'uncertain')",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(wamid)
+    .bind(note)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A send in progress whose outcome is unknown becomes `uncertain`; `false` if it was no
+/// longer `sending` (a status settled it first).
+pub async fn mark_uncertain(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    why: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update messages set status = 'uncertain', error = $3, status_at = now()
+         where tenant_id = $1 and message_id = $2 and status = 'sending'",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(why)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Queues an `uncertain` message for its one resend; `false` if it is no longer uncertain
+/// or was already resent.
+pub async fn queue_resend(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update messages set status = 'queued', resent_at = now(), status_at = now()
+         where tenant_id = $1 and message_id = $2 and status = 'uncertain' and resent_at is null",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets the delivery note; with `only_if_unset`, keeps an existing one.
+pub async fn set_note(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    note: &str,
+    only_if_unset: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update messages set delivery_note = $3
+         where tenant_id = $1 and message_id = $2 and (not $4 or delivery_note is null)",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(note)
+    .bind(only_if_unset)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends a message as `failed` or `skipped`, with why.
+pub async fn finish(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    status: &str,
+    why: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update messages set status = $3, error = $4, status_at = now() where tenant_id = $1 and message_id = $2")
+        .bind(tenant_id)
+        .bind(id)
+        .bind(status)
+        .bind(why)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! What Meta's answers and statuses do to our outbound messages, in one place for the
+//! webhook job and the send jobs: a status carrying our callback data (our message id)
+//! settles its message even when the send's own answer was lost; a status moves a message
+//! only forward; a status for a message we do not know is parked, and applied the moment a
+//! message gets that wamid (parking and taking are serialised per wamid). All on the
+//! caller's transaction.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{
+    db::{conversations, messages, outbound, parked_statuses, usage},
+    domain::{whatsapp::StatusUpdate, TenantId},
+};
+
+/// What a status did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// It moved its message forward.
+    Moved,
+    /// Its message is known and already as far (a redelivery, or statuses out of order).
+    Unchanged,
+    /// No message has this wamid yet: parked until one does.
+    Parked,
+    /// It reports an earlier send of a message that was sent again: the customer may have
+    /// it twice (noted on the message).
+    EarlierSend,
+}
+
+/// Applies status event `event_id` of `tenant`.
+pub async fn apply_status(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    event_id: Uuid,
+    s: &StatusUpdate,
+) -> Result<Applied, sqlx::Error> {
+    let ours = s.callback.as_deref().and_then(|c| c.parse::<Uuid>().ok());
+    if let Some(id) = ours {
+        if let Some(msg) = outbound::lock_outbound(conn, tenant, id).await? {
+            match msg.wamid.as_deref() {
+                None => {
+                    let note = match (msg.status.as_str(), msg.resent_at) {
+                        ("uncertain", _) => Some("confirmed_late"),
+                        (_, Some(_)) => Some("resent"),
+                        _ => None,
+                    };
+                    sent(conn, tenant, id, &s.wamid, note).await?;
+                }
+                Some(known) if known != s.wamid => {
+                    if matches!(s.status.as_str(), "sent" | "delivered" | "read") {
+                        outbound::set_note(conn, tenant, id, "sent_twice", false).await?;
+                    }
+                    return Ok(Applied::EarlierSend);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    parked_statuses::lock_wamid(conn, tenant, &s.wamid).await?;
+    if forward(conn, tenant, s).await? {
+        return Ok(Applied::Moved);
+    }
+    if messages::wamid_known(conn, tenant, &s.wamid).await? {
+        return Ok(Applied::Unchanged);
+    }
+    parked_statuses::park(conn, tenant, event_id, s).await?;
+    Ok(Applied::Parked)
+}
+
+/// Meta's id for message `id` is known (the send's answer, or a status carrying our
+/// callback data): records it with `note`, counts the send, and applies the statuses
+/// parked for it. `false` if the message already had an id (nothing done).
+pub async fn sent(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: Uuid,
+    wamid: &str,
+    note: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    if !outbound::mark_sent(conn, tenant, id, wamid, note).await? {
+        return Ok(false);
+    }
+    usage::bump(conn, tenant, 0, 1).await?;
+    parked_statuses::lock_wamid(conn, tenant, wamid).await?;
+    for parked in parked_statuses::take(conn, tenant, wamid).await? {
+        forward(conn, tenant, &parked).await?;
+    }
+    Ok(true)
+}
+
+/// Moves the message with the status' wamid forward; a failure because the 24-hour window
+/// had closed tells the inbox. `false` if nothing moved.
+async fn forward(conn: &mut PgConnection, tenant: TenantId, s: &StatusUpdate) -> Result<bool, sqlx::Error> {
+    let error = s.errors.first().map(|(code, title)| format!("{code}: {title}"));
+    let Some(conversation) =
+        messages::apply_status(conn, tenant, &s.wamid, &s.status, error.as_deref()).await?
+    else {
+        return Ok(false);
+    };
+    if s.status == "failed" && s.errors.iter().any(|(code, _)| *code == 131047) {
+        conversations::set_notice(conn, tenant, conversation, "window_closed", true).await?;
+    }
+    Ok(true)
+}
