@@ -50,9 +50,11 @@ pub async fn all(pool: &PgPool, graph: &GraphFake, wamids: &[String]) -> Result<
         ),
     });
 
-    // A turn is what the customer said between two replies, in the order it arrived
-    // (webhook receipt, not Meta's one-second timestamps). Two replies with no customer
-    // message received between them answer one turn twice.
+    // A turn is what the customer said between two replies, in the order the pipeline
+    // took it in (its event's processed_at: when the message joined the conversation; not
+    // Meta's one-second timestamps, and not receipt, since an event delayed by a kill is
+    // answered when it is taken in). Two replies with no customer message taken in between
+    // answer one turn twice.
     let twice: i64 = sqlx::query_scalar(
         "with replies as (
             select tenant_id, conversation_id, created_at,
@@ -63,17 +65,17 @@ pub async fn all(pool: &PgPool, graph: &GraphFake, wamids: &[String]) -> Result<
             select 1 from messages m join inbound_events e
                 on e.tenant_id = m.tenant_id and e.dedupe_key = 'message:' || m.wamid
              where m.tenant_id = r.tenant_id and m.conversation_id = r.conversation_id and m.direction = 'in'
-               and e.received_at > r.prev and e.received_at <= r.created_at)",
+               and e.processed_at > r.prev and e.processed_at <= r.created_at)",
     )
     .fetch_one(pool)
     .await?;
-    // The last customer message of every conversation has a reply after it.
+    // The last customer message taken into every conversation has a reply after it.
     let unanswered: i64 = sqlx::query_scalar(
         "select count(*) from conversations c
           where not exists (
             select 1 from messages r where r.tenant_id = c.tenant_id and r.conversation_id = c.conversation_id
                and r.author = 'bot'
-               and r.created_at >= (select max(e.received_at) from messages m join inbound_events e
+               and r.created_at >= (select max(e.processed_at) from messages m join inbound_events e
                                       on e.tenant_id = m.tenant_id and e.dedupe_key = 'message:' || m.wamid
                                    where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
                                      and m.direction = 'in'))",
@@ -87,29 +89,35 @@ pub async fn all(pool: &PgPool, graph: &GraphFake, wamids: &[String]) -> Result<
         detail: format!("{conversations} conversations; turns answered twice: {twice}; last turn unanswered: {unanswered}"),
     });
 
+    // A reply whose send and resend both ended without an answer stays `uncertain` with
+    // the note `unconfirmed` (the inbox says so); anything else short of `sent` is a
+    // reply lost.
     let by_status: Vec<(String, i64)> = sqlx::query_as(
-        "select status, count(*) from messages where author = 'bot' group by status order by status",
+        "select case when status = 'uncertain' and delivery_note = 'unconfirmed' then 'uncertain after a resend'
+                     else status end, count(*)
+           from messages where author = 'bot' group by 1 order by 1",
     )
     .fetch_all(pool)
     .await?;
-    let delivered_ok = by_status.iter().all(|(s, _)| matches!(s.as_str(), "sent" | "delivered" | "read"));
+    let delivered_ok = by_status
+        .iter()
+        .all(|(s, _)| matches!(s.as_str(), "sent" | "delivered" | "read" | "uncertain after a resend"));
     out.push(Finding {
-        name: "every reply reached WhatsApp",
+        name: "every reply reached WhatsApp, or is shown unconfirmed after its one resend",
         ok: delivered_ok,
         detail: by_status.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", "),
     });
 
     let mut sends: HashMap<String, usize> = HashMap::new();
     for s in graph.sends() {
-        let key = s.body["biz_opaque_callback_data"].as_str().unwrap_or("(none)").to_owned();
+        let key = s.callback().unwrap_or("(none)").to_owned();
         *sends.entry(key).or_default() += 1;
     }
     let resent: Vec<String> = sqlx::query_scalar(
-        "select message_id::text from messages where author = 'bot' and send_attempts > 1",
+        "select message_id::text from messages where author = 'bot' and resent_at is not null",
     )
     .fetch_all(pool)
-    .await
-    .unwrap_or_default();
+    .await?;
     let dup: Vec<(&String, &usize)> = sends.iter().filter(|(_, n)| **n > 1).collect();
     let unexplained = dup.iter().filter(|(id, _)| !resent.contains(id)).count();
     out.push(Finding {
@@ -148,4 +156,21 @@ pub async fn all(pool: &PgPool, graph: &GraphFake, wamids: &[String]) -> Result<
         ),
     });
     Ok(out)
+}
+
+/// A line on what the run put the system through: attempt errors by kind, and how the
+/// uncertain sends ended.
+pub async fn what_happened(pool: &PgPool) -> Result<String, sqlx::Error> {
+    let kinds: Vec<(String, i64)> =
+        sqlx::query_as("select kind, count(*) from job_errors group by kind order by kind")
+            .fetch_all(pool)
+            .await?;
+    let notes: Vec<(String, i64)> = sqlx::query_as(
+        "select coalesce(delivery_note, status), count(*) from messages
+          where author = 'bot' and (delivery_note is not null or status = 'uncertain') group by 1 order by 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    let list = |v: &[(String, i64)]| v.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ");
+    Ok(format!("attempt errors: [{}]; uncertain sends ended: [{}]", list(&kinds), list(&notes)))
 }

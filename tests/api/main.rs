@@ -11,6 +11,7 @@ mod helpers;
 mod i18n;
 mod inbound_guarantees;
 mod pipeline;
+mod pool_fit;
 mod prune;
 mod queue_chaos;
 mod queue_crash;

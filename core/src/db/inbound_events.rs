@@ -79,7 +79,9 @@ pub async fn lock(
     .await
 }
 
-/// Done, with a note (why it was skipped, parked, …) or none.
+/// Done, with a note (why it was skipped, parked, …) or none. The last statement of the
+/// event's transaction: `processed_at` is the wall clock then (not the transaction's start),
+/// so it orders the event after anything it waited for (a reply holding its conversation).
 pub async fn mark_processed(
     conn: &mut PgConnection,
     tenant_id: TenantId,
@@ -87,7 +89,7 @@ pub async fn mark_processed(
     note: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update inbound_events set processed_at = now(), error = $3, dead_at = null
+        "update inbound_events set processed_at = clock_timestamp(), error = $3, dead_at = null
          where tenant_id = $1 and event_id = $2",
     )
     .bind(tenant_id)

@@ -118,15 +118,30 @@ pub(super) fn status_envelope(
     })
 }
 
+/// Posts a signed status webhook; like Meta, retries a delivery that did not get a 2xx
+/// (with backoff, here for about a minute rather than Meta's days).
 pub(super) async fn deliver(http: &reqwest::Client, url: &str, secret: &str, envelope: &Value, status: &str) {
     let body = envelope.to_string().into_bytes();
     let signature = format!("sha256={}", sign(secret, &body));
-    let request = http.post(url).header(header::CONTENT_TYPE, "application/json");
-    match request.header("X-Hub-Signature-256", signature).body(body).send().await {
-        Ok(r) if r.status().is_success() => tracing::debug!(status, "sandbox graph: status webhook posted"),
-        Ok(r) => tracing::warn!(status, http = %r.status(), "sandbox graph: status webhook refused"),
-        Err(e) => tracing::warn!(status, error = %e, "sandbox graph: status webhook not delivered"),
+    let mut wait = Duration::from_millis(500);
+    for attempt in 1..=8 {
+        let request = http.post(url).header(header::CONTENT_TYPE, "application/json");
+        match request.header("X-Hub-Signature-256", &signature).body(body.clone()).send().await {
+            Ok(r) if r.status().is_success() => {
+                tracing::debug!(status, attempt, "sandbox graph: status webhook posted");
+                return;
+            }
+            Ok(r) => {
+                tracing::warn!(status, attempt, http = %r.status(), "sandbox graph: status webhook refused; retrying")
+            }
+            Err(e) => {
+                tracing::warn!(status, attempt, error = %e, "sandbox graph: status webhook not delivered; retrying")
+            }
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(15));
     }
+    tracing::warn!(status, "sandbox graph: status webhook given up");
 }
 
 /// Lower-case hex HMAC-SHA256 of `body` keyed with the app secret, as in `X-Hub-Signature-256`.
