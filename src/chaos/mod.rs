@@ -176,8 +176,13 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
 
 /// The provider faults of the run, by delivery number: Graph 503s, sends Meta takes but
 /// never answers (past the client's timeout), answers without an id, requests that time
-/// out before Meta takes them; model 500s and timeouts.
+/// out before Meta takes them; model 500s and timeouts. Intermittent: a fault is injected
+/// only once the previous one was served (they would otherwise pile up while sends are
+/// few, and become an outage of one message's every retry).
 fn inject_faults(n: usize, graph: &GraphFake, model: &OpenAiFake) {
+    if graph.pending_faults() > 0 || model.pending_faults() > 0 {
+        return;
+    }
     match n % 50 {
         3 | 13 | 23 | 33 | 43 => graph.fail_next(GraphFault::ServerError, 1),
         7 | 32 => graph.fail_next(GraphFault::AcceptThenHang { ms: 3_000 }, 1),

@@ -66,8 +66,10 @@ async fn non_text_messages_are_stored_and_shown_and_a_reaction_gets_no_reply(poo
     );
     assert_eq!(p.deliver(&delivery).await, StatusCode::OK);
     p.until_count("select count(*) from messages where direction = 'in'", 2).await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    assert!(p.model.requests().is_empty(), "a reaction or an unsupported message needs no answer");
+    p.until_finished(&["handle_inbound"]).await;
+    let replies = p.count("select count(*) from apalis.jobs where job_type = 'generate_reply'").await;
+    assert_eq!(replies, 0, "a reaction or an unsupported message needs no answer");
+    assert!(p.model.requests().is_empty());
 
     let more = envelope(
         "PN500",
@@ -102,8 +104,9 @@ async fn a_closed_window_means_no_model_call_no_send_and_says_why(pool: PgPool) 
     let p = Pipeline::start(pool, "owner@window.sa", "PN600").await;
     p.deliver(&text("PN600", "wamid.W1", "966500000060", "Are you open?", 25 * 3600)).await;
     p.until_count("select count(*) from conversations where notice = 'window_closed'", 1).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    p.until_finished(&["handle_inbound", "generate_reply"]).await;
     assert!(p.model.requests().is_empty());
+    assert_eq!(p.count("select count(*) from apalis.jobs where job_type = 'send_message'").await, 0);
     assert!(p.graph.sends().is_empty());
     let thread = p.owner.get(&format!("/inbox/{}", p.conversation_id().await)).await;
     assert!(thread.body.contains("the 24-hour window had closed"));
@@ -160,8 +163,13 @@ async fn an_expired_token_marks_the_connection_stops_the_bot_and_emails_the_owne
     let asked = p.model.requests().len();
     p.deliver(&text("PN800", "wamid.T2", "966500000080", "Hello?", 0)).await;
     p.until_count("select count(*) from conversations where notice = 'connection_inactive'", 1).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    p.until_finished(&["handle_inbound", "generate_reply"]).await;
     assert_eq!(p.model.requests().len(), asked);
+    assert_eq!(
+        p.count("select count(*) from apalis.jobs where job_type = 'send_message'").await,
+        1,
+        "only the first reply's send"
+    );
     assert!(p.graph.sends().is_empty());
 
     // Timeouts and 5xx never mark re-authorisation.
@@ -193,7 +201,7 @@ async fn a_human_reply_pauses_the_bot_and_a_queued_bot_reply_is_not_sent(pool: P
 
     // Assert
     let sends = p.sends(1).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    p.until_finished(&["send_message"]).await;
     assert_eq!(p.graph.sends().len(), 1);
     assert_eq!(sends[0].body["text"]["body"], "Hi, this is Sara from the team.");
     assert_eq!(p.count("select count(*) from messages where author = 'bot' and status = 'skipped'").await, 1);

@@ -69,7 +69,7 @@ async fn a_signed_text_message_gets_exactly_one_reply_and_statuses_only_move_for
     );
     let list = p.owner.get("/inbox").await;
     assert!(list.body.contains("Sara"));
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    p.until_finished(&["handle_inbound", "generate_reply", "send_message"]).await;
     assert_eq!(p.graph.sends().len(), 1, "exactly one send");
 
     // Assert: usage counts both directions and the reply latency is charted.
@@ -111,7 +111,7 @@ async fn redeliveries_batches_and_bursts_get_one_row_per_message_and_one_reply_p
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     p.deliver(&text("PN200", "wamid.R2", "966500000030", "for 10 people", 0)).await;
     p.sends(3).await;
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    p.until_finished(&["handle_inbound", "generate_reply", "send_message"]).await;
 
     // Assert
     assert_eq!(p.count("select count(*) from messages where wamid = 'wamid.D1'").await, 1);

@@ -139,6 +139,11 @@ impl GraphFake {
         self.lock().faults.extend(std::iter::repeat_n(fault, times));
     }
 
+    /// Injected faults not yet served.
+    pub fn pending_faults(&self) -> usize {
+        self.lock().faults.len()
+    }
+
     /// Waits this long before answering each Graph API request (not the `/_sandbox` switches).
     pub fn set_latency(&self, latency: Duration) {
         self.lock().latency = latency;

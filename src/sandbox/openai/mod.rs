@@ -84,6 +84,11 @@ impl OpenAiFake {
         self.lock().faults.extend(std::iter::repeat_n(fault, times));
     }
 
+    /// Injected faults not yet served.
+    pub fn pending_faults(&self) -> usize {
+        self.lock().faults.len()
+    }
+
     /// Waits this long before answering each completion request.
     pub fn set_latency(&self, latency: Duration) {
         self.lock().latency = latency;
