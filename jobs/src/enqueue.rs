@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mujibak_core::db::queue::{self as db, NewJob, RunAt};
+use mujibak_core::db::job_push::{self as db, NewJob, RunAt};
 use sqlx::PgConnection;
 
 use crate::job::Job;

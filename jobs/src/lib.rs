@@ -1,5 +1,5 @@
 //! Mujibak's jobs: one file per job (payload struct + handler) and the queue runtime that
-//! makes apalis 1.0 safe by default (design.md section 4). A job file implements [`Job`]
+//! makes apalis 1.0 safe by default. A job file implements [`Job`]
 //! and nothing else; everything below is the runtime's:
 //!
 //! - `job`: the [`Job`] trait, [`JobError`] (transient / rate-limited / permanent), [`JobContext`].
@@ -19,8 +19,9 @@
 //! - `schema`: apalis' migrations and ours, and the pending-migration check.
 //!
 //! Jobs: `handle_inbound` → `generate_reply` → `send_message` (the WhatsApp pipeline),
-//! `send_email` (outbox delivery), `prune_jobs` (finished job rows), `prune_sessions`
-//! (ended sessions, stale rate-limit windows).
+//! `reconcile_send` (a send with an unknown outcome), `sweep_inbound` (webhook events a
+//! dead job left behind), `send_email` (outbox delivery), `prune_jobs` (finished and dead
+//! job rows), `prune_sessions` (ended sessions, stale rate-limit windows).
 
 mod backend;
 pub mod backoff;

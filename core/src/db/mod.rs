@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod cron_ticks;
 pub mod emails;
 pub mod inbound_events;
+pub mod job_push;
 pub mod jobs;
 pub mod messages;
 pub mod outbound;

@@ -1,0 +1,112 @@
+//! The typed sections of [`Config`](super::Config): one struct per concern, filled by
+//! `Config::from_lookup` from the environment variables listed in `config/mod.rs`.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// The WhatsApp Cloud API.
+#[derive(Debug, Clone)]
+pub struct WhatsAppConfig {
+    pub graph_url: String,
+    pub api_version: String,
+    /// Total time of one Graph API call.
+    pub timeout: Duration,
+    /// How long a send with an unknown outcome waits for Meta's status webhook before it
+    /// is sent once more.
+    pub reconcile_after: Duration,
+}
+
+/// Which output-token field the model server understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenField {
+    MaxCompletionTokens,
+    MaxTokens,
+}
+
+/// The model that writes replies.
+#[derive(Debug, Clone)]
+pub struct AiConfig {
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub model: String,
+    pub token_field: TokenField,
+    pub timeout: Duration,
+    pub max_tokens: u32,
+    pub debounce: Duration,
+}
+
+/// Local stand-ins used by `mujibak dev` (never in production).
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub smtp_port: u16,
+    pub mail_dir: std::path::PathBuf,
+    pub graph_port: u16,
+    pub openai_port: u16,
+}
+
+/// Outgoing email.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// SMTP server; `None` means email cannot be sent (web still queues it).
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    pub support_address: String,
+}
+
+/// Sign-in sessions and the client address they are rate-limited by.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub idle: Duration,
+    pub max_age: Duration,
+    /// Whether `X-Forwarded-For` (last hop) names the client: true behind Heroku's router.
+    pub trust_proxy: bool,
+}
+
+/// Postgres: the only backing store.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// Secret: the URL usually carries a password, so `Debug` never shows it.
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+/// The HTTP listener.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub port: u16,
+    pub base_url: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// Queue runtime knobs that operators may want to change without a deploy.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Finished (`Done`) job rows older than this are deleted by the prune job.
+    pub retention: Duration,
+    /// Dead job rows (and their error history) older than this are deleted.
+    pub dead_retention: Duration,
+    /// Cron expression of the prune job, evaluated in Asia/Riyadh.
+    pub prune_schedule: String,
+    /// How long in-flight work may take to finish after SIGTERM (Heroku allows 30 s).
+    pub shutdown_timeout: Duration,
+}
+
+impl HttpConfig {
+    /// Whether the app is served over https (cookies get `Secure`, responses get HSTS).
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
