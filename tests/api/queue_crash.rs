@@ -1,5 +1,6 @@
 //! A worker that dies mid-job (heartbeats stop, nothing is acked): another worker picks
-//! the job up; a job that kills its worker every time stops at `max_attempts`.
+//! the job up; a job that kills its worker every time stops at `max_attempts`; nothing is
+//! rescued within the orphan window of a Postgres restart; dead workers' rows are pruned.
 
 use std::time::Duration;
 
@@ -95,4 +96,80 @@ async fn a_job_that_keeps_killing_its_worker_stops_at_max_attempts(pool: PgPool)
     let errors = jobs::errors(&pool, &id).await.unwrap();
     let kinds: Vec<_> = errors.iter().map(|e| (e.attempt, e.kind.as_str())).collect();
     assert_eq!(kinds, vec![(1, "crashed"), (2, "crashed"), (3, "crashed"), (4, "abandoned")]);
+}
+
+/// A running job of worker `w`, last seen `ago` ago (test set-up only).
+async fn running_job_of_a_silent_worker(pool: &PgPool, w: &str, ago: &str) -> String {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "insert into apalis.workers (id, worker_type, storage_name, last_seen)
+         values ('{w}', 'test_hangs_at_first', 'mujibak', now() - interval '{ago}')"
+    )))
+    .execute(pool)
+    .await
+    .unwrap();
+    let id = push(pool, w, 0).await;
+    sqlx::query("update apalis.jobs set status = 'Running', lock_by = $2, attempts = 1 where id = $1")
+        .bind(&id)
+        .bind(w)
+        .execute(pool)
+        .await
+        .unwrap();
+    id
+}
+
+#[sqlx::test(migrations = false)]
+async fn nothing_is_rescued_until_the_database_has_been_up_for_the_orphan_window(pool: PgPool) {
+    // Arrange: a worker silent for ten years, so it looks dead whatever the window.
+    migrated(&pool).await;
+    let id = running_job_of_a_silent_worker(&pool, "silent", "10 years").await;
+    let uptime: f64 =
+        sqlx::query_scalar("select extract(epoch from now() - pg_postmaster_start_time())::float8")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+
+    // Act: an orphan window longer than the server has been up (as just after a Postgres
+    // restart, when live workers have not reconnected yet), then a short one.
+    let longer = Duration::from_secs_f64(uptime + 3600.0);
+    let during = mujibak_core::db::queue::rescue_orphans(&pool, "test_hangs_at_first", longer).await.unwrap();
+    let still = jobs::find(&pool, &id).await.unwrap().unwrap();
+    let after = mujibak_core::db::queue::rescue_orphans(&pool, "test_hangs_at_first", Duration::from_secs(2))
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!((during, still.status.as_str()), (0, "Running"), "no rescue within the window of a restart");
+    assert_eq!(after, 1);
+    let row = jobs::find(&pool, &id).await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.lock_by), ("Pending", None));
+    let errors = jobs::errors(&pool, &id).await.unwrap();
+    assert_eq!(errors.iter().map(|e| (e.attempt, e.kind.as_str())).collect::<Vec<_>>(), vec![(1, "crashed")]);
+}
+
+#[sqlx::test(migrations = false)]
+async fn rows_of_long_dead_workers_are_pruned_once_their_jobs_are_rescued(pool: PgPool) {
+    // Arrange: two workers unseen for an hour, one still holding a running job; a live one.
+    migrated(&pool).await;
+    let held = running_job_of_a_silent_worker(&pool, "gone-holding", "1 hour").await;
+    sqlx::query(
+        "insert into apalis.workers (id, worker_type, storage_name, last_seen)
+         values ('gone-idle', 'test_hangs_at_first', 'mujibak', now() - interval '1 hour'),
+                ('alive', 'test_hangs_at_first', 'mujibak', now())",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    // Act: one heartbeat's rescue pass, with a 2 s orphan window (rows unseen for 20 s go).
+    let rescued =
+        mujibak_core::db::queue::rescue_orphans(&pool, "test_hangs_at_first", Duration::from_secs(2))
+            .await
+            .unwrap();
+
+    // Assert: the held job is back in the queue, and only the live worker's row is left.
+    assert_eq!(rescued, 1);
+    assert_eq!(jobs::find(&pool, &held).await.unwrap().unwrap().status, "Pending");
+    let names: Vec<String> =
+        sqlx::query_scalar("select id from apalis.workers order by id").fetch_all(&pool).await.unwrap();
+    assert_eq!(names, vec!["alive".to_owned()]);
 }
