@@ -8,6 +8,7 @@ pub mod extract;
 mod forms;
 mod health;
 mod inbox;
+mod origin;
 mod pages;
 mod profile;
 pub mod session;

@@ -107,6 +107,11 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, WebE
                 tracing::warn!(reason, "request refused: CSRF check failed");
                 render_error_page(&state, &ctx, StatusCode::FORBIDDEN, "/")
             }
+            Err(Refused::ForeignOrigin(origin)) => {
+                tracing::warn!(%origin, expected = %state.config.http.base_url,
+                    "request refused: its Origin is not BASE_URL (set BASE_URL to the address users open)");
+                render_error_page(&state, &ctx, StatusCode::FORBIDDEN, "/")
+            }
         }
     } else {
         next.run(req).await
@@ -134,13 +139,16 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, WebE
 /// checks `Origin`, and hands the request on with its body intact.
 enum Refused {
     Csrf(&'static str),
+    ForeignOrigin(String),
     TooLarge,
 }
 
 async fn check_csrf(state: &AppState, req: Request, expected: &str) -> Result<Request, Refused> {
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        if origin.as_bytes() != state.config.http.base_url.as_bytes() {
-            return Err(Refused::Csrf("foreign origin"));
+        let origin = origin.to_str().unwrap_or("(not text)");
+        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+        if !super::origin::allowed(origin, &state.config.http.base_url, host, state.sandbox) {
+            return Err(Refused::ForeignOrigin(origin.chars().take(200).collect()));
         }
     }
     let (parts, body) = req.into_parts();

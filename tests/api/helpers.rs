@@ -117,6 +117,12 @@ pub async fn spawn_app(pool: PgPool) -> SocketAddr {
 
 /// As [`spawn_app`], with extra configuration variables (e.g. an https `BASE_URL`).
 pub async fn spawn_app_with(pool: PgPool, vars: &[(&str, &str)]) -> SocketAddr {
+    spawn_app_as(pool, vars, false).await
+}
+
+/// As [`spawn_app_with`]; `dev` serves it as `mujibak dev` does (sandbox routes, loopback
+/// origins accepted).
+pub async fn spawn_app_as(pool: PgPool, vars: &[(&str, &str)], dev: bool) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
@@ -130,7 +136,7 @@ pub async fn spawn_app_with(pool: PgPool, vars: &[(&str, &str)]) -> SocketAddr {
             .or_else(|| (name == "BASE_URL").then(|| base.clone())),
     })
     .expect("test config");
-    let state = AppState::new(pool, config, false).expect("templates load");
+    let state = AppState::new(pool, config, dev).expect("templates load");
     let app = mujibak::router(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr

@@ -6,6 +6,7 @@ mod cli;
 mod cron;
 mod delivery_edges;
 mod dev_mode;
+mod first_run;
 mod health;
 mod helpers;
 mod i18n;

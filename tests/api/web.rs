@@ -39,6 +39,11 @@ impl Browser {
 
     /// A browser sending `headers` on every request (e.g. `Accept-Language`).
     pub fn with_headers(addr: SocketAddr, headers: &[(&'static str, &str)]) -> Self {
+        Self::at(&format!("http://{addr}"), headers)
+    }
+
+    /// A browser that opens the app at `base` (e.g. `http://localhost:8080`).
+    pub fn at(base: &str, headers: &[(&'static str, &str)]) -> Self {
         let mut defaults = header::HeaderMap::new();
         for (k, v) in headers {
             defaults.insert(*k, v.parse().unwrap());
@@ -50,7 +55,7 @@ impl Browser {
             .timeout(Duration::from_secs(20))
             .build()
             .unwrap();
-        Self { base: format!("http://{addr}"), client, csrf: Mutex::new(None), set_cookies: Mutex::default() }
+        Self { base: base.to_owned(), client, csrf: Mutex::new(None), set_cookies: Mutex::default() }
     }
 
     async fn read(&self, response: Response) -> Page {
