@@ -11,9 +11,11 @@ const DEFAULT_FILTER: &str =
     "info,sqlx=warn,apalis=warn,apalis_core=warn,apalis_postgres=warn,async_openai=off";
 
 /// Installs the global subscriber. Safe to call more than once (later calls are no-ops).
+/// Colours only on a terminal: a log file or a log drain gets plain text.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let builder = fmt().with_env_filter(filter).with_target(true);
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = fmt().with_env_filter(filter).with_target(true).with_ansi(on_terminal);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),

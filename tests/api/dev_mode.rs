@@ -90,6 +90,7 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     drop(running);
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(logs.contains("web listening") && logs.contains("DEBUG"), "the debug log was captured");
+    assert!(!logs.contains('\u{1b}'), "a log written to a file carries no terminal colour codes");
     for secret in [
         "متى تفتحون",
         "نفتح يوميًا",
