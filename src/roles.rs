@@ -3,6 +3,7 @@
 use anyhow::{bail, Context};
 use mujibak_core::{
     clients::{openai::ReplyModel, smtp::Mailer, whatsapp::GraphClient},
+    config::Role,
     db, Config,
 };
 use mujibak_jobs::{
@@ -21,7 +22,12 @@ use crate::{
 
 /// `mujibak migrate`: apalis' migrations, then ours.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let pool = connect(config).await?;
+    config.require(Role::Migrate)?;
+    // Migrations need one connection; the release phase runs while the old web and
+    // worker dynos still hold theirs, so it takes no more than two.
+    let mut small = config.clone();
+    small.database.max_connections = config.database.max_connections.min(2);
+    let pool = connect(&small).await?;
     schema::migrate(&pool).await.context("migrations failed")?;
     tracing::info!("database migrated");
     Ok(())
@@ -29,7 +35,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 /// `mujibak web`: the HTTP app on $PORT, refusing an unmigrated database.
 pub async fn web(config: Config) -> anyhow::Result<()> {
-    require_keys(&config)?;
+    config.require(Role::Web)?;
     let pool = connect(&config).await?;
     ensure_migrated(&pool).await?;
     serve(AppState::new(pool, config, false)?, shutdown::signal()).await
@@ -37,7 +43,7 @@ pub async fn web(config: Config) -> anyhow::Result<()> {
 
 /// `mujibak worker`: every queue and the cron scheduler, refusing an unmigrated database.
 pub async fn worker(config: Config) -> anyhow::Result<()> {
-    require_keys(&config)?;
+    config.require(Role::Worker)?;
     let pool = connect(&config).await?;
     ensure_migrated(&pool).await?;
     run_worker(pool, &config, shutdown::signal()).await
@@ -107,7 +113,9 @@ pub async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
 
 fn require_keys(config: &Config) -> anyhow::Result<mujibak_core::crypto::Keyring> {
     config.keyring.clone().ok_or_else(|| {
-        anyhow::anyhow!("ENCRYPTION_KEYS is not set (kid:base64 of 32 random bytes; see .env.example)")
+        anyhow::anyhow!(
+            "ENCRYPTION_KEYS is not set (kid:base64 of 32 random bytes, or 64 hex digits; see .env.example)"
+        )
     })
 }
 

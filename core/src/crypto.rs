@@ -1,7 +1,9 @@
 //! Secrets at rest: AES-256-GCM with a key id in every ciphertext, so keys can rotate.
 //!
 //! `ENCRYPTION_KEYS` = `kid:base64key[,kid:base64key…]`, the first being the current key
-//! (new ciphertexts) and the others older keys still readable. A ciphertext is
+//! (new ciphertexts) and the others older keys still readable. An entry may also be 64 hex
+//! digits alone (what Heroku's `secret` generator makes): its key id is then `h` and the
+//! first 8 hex digits of the key's SHA-256, stable and revealing nothing of the key. A ciphertext is
 //! `v1:<kid>:<base64(nonce ‖ ciphertext ‖ tag)>`. The associated data binds it to what it
 //! protects (e.g. `whatsapp.access_token:<connection id>`), so a ciphertext copied to
 //! another row or column does not decrypt.
@@ -13,6 +15,7 @@ use aes_gcm::{
 use base64::{engine::general_purpose::STANDARD, Engine};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
+use sha2::Digest;
 
 /// Why a secret could not be sealed or opened.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -45,13 +48,26 @@ impl Keyring {
     pub fn parse(spec: &SecretString) -> Result<Self, CryptoError> {
         let mut keys = Vec::new();
         for part in spec.expose_secret().split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (kid, b64) =
-                part.split_once(':').ok_or_else(|| CryptoError::BadKeys("expected kid:base64key".into()))?;
+            let (kid, raw) = match part.split_once(':') {
+                Some((kid, b64)) => {
+                    let raw = STANDARD
+                        .decode(b64)
+                        .map_err(|_| CryptoError::BadKeys(format!("key {kid} is not base64")))?;
+                    (kid.to_owned(), raw)
+                }
+                None if part.len() == 64 && part.chars().all(|c| c.is_ascii_hexdigit()) => {
+                    let raw = hex::decode(part).map_err(|_| CryptoError::BadKeys("bad hex key".into()))?;
+                    let digest = hex::encode(sha2::Sha256::digest(&raw));
+                    (format!("h{}", &digest[..8]), raw)
+                }
+                None => {
+                    return Err(CryptoError::BadKeys("expected kid:base64key or 64 hex digits".into()));
+                }
+            };
+            let kid = kid.as_str();
             if kid.is_empty() || !kid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 return Err(CryptoError::BadKeys("key ids are letters, digits, - and _".into()));
             }
-            let raw =
-                STANDARD.decode(b64).map_err(|_| CryptoError::BadKeys(format!("key {kid} is not base64")))?;
             let cipher = Aes256Gcm::new_from_slice(&raw)
                 .map_err(|_| CryptoError::BadKeys(format!("key {kid} must be 32 bytes")))?;
             if keys.iter().any(|(k, _)| k == kid) {
@@ -142,8 +158,22 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_64_hex_secret_is_a_key_with_a_stable_id_that_reveals_nothing() {
+        let hex_key = "0f".repeat(32);
+        let (a, b) = (ring(&hex_key), ring(&hex_key));
+        let id = a.current_id().to_owned();
+        assert_eq!(id, b.current_id(), "the same secret gives the same id");
+        assert!(id.starts_with('h') && id.len() == 9 && !hex_key.contains(&id[1..]), "{id}");
+        assert_ne!(ring(&"1e".repeat(32)).current_id(), id);
+        let sealed = a.seal("EAAG-token", "c");
+        assert_eq!(b.open(&sealed, "c").unwrap().expose_secret(), "EAAG-token");
+        let rotated = ring(&format!("{},{hex_key}", Keyring::generate_entry("k2")));
+        assert_eq!(rotated.open(&sealed, "c").unwrap().expose_secret(), "EAAG-token");
+    }
+
+    #[test]
     fn malformed_key_specs_are_refused() {
-        for bad in ["", "k1", "k1:notbase64!", "k1:AAAA", "k 1:AAAA"] {
+        for bad in ["", "k1", "k1:notbase64!", "k1:AAAA", "k 1:AAAA", &"0f".repeat(31), &"zz".repeat(32)] {
             assert!(Keyring::parse(&SecretString::from(bad.to_owned())).is_err(), "{bad:?}");
         }
     }

@@ -50,7 +50,9 @@ mod tests {
 
     #[test]
     fn dev_accepts_the_loopback_spellings_and_the_lan_host_of_the_same_port() {
-        for ok in ["http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080", "http://127.1.2.3:8080"] {
+        for ok in
+            ["http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080", "http://127.1.2.3:8080"]
+        {
             assert!(allowed(ok, BASE, Some("127.0.0.1:8080"), true), "{ok}");
         }
         assert!(allowed("http://192.168.1.20:8080", BASE, Some("192.168.1.20:8080"), true));

@@ -17,7 +17,7 @@ fn mujibak() -> Command {
     let dir: PathBuf = std::env::temp_dir().join(format!("mujibak-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mujibak"));
-    cmd.env_clear().current_dir(dir).env("RUST_LOG", "info");
+    cmd.env_clear().current_dir(dir).env("RUST_LOG", "info").env("BASE_URL", "https://mujibak.example");
     cmd
 }
 
@@ -76,6 +76,16 @@ async fn web_and_worker_refuse_to_start_without_their_secrets_naming_them(pool: 
     let (out, stderr) = run(mujibak().arg("web").env("DATABASE_URL", &url));
     assert!(!out.status.success());
     assert!(stderr.contains("ENCRYPTION_KEYS is not set"), "{stderr}");
+    for role in ["web", "worker"] {
+        let (out, stderr) = run(mujibak()
+            .arg(role)
+            .env_remove("BASE_URL")
+            .env("DATABASE_URL", &url)
+            .env("ENCRYPTION_KEYS", TEST_KEYS)
+            .env("SMTP_URL", "smtp://127.0.0.1:1"));
+        assert!(!out.status.success(), "{role} must refuse");
+        assert!(stderr.contains("BASE_URL is not set"), "{role}: {stderr}");
+    }
 }
 
 #[sqlx::test(migrations = false)]

@@ -1,7 +1,11 @@
 //! What a newcomer and an operator meet first: in `mujibak dev` the app accepts forms
 //! whether it is opened at `127.0.0.1` or at `localhost` (production accepts only
-//! `BASE_URL`).
+//! `BASE_URL`); `app.json` and the `Procfile` ask Heroku for everything the processes need
+//! and fit its smallest plan; the README's deploy section names every step and variable,
+//! and links only inside the repository.
 
+use mujibak_core::config::{required, Role};
+use mujibak_jobs::worker::{WorkerOptions, QUEUES};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
@@ -38,4 +42,111 @@ async fn in_production_a_form_from_another_spelling_of_the_address_is_refused(po
     let other = format!("http://localhost:{}", addr.port());
     let page = Browser::at(&other, &[("origin", &other)]).sign_in("nobody@prod.sa", PASSWORD).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "BASE_URL is http://127.0.0.1:{}", addr.port());
+}
+
+fn app_json() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../app.json")).expect("app.json parses")
+}
+
+#[test]
+fn app_json_asks_a_heroku_deployer_for_everything_the_processes_refuse_to_start_without() {
+    let app = app_json();
+    let addons: Vec<&str> =
+        app["addons"].as_array().unwrap().iter().filter_map(|a| a["plan"].as_str()).collect();
+    let example = include_str!("../../.env.example");
+    for role in [Role::Migrate, Role::Web, Role::Worker] {
+        // The list the roles check at start-up, not a copy of it.
+        for (name, _) in required(role) {
+            if *name == "DATABASE_URL" {
+                assert!(
+                    addons.iter().any(|p| p.starts_with("heroku-postgresql")),
+                    "the Postgres add-on sets it"
+                );
+                continue;
+            }
+            let var = &app["env"][name];
+            assert_eq!(
+                var["required"], true,
+                "app.json must require {name} ({role:?} refuses to start without it)"
+            );
+        }
+    }
+    for (name, var) in app["env"].as_object().unwrap() {
+        assert!(example.lines().any(|l| l.starts_with(&format!("{name}="))), "{name} is not in .env.example");
+        assert!(var["description"].as_str().is_some_and(|d| d.len() > 20), "{name} is described");
+    }
+    let buildpacks = app["buildpacks"].to_string();
+    assert!(buildpacks.contains("heroku-buildpack-rust"), "a Rust buildpack is named");
+}
+
+#[test]
+fn the_procfile_pools_fit_a_worker_and_the_smallest_plan() {
+    let procfile = include_str!("../../Procfile");
+    let app = app_json();
+    let default = |var: &str| -> u32 {
+        let from_app: u32 = app["env"][var]["value"].as_str().unwrap().parse().unwrap();
+        let marker = format!("${{{var}:-{from_app}}}");
+        assert!(procfile.contains(&marker), "the Procfile's default for {var} is app.json's ({marker})");
+        from_app
+    };
+    let (web, worker) = (default("WEB_DATABASE_CONNECTIONS"), default("WORKER_DATABASE_CONNECTIONS"));
+    assert!(procfile.contains("release: DATABASE_MAX_CONNECTIONS=2 "), "the release phase takes 2");
+    // A worker needs one connection per queue and its reserve, or it refuses to start.
+    let needed = QUEUES.len() as u32 + WorkerOptions::default().reserved_connections;
+    assert!(worker >= needed, "a worker dyno needs {needed} connections, the default is {worker}");
+    assert!(web + worker + 2 <= 20, "one web and one worker dyno fit essential-0's 20 connections");
+}
+
+/// The "## Deploy (Heroku)" section of the README.
+fn deploy_section(readme: &str) -> &str {
+    let start = readme.find("## Deploy (Heroku)").expect("a deploy section");
+    let rest = &readme[start + 3..];
+    &readme[start..start + 3 + rest.find("\n## ").unwrap_or(rest.len())]
+}
+
+#[test]
+fn the_readme_deploy_section_names_every_step_and_every_heroku_variable() {
+    let readme = include_str!("../../README.md");
+    let deploy = deploy_section(readme);
+    let app = app_json();
+    let mut names: Vec<&str> = app["env"].as_object().unwrap().keys().map(String::as_str).collect();
+    names.push("DATABASE_URL");
+    for name in names {
+        assert!(deploy.contains(name), "the deploy section does not name {name}");
+    }
+    for step in [
+        "heroku create",
+        "heroku-buildpack-rust",
+        "RustConfig",
+        "heroku addons:create heroku-postgresql",
+        "heroku config:set",
+        "git push heroku",
+        "mujibak migrate",
+        "heroku ps:scale web=1 worker=1",
+        "/readyz",
+        "Connecting a real number",
+        "app.json",
+    ] {
+        assert!(deploy.contains(step), "the deploy section lacks the step {step:?}");
+    }
+}
+
+#[test]
+fn no_link_in_the_readme_points_outside_the_repository() {
+    let readme = include_str!("../../README.md");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(!readme.contains("../"), "the README names a path outside the repository");
+    assert!(!readme.contains("design.md"), "the README cites a design document a clone does not have");
+    // Every relative markdown link, [text](target), resolves inside the repository.
+    for (n, _) in readme.match_indices("](") {
+        let target: String = readme[n + 2..].chars().take_while(|c| *c != ')').collect();
+        let target = target.split('#').next().unwrap_or("");
+        if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+            continue;
+        }
+        let path = root.join(target);
+        assert!(path.exists(), "the README links to {target}, which is not in the repository");
+        let real = path.canonicalize().unwrap();
+        assert!(real.starts_with(root.canonicalize().unwrap()), "{target} leaves the repository");
+    }
 }

@@ -1,7 +1,7 @@
 //! The WhatsApp Cloud API (Graph API) client: send a text, mark read with a typing
 //! indicator, check a number. Base URL and version come from configuration so tests and
 //! the sandbox point it at the local fake. Errors carry Meta's code and are classified the
-//! way the send job must act (design.md section 5); a failure that may have happened after
+//! way the send job must act (see `GraphErrorClass`); a failure that may have happened after
 //! the request reached Meta is [`GraphError::Ambiguous`], never a plain retry. Every send
 //! carries our message id as `biz_opaque_callback_data`, which Meta echoes in its status
 //! webhooks, so an ambiguous send can be settled by its status.

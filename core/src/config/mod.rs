@@ -65,8 +65,10 @@ pub struct Config {
     pub keyring: Option<crate::crypto::Keyring>,
 }
 
+mod roles;
 mod sections;
 
+pub use roles::{required, Role};
 pub use sections::*;
 
 impl Config {
@@ -90,6 +92,7 @@ impl Config {
             return Err(invalid("DATABASE_MAX_CONNECTIONS", "must be at least 1"));
         }
         let port: u16 = env.parsed("PORT", 8080)?;
+        let base_url_set = env.optional("BASE_URL").is_some();
         let base_url = env.optional("BASE_URL").unwrap_or_else(|| format!("http://localhost:{port}"));
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(invalid("BASE_URL", "must start with http:// or https://"));
@@ -167,7 +170,7 @@ impl Config {
         }
         Ok(Config {
             database,
-            http: HttpConfig { port, base_url: base_url.trim_end_matches('/').to_owned() },
+            http: HttpConfig { port, base_url: base_url.trim_end_matches('/').to_owned(), base_url_set },
             log: LogConfig { format },
             queue: QueueConfig {
                 retention: Duration::from_secs(retention_hours * 3600),

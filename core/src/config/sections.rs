@@ -76,6 +76,8 @@ pub struct DatabaseConfig {
 pub struct HttpConfig {
     pub port: u16,
     pub base_url: String,
+    /// Whether `BASE_URL` was set (`web` and `worker` refuse to start without it).
+    pub base_url_set: bool,
 }
 
 /// Log output format.

@@ -1,7 +1,7 @@
 //! A local OpenAI-compatible chat completions server (`POST /v1/chat/completions`). Answers
 //! deterministically and visibly simulated (`[simulated] …` / `[رد تجريبي] …`), quoting a
 //! matching `Q:`/`A:` pair from the system prompt when there is one, and fails on demand with
-//! OpenAI's wire errors (domain.md §3.4–3.5). Everything lives in memory.
+//! OpenAI's wire errors (its API reference's error bodies). Everything lives in memory.
 
 mod answer;
 
