@@ -4,7 +4,8 @@
 //! an id) on demand, and signed `statuses` webhooks posted back the way Meta does, echoing
 //! `biz_opaque_callback_data`. `GET /_sandbox/graph/sends` lists every accepted send so
 //! another process (the chaos run, the benchmark) can count sends per callback data. Owns
-//! only Meta's side of the wire formats (the Cloud API reference: signatures, sends, errors, statuses); everything lives in memory.
+//! only Meta's side of the wire formats (the Cloud API reference: signatures, sends,
+//! errors, statuses); everything lives in memory.
 
 mod routes;
 mod wire;
