@@ -21,14 +21,19 @@ async fn a_deleted_account_stops_the_bot_emails_the_owner_and_says_why(pool: PgP
     let p = Pipeline::start(pool, "owner@deleted.sa", "PN1680").await;
 
     // Informational: recorded, the connection stays active.
-    let verified = change("account_update", json!({ "phone_number": "966500000001", "event": "VERIFIED_ACCOUNT" }));
+    let verified =
+        change("account_update", json!({ "phone_number": "966500000001", "event": "VERIFIED_ACCOUNT" }));
     assert_eq!(p.deliver(&verified).await, StatusCode::OK);
-    let deleted = change("account_update", json!({ "phone_number": "966500000001", "event": "ACCOUNT_DELETED" }));
+    let deleted =
+        change("account_update", json!({ "phone_number": "966500000001", "event": "ACCOUNT_DELETED" }));
     assert_eq!(p.deliver(&deleted).await, StatusCode::OK);
 
     p.until_count("select count(*) from whatsapp_connections where status = 'deleted'", 1).await;
     assert_eq!(
-        p.count("select count(*) from inbound_events where kind = 'account_update' and processed_at is not null").await,
+        p.count(
+            "select count(*) from inbound_events where kind = 'account_update' and processed_at is not null"
+        )
+        .await,
         2,
         "both events are recorded"
     );
@@ -55,7 +60,10 @@ async fn a_deleted_account_stops_the_bot_emails_the_owner_and_says_why(pool: PgP
 async fn a_ban_restriction_or_offboarding_moves_the_status_and_a_reinstatement_brings_it_back(pool: PgPool) {
     let p = Pipeline::start(pool, "owner@banned.sa", "PN1690").await;
     let status = || async {
-        sqlx::query_scalar::<_, String>("select status from whatsapp_connections").fetch_one(&p.pool).await.unwrap()
+        sqlx::query_scalar::<_, String>("select status from whatsapp_connections")
+            .fetch_one(&p.pool)
+            .await
+            .unwrap()
     };
     let send = |value: serde_json::Value| {
         let p = &p;
@@ -81,8 +89,13 @@ async fn a_ban_restriction_or_offboarding_moves_the_status_and_a_reinstatement_b
 
     send(json!({ "event": "ACCOUNT_OFFBOARDED" })).await;
     p.until_count("select count(*) from whatsapp_connections where status = 'offboarded'", 1).await;
+    send(json!({ "event": "ACCOUNT_RECONNECTED" })).await;
+    p.until_count("select count(*) from whatsapp_connections where status = 'active'", 1).await;
 
-    send(json!({ "event": "PARTNER_REMOVED", "waba_info": { "waba_id": "WABA1", "owner_business_id": "B1" } })).await;
+    send(
+        json!({ "event": "PARTNER_REMOVED", "waba_info": { "waba_id": "WABA1", "owner_business_id": "B1" } }),
+    )
+    .await;
     p.until_count("select count(*) from whatsapp_connections where status = 'removed'", 1).await;
     p.until_finished(&["handle_inbound", "send_email"]).await;
     assert!(p.mail.messages().len() >= 4, "the owner is emailed each time the bot stops");

@@ -80,7 +80,8 @@ async fn the_owners_edits_and_deletions_from_the_phone_app_follow(pool: PgPool) 
                 "edit": { "original_message_id": "wamid.ECHO1", "message": { "type": "text", "text": { "body": "It is 150 SAR" } } } }),
     ))
     .await;
-    p.until_count("select count(*) from messages where wamid = 'wamid.ECHO1' and body = 'It is 150 SAR'", 1).await;
+    p.until_count("select count(*) from messages where wamid = 'wamid.ECHO1' and body = 'It is 150 SAR'", 1)
+        .await;
 
     p.deliver(&echo(
         "PN1670",
@@ -88,7 +89,12 @@ async fn the_owners_edits_and_deletions_from_the_phone_app_follow(pool: PgPool) 
                 "revoke": { "original_message_id": "wamid.ECHO1" } }),
     ))
     .await;
-    p.until_count("select count(*) from messages where wamid = 'wamid.ECHO1' and deleted_at is not null", 1).await;
+    p.until_count("select count(*) from messages where wamid = 'wamid.ECHO1' and deleted_at is not null", 1)
+        .await;
     assert_eq!(p.count("select count(*) from messages where body like '%SAR%'").await, 0);
-    assert_eq!(p.count("select count(*) from messages where direction = 'out'").await, 1, "one row, edited then deleted");
+    assert_eq!(
+        p.count("select count(*) from messages where direction = 'out'").await,
+        1,
+        "one row, edited then deleted"
+    );
 }

@@ -31,11 +31,17 @@ async fn an_edited_message_shows_its_new_text_and_the_model_sees_it(pool: PgPool
     p.until_finished(&["handle_inbound", "generate_reply"]).await;
 
     assert_eq!(
-        p.count("select count(*) from messages where wamid = 'wamid.E1' and body = 'I want 3 chocolate cakes'").await,
+        p.count(
+            "select count(*) from messages where wamid = 'wamid.E1' and body = 'I want 3 chocolate cakes'"
+        )
+        .await,
         1,
         "the original message carries the new text"
     );
-    assert_eq!(p.count("select count(*) from messages where wamid = 'wamid.E1' and edited_at is not null").await, 1);
+    assert_eq!(
+        p.count("select count(*) from messages where wamid = 'wamid.E1' and edited_at is not null").await,
+        1
+    );
     assert_eq!(p.count("select count(*) from messages where direction = 'in'").await, 1, "no extra row");
     assert_eq!(
         p.count("select count(*) from apalis.jobs where job_type = 'generate_reply'").await,
@@ -71,7 +77,8 @@ async fn a_deleted_message_loses_its_content_everywhere_and_the_model_no_longer_
     p.until_finished(&["handle_inbound", "generate_reply", "send_message"]).await;
 
     assert_eq!(
-        p.count("select count(*) from messages where body like '%4111%' or details::text like '%4111%'").await,
+        p.count("select count(*) from messages where body like '%4111%' or details::text like '%4111%'")
+            .await,
         0,
         "the message's content is gone"
     );
@@ -83,7 +90,10 @@ async fn a_deleted_message_loses_its_content_everywhere_and_the_model_no_longer_
     let thread = p.owner.get(&format!("/inbox/{}", p.conversation_id().await)).await;
     assert!(thread.body.contains("deleted by the customer"), "the inbox says why the message is empty");
     assert!(!thread.body.contains("4111"));
-    assert_eq!(p.count("select count(*) from messages where wamid = 'wamid.R1' and deleted_at is not null").await, 1);
+    assert_eq!(
+        p.count("select count(*) from messages where wamid = 'wamid.R1' and deleted_at is not null").await,
+        1
+    );
 
     // The next turn: the model does not see the deleted message.
     p.deliver(&text("PN1610", "wamid.R2", from, "do you deliver to Olaya?", 0)).await;

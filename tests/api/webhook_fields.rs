@@ -6,6 +6,9 @@
 //! Shapes: Meta's webhook reference for each field (`user_preferences`,
 //! `message_template_status_update`, `calls`, …); `samples` says which.
 
+use std::collections::BTreeSet;
+
+use mujibak_core::domain::whatsapp::fields::{FIELDS, MESSAGE_ITEMS};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
@@ -88,6 +91,15 @@ fn readme_rows() -> Vec<(String, Option<String>)> {
 async fn every_field_in_the_readme_table_leaves_a_row_and_agrees_with_the_parser(pool: PgPool) {
     let rows = readme_rows();
     assert!(rows.len() > 20, "the table lists every field and message type ({})", rows.len());
+    let listed: BTreeSet<String> =
+        rows.iter().map(|(f, i)| i.as_ref().map_or(f.clone(), |i| format!("{f}.{i}"))).collect();
+    let parser: BTreeSet<String> = FIELDS
+        .iter()
+        .filter(|(f, _)| *f != "messages")
+        .map(|(f, _)| f.to_string())
+        .chain(MESSAGE_ITEMS.iter().map(|i| format!("messages.{i}")))
+        .collect();
+    assert_eq!(listed, parser, "the README's table and the parser's lists must agree");
 
     let p = Pipeline::start(pool, "owner@coverage.sa", "PN1740").await;
     p.configure_bot(&[("enabled", "off")]).await;
@@ -103,9 +115,17 @@ async fn every_field_in_the_readme_table_leaves_a_row_and_agrees_with_the_parser
     }
     p.until_finished(&["handle_inbound"]).await;
     for (field, item, check) in checks {
-        assert!(p.count(&check).await >= 1, "{field} {item:?} left no row ({check}); {}", p.diagnostics().await);
+        assert!(
+            p.count(&check).await >= 1,
+            "{field} {item:?} left no row ({check}); {}",
+            p.diagnostics().await
+        );
     }
-    assert_eq!(p.count("select count(*) from inbound_events where kind in ('ignored', 'unprocessable', 'misfiled')").await, 0);
+    assert_eq!(
+        p.count("select count(*) from inbound_events where kind in ('ignored', 'unprocessable', 'misfiled')")
+            .await,
+        0
+    );
     assert_eq!(
         p.count("select count(*) from inbound_events where processed_at is null or attempts > 0").await,
         0,

@@ -10,7 +10,9 @@ const FROM: &str = "966500001740";
 
 /// The delivery for `field` / `item`, and a count query that is ≥ 1 once it left its row.
 pub fn sample(number: &str, field: &str, item: Option<&str>) -> Option<(Value, String)> {
-    let event = |key: &str| format!("select count(*) from inbound_events where dedupe_key = '{key}' and processed_at is not null");
+    let event = |key: &str| {
+        format!("select count(*) from inbound_events where dedupe_key = '{key}' and processed_at is not null")
+    };
     let recorded = |kind: &str| {
         format!("select count(*) from inbound_events where kind = '{kind}' and payload->>'field' = '{field}' and processed_at is not null")
     };
@@ -19,7 +21,9 @@ pub fn sample(number: &str, field: &str, item: Option<&str>) -> Option<(Value, S
         let check = match field {
             "smb_message_echoes" => event("echo:wamid.cover.echo"),
             "account_update" | "user_preferences" => {
-                format!("select count(*) from inbound_events where kind = '{field}' and processed_at is not null")
+                format!(
+                    "select count(*) from inbound_events where kind = '{field}' and processed_at is not null"
+                )
             }
             _ => recorded("recorded"),
         };
@@ -88,12 +92,18 @@ fn other_field(number: &str, field: &str) -> Option<Value> {
                 "category": "marketing_messages", "value": "stop", "timestamp": 1_767_000_000 }] }),
         "message_template_status_update" => json!({ "event": "APPROVED", "message_template_id": 1,
             "message_template_name": "order_ready", "message_template_language": "en_US", "reason": "NONE" }),
-        "message_template_quality_update" => json!({ "previous_quality_score": "GREEN", "new_quality_score": "YELLOW",
-            "message_template_id": 1, "message_template_name": "order_ready", "message_template_language": "en_US" }),
-        "message_template_components_update" => json!({ "message_template_id": 1, "message_template_name": "order_ready",
-            "message_template_language": "en_US", "message_template_element": "Your order is ready" }),
-        "template_category_update" => json!({ "message_template_id": 1, "message_template_name": "order_ready",
-            "message_template_language": "en_US", "previous_category": "UTILITY", "new_category": "MARKETING" }),
+        "message_template_quality_update" => {
+            json!({ "previous_quality_score": "GREEN", "new_quality_score": "YELLOW",
+            "message_template_id": 1, "message_template_name": "order_ready", "message_template_language": "en_US" })
+        }
+        "message_template_components_update" => {
+            json!({ "message_template_id": 1, "message_template_name": "order_ready",
+            "message_template_language": "en_US", "message_template_element": "Your order is ready" })
+        }
+        "template_category_update" => {
+            json!({ "message_template_id": 1, "message_template_name": "order_ready",
+            "message_template_language": "en_US", "previous_category": "UTILITY", "new_category": "MARKETING" })
+        }
         "calls" => json!({ "messaging_product": "whatsapp", "metadata": md,
             "contacts": [{ "profile": { "name": "Sara" }, "wa_id": FROM }],
             "calls": [{ "id": "wacid.cover", "to": "966500000001", "from": FROM, "event": "connect",
@@ -106,8 +116,12 @@ fn other_field(number: &str, field: &str) -> Option<Value> {
         "account_alerts" => json!({ "entity_type": "PHONE_NUMBER", "entity_id": number,
             "alert_info": { "alert_severity": "INFORMATIONAL", "alert_status": "ACTIVE", "alert_type": "OBA_APPROVED",
                 "alert_description": "Official Business Account approved" } }),
-        "business_capability_update" => json!({ "max_daily_conversation_per_phone": 1000, "max_phone_numbers_per_business": 2 }),
-        "security" => json!({ "display_phone_number": "966500000001", "event": "PIN_CHANGED", "requester": "1" }),
+        "business_capability_update" => {
+            json!({ "max_daily_conversation_per_phone": 1000, "max_phone_numbers_per_business": 2 })
+        }
+        "security" => {
+            json!({ "display_phone_number": "966500000001", "event": "PIN_CHANGED", "requester": "1" })
+        }
         "flows" => json!({ "event": "FLOW_STATUS_CHANGE", "message": "Flow published", "flow_id": "F1",
             "old_status": "DRAFT", "new_status": "PUBLISHED" }),
         "history" => json!({ "messaging_product": "whatsapp", "metadata": md,
@@ -115,11 +129,15 @@ fn other_field(number: &str, field: &str) -> Option<Value> {
         "smb_app_state_sync" => json!({ "messaging_product": "whatsapp", "metadata": md,
             "state_sync": [{ "type": "contact", "contact": { "full_name": "Sara", "phone_number": FROM },
                 "action": "add", "metadata": { "timestamp": now() } }] }),
-        "partner_solutions" => json!({ "event": "SOLUTION_CREATED", "solution_id": "S1", "solution_status": "ACTIVE" }),
+        "partner_solutions" => {
+            json!({ "event": "SOLUTION_CREATED", "solution_id": "S1", "solution_status": "ACTIVE" })
+        }
         "payment_configuration_update" => json!({ "configuration_name": "main", "provider_name": "razorpay",
             "provider_mid": "M1", "status": "Active", "created_timestamp": 1, "updated_timestamp": 2 }),
-        "automatic_events" => json!({ "automatic_events": [{ "id": "wamid.cover.base", "event_name": "Purchase",
-            "timestamp": 1, "ctwa_clid": "C1" }] }),
+        "automatic_events" => {
+            json!({ "automatic_events": [{ "id": "wamid.cover.base", "event_name": "Purchase",
+            "timestamp": 1, "ctwa_clid": "C1" }] })
+        }
         _ => return None,
     })
 }
