@@ -84,3 +84,31 @@ async fn a_changed_number_moves_the_contact_and_its_conversation(pool: PgPool) {
     let turns = crate::pipeline::user_turns(p.model.requests().last().unwrap());
     assert!(turns.contains(&"Hello".to_owned()), "the history came along: {turns:?}");
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_number_change_reported_after_the_new_number_wrote_merges_the_two_threads(pool: PgPool) {
+    let p = Pipeline::start(pool, "owner@number-merge.sa", "PN1715").await;
+    p.configure_bot(&[("enabled", "off")]).await;
+    p.deliver(&text("PN1715", "wamid.M1", "966500001715", "Hello from my old phone", 3)).await;
+    p.deliver(&text("PN1715", "wamid.M2", "966500001716", "And this is my new number", 2)).await;
+    p.until_count("select count(*) from conversations", 2).await;
+
+    // Meta's notice of the change comes after the new number already wrote.
+    let changed = envelope(
+        "PN1715",
+        json!({ "messages": [{ "from": "966500001715", "id": "wamid.SYS3", "timestamp": chrono::Utc::now().timestamp().to_string(),
+            "type": "system", "system": { "body": "User Sara changed from 966500001715 to 966500001716",
+                "wa_id": "966500001716", "type": "user_changed_number" } }] }),
+    );
+    assert_eq!(p.deliver(&changed).await, StatusCode::OK);
+    p.until_finished(&["handle_inbound"]).await;
+
+    assert_eq!(p.count("select count(*) from contacts").await, 1, "one customer");
+    assert_eq!(p.count("select count(*) from contacts where wa_id = '966500001716'").await, 1);
+    assert_eq!(p.count("select count(*) from conversations").await, 1, "one conversation");
+    assert_eq!(
+        p.count("select count(*) from messages m join conversations c using (conversation_id)").await,
+        3,
+        "both threads' messages and the notice in it"
+    );
+}
