@@ -81,11 +81,18 @@ pub async fn sent(
         return Ok(false);
     }
     usage::bump(conn, tenant, 0, 1).await?;
+    apply_parked(conn, tenant, wamid).await?;
+    Ok(true)
+}
+
+/// A message with `wamid` was just stored (a send's answer, or an echo from the WhatsApp
+/// Business app): applies the statuses parked for it.
+pub async fn apply_parked(conn: &mut PgConnection, tenant: TenantId, wamid: &str) -> Result<(), sqlx::Error> {
     parked_statuses::lock_wamid(conn, tenant, wamid).await?;
     for parked in parked_statuses::take(conn, tenant, wamid).await? {
         forward(conn, tenant, &parked).await?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Moves the message with the status' wamid forward; a failure because the 24-hour window

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod db;
 pub mod delivery;
 pub mod domain;
+pub mod inbound;
 pub mod notices;
 pub mod telemetry;
 

@@ -1,4 +1,5 @@
-//! System emails sent from jobs (which render no templates): bilingual, Arabic first.
+//! System emails sent from jobs (which render no templates): bilingual, Arabic first: a
+//! rejected token, and a number Meta stopped (account updates).
 
 /// Subject, text and HTML of the email telling an owner the WhatsApp token stopped working.
 pub fn reauthorisation_needed(business_name: &str, settings_url: &str) -> (String, String, String) {
@@ -15,6 +16,36 @@ pub fn reauthorisation_needed(business_name: &str, settings_url: &str) -> (Strin
         "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">رفضت Meta رمز الوصول لرقم واتساب الخاص بـ {b}، فتوقف الرد الآلي. \
          <a href=\"{u}\">أدخل رمزًا جديدًا</a>.</p><p dir=\"ltr\" lang=\"en\">Meta rejected the WhatsApp access token of {b}, \
          so automatic replies have stopped. <a href=\"{u}\">Enter a new token</a>.</p></body></html>",
+        b = esc(business_name),
+        u = esc(settings_url)
+    );
+    (subject, text, html)
+}
+
+/// Subject, text and HTML of the email telling an owner Meta stopped the number (`status`:
+/// deleted, disabled, restricted, removed, offboarded), so automatic replies stopped.
+pub fn connection_stopped(business_name: &str, status: &str, settings_url: &str) -> (String, String, String) {
+    let (ar, en) = match status {
+        "deleted" => ("حذفت Meta حساب واتساب للأعمال", "Meta deleted the WhatsApp Business Account"),
+        "disabled" => ("عطّلت Meta حساب واتساب للأعمال", "Meta disabled the WhatsApp Business Account"),
+        "restricted" => (
+            "قيّدت Meta الرد على العملاء من هذا الحساب",
+            "Meta restricted replies to customers from the account",
+        ),
+        "removed" => ("لم يعد الحساب مشاركًا مع مُجيب", "The account is no longer shared with Mujibak"),
+        _ => ("فُصل الرقم عن واجهة واتساب السحابية", "The number was offboarded from the WhatsApp Cloud API"),
+    };
+    let subject = "مُجيب: توقف الرد الآلي · Mujibak: automatic replies stopped".to_owned();
+    let text = format!(
+        "{ar} ({business_name})، فتوقف الرد الآلي. التفاصيل في الإعدادات: {settings_url}\n\n\
+         {en} ({business_name}), so automatic replies have stopped. See why in Settings: {settings_url}\n"
+    );
+    let esc =
+        |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let html = format!(
+        "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">{ar} ({b})، فتوقف الرد الآلي. \
+         <a href=\"{u}\">التفاصيل في الإعدادات</a>.</p><p dir=\"ltr\" lang=\"en\">{en} ({b}), so automatic replies \
+         have stopped. <a href=\"{u}\">See why in Settings</a>.</p></body></html>",
         b = esc(business_name),
         u = esc(settings_url)
     );

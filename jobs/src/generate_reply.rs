@@ -1,7 +1,7 @@
 //! GenerateReply: one answer per customer turn. Runs a few seconds after the latest
 //! customer message (a burst gets one reply: an older request is dropped when a newer one
 //! exists), checks that a reply is allowed before spending tokens (bot on, not paused,
-//! connection active, 24-hour window open), marks the customer's message read with a
+//! connection active, 24-hour window open, the turn not emptied by deletions), marks the customer's message read with a
 //! typing indicator, asks the model (no transaction held open), then stores the reply and
 //! enqueues its send in one transaction. A model that keeps failing falls back to the
 //! business's fallback message, and the inbox shows why.
@@ -67,7 +67,12 @@ impl Job for GenerateReply {
             return Ok(());
         }
         let history = messages::recent(&mut conn, tenant, id, reply::MAX_TURNS as i64).await?;
-        let latest_in = history.iter().rev().find(|m| m.direction == "in").cloned();
+        if !reply::turn_has_substance(&history) {
+            // Every message of the turn was deleted (or carries nothing): no tokens spent.
+            conversations::nothing_to_answer(&mut conn, tenant, id, self.requested_at).await?;
+            return Ok(());
+        }
+        let latest_in = history.iter().rev().find(|m| m.direction == "in" && m.deleted_at.is_none()).cloned();
         drop(conn);
 
         let token = wa

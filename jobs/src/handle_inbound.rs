@@ -1,28 +1,34 @@
 //! HandleInbound: turns the stored events of one webhook delivery into contacts,
-//! conversations, messages and status changes, counts usage, and asks for a reply when
-//! one is due (debounced: the reply job runs a few seconds later and the latest request
-//! wins). One event, one fate: each event is processed in its own transaction; a failing
+//! conversations, messages, edits and deletions, status changes, echoes from the WhatsApp
+//! Business app, connection statuses and marketing preferences (what each does is
+//! `mujibak_core::inbound`'s), and enqueues what they ask for: a reply when one is due
+//! (debounced: the reply job runs a few seconds later and the latest request wins), the
+//! business's welcome, an email to the owners when Meta stopped the number. One event,
+//! one fate: each event is processed in its own transaction; a failing
 //! one is recorded on its row and the others go on; the job fails (and its retry redoes
 //! only the unprocessed events) only if some event failed. A status for a message we do
 //! not know is parked, never a failure. Idempotent: processed events and known wamids are
 //! skipped.
 
 use mujibak_core::{
-    db::{contacts, conversations, inbound_events, messages, usage},
+    db::inbound_events,
     delivery::{self, Applied},
     domain::{
-        whatsapp::{answerable, content, event_time, Event, InboundMessage, StatusUpdate},
+        whatsapp::{Event, StatusUpdate},
         TenantId,
     },
+    inbound::{self, Effects},
+    notices,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
-    enqueue_in,
+    enqueue, enqueue_in,
     generate_reply::GenerateReply,
     job::{Job, JobContext, JobError},
+    send_message::SendMessage,
 };
 
 /// Process these stored webhook events of `tenant_id`.
@@ -70,63 +76,55 @@ impl HandleInbound {
         if stored.processed {
             return Ok(());
         }
-        let note = match serde_json::from_value::<Event>(stored.payload.0) {
-            Ok(Event::Message(m)) => {
-                let debounce = ctx.whatsapp.as_ref().map(|w| w.debounce).unwrap_or_default();
-                message(&mut tx, tenant, stored.connection_id, &m, debounce).await?
+        let connection = stored.connection_id;
+        let effects = match serde_json::from_value::<Event>(stored.payload.0) {
+            Ok(Event::Message(m)) => inbound::message(&mut tx, tenant, connection, &m).await?,
+            Ok(Event::Echo(m)) => inbound::echo(&mut tx, tenant, connection, &m).await?,
+            Ok(Event::Status(s)) => {
+                Effects { note: status(&mut tx, tenant, event_id, &s).await?, ..Effects::default() }
             }
-            Ok(Event::Status(s)) => status(&mut tx, tenant, event_id, &s).await?,
-            Ok(Event::WebhookError(_) | Event::Ignored(_)) => Some("recorded for staff only".into()),
-            Err(e) => Some(format!("unreadable stored event: {e}")),
+            Ok(Event::Account(a)) => {
+                tracing::info!(tenant.id = %tenant, update = %a.update, "account update");
+                inbound::account(&mut tx, tenant, connection, &a).await?
+            }
+            Ok(Event::Preference(p)) => inbound::preference(&mut tx, tenant, connection, &p).await?,
+            Ok(Event::Recorded(_) | Event::WebhookError(_) | Event::Ignored(_)) => {
+                Effects { note: Some("recorded for staff only".into()), ..Effects::default() }
+            }
+            Err(e) => Effects { note: Some(format!("unreadable stored event: {e}")), ..Effects::default() },
         };
-        inbound_events::mark_processed(&mut tx, tenant, event_id, note.as_deref()).await?;
+        self.follow_up(ctx, &mut tx, &effects).await?;
+        inbound_events::mark_processed(&mut tx, tenant, event_id, effects.note.as_deref()).await?;
         tx.commit().await?;
         Ok(())
     }
-}
 
-async fn message(
-    tx: &mut PgConnection,
-    tenant_id: TenantId,
-    connection_id: Uuid,
-    m: &InboundMessage,
-    debounce: std::time::Duration,
-) -> Result<Option<String>, JobError> {
-    if m.wa_id.is_none() && m.bsuid.is_none() {
-        return Ok(Some("message without a sender id".into()));
+    /// Enqueues what the event asked for, in its transaction.
+    async fn follow_up(
+        &self,
+        ctx: &JobContext,
+        tx: &mut PgConnection,
+        effects: &Effects,
+    ) -> Result<(), JobError> {
+        let tenant_id = self.tenant_id;
+        if let Some((conversation_id, requested_at)) = effects.reply {
+            let debounce = ctx.whatsapp.as_ref().map(|w| w.debounce).unwrap_or_default();
+            let job = GenerateReply { tenant_id, conversation_id, requested_at };
+            enqueue_in(tx, &job, debounce).await.map_err(JobError::transient)?;
+        }
+        if let Some(message_id) = effects.send {
+            enqueue(tx, &SendMessage { tenant_id, message_id }).await.map_err(JobError::transient)?;
+        }
+        if let Some(status) = effects.stopped {
+            tracing::warn!(tenant.id = %tenant_id, status, "Meta stopped the number; owners emailed");
+            let url = ctx.whatsapp.as_ref().map(|w| w.settings_url.clone()).unwrap_or_default();
+            crate::notify::owners(tx, tenant_id, "connection_stopped", |business| {
+                notices::connection_stopped(business, status, &url)
+            })
+            .await?;
+        }
+        Ok(())
     }
-    let key = contacts::ContactKey {
-        connection_id,
-        wa_id: m.wa_id.as_deref(),
-        bsuid: m.bsuid.as_deref(),
-        name: m.name.as_deref(),
-        username: m.username.as_deref(),
-    };
-    let contact_id = contacts::upsert(tx, tenant_id, &key).await?;
-    let conversation_id = conversations::upsert(tx, tenant_id, connection_id, contact_id).await?;
-    let (body, details, error) = content(m);
-    let at = event_time(m.timestamp, chrono::Utc::now());
-    let kind = if known_kind(&m.kind) { m.kind.as_str() } else { "unsupported" };
-    let new = messages::NewInbound {
-        conversation_id,
-        wamid: &m.wamid,
-        kind,
-        body: body.as_deref(),
-        details: details.as_ref(),
-        error: error.as_deref(),
-        at,
-    };
-    if messages::insert_inbound(tx, tenant_id, &new).await?.is_none() {
-        return Ok(None); // already stored from an earlier delivery
-    }
-    usage::bump(tx, tenant_id, 1, 0).await?;
-    let wants_reply = answerable(kind);
-    let requested_at = conversations::record_inbound(tx, tenant_id, conversation_id, at, wants_reply).await?;
-    if wants_reply {
-        let job = GenerateReply { tenant_id, conversation_id, requested_at };
-        enqueue_in(tx, &job, debounce).await.map_err(JobError::transient)?;
-    }
-    Ok(None)
 }
 
 async fn status(
@@ -140,8 +138,4 @@ async fn status(
         Applied::Parked => Some("parked: no message has this id yet".into()),
         Applied::EarlierSend => Some("status of an earlier send of a message that was sent again".into()),
     })
-}
-
-fn known_kind(kind: &str) -> bool {
-    answerable(kind) || matches!(kind, "reaction" | "system" | "unsupported")
 }

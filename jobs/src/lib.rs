@@ -17,6 +17,7 @@
 //! - `worker`: THE registry of queues and schedules, unique worker names, restarts,
 //!   graceful shutdown that hands unfinished jobs back.
 //! - `schema`: apalis' migrations and ours, and the pending-migration check.
+//! - `notify`: emails to a tenant's owners from jobs.
 //!
 //! Jobs: `handle_inbound` → `generate_reply` → `send_message` (the WhatsApp pipeline),
 //! `reconcile_send` (a send with an unknown outcome), `sweep_inbound` (webhook events a
@@ -33,6 +34,7 @@ pub mod generate_reply;
 pub mod handle_inbound;
 pub mod job;
 mod lease;
+pub mod notify;
 pub mod prune_jobs;
 pub mod prune_sessions;
 pub mod reconcile_send;

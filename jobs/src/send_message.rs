@@ -15,9 +15,9 @@ use chrono::Utc;
 use mujibak_core::{
     clients::whatsapp::{Creds, GraphErrorClass, Recipient},
     connections::token_context,
-    db::{connections, conversations, emails, messages, outbound, users},
+    db::{connections, conversations, messages, outbound},
     delivery,
-    domain::{reply, EmailId, Role, TenantId},
+    domain::{reply, TenantId},
     notices,
 };
 use serde::{Deserialize, Serialize};
@@ -211,19 +211,8 @@ async fn notify_owner(
     tenant: TenantId,
     settings_url: &str,
 ) -> Result<(), JobError> {
-    let business = mujibak_core::db::tenants::get(tx, tenant).await?.business_name;
-    let (subject, text, html) = notices::reauthorisation_needed(&business, settings_url);
-    for owner in users::list(tx, tenant).await?.into_iter().filter(|u| u.role == Role::Owner) {
-        let email = emails::NewEmail {
-            email_id: EmailId::new(),
-            tenant_id: Some(tenant),
-            kind: "reauthorisation_needed".into(),
-            to_address: owner.email,
-            subject: subject.clone(),
-            body_text: text.clone(),
-            body_html: html.clone(),
-        };
-        crate::send_email::queue(tx, &email).await.map_err(JobError::transient)?;
-    }
-    Ok(())
+    crate::notify::owners(tx, tenant, "reauthorisation_needed", |business| {
+        notices::reauthorisation_needed(business, settings_url)
+    })
+    .await
 }

@@ -1,6 +1,8 @@
 //! The inbox: conversations newest first (search by name, number or text; keyset pages),
 //! a thread with delivery ticks and the 24-hour window, pausing the bot, and human
-//! replies (which pause the bot and go out through `send_message`). The thread refreshes
+//! replies (which pause the bot and go out through `send_message`). The thread shows what
+//! webhooks changed: edited and deleted messages, a flow's answers, replies sent from the
+//! WhatsApp Business app, a customer's marketing opt-out. The thread refreshes
 //! itself through `/inbox/{id}/thread` (polled by /static/inbox.js).
 
 use axum::{
@@ -73,6 +75,8 @@ struct ThreadView {
     contact_name: String,
     number: String,
     bot_paused: bool,
+    /// The customer opted out of marketing messages.
+    marketing_opt_out: bool,
     notice: Option<String>,
     window_open: bool,
     window_left: String,
@@ -99,6 +103,7 @@ async fn load(
         contact_name: conv.contact_name,
         number: conv.wa_id.or(conv.bsuid).unwrap_or_default(),
         bot_paused: conv.bot_paused,
+        marketing_opt_out: conv.marketing_opt_out_at.is_some(),
         notice: conv.notice,
         window_open: left.is_some(),
         window_left: left

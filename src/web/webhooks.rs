@@ -2,11 +2,14 @@
 //! The key in the URL picks the connection (404 if none), whose app secret must sign the
 //! raw body (401 and nothing stored otherwise). A signed delivery is stored, one row per
 //! message or status keyed by Meta's id, and its job enqueued, in one transaction; then
-//! 200. Recorded for staff and never processed (also answered 200, so Meta stops
-//! retrying): a signed but unreadable delivery (`unprocessable`), webhook-level errors
-//! (`webhook_error`), change fields we do not handle (`ignored`, message echoes included:
-//! never answered), and events naming another number than the connection's (`misfiled`).
-//! NUL characters are stripped; deliveries up to 4 MiB are accepted.
+//! 200. Processed by `handle_inbound`: messages, statuses, echoes from the WhatsApp
+//! Business app, account updates, marketing preferences. Recorded and never processed
+//! (also answered 200, so Meta stops retrying): the fields Mujibak only records
+//! (`recorded`, one info line naming the field), a signed but unreadable delivery
+//! (`unprocessable`), webhook-level errors (`webhook_error`), fields Mujibak does not know
+//! (`ignored`), and events naming another number or business account than the
+//! connection's (`misfiled`); each with a warning naming only the field and code. NUL
+//! characters are stripped; deliveries up to 4 MiB are accepted.
 
 use std::collections::HashMap;
 
@@ -99,10 +102,17 @@ async fn receive(
             let mut fresh = Vec::new();
             for event in &events {
                 let payload = serde_json::to_value(event).map_err(anyhow::Error::from)?;
-                let misfiled = event.phone_number_id().is_some_and(|n| n != conn.phone_number_id);
+                let misfiled = event.phone_number_id().is_some_and(|n| n != conn.phone_number_id)
+                    || event.waba_id().is_some_and(|w| w != conn.waba_id);
                 let (kind, key, recorded) = if misfiled {
                     let key = format!("misfiled:{}", event.dedupe_key());
-                    ("misfiled", key, Some("the event names another phone number id than this connection's"))
+                    (
+                        "misfiled",
+                        key,
+                        Some("the event names another number or business account than this connection's"),
+                    )
+                } else if event.kind() == "recorded" {
+                    (event.kind(), event.dedupe_key(), Some("recorded"))
                 } else if event.recorded().is_some() {
                     (event.kind(), event.dedupe_key(), Some("recorded for staff; not handled"))
                 } else {
@@ -120,6 +130,9 @@ async fn receive(
                     _ if stored.is_none() => {} // a redelivery: already recorded
                     (true, _) => {
                         tracing::warn!(tenant.id = %tenant, kind = event.kind(), "webhook event for another number; recorded as misfiled")
+                    }
+                    (false, Some(r)) if event.kind() == "recorded" => {
+                        tracing::info!(tenant.id = %tenant, field = %r.field, "webhook field recorded")
                     }
                     (false, Some(r)) => {
                         tracing::warn!(tenant.id = %tenant, field = %r.field, code = ?r.code, "webhook {} recorded for staff", event.kind())

@@ -251,3 +251,39 @@ pub fn text(number: &str, wamid: &str, from: &str, body: &str, ago: i64) -> Valu
         }),
     )
 }
+
+/// One customer message `msg` (Meta's `messages[]` object, `from` and `timestamp` filled in
+/// when missing) from phone customer `from`, with the contact Meta sends beside it.
+pub fn customer(number: &str, from: &str, mut msg: Value) -> Value {
+    let ts = (chrono::Utc::now().timestamp() - 1).to_string();
+    let m = msg.as_object_mut().unwrap();
+    m.entry("from").or_insert(json!(from));
+    m.entry("timestamp").or_insert(json!(ts));
+    envelope(
+        number,
+        json!({ "contacts": [{ "profile": { "name": "Sara" }, "wa_id": from }], "messages": [msg] }),
+    )
+}
+
+/// A delivery of one change of `field` (any webhook field of the WhatsApp Business Account
+/// object) with `value` as Meta sends it.
+pub fn change(field: &str, value: Value) -> Value {
+    json!({ "object": "whatsapp_business_account", "entry": [{ "id": "WABA1", "time": chrono::Utc::now().timestamp(),
+        "changes": [{ "field": field, "value": value }] }] })
+}
+
+/// The `metadata` of a change for business number `number`.
+pub fn metadata(number: &str) -> Value {
+    json!({ "display_phone_number": "966500000001", "phone_number_id": number })
+}
+
+/// The user turns of model request `request`, in order.
+pub fn user_turns(request: &Value) -> Vec<String> {
+    request["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .filter_map(|m| m["content"].as_str().map(str::to_owned))
+        .collect()
+}

@@ -22,12 +22,14 @@ pub struct BotSettings {
     pub fallback_message: String,
     /// Empty: the configured default model.
     pub model: String,
+    /// Sent once to each customer who opens the chat for the first time (empty: none).
+    pub welcome_message: String,
 }
 
 pub async fn get(conn: &mut PgConnection, tenant_id: TenantId) -> Result<BotSettings, sqlx::Error> {
     let row: Option<BotSettings> = sqlx::query_as(
         "select enabled, description, instructions, knowledge, reply_language, business_hours, away_message,
-                fallback_message, model from bot_settings where tenant_id = $1",
+                fallback_message, model, welcome_message from bot_settings where tenant_id = $1",
     )
     .bind(tenant_id)
     .fetch_optional(conn)
@@ -38,11 +40,11 @@ pub async fn get(conn: &mut PgConnection, tenant_id: TenantId) -> Result<BotSett
 pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into bot_settings (tenant_id, enabled, description, instructions, knowledge, reply_language,
-           business_hours, away_message, fallback_message, model, updated_at)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10, now())
+           business_hours, away_message, fallback_message, model, welcome_message, updated_at)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11, now())
          on conflict (tenant_id) do update set enabled = $2, description = $3, instructions = $4, knowledge = $5,
            reply_language = $6, business_hours = $7, away_message = $8, fallback_message = $9, model = $10,
-           updated_at = now()",
+           welcome_message = $11, updated_at = now()",
     )
     .bind(tenant_id)
     .bind(s.enabled)
@@ -54,6 +56,7 @@ pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings)
     .bind(&s.away_message)
     .bind(&s.fallback_message)
     .bind(&s.model)
+    .bind(&s.welcome_message)
     .execute(conn)
     .await?;
     Ok(())

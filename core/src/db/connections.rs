@@ -127,6 +127,26 @@ pub async fn set_status(
     Ok(done.rows_affected() == 1)
 }
 
+/// Back to `active` from one of `from` (Meta undid what stopped the number); `false` if
+/// the connection was not in one of them.
+pub async fn restore(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+    from: &[&str],
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update whatsapp_connections set status = 'active', status_detail = null, checked_at = now()
+         where tenant_id = $1 and connection_id = $2 and status = any($3)",
+    )
+    .bind(tenant_id)
+    .bind(connection_id)
+    .bind(from)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn unlink(
     conn: &mut PgConnection,
     tenant_id: TenantId,

@@ -1,5 +1,7 @@
 //! Customers of a tenant, per connection, keyed by BSUID or phone (a customer may have
-//! no phone; a later delivery carrying both links them).
+//! no phone; a later delivery carrying both links them). A customer whose BSUID or number
+//! changed keeps their contact (merged with one the new id already had); the welcome sent
+//! once and the marketing preference are kept here.
 
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -22,22 +24,8 @@ pub async fn upsert(
     tenant_id: TenantId,
     k: &ContactKey<'_>,
 ) -> Result<Uuid, sqlx::Error> {
-    let lock_key = format!("{tenant_id}:{}:{}", k.connection_id, k.bsuid.or(k.wa_id).unwrap_or(""));
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(&lock_key)
-        .execute(&mut *conn)
-        .await?;
-    let found: Option<Uuid> = sqlx::query_scalar(
-        "select contact_id from contacts where tenant_id = $1 and connection_id = $2
-           and ((bsuid is not null and bsuid = $3) or (wa_id is not null and wa_id = $4))
-         order by (bsuid = $3) desc nulls last limit 1",
-    )
-    .bind(tenant_id)
-    .bind(k.connection_id)
-    .bind(k.bsuid)
-    .bind(k.wa_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    lock(conn, tenant_id, k.connection_id, &[k.bsuid.or(k.wa_id).unwrap_or("")]).await?;
+    let found = find(conn, tenant_id, k.connection_id, k.wa_id, k.bsuid).await?;
     if let Some(id) = found {
         sqlx::query(
             "update contacts set bsuid = coalesce(bsuid, $3), wa_id = coalesce(wa_id, $4),
@@ -69,4 +57,136 @@ pub async fn upsert(
     .execute(&mut *conn)
     .await?;
     Ok(id)
+}
+
+/// Serialises, until the transaction ends, everything that creates or re-keys the
+/// customers with these identifiers (BSUID, else phone), taken in a fixed order.
+pub async fn lock(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+    keys: &[&str],
+) -> Result<(), sqlx::Error> {
+    let mut keys: Vec<String> = keys.iter().map(|k| format!("{tenant_id}:{connection_id}:{k}")).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(&key)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The contact with this BSUID (preferred) or phone.
+pub async fn find(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+    wa_id: Option<&str>,
+    bsuid: Option<&str>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select contact_id from contacts where tenant_id = $1 and connection_id = $2
+           and ((bsuid is not null and bsuid = $3) or (wa_id is not null and wa_id = $4))
+         order by (bsuid = $3) desc nulls last limit 1",
+    )
+    .bind(tenant_id)
+    .bind(connection_id)
+    .bind(bsuid)
+    .bind(wa_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Moves everything of contact `gone` (its conversation's messages, or the conversation
+/// itself) to contact `keep`, then deletes `gone`: one customer, one thread.
+pub async fn merge(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    keep: Uuid,
+    gone: Uuid,
+) -> Result<(), sqlx::Error> {
+    const KEEP: &str = "(select conversation_id from conversations where tenant_id = $1 and contact_id = $2)";
+    const GONE: &str = "(select conversation_id from conversations where tenant_id = $1 and contact_id = $3)";
+    let statements = [
+        format!("update messages set conversation_id = {KEEP} where tenant_id = $1 and conversation_id = {GONE} and {KEEP} is not null"),
+        "update conversations k set last_inbound_at = greatest(k.last_inbound_at, g.last_inbound_at),
+                    last_message_at = greatest(k.last_message_at, g.last_message_at), unanswered = k.unanswered or g.unanswered,
+                    reply_requested_at = greatest(k.reply_requested_at, g.reply_requested_at)
+             from conversations g where k.tenant_id = $1 and k.contact_id = $2 and g.tenant_id = $1 and g.contact_id = $3"
+            .to_owned(),
+        format!("update conversations set contact_id = $2 where tenant_id = $1 and contact_id = $3 and {KEEP} is null"),
+        "delete from conversations where tenant_id = $1 and contact_id = $3".to_owned(),
+        "delete from contacts where tenant_id = $1 and contact_id = $3".to_owned(),
+    ];
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(keep)
+            .bind(gone)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The customer's identifiers changed: the new ones replace the old (an absent one is kept).
+pub async fn set_ids(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    contact_id: Uuid,
+    wa_id: Option<&str>,
+    bsuid: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update contacts set wa_id = coalesce($3, wa_id), bsuid = coalesce($4, bsuid)
+         where tenant_id = $1 and contact_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(contact_id)
+    .bind(wa_id)
+    .bind(bsuid)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks the business's welcome as sent to the contact; `false` if it already was.
+pub async fn mark_welcomed(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    contact_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update contacts set welcomed_at = now() where tenant_id = $1 and contact_id = $2 and welcomed_at is null",
+    )
+    .bind(tenant_id)
+    .bind(contact_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records the customer's marketing preference reported at `at` (stop: opted out since
+/// then; resume: not opted out), unless a later one was already recorded.
+pub async fn set_marketing(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    contact_id: Uuid,
+    stop: bool,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update contacts set marketing_opt_out_at = case when $3 then $4 end, marketing_pref_at = $4
+         where tenant_id = $1 and contact_id = $2 and (marketing_pref_at is null or marketing_pref_at <= $4)",
+    )
+    .bind(tenant_id)
+    .bind(contact_id)
+    .bind(stop)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

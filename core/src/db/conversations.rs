@@ -22,6 +22,8 @@ pub struct Conversation {
     pub last_message_at: DateTime<Utc>,
     pub reply_requested_at: Option<DateTime<Utc>>,
     pub notice: Option<String>,
+    /// The customer asked to stop marketing messages (templates must honour it).
+    pub marketing_opt_out_at: Option<DateTime<Utc>>,
 }
 
 /// An inbox row.
@@ -38,7 +40,8 @@ pub struct InboxRow {
 }
 
 const SELECT: &str = "select c.conversation_id, c.connection_id, k.name as contact_name, k.wa_id, k.bsuid,
-    c.bot_paused, c.needs_human, c.unanswered, c.last_inbound_at, c.last_message_at, c.reply_requested_at, c.notice
+    c.bot_paused, c.needs_human, c.unanswered, c.last_inbound_at, c.last_message_at, c.reply_requested_at, c.notice,
+    k.marketing_opt_out_at
     from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id";
 
 pub async fn upsert(
@@ -121,6 +124,27 @@ pub async fn answered(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) ->
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The turn requested at `requested_at` left nothing to answer (its messages were
+/// deleted): no longer unanswered. `false` if a newer request came meanwhile.
+pub async fn nothing_to_answer(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    requested_at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update conversations set unanswered = false
+         where tenant_id = $1 and conversation_id = $2
+           and abs(extract(epoch from reply_requested_at - $3)) < 0.001",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(requested_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Why the bot did not answer (shown in the inbox); `needs_human` flags it for staff.

@@ -1,8 +1,8 @@
 //! The durable inbox of webhook events: each message or status of a delivery, keyed by
 //! Meta's id so a redelivery is recognised, stored before the webhook answers 200. Also
 //! what is only recorded for staff (unprocessable deliveries, webhook-level errors,
-//! unhandled fields, misfiled events), each event's failed attempts, and the sweeper's
-//! bookkeeping (sweeps, dead events).
+//! unhandled fields, misfiled events), each event's failed attempts, the sweeper's
+//! bookkeeping (sweeps, dead events), and the scrubbing of a deleted message's payloads.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -119,12 +119,32 @@ pub async fn record_failure(
     Ok(())
 }
 
-/// Messages and statuses of every tenant still unprocessed (and not dead) since before
-/// `cutoff` (received, or last swept), oldest first.
+/// A message was deleted: the payloads that carried it (the message or echo itself, and
+/// every edit of it) keep only Meta's ids and type. Returns how many were scrubbed.
+pub async fn scrub(conn: &mut PgConnection, tenant_id: TenantId, wamid: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "update inbound_events set payload = (payload - 'name' - 'username')
+           || jsonb_build_object('raw', jsonb_build_object('id', payload #> '{raw,id}', 'type', payload #> '{raw,type}',
+                'deleted', true))
+         where tenant_id = $1
+           and (dedupe_key in ('message:' || $2, 'echo:' || $2)
+                or (payload #>> '{raw,type}' = 'edit' and payload #>> '{raw,edit,original_message_id}' = $2))",
+    )
+    .bind(tenant_id)
+    .bind(wamid)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Events to process (messages, statuses, echoes, account updates, preferences) of every
+/// tenant still unprocessed (and not dead) since before `cutoff` (received, or last
+/// swept), oldest first.
 pub async fn stale(pool: &PgPool, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Stale>, sqlx::Error> {
     sqlx::query_as(
         "select tenant_id, event_id, sweeps from inbound_events
-         where processed_at is null and dead_at is null and kind in ('message', 'status')
+         where processed_at is null and dead_at is null
+           and kind in ('message', 'status', 'echo', 'account_update', 'user_preferences')
            and coalesce(swept_at, received_at) < $1
          order by coalesce(swept_at, received_at) limit $2",
     )

@@ -2,7 +2,9 @@
 //! (queued → sending → uncertain → sent → delivered → read; failed and skipped end it).
 //! `uncertain`: a send whose outcome is unknown (it may have reached Meta), until Meta's
 //! status settles it or it is sent once more (`resent_at`); `delivery_note` says which.
-//! The send lifecycle's own updates are in `outbound`.
+//! The send lifecycle's own updates are in `outbound`. A message edited (by the customer,
+//! or by the business from the WhatsApp Business app) carries its new content and
+//! `edited_at`; a deleted one keeps its place in the thread and loses its content.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -29,11 +31,15 @@ pub struct Message {
     pub resent_at: Option<DateTime<Utc>>,
     /// How an interrupted send ended: confirmed_late | resent | unconfirmed | sent_twice.
     pub delivery_note: Option<String>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// `business_app` for a human reply sent from the WhatsApp Business app.
+    pub sent_from: Option<String>,
 }
 
 pub(crate) const SELECT: &str =
     "select message_id, conversation_id, direction, author, wamid, kind, body, details, status,
-    error, reply_to, created_at, resent_at, delivery_note from messages";
+    error, reply_to, created_at, resent_at, delivery_note, edited_at, deleted_at, sent_from from messages";
 
 /// Forward order of statuses (failed ends any of them).
 const ORDER: &str = "array['queued','sending','uncertain','sent','delivered','read','failed']";
@@ -47,6 +53,11 @@ pub struct NewInbound<'a> {
     pub details: Option<&'a Value>,
     pub error: Option<&'a str>,
     pub at: DateTime<Utc>,
+    /// Stored from an edit that arrived before the message it edits.
+    pub edited: bool,
+    /// A deletion that arrived before the message it deletes: stored without content, so
+    /// the message, when it comes, is recognised and not stored.
+    pub deleted: bool,
 }
 
 /// Stores an inbound message unless its wamid is known; the new id or `None`.
@@ -57,8 +68,9 @@ pub async fn insert_inbound(
 ) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
         "insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, details,
-           status, error, created_at)
-         values ($1, $2, $3, 'in', 'customer', $4, $5, $6, $7, 'received', $8, $9)
+           status, error, created_at, edited_at, deleted_at)
+         values ($1, $2, $3, 'in', 'customer', $4, $5, $6, $7, 'received', $8, $9,
+           case when $10 then now() end, case when $11 then now() end)
          on conflict (tenant_id, wamid) where wamid is not null do nothing returning message_id",
     )
     .bind(tenant_id)
@@ -70,6 +82,86 @@ pub async fn insert_inbound(
     .bind(m.details.map(Json))
     .bind(m.error)
     .bind(m.at)
+    .bind(m.edited)
+    .bind(m.deleted)
+    .fetch_optional(conn)
+    .await
+}
+
+/// What the business sent from the WhatsApp Business app (an echo).
+pub struct NewEcho<'a> {
+    pub conversation_id: Uuid,
+    pub wamid: &'a str,
+    pub kind: &'a str,
+    pub body: Option<&'a str>,
+    pub details: Option<&'a Value>,
+    pub at: DateTime<Utc>,
+}
+
+/// Stores an echo as a human reply already sent, unless its wamid is known; the new id or
+/// `None`.
+pub async fn insert_echo(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    m: &NewEcho<'_>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, details,
+           status, created_at, sent_at, status_at, sent_from)
+         values ($1, $2, $3, 'out', 'human', $4, $5, $6, $7, 'sent', $8, $8, now(), 'business_app')
+         on conflict (tenant_id, wamid) where wamid is not null do nothing returning message_id",
+    )
+    .bind(tenant_id)
+    .bind(Uuid::new_v4())
+    .bind(m.conversation_id)
+    .bind(m.wamid)
+    .bind(m.kind)
+    .bind(m.body)
+    .bind(m.details.map(Json))
+    .bind(m.at)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Replaces the content of the `direction` message with `wamid` by its edit (details kept
+/// when the edit has none). Its conversation, or `None` if no such message or it was
+/// deleted.
+pub async fn edit(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    direction: &str,
+    wamid: &str,
+    body: Option<&str>,
+    details: Option<&Value>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "update messages set body = $4, details = coalesce($5, details), edited_at = now()
+         where tenant_id = $1 and wamid = $2 and direction = $3 and deleted_at is null returning conversation_id",
+    )
+    .bind(tenant_id)
+    .bind(wamid)
+    .bind(direction)
+    .bind(body)
+    .bind(details.map(Json))
+    .fetch_optional(conn)
+    .await
+}
+
+/// Removes the content (text, details, error) of the `direction` message with `wamid`,
+/// which stays in its thread as deleted. Its conversation, or `None` if no such message.
+pub async fn delete_content(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    direction: &str,
+    wamid: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "update messages set body = null, details = null, error = null, deleted_at = coalesce(deleted_at, now())
+         where tenant_id = $1 and wamid = $2 and direction = $3 returning conversation_id",
+    )
+    .bind(tenant_id)
+    .bind(wamid)
+    .bind(direction)
     .fetch_optional(conn)
     .await
 }

@@ -1,5 +1,6 @@
 //! Reply policy (pure): is the 24-hour window open, is the business open, what the model
-//! is told, which turns it sees, and how a stored message reads as text.
+//! is told, which turns it sees (and whether the latest one leaves anything to answer),
+//! and how a stored message reads as text.
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use chrono_tz::Asia::Riyadh;
@@ -65,10 +66,12 @@ pub fn system_prompt(business_name: &str, s: &BotSettings) -> String {
 }
 
 /// The conversation as the model sees it: the last turns, bounded in count and size.
+/// Deleted messages, notices (identity changes, a customer opening the chat) and failed or
+/// skipped sends are not part of it.
 pub fn turns(history: &[Message]) -> Vec<Turn> {
     let mut out: Vec<Turn> = Vec::new();
     let mut size = 0;
-    for m in history.iter().rev().filter(|m| m.status != "failed" && m.status != "skipped").take(MAX_TURNS) {
+    for m in history.iter().rev().filter(|m| in_conversation(m)).take(MAX_TURNS) {
         let text = as_text(m);
         size += text.chars().count();
         if size > MAX_HISTORY_CHARS && !out.is_empty() {
@@ -80,21 +83,113 @@ pub fn turns(history: &[Message]) -> Vec<Turn> {
     out
 }
 
-/// A stored message as one line of text (media become a short description).
+fn in_conversation(m: &Message) -> bool {
+    m.deleted_at.is_none()
+        && !matches!(m.status.as_str(), "failed" | "skipped")
+        && !matches!(m.kind.as_str(), "system" | "request_welcome")
+}
+
+/// Whether the customer's latest turn (their messages since the last reply) leaves
+/// anything to answer: not when every one of them was deleted or carries nothing. Meta's
+/// timestamps have whole seconds, so a customer message up to a second older than the
+/// last reply counts as part of the turn.
+pub fn turn_has_substance(history: &[Message]) -> bool {
+    let last_reply = history
+        .iter()
+        .filter(|m| m.direction == "out" && !matches!(m.status.as_str(), "failed" | "skipped"))
+        .map(|m| m.created_at)
+        .max();
+    history
+        .iter()
+        .filter(|m| {
+            m.direction == "in" && last_reply.is_none_or(|at| m.created_at + Duration::seconds(1) > at)
+        })
+        .any(|m| in_conversation(m) && !as_text(m).trim().is_empty())
+}
+
+/// A stored message as one line of text: what the customer said or sent, with the
+/// substance the model can use (captions, a document's name, a location's name and
+/// address, shared contacts' names, an order's items, a flow's answers).
 pub fn as_text(m: &Message) -> String {
     let body = m.body.clone().unwrap_or_default();
-    let detail = |k: &str| {
-        m.details.as_ref().and_then(|d| d.0.get(k)).and_then(Value::as_str).unwrap_or("").to_owned()
-    };
+    let details = m.details.as_ref().map(|d| &d.0).unwrap_or(&Value::Null);
+    let at = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let with_body = |head: String| if body.is_empty() { head } else { format!("{head} {body}") };
     match m.kind.as_str() {
-        "text" | "interactive" | "button" => body,
+        "text" | "button" => body,
+        "interactive" => {
+            let fields: Vec<String> = details
+                .get("fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|f| format!("{}: {}", at(f, "name"), at(f, "value")))
+                .collect();
+            if fields.is_empty() {
+                body
+            } else {
+                with_body(format!("[form answers: {}]", fields.join("; ")))
+            }
+        }
         "location" => {
-            format!("[location shared: {} {}]", detail("name"), detail("address")).trim().to_owned()
+            let place: Vec<String> =
+                [at(details, "name"), at(details, "address")].into_iter().filter(|s| !s.is_empty()).collect();
+            let place = if place.is_empty() {
+                let coordinate = |k: &str| details.get(k).map(Value::to_string).unwrap_or_default();
+                format!("{}, {}", coordinate("latitude"), coordinate("longitude"))
+            } else {
+                place.join(", ")
+            };
+            format!("[location shared: {place}]")
         }
-        "image" | "video" | "audio" | "document" | "sticker" if body.is_empty() => {
-            format!("[{} sent]", m.kind)
+        "contacts" => {
+            let names: Vec<String> = details
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| c.pointer("/name/formatted_name").and_then(Value::as_str).unwrap_or("").to_owned())
+                .filter(|n| !n.is_empty())
+                .collect();
+            format!("[contact card shared: {}]", names.join(", "))
         }
-        "image" | "video" | "audio" | "document" | "sticker" => format!("[{} sent] {body}", m.kind),
+        "order" => {
+            let items: Vec<String> = details
+                .get("product_items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|i| {
+                    let number =
+                        |k: &str| i.get(k).map(|v| v.as_str().map(str::to_owned).unwrap_or(v.to_string()));
+                    let price = number("item_price")
+                        .map(|p| format!(" at {p} {}", at(i, "currency")))
+                        .unwrap_or_default();
+                    format!(
+                        "{} × {}{}",
+                        number("quantity").unwrap_or_else(|| "1".into()),
+                        at(i, "product_retailer_id"),
+                        price.trim_end()
+                    )
+                })
+                .collect();
+            let text = at(details, "text");
+            let order = format!("[order: {}]", items.join(", "));
+            if text.is_empty() {
+                order
+            } else {
+                format!("{order} {text}")
+            }
+        }
+        "document" => {
+            let name = at(details, "filename");
+            with_body(if name.is_empty() {
+                "[document sent]".into()
+            } else {
+                format!("[document sent: {name}]")
+            })
+        }
+        "image" | "video" | "audio" | "sticker" => with_body(format!("[{} sent]", m.kind)),
+        "reaction" => format!("[reaction: {body}]"),
         other => format!("[{other}]"),
     }
 }

@@ -2,17 +2,32 @@
 //!
 //! A delivery may batch many entries, changes, messages and statuses; every one becomes
 //! an [`Event`] with its own dedupe key (Meta retries deliveries for days). A customer may
-//! arrive with a phone (`wa_id`), a business-scoped user id (BSUID) or both. Webhook-level
-//! errors and change fields we do not handle become recorded-only events; NUL characters
-//! (which Postgres refuses) are stripped; Meta's timestamps are clamped before use.
+//! arrive with a phone (`wa_id`), a business-scoped user id (BSUID) or both. Besides
+//! customer messages and statuses: echoes of what the business sent from the WhatsApp
+//! Business app, account updates and marketing preferences are processed; the other
+//! fields of [`fields::FIELDS`] are recorded; webhook-level errors and unknown fields are
+//! recorded for staff. NUL characters (which Postgres refuses) are stripped; Meta's
+//! timestamps are clamped before use. `parse` reads deliveries, `content` says what a
+//! message holds, `fields` lists every field and message type the README's table shows.
+
+mod account;
+mod content;
+pub mod fields;
+mod parse;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
-/// One customer message of a delivery, with the contact it came with.
+pub use account::{account_effect, AccountEffect};
+pub use content::{content, content_of, identity_change, wants_reply, IdentityChange};
+pub use parse::{parse_delivery, ParseError};
+
+/// One message of a delivery: a customer's (`messages`), or one the business sent from
+/// the WhatsApp Business app (`smb_message_echoes`: then `wa_id`/`bsuid` name the
+/// customer it went to, `name` and `username` are empty).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct InboundMessage {
     pub phone_number_id: String,
@@ -41,11 +56,38 @@ pub struct StatusUpdate {
     pub callback: Option<String>,
 }
 
-/// Something a delivery carried that is kept for staff but not acted on: a webhook-level
-/// error (`value.errors`) or a change field we do not handle.
+/// An `account_update` change: its WhatsApp Business Account (the entry's id), Meta's
+/// `event` name and the whole value.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountUpdate {
+    pub field: String,
+    pub waba_id: String,
+    /// Meta's `event` (`ACCOUNT_DELETED`, `DISABLED_UPDATE`, …).
+    pub update: String,
+    /// Unique within the delivery's redeliveries: the delivery's digest and the position.
+    pub key: String,
+    pub raw: Value,
+}
+
+/// One entry of a `user_preferences` change: a customer's marketing preference.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PreferenceUpdate {
+    pub field: String,
+    pub phone_number_id: String,
+    pub wa_id: Option<String>,
+    pub bsuid: Option<String>,
+    /// `marketing_messages`.
+    pub category: String,
+    /// `stop` or `resume`.
+    pub value: String,
+    pub timestamp: i64,
+}
+
+/// Something a delivery carried that is kept, not acted on: a webhook-level error
+/// (`value.errors`), a field Mujibak records (templates, calls, …) or an unknown field.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Recorded {
-    /// The change's field (`messages` for a webhook-level error, `account_update`, …).
+    /// The change's field (`messages` for a webhook-level error, `calls`, …).
     pub field: String,
     /// The error's code, for a webhook-level error.
     pub code: Option<i64>,
@@ -61,6 +103,12 @@ pub struct Recorded {
 pub enum Event {
     Message(InboundMessage),
     Status(StatusUpdate),
+    /// Sent by the business from the WhatsApp Business app (coexistence).
+    Echo(InboundMessage),
+    Account(AccountUpdate),
+    Preference(PreferenceUpdate),
+    /// A field of [`fields::FIELDS`] that is recorded only.
+    Recorded(Recorded),
     WebhookError(Recorded),
     Ignored(Recorded),
 }
@@ -70,35 +118,60 @@ impl Event {
     pub fn dedupe_key(&self) -> String {
         match self {
             Event::Message(m) => format!("message:{}", m.wamid),
+            Event::Echo(m) => format!("echo:{}", m.wamid),
             Event::Status(s) => format!("status:{}:{}", s.wamid, s.status),
-            Event::WebhookError(r) | Event::Ignored(r) => format!("{}:{}", self.kind(), r.key),
+            Event::Account(a) => format!("account_update:{}", a.key),
+            Event::Preference(p) => format!(
+                "user_preferences:{}:{}:{}:{}",
+                p.bsuid.as_deref().or(p.wa_id.as_deref()).unwrap_or(""),
+                p.category,
+                p.value,
+                p.timestamp
+            ),
+            Event::Recorded(r) | Event::WebhookError(r) | Event::Ignored(r) => {
+                format!("{}:{}", self.kind(), r.key)
+            }
         }
     }
 
+    /// The `inbound_events.kind` of the event.
     pub fn kind(&self) -> &'static str {
         match self {
             Event::Message(_) => "message",
             Event::Status(_) => "status",
+            Event::Echo(_) => "echo",
+            Event::Account(_) => "account_update",
+            Event::Preference(_) => "user_preferences",
+            Event::Recorded(_) => "recorded",
             Event::WebhookError(_) => "webhook_error",
             Event::Ignored(_) => "ignored",
         }
     }
 
-    /// The business number a message or status is for (`metadata.phone_number_id`);
-    /// `None` for recorded-only events.
+    /// The business number the event is for (`metadata.phone_number_id`); `None` for
+    /// account-level and recorded-only events.
     pub fn phone_number_id(&self) -> Option<&str> {
         match self {
-            Event::Message(m) => Some(&m.phone_number_id),
+            Event::Message(m) | Event::Echo(m) => Some(&m.phone_number_id),
             Event::Status(s) => Some(&s.phone_number_id),
-            Event::WebhookError(_) | Event::Ignored(_) => None,
+            Event::Preference(p) => Some(&p.phone_number_id),
+            Event::Account(_) | Event::Recorded(_) | Event::WebhookError(_) | Event::Ignored(_) => None,
         }
     }
 
-    /// The recorded-only part of a webhook-level error or an unhandled field.
+    /// The WhatsApp Business Account an account-level event is for.
+    pub fn waba_id(&self) -> Option<&str> {
+        match self {
+            Event::Account(a) => Some(&a.waba_id),
+            _ => None,
+        }
+    }
+
+    /// What is kept without processing: a webhook-level error, a recorded or unknown field.
     pub fn recorded(&self) -> Option<&Recorded> {
         match self {
-            Event::WebhookError(r) | Event::Ignored(r) => Some(r),
-            Event::Message(_) | Event::Status(_) => None,
+            Event::Recorded(r) | Event::WebhookError(r) | Event::Ignored(r) => Some(r),
+            _ => None,
         }
     }
 }
@@ -145,149 +218,6 @@ pub fn signature_valid(app_secret: &str, body: &[u8], header: Option<&str>) -> b
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()) else { return false };
     mac.update(body);
     !app_secret.is_empty() && mac.verify_slice(&expected).is_ok()
-}
-
-/// Message types the bot may answer (a reaction, an unsupported or a system message is
-/// stored and shown, but needs no answer).
-pub fn answerable(kind: &str) -> bool {
-    matches!(
-        kind,
-        "text"
-            | "interactive"
-            | "button"
-            | "image"
-            | "video"
-            | "audio"
-            | "document"
-            | "sticker"
-            | "location"
-            | "contacts"
-            | "order"
-    )
-}
-
-/// What to store of a message: (text body, structured details, error).
-pub fn content(m: &InboundMessage) -> (Option<String>, Option<Value>, Option<String>) {
-    let sub = m.raw.get(&m.kind).cloned();
-    let text_at = |path: &str| m.raw.pointer(path).and_then(Value::as_str).map(str::to_owned);
-    let error = m.raw.get("errors").and_then(Value::as_array).and_then(|e| e.first()).map(|e| {
-        format!(
-            "{}: {}",
-            e.get("code").and_then(Value::as_i64).unwrap_or(0),
-            e.get("title").and_then(Value::as_str).unwrap_or("")
-        )
-    });
-    let body = match m.kind.as_str() {
-        "text" => text_at("/text/body"),
-        "image" | "video" | "document" | "sticker" | "audio" => text_at(&format!("/{}/caption", m.kind)),
-        "location" => text_at("/location/name").or_else(|| text_at("/location/address")),
-        "interactive" => {
-            text_at("/interactive/button_reply/title").or_else(|| text_at("/interactive/list_reply/title"))
-        }
-        "button" => text_at("/button/text"),
-        "reaction" => text_at("/reaction/emoji"),
-        _ => None,
-    };
-    let details = match m.kind.as_str() {
-        "text" => None,
-        _ => sub,
-    };
-    (body, details, error)
-}
-
-/// Why a delivery could not be read (it is still kept, as unprocessable).
-#[derive(Debug, thiserror::Error)]
-#[error("unreadable delivery: {0}")]
-pub struct ParseError(pub String);
-
-/// Every message, status, webhook-level error and unhandled change of a delivery, in order,
-/// with NUL characters stripped. Unknown keys are ignored; a message whose `id` is missing
-/// is keyed by the digest of its content.
-pub fn parse_delivery(body: &[u8]) -> Result<Vec<Event>, ParseError> {
-    let mut root: Value = serde_json::from_slice(body).map_err(|e| ParseError(format!("not JSON ({e})")))?;
-    strip_nul(&mut root);
-    let digest = hex::encode(&Sha256::digest(body)[..12]);
-    let mut recorded = 0;
-    let mut record = |field: &str, code: Option<i64>, raw: &Value| {
-        recorded += 1;
-        Recorded { field: field.to_owned(), code, key: format!("{digest}:{recorded}"), raw: raw.clone() }
-    };
-    if root.get("object").and_then(Value::as_str) != Some("whatsapp_business_account") {
-        return Err(ParseError("not a whatsapp_business_account delivery".into()));
-    }
-    let entries =
-        root.get("entry").and_then(Value::as_array).ok_or_else(|| ParseError("no entry array".into()))?;
-    let mut events = Vec::new();
-    for change in entries.iter().filter_map(|e| e.get("changes")?.as_array()).flatten() {
-        let value = change.get("value").unwrap_or(&Value::Null);
-        let field = change.get("field").and_then(Value::as_str).unwrap_or("");
-        if field != "messages" {
-            events.push(Event::Ignored(record(field, None, value)));
-            continue;
-        }
-        for e in value.get("errors").and_then(Value::as_array).into_iter().flatten() {
-            events.push(Event::WebhookError(record(field, e.get("code").and_then(Value::as_i64), e)));
-        }
-        let number = str_at(value, &["metadata", "phone_number_id"]).unwrap_or_default();
-        let contacts = value.get("contacts").and_then(Value::as_array).cloned().unwrap_or_default();
-        for m in value.get("messages").and_then(Value::as_array).into_iter().flatten() {
-            events.push(Event::Message(message(&number, m, &contacts)));
-        }
-        for s in value.get("statuses").and_then(Value::as_array).into_iter().flatten() {
-            let Some(wamid) = str_at(s, &["id"]) else { continue };
-            let errors = s
-                .get("errors")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|e| {
-                    (
-                        e.get("code").and_then(Value::as_i64).unwrap_or(0),
-                        str_at(e, &["title"]).unwrap_or_default(),
-                    )
-                })
-                .collect();
-            events.push(Event::Status(StatusUpdate {
-                phone_number_id: number.clone(),
-                wamid,
-                status: str_at(s, &["status"]).unwrap_or_default(),
-                timestamp: timestamp(s),
-                errors,
-                callback: str_at(s, &["biz_opaque_callback_data"]),
-            }));
-        }
-    }
-    Ok(events)
-}
-
-fn message(number: &str, m: &Value, contacts: &[Value]) -> InboundMessage {
-    let wa_id = str_at(m, &["from"]);
-    let bsuid = str_at(m, &["from_user_id"]);
-    let contact = contacts.iter().find(|c| {
-        (wa_id.is_some() && str_at(c, &["wa_id"]) == wa_id)
-            || (bsuid.is_some() && str_at(c, &["user_id"]) == bsuid)
-    });
-    let wamid = str_at(m, &["id"])
-        .unwrap_or_else(|| format!("nohash.{}", hex::encode(Sha256::digest(m.to_string().as_bytes()))));
-    InboundMessage {
-        phone_number_id: number.to_owned(),
-        wamid,
-        wa_id: wa_id.or_else(|| contact.and_then(|c| str_at(c, &["wa_id"]))),
-        bsuid: bsuid.or_else(|| contact.and_then(|c| str_at(c, &["user_id"]))),
-        name: contact.and_then(|c| str_at(c, &["profile", "name"])),
-        username: contact.and_then(|c| str_at(c, &["profile", "username"])),
-        timestamp: timestamp(m),
-        kind: str_at(m, &["type"]).unwrap_or_else(|| "unsupported".into()),
-        raw: m.clone(),
-    }
-}
-
-fn str_at(v: &Value, path: &[&str]) -> Option<String> {
-    path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn timestamp(v: &Value) -> i64 {
-    str_at(v, &["timestamp"]).and_then(|t| t.parse().ok()).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Owner settings: the bot — on/off, the business's own words, reply language, business
-//! hours with an away message, the fallback message and the model.
+//! hours with an away message, the fallback message, the welcome for customers opening
+//! the chat for the first time, and the model.
 
 use axum::{
     extract::State,
@@ -43,6 +44,7 @@ struct BotView {
     reply_language: String,
     away_message: String,
     fallback_message: String,
+    welcome_message: String,
     model: String,
     #[serde(default)]
     hours: std::collections::BTreeMap<String, String>,
@@ -70,6 +72,7 @@ impl From<&bot_settings::BotSettings> for BotView {
             reply_language: s.reply_language.clone(),
             away_message: s.away_message.clone(),
             fallback_message: s.fallback_message.clone(),
+            welcome_message: s.welcome_message.clone(),
             model: s.model.clone(),
             hours,
         }
@@ -107,6 +110,7 @@ async fn save_bot(
         business_hours: sqlx::types::Json(hours),
         away_message: cap(get("away_message")),
         fallback_message: cap(get("fallback_message")),
+        welcome_message: cap(get("welcome_message")),
         model: get("model").chars().take(100).collect(),
     };
     bot_settings::save(&mut *state.db.acquire().await?, owner.tenant_id, &settings).await?;

@@ -1,0 +1,182 @@
+//! A customer's new message: stored (once per wamid), counted, the 24-hour window
+//! reopened, a reply asked for when it has something to answer; the business's welcome
+//! when the customer opens the chat for the first time; and a change of the customer's
+//! number or business-scoped user id, which moves their contact and conversation.
+
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{Effects, Party};
+use crate::{
+    db::{bot_settings, connections, contacts, conversations, messages, usage},
+    domain::{
+        whatsapp::{content, event_time, fields::stored_kind, wants_reply, IdentityChange, InboundMessage},
+        TenantId,
+    },
+};
+
+/// Finds or creates the customer's contact and conversation.
+pub(super) async fn party(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    connection_id: Uuid,
+    m: &InboundMessage,
+) -> Result<Party, sqlx::Error> {
+    let key = contacts::ContactKey {
+        connection_id,
+        wa_id: m.wa_id.as_deref(),
+        bsuid: m.bsuid.as_deref(),
+        name: m.name.as_deref(),
+        username: m.username.as_deref(),
+    };
+    let contact_id = contacts::upsert(conn, tenant, &key).await?;
+    let conversation_id = conversations::upsert(conn, tenant, connection_id, contact_id).await?;
+    Ok(Party { contact_id, conversation_id })
+}
+
+/// A message to store in a party's conversation.
+pub(super) struct Stored<'a> {
+    pub wamid: &'a str,
+    pub kind: &'a str,
+    pub body: Option<String>,
+    pub details: Option<Value>,
+    pub error: Option<String>,
+    pub edited: bool,
+    pub deleted: bool,
+    pub wants_reply: bool,
+    /// A message the customer wrote reopens the 24-hour window (a system notice does not).
+    pub from_customer: bool,
+}
+
+/// Stores `s` unless its wamid is known; then counts it, reopens the window and asks for
+/// a reply when it wants one. The new message's id, or `None` for a known wamid.
+pub(super) async fn store(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    party: Party,
+    timestamp: i64,
+    s: &Stored<'_>,
+) -> Result<(Effects, Option<Uuid>), sqlx::Error> {
+    let at = event_time(timestamp, chrono::Utc::now());
+    let new = messages::NewInbound {
+        conversation_id: party.conversation_id,
+        wamid: s.wamid,
+        kind: s.kind,
+        body: s.body.as_deref(),
+        details: s.details.as_ref(),
+        error: s.error.as_deref(),
+        at,
+        edited: s.edited,
+        deleted: s.deleted,
+    };
+    let Some(id) = messages::insert_inbound(conn, tenant, &new).await? else {
+        return Ok((Effects::default(), None)); // already stored from an earlier delivery
+    };
+    if !s.from_customer {
+        return Ok((Effects::default(), Some(id)));
+    }
+    usage::bump(conn, tenant, 1, 0).await?;
+    let requested_at =
+        conversations::record_inbound(conn, tenant, party.conversation_id, at, s.wants_reply).await?;
+    let reply = s.wants_reply.then_some((party.conversation_id, requested_at));
+    Ok((Effects { reply, ..Effects::default() }, Some(id)))
+}
+
+/// A new message (any type but an edit or a deletion).
+pub(super) async fn new_message(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    connection_id: Uuid,
+    party: Party,
+    m: &InboundMessage,
+) -> Result<Effects, sqlx::Error> {
+    let kind = stored_kind(&m.kind);
+    let (body, details, error) = content(m);
+    let stored = Stored {
+        wamid: &m.wamid,
+        kind,
+        body,
+        details,
+        error,
+        edited: false,
+        deleted: false,
+        wants_reply: wants_reply(kind, &m.raw),
+        from_customer: kind != "system",
+    };
+    let (effects, id) = store(conn, tenant, party, m.timestamp, &stored).await?;
+    match id {
+        Some(id) if kind == "request_welcome" => welcome(conn, tenant, connection_id, party, id).await,
+        _ => Ok(effects),
+    }
+}
+
+/// The customer opened the chat (`request_welcome`): the business's welcome message, once
+/// per customer, if the bot is on, a welcome is set and the connection is active.
+async fn welcome(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    connection_id: Uuid,
+    party: Party,
+    opened: Uuid,
+) -> Result<Effects, sqlx::Error> {
+    let settings = bot_settings::get(conn, tenant).await?;
+    let text = settings.welcome_message.trim();
+    if !settings.enabled || text.is_empty() {
+        return Ok(Effects::note("opened the chat; no welcome message is set"));
+    }
+    let active = connections::get(conn, tenant, connection_id).await?.is_some_and(|c| c.status == "active");
+    if !active {
+        return Ok(Effects::note("opened the chat; the connection is not active"));
+    }
+    if !contacts::mark_welcomed(conn, tenant, party.contact_id).await? {
+        return Ok(Effects::note("opened the chat; welcomed before"));
+    }
+    let id =
+        messages::insert_outbound(conn, tenant, party.conversation_id, "bot", text, Some(opened)).await?;
+    conversations::answered(conn, tenant, party.conversation_id).await?;
+    Ok(Effects { send: Some(id), ..Effects::default() })
+}
+
+/// The customer's number or BSUID changed: their contact takes the new identifiers (merged
+/// with a contact the new ones already had), and the notice is kept in their thread.
+pub(super) async fn identity(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    connection_id: Uuid,
+    m: &InboundMessage,
+    change: &IdentityChange,
+) -> Result<Effects, sqlx::Error> {
+    let ids = [&change.old_bsuid, &change.old_wa_id, &change.new_bsuid, &change.new_wa_id];
+    let keys: Vec<&str> = ids.iter().filter_map(|id| id.as_deref()).collect();
+    contacts::lock(conn, tenant, connection_id, &keys).await?;
+    let (old_wa, old_bsuid) = (change.old_wa_id.as_deref(), change.old_bsuid.as_deref());
+    let (new_wa, new_bsuid) = (change.new_wa_id.as_deref(), change.new_bsuid.as_deref());
+    let old = contacts::find(conn, tenant, connection_id, old_wa, old_bsuid).await?;
+    let new = contacts::find(conn, tenant, connection_id, new_wa, new_bsuid).await?;
+    let contact_id = match (old, new) {
+        (Some(old), Some(new)) if old != new => {
+            contacts::merge(conn, tenant, old, new).await?;
+            old
+        }
+        (Some(old), _) => old,
+        (None, Some(new)) => new, // moved already (a redelivery, or the new id wrote first)
+        (None, None) => return Ok(Effects::note("identity change of a customer we do not know")),
+    };
+    contacts::set_ids(conn, tenant, contact_id, new_wa, new_bsuid).await?;
+    let conversation_id = conversations::upsert(conn, tenant, connection_id, contact_id).await?;
+    let (body, _, error) = content(m);
+    let stored = Stored {
+        wamid: &m.wamid,
+        kind: "system",
+        body,
+        details: None,
+        error,
+        edited: false,
+        deleted: false,
+        wants_reply: false,
+        from_customer: false,
+    };
+    store(conn, tenant, Party { contact_id, conversation_id }, m.timestamp, &stored).await?;
+    Ok(Effects::default())
+}
