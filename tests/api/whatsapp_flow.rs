@@ -151,3 +151,22 @@ async fn a_bsuid_only_customer_is_answered_with_recipient(pool: PgPool) {
     assert!(sends[0].body.get("to").is_none());
     assert!(sends[0].body["text"]["body"].as_str().unwrap().starts_with("[رد تجريبي]"), "answered in Arabic");
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_message_meta_delivers_late_is_answered_even_if_its_timestamp_is_older_than_the_last_reply(
+    pool: PgPool,
+) {
+    // Arrange: a customer asked and was answered.
+    let p = Pipeline::start(pool, "owner@late.sa", "PN250").await;
+    p.deliver(&text("PN250", "wamid.L1", "966500000025", "When do you open?", 0)).await;
+    p.sends(1).await;
+
+    // Act: a message the customer sent a minute ago arrives only now (Meta retried its
+    // delivery): its timestamp is older than the reply.
+    p.deliver(&text("PN250", "wamid.L2", "966500000025", "And do you deliver?", 60)).await;
+
+    // Assert: it is a new turn, answered once.
+    p.sends(2).await;
+    p.until_finished(&["handle_inbound", "generate_reply", "send_message"]).await;
+    assert_eq!(p.graph.sends().len(), 2);
+}

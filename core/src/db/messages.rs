@@ -27,7 +27,11 @@ pub struct Message {
     pub status: String,
     pub error: Option<String>,
     pub reply_to: Option<Uuid>,
+    /// Meta's timestamp for an inbound message (whole seconds, as old as Meta's retries
+    /// make it); when we stored it for the others.
     pub created_at: DateTime<Utc>,
+    /// When the message reached us, on our clock: what arrived after a reply is a new turn.
+    pub received_at: DateTime<Utc>,
     pub resent_at: Option<DateTime<Utc>>,
     /// How an interrupted send ended: confirmed_late | resent | unconfirmed | sent_twice.
     pub delivery_note: Option<String>,
@@ -39,7 +43,8 @@ pub struct Message {
 
 pub(crate) const SELECT: &str =
     "select message_id, conversation_id, direction, author, wamid, kind, body, details, status,
-    error, reply_to, created_at, resent_at, delivery_note, edited_at, deleted_at, sent_from from messages";
+    error, reply_to, created_at, received_at, resent_at, delivery_note, edited_at, deleted_at, sent_from
+    from messages";
 
 /// Forward order of statuses (failed ends any of them).
 const ORDER: &str = "array['queued','sending','uncertain','sent','delivered','read','failed']";

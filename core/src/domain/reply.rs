@@ -89,21 +89,19 @@ fn in_conversation(m: &Message) -> bool {
         && !matches!(m.kind.as_str(), "system" | "request_welcome")
 }
 
-/// Whether the customer's latest turn (their messages since the last reply) leaves
-/// anything to answer: not when every one of them was deleted or carries nothing. Meta's
-/// timestamps have whole seconds, so a customer message up to a second older than the
-/// last reply counts as part of the turn.
+/// Whether the customer's latest turn (their messages that arrived since the last reply)
+/// leaves anything to answer: not when every one of them was deleted or carries nothing.
+/// Arrival is our clock (`received_at`), never Meta's timestamp: Meta delivers late when
+/// it retries, and a late message is still a new turn.
 pub fn turn_has_substance(history: &[Message]) -> bool {
     let last_reply = history
         .iter()
         .filter(|m| m.direction == "out" && !matches!(m.status.as_str(), "failed" | "skipped"))
-        .map(|m| m.created_at)
+        .map(|m| m.received_at)
         .max();
     history
         .iter()
-        .filter(|m| {
-            m.direction == "in" && last_reply.is_none_or(|at| m.created_at + Duration::seconds(1) > at)
-        })
+        .filter(|m| m.direction == "in" && last_reply.is_none_or(|at| m.received_at > at))
         .any(|m| in_conversation(m) && !as_text(m).trim().is_empty())
 }
 
