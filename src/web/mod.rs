@@ -11,6 +11,7 @@ mod inbox;
 mod origin;
 mod pages;
 mod profile;
+mod server;
 pub mod session;
 mod settings;
 mod team;
@@ -29,6 +30,7 @@ use tower::ServiceBuilder;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 pub use error::WebError;
+pub use server::{serve, ServeLimits};
 
 use crate::state::AppState;
 
