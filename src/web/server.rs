@@ -37,12 +37,17 @@ pub struct ServeLimits {
 
 impl Default for ServeLimits {
     fn default() -> Self {
-        Self { max_connections: 512, header_read_timeout: Duration::from_secs(10), drain: Duration::from_secs(20) }
+        Self {
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+            drain: Duration::from_secs(20),
+        }
     }
 }
 
 /// The answer to a connection beyond the bound.
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 1\r\nconnection: close\r\n\r\n";
+const BUSY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 1\r\nconnection: close\r\n\r\n";
 
 /// Serves `app` on `listener` until `stop` resolves, then drains open connections.
 pub async fn serve(
@@ -79,7 +84,9 @@ pub async fn serve(
         let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
             let app = app.clone();
-            async move { Ok::<_, Infallible>(app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {})) }
+            async move {
+                Ok::<_, Infallible>(app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}))
+            }
         });
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
         let connection = graceful.watch(connection);
@@ -101,7 +108,9 @@ pub async fn serve(
 fn refuse_busy(mut stream: tokio::net::TcpStream, last_warned: &AtomicI64, max: usize) {
     let now = chrono::Utc::now().timestamp();
     let last = last_warned.load(Ordering::Relaxed);
-    if now - last >= 60 && last_warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+    if now - last >= 60
+        && last_warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
         tracing::warn!(max_connections = max, "connection limit reached; refusing new connections with 503");
     }
     tokio::spawn(async move {

@@ -37,7 +37,13 @@ async fn a_nul_byte_in_any_field_or_query_is_refused_in_the_visitors_language(po
     b.get("/forgot").await;
     assert_refused("/forgot", &b.post("/forgot", &[("email", "a\0@example.sa")]).await, EN);
     b.get("/signup").await;
-    let form = [("name", "N\0"), ("email", "n@example.sa"), ("business_name", "B"), ("password", "x"), ("locale", "en")];
+    let form = [
+        ("name", "N\0"),
+        ("email", "n@example.sa"),
+        ("business_name", "B"),
+        ("password", "x"),
+        ("locale", "en"),
+    ];
     let page = b.post("/signup", &form).await;
     assert_refused("/signup", &page, EN);
     assert!(page.body.contains(r#"action="/signup""#), "the sign-up form is shown again");
@@ -46,7 +52,8 @@ async fn a_nul_byte_in_any_field_or_query_is_refused_in_the_visitors_language(po
     b.sign_up("Nour", "nour@example.sa", "Nour Shop", "en").await;
     assert_refused("/inbox?q=%00", &b.get("/inbox?q=%00").await, EN);
     b.get("/profile").await;
-    let page = b.post("/profile", &[("name", "Nour\0"), ("email", "nour@example.sa"), ("locale", "en")]).await;
+    let page =
+        b.post("/profile", &[("name", "Nour\0"), ("email", "nour@example.sa"), ("locale", "en")]).await;
     assert_refused("/profile", &page, EN);
     b.get("/settings/bot").await;
     let page = b.post("/settings/bot", &[("description", "\0"), ("reply_language", "match")]).await;
@@ -58,5 +65,9 @@ async fn a_nul_byte_in_any_field_or_query_is_refused_in_the_visitors_language(po
     assert_refused("/forgot (ar)", &ar.post("/forgot", &[("email", "\0")]).await, AR);
     let missing = ar.post("/signin", &[("email", "a@example.sa")]).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
-    assert!(missing.body.contains(r#"dir="rtl""#) && !missing.body.contains("deserialize"), "{}", missing.body);
+    assert!(
+        missing.body.contains(r#"dir="rtl""#) && !missing.body.contains("deserialize"),
+        "{}",
+        missing.body
+    );
 }

@@ -30,7 +30,13 @@ async fn inviting_or_moving_to_an_address_with_an_account_answers_like_any_other
     let (fresh_page, taken_page) = (owner.follow(&fresh).await, owner.follow(&taken).await);
     owner.get("/profile").await;
     let change = |email: &'static str| {
-        [("name", "Lama"), ("email", email), ("business_name", "Lama Shop"), ("locale", "en"), ("current_password", PASSWORD)]
+        [
+            ("name", "Lama"),
+            ("email", email),
+            ("business_name", "Lama Shop"),
+            ("locale", "en"),
+            ("current_password", PASSWORD),
+        ]
     };
     let moved_fresh = owner.post("/profile", &change("fresh2@example.sa")).await;
     let moved_fresh_page = owner.follow(&moved_fresh).await;
@@ -39,7 +45,12 @@ async fn inviting_or_moving_to_an_address_with_an_account_answers_like_any_other
     let moved_taken_page = owner.follow(&moved_taken).await;
 
     // Assert: the same answers (the team page lists both as open invitations).
-    assert_eq!((fresh.status, taken.status), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER), "{}", taken.body);
+    assert_eq!(
+        (fresh.status, taken.status),
+        (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER),
+        "{}",
+        taken.body
+    );
     assert!(taken_page.body.contains("taken@example.sa") && fresh_page.body.contains("fresh@example.sa"));
     assert_eq!(moved_fresh.status, StatusCode::SEE_OTHER);
     assert_eq!(moved_taken.status, moved_fresh.status, "{}", moved_taken.body);
@@ -58,10 +69,15 @@ async fn the_answer_to_a_reset_request_does_not_wait_for_the_account(pool: PgPoo
     let b = Browser::new(addr);
     b.get("/forgot").await;
     let mut lock = pool.begin().await.unwrap();
-    sqlx::query("select 1 from users where email = 'wafa@example.sa' for update").execute(&mut *lock).await.unwrap();
+    sqlx::query("select 1 from users where email = 'wafa@example.sa' for update")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
 
     // Act
-    let answer = tokio::time::timeout(Duration::from_secs(5), b.post("/forgot", &[("email", "wafa@example.sa")])).await;
+    let answer =
+        tokio::time::timeout(Duration::from_secs(5), b.post("/forgot", &[("email", "wafa@example.sa")]))
+            .await;
     let unknown = b.post("/forgot", &[("email", "ghost@example.sa")]).await;
     lock.rollback().await.unwrap();
 
@@ -84,7 +100,9 @@ async fn signed_in_pages_tell_caches_not_to_store_them(pool: PgPool) {
     let addr = spawn_app(pool).await;
     let b = Browser::new(addr);
     b.sign_up("Sama", "sama@example.sa", "Sama Shop", "en").await;
-    for path in ["/dashboard", "/inbox", "/profile", "/password", "/team", "/settings/bot", "/settings/whatsapp"] {
+    for path in
+        ["/dashboard", "/inbox", "/profile", "/password", "/team", "/settings/bot", "/settings/whatsapp"]
+    {
         let page = b.get(path).await;
         let cache = page.headers.get("cache-control").map(|v| v.to_str().unwrap().to_owned());
         assert_eq!(cache.as_deref(), Some("no-store"), "{path}");
@@ -95,7 +113,9 @@ async fn signed_in_pages_tell_caches_not_to_store_them(pool: PgPool) {
 async fn requests_without_a_cookie_store_no_session_and_forms_still_work(pool: PgPool) {
     migrated(&pool).await;
     let addr = spawn_app(pool.clone()).await;
-    let sessions = || async { sqlx::query_scalar::<_, i64>("select count(*) from sessions").fetch_one(&pool).await.unwrap() };
+    let sessions = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from sessions").fetch_one(&pool).await.unwrap()
+    };
 
     for n in 0..20 {
         let page = reqwest::get(format!("http://{addr}/no-such-page-{n}")).await.unwrap();

@@ -74,7 +74,8 @@ async fn one_clients_failures_never_limit_another_client_of_the_real_server(pool
     assert_eq!(last.take().unwrap().status, StatusCode::TOO_MANY_REQUESTS);
     for n in 0..11 {
         let email = format!("y{n}@example.sa");
-        let form = [("name", "Y"), ("email", &email), ("business_name", "Y"), ("password", "x"), ("locale", "en")];
+        let form =
+            [("name", "Y"), ("email", &email), ("business_name", "Y"), ("password", "x"), ("locale", "en")];
         last = Some(attacker.post("/signup", &form).await);
     }
     assert_eq!(last.take().unwrap().status, StatusCode::TOO_MANY_REQUESTS);
@@ -113,7 +114,8 @@ async fn thirty_parallel_wrong_passwords_get_at_most_five_password_checks(pool: 
     let attacker = Browser::new(addr);
     attacker.get("/signin").await;
 
-    let guesses = (0..30).map(|_| attacker.post("/signin", &[("email", "hind@example.sa"), ("password", WRONG)]));
+    let guesses =
+        (0..30).map(|_| attacker.post("/signin", &[("email", "hind@example.sa"), ("password", WRONG)]));
     let pages = futures::future::join_all(guesses).await;
 
     let checked = pages.iter().filter(|p| p.status == StatusCode::UNPROCESSABLE_ENTITY).count();
@@ -133,7 +135,9 @@ async fn wrong_current_passwords_are_refused_after_five_even_before_the_right_on
 
     let mut refused_at = None;
     for n in 0..40 {
-        let page = b.post("/password", &[("current_password", &format!("guess-{n}-lantern")), ("new_password", new)]).await;
+        let page = b
+            .post("/password", &[("current_password", &format!("guess-{n}-lantern")), ("new_password", new)])
+            .await;
         if page.status == StatusCode::TOO_MANY_REQUESTS {
             refused_at = Some(n);
             break;
@@ -160,14 +164,22 @@ async fn email_changes_and_reset_emails_are_limited_per_account(pool: PgPool) {
     let mut statuses = Vec::new();
     for n in 0..4 {
         let email = format!("dana{n}@example.sa");
-        let form = [("name", "Dana"), ("email", email.as_str()), ("business_name", "Dana Shop"), ("locale", "en"),
-            ("current_password", PASSWORD)];
+        let form = [
+            ("name", "Dana"),
+            ("email", email.as_str()),
+            ("business_name", "Dana Shop"),
+            ("locale", "en"),
+            ("current_password", PASSWORD),
+        ];
         statuses.push(b.post("/profile", &form).await.status);
     }
     for n in 2..6 {
         let machine = Browser::from_ip(addr, &format!("127.0.0.{n}"), &[]);
         machine.get("/forgot").await;
-        assert_eq!(machine.post("/forgot", &[("email", "dana@example.sa")]).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            machine.post("/forgot", &[("email", "dana@example.sa")]).await.status,
+            StatusCode::SEE_OTHER
+        );
     }
     // Requests are handled in order: once the sentinel's reset is queued, Dana's are done.
     let last = Browser::from_ip(addr, "127.0.0.9", &[]);
@@ -176,11 +188,13 @@ async fn email_changes_and_reset_emails_are_limited_per_account(pool: PgPool) {
     let count = |to: &'static str| {
         let pool = pool.clone();
         async move {
-            sqlx::query_scalar::<_, i64>("select count(*) from emails where kind = 'password_reset' and to_address = $1")
-                .bind(to)
-                .fetch_one(&pool)
-                .await
-                .unwrap()
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from emails where kind = 'password_reset' and to_address = $1",
+            )
+            .bind(to)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
         }
     };
     eventually(Duration::from_secs(15), "the sentinel's reset email", || async {
@@ -206,7 +220,8 @@ async fn an_owner_can_send_ten_invitations_an_hour(pool: PgPool) {
 
     let mut statuses = Vec::new();
     for n in 0..11 {
-        statuses.push(owner.post("/team/invite", &[("email", &format!("stranger{n}@example.sa"))]).await.status);
+        statuses
+            .push(owner.post("/team/invite", &[("email", &format!("stranger{n}@example.sa"))]).await.status);
     }
 
     assert_eq!(statuses[..10], [StatusCode::SEE_OTHER; 10]);

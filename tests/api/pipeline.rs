@@ -23,7 +23,7 @@ mod inspect;
 use crate::{
     cli::TEST_KEYS,
     helpers::{fast_options, job_context, migrated, spawn_app_with, TestWorker},
-    web::Browser,
+    web::{verify_email, Browser},
 };
 
 pub const TOKEN: &str = "EAAG-sandbox-access-token-1234567890";
@@ -134,6 +134,10 @@ impl Pipeline {
         }
         let owner = Browser::with_headers(addr, &[("accept-language", "en")]);
         owner.sign_up("Owner", email, "Alnoor Bakery", "en").await;
+        verify_email(&owner, &mail, email).await;
+        // Meta knows the number with its token (the connection is verified against it);
+        // its webhook is added once the connection has its URL.
+        graph.register_number(phone_number_id, TOKEN, None, None);
         owner.get("/settings/whatsapp").await;
         let connected = owner
             .post(

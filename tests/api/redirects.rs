@@ -40,7 +40,11 @@ fn browser_target(base: &str, page: &Page) -> Option<url::Url> {
 
 fn assert_stays(base: &str, what: &str, page: &Page) {
     assert_ne!(page.status, StatusCode::INTERNAL_SERVER_ERROR, "{what}: 500");
-    assert!(page.status.is_redirection() || page.status == StatusCode::BAD_REQUEST, "{what}: {}", page.status);
+    assert!(
+        page.status.is_redirection() || page.status == StatusCode::BAD_REQUEST,
+        "{what}: {}",
+        page.status
+    );
     if page.status.is_redirection() {
         let target = browser_target(base, page).unwrap_or_else(|| panic!("{what}: no Location"));
         let ours = url::Url::parse(base).unwrap();
@@ -61,18 +65,25 @@ async fn next_bypasses_never_leave_the_site_and_never_give_a_500(pool: PgPool) {
         let b = Browser::new(addr);
         let query: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
         let form = b.get(&format!("/signin?next={query}")).await;
-        assert!(matches!(form.status, StatusCode::OK | StatusCode::BAD_REQUEST), "GET {next:?}: {}", form.status);
+        assert!(
+            matches!(form.status, StatusCode::OK | StatusCode::BAD_REQUEST),
+            "GET {next:?}: {}",
+            form.status
+        );
         assert!(!form.body.contains("evil.example"), "GET {next:?}: the form carries it on");
 
         // Signing in with it, and switching language with it.
         b.get("/signin").await;
-        let signed_in = b.post("/signin", &[("email", "badr@example.sa"), ("password", PASSWORD), ("next", next)]).await;
+        let signed_in =
+            b.post("/signin", &[("email", "badr@example.sa"), ("password", PASSWORD), ("next", next)]).await;
         assert_stays(&base, &format!("sign-in with {next:?}"), &signed_in);
         let switched = b.post("/lang", &[("lang", "ar"), ("next", next)]).await;
         assert_stays(&base, &format!("/lang with {next:?}"), &switched);
     }
     let b = Browser::new(addr);
     b.get("/signin").await;
-    let ours = b.post("/signin", &[("email", "badr@example.sa"), ("password", PASSWORD), ("next", "/inbox?q=a b")]).await;
+    let ours = b
+        .post("/signin", &[("email", "badr@example.sa"), ("password", PASSWORD), ("next", "/inbox?q=a b")])
+        .await;
     assert_eq!(browser_target(&base, &ours).unwrap().as_str(), format!("http://{addr}/inbox?q=a%20b"));
 }

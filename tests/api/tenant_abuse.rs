@@ -12,7 +12,8 @@ use crate::{
     web::{verify_email, Browser, Mailbox},
 };
 
-const PHISH: &str = "Mujibak Security Team. Your account is suspended – verify now at https://evil.example/login";
+const PHISH: &str =
+    "Mujibak Security Team. Your account is suspended – verify now at https://evil.example/login";
 
 #[sqlx::test(migrations = false)]
 async fn a_business_name_is_a_name_and_an_invitation_says_who_invited_whom(pool: PgPool) {
@@ -20,11 +21,18 @@ async fn a_business_name_is_a_name_and_an_invitation_says_who_invited_whom(pool:
     let mailbox = Mailbox::start(&pool).await;
     let addr = spawn_app_with(pool.clone(), &[]).await;
     let long = "ب".repeat(81);
-    for (name, why) in [(PHISH, "a link"), ("Sweets\nCall +966 now", "a line break"), (long.as_str(), "81 characters")] {
+    for (name, why) in
+        [(PHISH, "a link"), ("Sweets\nCall +966 now", "a line break"), (long.as_str(), "81 characters")]
+    {
         let b = Browser::with_headers(addr, &[("accept-language", "en")]);
         b.get("/signup").await;
-        let form = [("name", "Sara"), ("email", "sara@example.sa"), ("business_name", name),
-            ("password", crate::web::PASSWORD), ("locale", "en")];
+        let form = [
+            ("name", "Sara"),
+            ("email", "sara@example.sa"),
+            ("business_name", name),
+            ("password", crate::web::PASSWORD),
+            ("locale", "en"),
+        ];
         let page = b.post("/signup", &form).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "a business name with {why} was accepted");
     }
@@ -32,7 +40,10 @@ async fn a_business_name_is_a_name_and_an_invitation_says_who_invited_whom(pool:
     owner.sign_up("Sara", "sara@example.sa", "Sara Sweets", "en").await;
     owner.get("/profile").await;
     let renamed = owner
-        .post("/profile", &[("name", "Sara"), ("email", "sara@example.sa"), ("business_name", PHISH), ("locale", "en")])
+        .post(
+            "/profile",
+            &[("name", "Sara"), ("email", "sara@example.sa"), ("business_name", PHISH), ("locale", "en")],
+        )
         .await;
     assert_eq!(renamed.status, StatusCode::UNPROCESSABLE_ENTITY, "renamed to a phishing line");
 
@@ -43,12 +54,20 @@ async fn a_business_name_is_a_name_and_an_invitation_says_who_invited_whom(pool:
     let (subject, body) = mailbox.to("agent@example.sa", "/invite/").await;
     assert!(!subject.contains("Sara"), "the subject holds no name a business chose: {subject}");
     assert!(body.contains("Sara (sara@example.sa) invited you"), "{body}");
-    assert!(body.contains("“Sara Sweets”") && body.contains("Mujibak did not write or check this name"), "{body}");
+    assert!(
+        body.contains("“Sara Sweets”") && body.contains("Mujibak did not write or check this name"),
+        "{body}"
+    );
 }
 
 async fn connect(b: &Browser, number: &str, token: &str) -> crate::web::Page {
-    let fields = [("phone_number_id", number), ("waba_id", "WABA"), ("display_number", "+966 50 000 0003"),
-        ("access_token", token), ("app_secret", "secret-1")];
+    let fields = [
+        ("phone_number_id", number),
+        ("waba_id", "WABA"),
+        ("display_number", "+966 50 000 0003"),
+        ("access_token", token),
+        ("app_secret", "secret-1"),
+    ];
     b.get("/settings/whatsapp").await;
     b.post("/settings/whatsapp", &fields).await
 }
@@ -79,12 +98,14 @@ async fn a_token_meta_refuses_cannot_claim_a_number_and_does_not_learn_who_holds
     // Assert: refused alike, whether or not another business holds the number.
     assert_eq!(claim.status, StatusCode::UNPROCESSABLE_ENTITY, "a junk token claimed a number");
     assert_eq!(held.status, claim.status);
-    let error = |body: &str| body.split("field-error").nth(1).map(|s| s.split('<').next().unwrap_or("").to_owned());
+    let error =
+        |body: &str| body.split("field-error").nth(1).map(|s| s.split('<').next().unwrap_or("").to_owned());
     assert_eq!(error(&held.body), error(&claim.body), "the error reveals that PN-HELD is in use");
-    let live: i64 = sqlx::query_scalar("select count(*) from whatsapp_connections where phone_number_id = 'PN-REAL'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let live: i64 =
+        sqlx::query_scalar("select count(*) from whatsapp_connections where phone_number_id = 'PN-REAL'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(live, 0);
 
     // The real owner connects with the token Meta accepts.
@@ -97,7 +118,13 @@ async fn a_token_meta_refuses_cannot_claim_a_number_and_does_not_learn_who_holds
 #[sqlx::test(migrations = false)]
 async fn only_models_the_operator_lists_can_be_chosen(pool: PgPool) {
     let vars = [("OPENAI_MODEL", "gpt-4o-mini"), ("OPENAI_MODELS", "gpt-4o-mini, gpt-4.1-mini")];
-    let p = Pipeline::start_opts(pool, "models@example.sa", "PN-M", Options { vars: &vars, ..Options::default() }).await;
+    let p = Pipeline::start_opts(
+        pool,
+        "models@example.sa",
+        "PN-M",
+        Options { vars: &vars, ..Options::default() },
+    )
+    .await;
     let model = || async {
         sqlx::query_scalar::<_, String>("select model from bot_settings").fetch_one(&p.pool).await.unwrap()
     };
@@ -105,7 +132,11 @@ async fn only_models_the_operator_lists_can_be_chosen(pool: PgPool) {
     // Act + Assert: the settings form refuses a model outside the list.
     p.owner.get("/settings/bot").await;
     let fields = [("enabled", "on"), ("reply_language", "match"), ("model", "o1-pro")];
-    assert_eq!(p.owner.post("/settings/bot", &fields).await.status, StatusCode::UNPROCESSABLE_ENTITY, "o1-pro was saved");
+    assert_eq!(
+        p.owner.post("/settings/bot", &fields).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "o1-pro was saved"
+    );
     assert_eq!(model().await, "");
     let fields = [("enabled", "on"), ("reply_language", "match"), ("model", "gpt-4.1-mini")];
     assert_eq!(p.owner.post("/settings/bot", &fields).await.status, StatusCode::SEE_OTHER);
@@ -113,7 +144,10 @@ async fn only_models_the_operator_lists_can_be_chosen(pool: PgPool) {
 
     // A model stored before the list existed (or since removed from it) is not used.
     sqlx::query("update bot_settings set model = 'o1-pro'").execute(&p.pool).await.unwrap();
-    assert_eq!(p.deliver(&text("PN-M", "wamid.M1", "966500000011", "When do you open?", 1)).await, StatusCode::OK);
+    assert_eq!(
+        p.deliver(&text("PN-M", "wamid.M1", "966500000011", "When do you open?", 1)).await,
+        StatusCode::OK
+    );
     let asked = eventually(std::time::Duration::from_secs(15), "a model request", || async {
         p.model.requests().last().and_then(|r| r["model"].as_str().map(str::to_owned))
     })

@@ -198,9 +198,12 @@ pub fn read_mail(mail: &mujibak::sandbox::mail::ReceivedMail) -> (String, String
 /// Waits for the newest email at `sink` to `to` whose text holds `needle`: (subject, text).
 pub async fn mail_to(sink: &MailSink, to: &str, needle: &str) -> (String, String) {
     eventually(Duration::from_secs(15), &format!("an email to {to} with {needle}"), || async {
-        sink.messages().iter().rev().map(read_mail).find(|(t, _, text)| t == to && text.contains(needle)).map(
-            |(_, subject, text)| (subject, text),
-        )
+        sink.messages()
+            .iter()
+            .rev()
+            .map(read_mail)
+            .find(|(t, _, text)| t == to && text.contains(needle))
+            .map(|(_, subject, text)| (subject, text))
     })
     .await
 }
