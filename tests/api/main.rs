@@ -25,6 +25,7 @@ mod queue_liveness;
 mod queue_retry;
 mod queue_shutdown;
 mod redirects;
+mod route_suite;
 mod security;
 mod send_guarantees;
 mod slow_clients;

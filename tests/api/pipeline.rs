@@ -22,7 +22,7 @@ mod inspect;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::{fast_options, job_context, migrated, spawn_app_with, TestWorker},
+    helpers::{fast_options, job_context, migrated, spawn_app_as, TestWorker},
     web::{verify_email, Browser},
 };
 
@@ -38,6 +38,8 @@ pub struct Options<'a> {
     pub hold_inbound: bool,
     /// Configuration variables added to (or replacing) the pipeline's.
     pub vars: &'a [(&'a str, &'a str)],
+    /// Serve the app as `mujibak dev` does (the sandbox's pages too).
+    pub dev: bool,
 }
 
 pub struct Pipeline {
@@ -100,7 +102,7 @@ impl Pipeline {
             vars.retain(|(k, _)| k != name);
             vars.push((name, value));
         }
-        let addr = spawn_app_with(pool.clone(), &vars).await;
+        let addr = spawn_app_as(pool.clone(), &vars, opts.dev).await;
         let config = Config::from_lookup(|n| {
             vars.iter()
                 .find(|(k, _)| *k == n)

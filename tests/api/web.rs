@@ -105,8 +105,16 @@ impl Browser {
 
     /// POSTs exactly `fields` (no CSRF token added).
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let response = self.client.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap();
-        self.read(response).await
+        self.post_raw_with(path, fields, &[]).await
+    }
+
+    /// POSTs exactly `fields`, with `headers` on this request only.
+    pub async fn post_raw_with(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let mut request = self.client.post(format!("{}{path}", self.base)).form(fields);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        self.read(request.send().await.unwrap()).await
     }
 
     /// Follows a redirect by hand.
@@ -164,15 +172,6 @@ impl Mailbox {
         };
         let ctx = JobContext { mailer: Some(Mailer::new(&config).unwrap()), ..job_context(pool) };
         Self { sink, _worker: TestWorker::start_with::<SendEmail>(&ctx, &fast_options()) }
-    }
-
-    /// Waits for the `n`-th message (1-based) and returns (recipient, subject, text body).
-    pub async fn nth(&self, n: usize) -> (String, String, String) {
-        let mail = eventually(Duration::from_secs(15), "an email at the sink", || async {
-            self.sink.messages().get(n - 1).cloned()
-        })
-        .await;
-        read_mail(&mail)
     }
 
     /// Waits for an email to `to` whose text holds `needle`; returns (subject, text body).
