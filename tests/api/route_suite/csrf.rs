@@ -22,6 +22,9 @@ async fn state_of(w: &World) -> String {
     sqlx::query_scalar(sql).fetch_one(&w.p.pool).await.unwrap()
 }
 
+/// (why, who posts, the form, extra headers).
+type Case<'a> = (&'a str, &'a Browser, Vec<(&'a str, &'a str)>, &'a [(&'a str, &'a str)]);
+
 fn with<'a>(plain: &[(&'a str, &'a str)], token: &'a str) -> Vec<(&'a str, &'a str)> {
     let mut pairs = plain.to_vec();
     pairs.push(("csrf_token", token));
@@ -47,7 +50,7 @@ async fn every_state_changing_route_refuses_a_missing_foreign_or_cross_origin_to
         let url = w.url(route.path);
         let fields = form(route.path, route.fields);
         let plain: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let cases: [(&str, &Browser, Vec<(&str, &str)>, &[(&str, &str)]); 4] = [
+        let cases: [Case; 4] = [
             ("no token", &w.p.owner, plain.clone(), &[]),
             ("another session's token", &w.p.owner, with(&plain, &others_token), &[]),
             (
