@@ -7,6 +7,12 @@
 alter table users add column email_verified_at timestamptz;
 update users set email_verified_at = created_at where role = 'agent';
 
+-- Invitations still open were sent by owners who have not proven their address (none had,
+-- before this): they are voided, so no member joins through an account whose owner may
+-- not be who they claim. Owners invite again once they confirm their address.
+update user_tokens set used_at = now()
+ where purpose = 'invitation' and used_at is null;
+
 -- email_verification: proves the address after sign-up. email_revert: mailed to the old
 -- address after an email change, to take the account back.
 alter table user_tokens drop constraint user_tokens_purpose_check;

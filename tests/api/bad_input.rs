@@ -1,4 +1,4 @@
-//! Input no form expects: a NUL byte in any field or query, or a form with a field missing,
+//! Input no form expects: a NUL byte in any field, query or path, or a form with a field missing,
 //! is answered 400/422 in the visitor's language (the form shown again where there is
 //! one), never 500 and never with serde's own words.
 
@@ -51,6 +51,10 @@ async fn a_nul_byte_in_any_field_or_query_is_refused_in_the_visitors_language(po
     // Signed in.
     b.sign_up("Nour", "nour@example.sa", "Nour Shop", "en").await;
     assert_refused("/inbox?q=%00", &b.get("/inbox?q=%00").await, EN);
+    assert_refused("/inbox/%00", &b.get("/inbox/%00").await, EN);
+    assert_refused("/reset/%00", &b.get("/reset/%00").await, EN);
+    let webhook = reqwest::get(format!("http://{addr}/webhooks/whatsapp/%00")).await.unwrap();
+    assert_eq!(webhook.status(), StatusCode::NOT_FOUND, "a key that cannot be one names no connection");
     b.get("/profile").await;
     let page =
         b.post("/profile", &[("name", "Nour\0"), ("email", "nour@example.sa"), ("locale", "en")]).await;
