@@ -78,8 +78,16 @@ pub async fn dev(mut config: Config) -> anyhow::Result<()> {
         config.ai.api_key = Some("sk-sandbox".into());
         tracing::info!(url = %model.base_url(), "sandbox model: simulated, FAQ-driven answers");
     }
-    let key =
-        crate::sandbox::demo::ensure(&pool, &keyring).await.context("cannot create the demo business")?;
+    // The demo number is registered first (token only), so its connection can be verified
+    // like any other; its webhook is added once the connection has its key.
+    graph.register_number(demo::PHONE_NUMBER_ID, demo::ACCESS_TOKEN, None, None);
+    let sandbox_graph = GraphClient::new(&mujibak_core::config::WhatsAppConfig {
+        graph_url: graph.base_url(),
+        ..config.whatsapp.clone()
+    });
+    let key = crate::sandbox::demo::ensure(&pool, &keyring, &sandbox_graph)
+        .await
+        .context("cannot create the demo business")?;
     let webhook = format!("{}/webhooks/whatsapp/{key}", config.http.base_url);
     graph.register_number(
         demo::PHONE_NUMBER_ID,
@@ -138,7 +146,9 @@ async fn serve(state: AppState, stop: shutdown::Shutdown) -> anyhow::Result<()> 
         .await
         .with_context(|| format!("cannot listen on port {} (PORT)", addr.port()))?;
     tracing::info!(port = addr.port(), base_url = %state.config.http.base_url, "web listening");
-    axum::serve(listener, web::router(state)).with_graceful_shutdown(stop).await.context("web server failed")
+    web::serve(listener, web::router(state), web::ServeLimits::default(), stop)
+        .await
+        .context("web server failed")
 }
 
 async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> anyhow::Result<()> {

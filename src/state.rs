@@ -5,7 +5,10 @@ use std::sync::Arc;
 use mujibak_core::{clients::whatsapp::GraphClient, Config};
 use sqlx::PgPool;
 
-use crate::web::views::Views;
+use crate::web::{
+    background::{self, Background},
+    views::Views,
+};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -18,8 +21,10 @@ pub struct AppState {
     pub views: Arc<Views>,
     /// Sandbox mode (`mujibak dev`): local fakes instead of Meta, OpenAI, Moyasar, SMTP.
     pub sandbox: bool,
-    /// The Graph API (the "check connection" button).
+    /// The Graph API (connecting a number, "check connection").
     pub graph: GraphClient,
+    /// Work a page hands off so its answer cannot depend on it (`web::background`).
+    pub background: Background,
 }
 
 impl AppState {
@@ -28,9 +33,20 @@ impl AppState {
         self.config.keyring.as_ref().ok_or_else(|| anyhow::anyhow!("ENCRYPTION_KEYS is not set").into())
     }
 
-    /// Loads the templates; fails if any template or catalog is broken.
+    /// Loads the templates (fails if any template or catalog is broken) and starts the
+    /// background task (so it must be called inside the Tokio runtime).
     pub fn new(db: PgPool, config: Config, sandbox: bool) -> anyhow::Result<Self> {
         let graph = GraphClient::new(&config.whatsapp);
-        Ok(Self { db, config: Arc::new(config), views: Arc::new(Views::load()?), sandbox, graph })
+        let (background, tasks) = Background::channel();
+        let state = Self {
+            db,
+            config: Arc::new(config),
+            views: Arc::new(Views::load()?),
+            sandbox,
+            graph,
+            background,
+        };
+        tokio::spawn(background::run(state.clone(), tasks));
+        Ok(state)
     }
 }

@@ -71,6 +71,18 @@ pub fn new_token() -> (String, Vec<u8>) {
     (token, digest)
 }
 
+/// The CSRF token of a signed-out visitor's session, derived from its cookie token, so a
+/// visitor needs no stored session until there is something to store. Only the cookie's
+/// holder can compute it: the token is 256 random bits the page's scripts cannot read.
+pub fn csrf_for(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(format!("mujibak.csrf:{token}").as_bytes()))
+}
+
+/// Whether `token` has the shape of one [`new_token`] makes (43 base64url characters).
+pub fn well_formed(token: &str) -> bool {
+    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The stored form of a token.
 pub fn token_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()

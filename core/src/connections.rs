@@ -1,6 +1,9 @@
-//! Connecting a WhatsApp number: generate the webhook key and verify token, seal the
-//! access token and app secret (bound to the connection id), re-authorise, disconnect,
-//! check against the Graph API, and re-encrypt every secret under the current key.
+//! Connecting a WhatsApp number: Meta must first accept the access token for the number
+//! (the Graph API reads the number with it), then the webhook key and verify token are
+//! generated and the token and app secret sealed (bound to the connection id). Also
+//! re-authorise (the new token checked the same way), disconnect, check against the Graph
+//! API, and re-encrypt every secret under the current key. Only a connection Meta verified
+//! holds its number (`whatsapp_connections_live_number`), so a made-up token claims nothing.
 
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -8,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::new_token,
-    clients::whatsapp::{Creds, GraphClient, GraphError, NumberInfo},
+    clients::whatsapp::{Creds, GraphClient, GraphError, GraphErrorClass, NumberInfo},
     crypto::{CryptoError, Keyring},
     db::{bot_settings, connections, connections::Connection},
     domain::TenantId,
@@ -32,6 +35,12 @@ pub enum ConnectionError {
     NumberTaken,
     #[error("no connected number")]
     NotConnected,
+    /// Meta refused the token for this number (wrong token, or a number it cannot read).
+    #[error("Meta did not accept the access token for this number")]
+    Rejected,
+    /// Meta could not be asked (unreachable, or no answer); nothing was stored.
+    #[error("Meta could not be reached")]
+    MetaUnreachable,
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
@@ -46,14 +55,46 @@ pub fn secret_context(connection_id: Uuid) -> String {
     format!("whatsapp.app_secret:{connection_id}")
 }
 
-/// Creates the tenant's connection (status active).
+/// Asks Meta to read `phone_number_id` with `token`: what it answers, or why not.
+async fn verify(
+    graph: &GraphClient,
+    phone_number_id: &str,
+    token: &SecretString,
+) -> Result<NumberInfo, ConnectionError> {
+    let creds = Creds { phone_number_id, access_token: token };
+    graph.check(&creds).await.map_err(|e| match e.class() {
+        GraphErrorClass::Retry | GraphErrorClass::RateLimited { .. } => ConnectionError::MetaUnreachable,
+        _ => ConnectionError::Rejected,
+    })
+}
+
+fn map_unique(e: sqlx::Error) -> ConnectionError {
+    match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("whatsapp_connections_live_tenant") => {
+            ConnectionError::AlreadyConnected
+        }
+        sqlx::Error::Database(d) if d.constraint() == Some("whatsapp_connections_live_number") => {
+            ConnectionError::NumberTaken
+        }
+        _ => ConnectionError::Database(e),
+    }
+}
+
+/// Creates the tenant's connection (status active, verified) once Meta accepted the token
+/// for the number; the display number is the one Meta reports, if it reports one.
 pub async fn connect(
     pool: &PgPool,
     keyring: &Keyring,
+    graph: &GraphClient,
     tenant_id: TenantId,
     input: &ConnectInput,
 ) -> Result<Connection, ConnectionError> {
     use secrecy::ExposeSecret;
+    let phone_number_id = input.phone_number_id.trim();
+    let info = verify(graph, phone_number_id, &input.access_token).await?;
+    let display_number = Some(info.display_phone_number.trim())
+        .filter(|d| !d.is_empty())
+        .unwrap_or(input.display_number.trim());
     let connection_id = Uuid::new_v4();
     let (webhook_key, _) = new_token();
     let (verify_token, _) = new_token();
@@ -63,48 +104,54 @@ pub async fn connect(
     let new = connections::NewConnection {
         connection_id,
         webhook_key: &webhook_key,
-        phone_number_id: input.phone_number_id.trim(),
+        phone_number_id,
         waba_id: input.waba_id.trim(),
-        display_number: input.display_number.trim(),
+        display_number,
         access_token_enc: &token_enc,
         app_secret_enc: &secret_enc,
         verify_token: &verify_token,
     };
-    connections::insert(&mut tx, tenant_id, &new).await.map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.constraint() == Some("whatsapp_connections_live_tenant") => {
-            ConnectionError::AlreadyConnected
-        }
-        sqlx::Error::Database(d) if d.constraint() == Some("whatsapp_connections_live_number") => {
-            ConnectionError::NumberTaken
-        }
-        _ => ConnectionError::Database(e),
-    })?;
+    connections::insert(&mut tx, tenant_id, &new).await.map_err(map_unique)?;
     let conn =
         connections::get(&mut tx, tenant_id, connection_id).await?.ok_or(ConnectionError::NotConnected)?;
     tx.commit().await?;
     Ok(conn)
 }
 
-/// Replaces the access token (e.g. after Meta rejected the old one) and reactivates.
+/// Replaces the access token (e.g. after Meta rejected the old one) once Meta accepted the
+/// new one for the number, and reactivates.
 pub async fn reauthorize(
     pool: &PgPool,
     keyring: &Keyring,
+    graph: &GraphClient,
     tenant_id: TenantId,
     token: &SecretString,
 ) -> Result<(), ConnectionError> {
     use secrecy::ExposeSecret;
+    let live = connections::live(&mut *pool.acquire().await?, tenant_id)
+        .await?
+        .ok_or(ConnectionError::NotConnected)?;
+    verify(graph, &live.phone_number_id, token).await?;
     let mut tx = pool.begin().await?;
     let conn = connections::live(&mut tx, tenant_id).await?.ok_or(ConnectionError::NotConnected)?;
+    if conn.connection_id != live.connection_id {
+        return Err(ConnectionError::NotConnected);
+    }
     let token_enc = keyring.seal(token.expose_secret(), &token_context(conn.connection_id));
-    let secret_enc = conn.app_secret_enc.clone();
-    sqlx::query("update whatsapp_connections set access_token_enc = $3, app_secret_enc = $4 where tenant_id = $1 and connection_id = $2")
-        .bind(tenant_id)
-        .bind(conn.connection_id)
-        .bind(token_enc)
-        .bind(secret_enc)
-        .execute(&mut *tx)
-        .await?;
+    connections::set_token(&mut tx, tenant_id, conn.connection_id, &token_enc).await?;
+    connections::mark_verified(&mut tx, tenant_id, conn.connection_id).await.map_err(map_unique)?;
     connections::set_status(&mut tx, tenant_id, conn.connection_id, "active", None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records that Meta accepted the stored token (a successful "check connection"); a
+/// connection made before verification existed then holds its number, unless a verified
+/// connection of another business already does.
+pub async fn confirm_verified(pool: &PgPool, conn: &Connection) -> Result<(), ConnectionError> {
+    let mut tx = pool.begin().await?;
+    connections::mark_verified(&mut tx, conn.tenant_id, conn.connection_id).await.map_err(map_unique)?;
+    connections::set_status(&mut tx, conn.tenant_id, conn.connection_id, "active", None).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -13,6 +13,8 @@ use std::{
 };
 
 use mujibak_core::{
+    clients::whatsapp::GraphClient,
+    config::WhatsAppConfig,
     connections::{self, ConnectInput},
     crypto::Keyring,
     db::{bot_settings, tenants},
@@ -43,6 +45,13 @@ pub async fn businesses(
     n: usize,
 ) -> anyhow::Result<Vec<Business>> {
     let mut out = Vec::with_capacity(n);
+    // Connections are verified against the Graph fake, as against Meta.
+    let client = GraphClient::new(&WhatsAppConfig {
+        graph_url: graph.base_url(),
+        api_version: "v24.0".into(),
+        timeout: Duration::from_secs(10),
+        reconcile_after: Duration::from_secs(120),
+    });
     for i in 0..n {
         let tenant = TenantId::new();
         tenants::insert(&mut *pool.acquire().await?, tenant, &format!("Chaos business {i}")).await?;
@@ -64,7 +73,8 @@ pub async fn businesses(
             access_token: SecretString::from(token.clone()),
             app_secret: SecretString::from(secret.clone()),
         };
-        let key = connections::connect(pool, keyring, tenant, &input).await?.webhook_key;
+        graph.register_number(&phone_number_id, &token, None, None);
+        let key = connections::connect(pool, keyring, &client, tenant, &input).await?.webhook_key;
         let webhook_url = format!("{base_url}/webhooks/whatsapp/{key}");
         graph.register_number(&phone_number_id, &token, Some(webhook_url.clone()), Some(secret.clone()));
         out.push(Business { phone_number_id, app_secret: secret, webhook_url });

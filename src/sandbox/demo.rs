@@ -1,12 +1,14 @@
-//! The demo business `scripts/dev` prints a login for: an owner, a connected sandbox
-//! number and a bot with a small FAQ. Created once; kept across runs.
+//! The demo business `scripts/dev` prints a login for: an owner (address proven: it is
+//! ours), a connected sandbox number (verified against the sandbox Graph API like any
+//! other) and a bot with a small FAQ. Created once; kept across runs.
 
 use mujibak_core::{
     accounts::{self, SignUp},
+    clients::whatsapp::GraphClient,
     connections::{self, ConnectInput},
     crypto::Keyring,
     db::{bot_settings, connections as db_connections, users},
-    domain::{EmailAddress, Locale, NewPassword},
+    domain::{DisplayName, EmailAddress, Locale, NewPassword},
 };
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -21,19 +23,22 @@ pub const ACCESS_TOKEN: &str = "sandbox-access-token";
 pub const APP_SECRET: &str = "sandbox-app-secret";
 
 /// Creates the demo tenant, owner, sandbox connection and bot unless they exist; returns
-/// the connection's webhook key.
-pub async fn ensure(pool: &PgPool, keyring: &Keyring) -> anyhow::Result<String> {
+/// the connection's webhook key. `graph` is the sandbox Graph API, where the demo number
+/// is registered (the connection is verified against it).
+pub async fn ensure(pool: &PgPool, keyring: &Keyring, graph: &GraphClient) -> anyhow::Result<String> {
     let owner = match users::by_email(&mut *pool.acquire().await?, DEMO_EMAIL).await? {
         Some(u) => u,
         None => {
             let signup = SignUp {
-                name: "مدير التجربة".into(),
+                name: DisplayName::parse("مدير التجربة", 100).map_err(anyhow::Error::msg)?,
                 email: EmailAddress::parse(DEMO_EMAIL).map_err(anyhow::Error::msg)?,
-                business_name: "مخبز النور (تجريبي)".into(),
+                business_name: DisplayName::parse("مخبز النور (تجريبي)", 80).map_err(anyhow::Error::msg)?,
                 password: NewPassword::parse(DEMO_PASSWORD, &[]).map_err(anyhow::Error::msg)?,
                 locale: Locale::Ar,
             };
-            let owner = accounts::sign_up(pool, signup).await?;
+            let mut tx = pool.begin().await?;
+            let (owner, _) = accounts::sign_up(&mut tx, signup).await?;
+            tx.commit().await?;
             let bot = bot_settings::BotSettings {
                 enabled: true,
                 description: "مخبز عائلي في الرياض / A family bakery in Riyadh.".into(),
@@ -48,6 +53,7 @@ pub async fn ensure(pool: &PgPool, keyring: &Keyring) -> anyhow::Result<String> 
             owner
         }
     };
+    users::mark_verified(&mut *pool.acquire().await?, owner.tenant_id, owner.user_id).await?;
     if let Some(conn) = db_connections::live(&mut *pool.acquire().await?, owner.tenant_id).await? {
         return Ok(conn.webhook_key);
     }
@@ -58,5 +64,5 @@ pub async fn ensure(pool: &PgPool, keyring: &Keyring) -> anyhow::Result<String> 
         access_token: SecretString::from(ACCESS_TOKEN),
         app_secret: SecretString::from(APP_SECRET),
     };
-    Ok(connections::connect(pool, keyring, owner.tenant_id, &input).await?.webhook_key)
+    Ok(connections::connect(pool, keyring, graph, owner.tenant_id, &input).await?.webhook_key)
 }

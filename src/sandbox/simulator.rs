@@ -6,7 +6,6 @@ use axum::{
     extract::State,
     response::{IntoResponse, Redirect, Response},
     routing::get,
-    Form, Router,
 };
 use mujibak_core::{connections, db::connections as db_connections, domain::whatsapp::signature};
 use secrecy::ExposeSecret;
@@ -17,14 +16,16 @@ use crate::{
     state::AppState,
     web::{
         extract::{Owner, Page},
+        input::Form,
+        routes::Routes,
         session::set_flash,
         WebError,
     },
 };
 
 /// Mounted only when the app runs in sandbox mode.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/sandbox/simulator", get(form).post(send))
+pub fn routes() -> Routes {
+    Routes::new().route("/sandbox/simulator", get(form).post(send))
 }
 
 #[derive(serde::Serialize)]
@@ -51,8 +52,13 @@ async fn send(
     State(state): State<AppState>,
     page: Page,
     Owner(owner): Owner,
-    Form(f): Form<SimulatorForm>,
+    Form { data: f, refused }: Form<SimulatorForm>,
 ) -> Result<Response, WebError> {
+    if !refused.is_empty() {
+        page.refuse(&refused);
+        let view = SimulatorView { phone: f.phone, name: f.name };
+        return page.invalid("sandbox/simulator.html", &view);
+    }
     let conn = db_connections::live(&mut *state.db.acquire().await?, owner.tenant_id)
         .await?
         .ok_or(WebError::NotFound)?;

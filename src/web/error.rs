@@ -1,6 +1,7 @@
-//! `WebError`: the one error type of the web layer. Page errors (404, 403, 429, 500) are
-//! marked on the response and rendered as a localised page by the session middleware;
-//! 5xx causes are logged once here and never shown.
+//! `WebError`: the one error type of the web layer. Page errors (400, 403, 404, 429, 500)
+//! are marked on the response and rendered as a localised page by the session middleware
+//! (which also renders axum's own plain-text rejections this way, so their wording never
+//! reaches a visitor); 5xx causes are logged once here and never shown.
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -14,6 +15,12 @@ use crate::state::AppState;
 /// What a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
+    /// A request no page expects (a form missing a field, a `next` that is not our path).
+    #[error("bad request")]
+    BadRequest,
+    /// A query or path holding characters no field accepts (a NUL byte).
+    #[error("bad input")]
+    BadInput,
     #[error("not found")]
     NotFound,
     #[error("forbidden")]
@@ -31,9 +38,22 @@ pub enum WebError {
     Internal(#[from] anyhow::Error),
 }
 
-/// Marks a response whose body is to be the localised error page for this status.
+/// Marks a response whose body is to be the localised error page for this status, with
+/// the message `key` (under `error_page` in the catalogs).
 #[derive(Debug, Clone, Copy)]
-pub struct ErrorPage(pub StatusCode);
+pub struct ErrorPage(pub StatusCode, pub &'static str);
+
+/// The error page's message for `status`.
+pub fn page_key(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        403 => "forbidden",
+        404 => "not_found",
+        413 => "too_large",
+        429 => "too_many",
+        _ => "server",
+    }
+}
 
 impl From<sqlx::Error> for WebError {
     fn from(e: sqlx::Error) -> Self {
@@ -49,7 +69,10 @@ impl From<tera::Error> for WebError {
 
 impl From<AccountError> for WebError {
     fn from(e: AccountError) -> Self {
-        Self::Internal(e.into())
+        match e {
+            AccountError::Unverified => Self::Forbidden,
+            e => Self::Internal(e.into()),
+        }
     }
 }
 
@@ -61,7 +84,13 @@ impl From<mujibak_jobs::enqueue::QueueError> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        let mut key = None;
         let status = match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::BadInput => {
+                key = Some("bad_input");
+                StatusCode::BAD_REQUEST
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::SignInRequired(next) => {
@@ -83,25 +112,24 @@ impl IntoResponse for WebError {
         if let Self::RateLimited(secs) = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
-        response.extensions_mut().insert(ErrorPage(status));
+        response.extensions_mut().insert(ErrorPage(status, key.unwrap_or_else(|| page_key(status))));
         response
     }
 }
 
-/// The error page for `status`, in the visitor's language, keeping `Retry-After`.
-pub fn render_error_page(state: &AppState, ctx: &SessionCtx, status: StatusCode, path: &str) -> Response {
+/// The error page for `status` with message `key`, in the visitor's language.
+pub fn render_error_page(
+    state: &AppState,
+    ctx: &SessionCtx,
+    status: StatusCode,
+    key: &'static str,
+    path: &str,
+) -> Response {
     #[derive(serde::Serialize)]
     struct ErrorView {
         status: u16,
         key: &'static str,
     }
-    let key = match status.as_u16() {
-        403 => "forbidden",
-        404 => "not_found",
-        413 => "too_large",
-        429 => "too_many",
-        _ => "server",
-    };
     let view = ErrorView { status: status.as_u16(), key };
     let body =
         state.views.render("errors/error.html", &view, &chrome(state, ctx, path)).unwrap_or_else(|e| {

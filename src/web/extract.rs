@@ -24,12 +24,20 @@ use crate::state::AppState;
 
 /// Layout data for `ctx`.
 pub fn chrome(state: &AppState, ctx: &SessionCtx, path: &str) -> Chrome {
+    chrome_with(state, ctx, path, Vec::new())
+}
+
+fn chrome_with(state: &AppState, ctx: &SessionCtx, path: &str, alerts: Vec<String>) -> Chrome {
     Chrome {
         lang: ctx.locale.as_str(),
         dir: ctx.locale.dir(),
         csrf: ctx.csrf.clone(),
         path: path.to_owned(),
-        user: ctx.user.as_ref().map(|u| ChromeUser { name: u.name.clone(), is_owner: u.role == Role::Owner }),
+        user: ctx.user.as_ref().map(|u| ChromeUser {
+            name: u.name.clone(),
+            is_owner: u.role == Role::Owner,
+            email_verified: u.email_verified,
+        }),
         flash: ctx
             .flash
             .iter()
@@ -37,21 +45,35 @@ pub fn chrome(state: &AppState, ctx: &SessionCtx, path: &str) -> Chrome {
             .collect(),
         support_email: state.config.mail.support_address.clone(),
         sandbox: state.sandbox,
+        alerts,
     }
 }
 
-/// A page being answered: the session, the app state and the path.
+/// A page being answered: the session, the app state, the path, and messages to show atop
+/// the page when it renders.
 pub struct Page {
     pub state: AppState,
     pub session: SessionCtx,
     pub path: String,
+    alerts: std::sync::Mutex<Vec<String>>,
 }
 
 impl Page {
     /// Renders `template` with `data` inside the layout.
     pub fn render(&self, template: &str, data: &impl Serialize) -> Result<Html<String>, WebError> {
-        let chrome = chrome(&self.state, &self.session, &self.path);
+        let alerts = self.alerts.lock().map(|a| a.clone()).unwrap_or_default();
+        let chrome = chrome_with(&self.state, &self.session, &self.path, alerts);
         Ok(Html(self.state.views.render(template, data, &chrome)?))
+    }
+
+    /// Shows the catalog text `key` atop this page (an error about the whole form).
+    pub fn alert(&self, key: &str) {
+        let text = self.text(key);
+        if let Ok(mut alerts) = self.alerts.lock() {
+            if !alerts.contains(&text) {
+                alerts.push(text);
+            }
+        }
     }
 }
 
@@ -64,7 +86,12 @@ impl FromRequestParts<AppState> for Page {
             .get::<SessionCtx>()
             .cloned()
             .ok_or_else(|| WebError::Internal(anyhow::anyhow!("no session on a page route")))?;
-        Ok(Page { state: state.clone(), session, path: parts.uri.path().to_owned() })
+        Ok(Page {
+            state: state.clone(),
+            session,
+            path: parts.uri.path().to_owned(),
+            alerts: Default::default(),
+        })
     }
 }
 
@@ -114,8 +141,22 @@ impl FromRequestParts<AppState> for Owner {
 }
 
 /// The client's address: the socket peer, or with `TRUST_PROXY` the last
-/// `X-Forwarded-For` hop (what Heroku's router appends).
+/// `X-Forwarded-For` hop (what Heroku's router appends; earlier hops are the client's own
+/// word). An IPv6 address stands for its /64, which one client usually holds whole.
 pub struct ClientIp(pub String);
+
+fn client_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = WebError;
@@ -129,36 +170,13 @@ impl FromRequestParts<AppState> for ClientIp {
                 .and_then(|v| v.rsplit(',').next())
                 .and_then(|v| v.trim().parse::<IpAddr>().ok());
             if let Some(ip) = forwarded {
-                return Ok(ClientIp(ip.to_string()));
+                return Ok(ClientIp(client_key(ip)));
             }
         }
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(ClientIp(peer.unwrap_or_else(|| "unknown".into())))
-    }
-}
-
-/// `next=` only ever leads to one of our own paths (no `//host`, no scheme).
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains("://") =>
-        {
-            n.to_owned()
-        }
-        _ => "/dashboard".to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_only_accepts_our_own_paths() {
-        assert_eq!(safe_next(Some("/profile?x=1")), "/profile?x=1");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "evil", "/x?u=https://e"] {
-            assert_eq!(safe_next(Some(bad)), "/dashboard", "{bad}");
-        }
-        assert_eq!(safe_next(None), "/dashboard");
+        // Every connection carries its peer (`web::serve`); without one, refuse rather than
+        // put every client in one bucket.
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| client_key(c.0.ip()));
+        peer.map(ClientIp)
+            .ok_or_else(|| WebError::Internal(anyhow::anyhow!("no peer address on the request")))
     }
 }

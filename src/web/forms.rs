@@ -1,5 +1,5 @@
 //! What a form page shows: the values typed (kept on error, never passwords) and the error
-//! of each field, already translated.
+//! of each field, already translated; and how a page answers a form it refuses.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +15,7 @@ use super::{extract::Page, WebError};
 #[derive(Debug, Default, Serialize)]
 pub struct FormView {
     pub values: BTreeMap<&'static str, String>,
-    pub errors: BTreeMap<&'static str, String>,
+    pub errors: BTreeMap<String, String>,
     /// Page-specific extras (a `next` path, a business name …).
     pub extra: BTreeMap<&'static str, String>,
 }
@@ -32,8 +32,17 @@ impl FormView {
     }
 
     /// Records the error of `field` as the catalog text `key`.
-    pub fn error(&mut self, page: &Page, field: &'static str, key: &str) {
-        self.errors.insert(field, page.text(key));
+    pub fn error(&mut self, page: &Page, field: &str, key: &str) {
+        self.errors.insert(field.to_owned(), page.text(key));
+    }
+
+    /// Marks the fields an [`input::Form`](super::input::Form) refused (their values held
+    /// characters no field accepts), each with the message, also shown atop the page.
+    pub fn refuse(&mut self, page: &Page, refused: &[String]) {
+        for field in refused {
+            self.error(page, field, REFUSED);
+        }
+        page.refuse(refused);
     }
 
     pub fn is_valid(&self) -> bool {
@@ -41,7 +50,17 @@ impl FormView {
     }
 }
 
+/// The message for a value holding characters no field accepts.
+pub const REFUSED: &str = "errors.invalid_characters";
+
 impl Page {
+    /// Shows the refused-characters message atop the page if any field was refused.
+    pub fn refuse(&self, refused: &[String]) {
+        if !refused.is_empty() {
+            self.alert(REFUSED);
+        }
+    }
+
     /// A catalog string in this page's language.
     pub fn text(&self, key: &str) -> String {
         self.state.views.text(self.session.locale, key)

@@ -1,15 +1,15 @@
 //! Probes: `/healthz` (the process answers) and `/readyz` (the database answers and is
 //! fully migrated). Neither touches tenant data.
 
-use axum::{extract::State, routing::get, Router};
+use axum::{extract::State, routing::get};
 use mujibak_core::db;
 use mujibak_jobs::schema;
 
-use super::WebError;
+use super::{routes::Routes, WebError};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+pub fn routes() -> Routes {
+    Routes::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
 async fn healthz() -> &'static str {

@@ -6,10 +6,9 @@
 //! itself through `/inbox/{id}/thread` (polled by /static/inbox.js).
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
-    Form, Router,
 };
 use chrono::{DateTime, Utc};
 use mujibak_core::db::{conversations, messages};
@@ -19,6 +18,8 @@ use uuid::Uuid;
 
 use super::{
     extract::{CurrentTenant, Page},
+    input::{Form, Query},
+    routes::Routes,
     session::set_flash,
     WebError,
 };
@@ -26,8 +27,8 @@ use crate::state::AppState;
 
 const PAGE_SIZE: i64 = 30;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/inbox", get(list))
         .route("/inbox/{id}", get(thread))
         .route("/inbox/{id}/thread", get(thread_fragment))
@@ -177,9 +178,15 @@ async fn reply(
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
     Path(id): Path<String>,
-    Form(f): Form<ReplyForm>,
+    Form { data: f, refused }: Form<ReplyForm>,
 ) -> Result<Response, WebError> {
     let uuid: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+    if !refused.is_empty() {
+        let view = load(&state, tenant, &id).await?;
+        page.refuse(&refused);
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page.render("inbox/thread.html", &view)?)
+            .into_response());
+    }
     let text = f.text.trim();
     if text.is_empty() || text.chars().count() > 4096 {
         set_flash(&state, &page.session, "error", "errors.reply_length").await?;

@@ -1,16 +1,25 @@
-//! The axum router: every area's `routes()` merged, then the layers every response passes:
+//! The axum router: every area's `routes()` merged (only through `routes::Routes`, so every
+//! route is in the table `routes::ROUTES`), then the layers every response passes:
 //! security headers (outermost, so error pages get them too), trace, timeout, body limit,
-//! and sessions + CSRF.
+//! and sessions + CSRF. `server.rs` serves it.
 
 mod auth;
+pub mod background;
+mod csrf;
+mod email;
 mod error;
 pub mod extract;
 mod forms;
 mod health;
 mod inbox;
+pub mod input;
+pub mod limits;
+pub mod next;
 mod origin;
 mod pages;
 mod profile;
+pub mod routes;
+mod server;
 pub mod session;
 mod settings;
 mod team;
@@ -29,6 +38,7 @@ use tower::ServiceBuilder;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 pub use error::WebError;
+pub use server::{serve, ServeLimits};
 
 use crate::state::AppState;
 
@@ -43,22 +53,31 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 /// The production router.
 pub fn router(state: AppState) -> Router {
+    router_and_paths(state).0
+}
+
+/// The production router, and the route paths it serves (the security suite checks them
+/// against `routes::ROUTES`).
+pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
     let hsts =
         state.config.http.is_https().then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
-    let sandbox = if state.sandbox { crate::sandbox::simulator::routes() } else { Router::new() };
-    let pages = Router::new()
+    let sandbox = if state.sandbox { crate::sandbox::simulator::routes() } else { routes::Routes::new() };
+    let (pages, mut paths) = routes::Routes::new()
         .merge(sandbox)
         .merge(pages::routes())
         .merge(auth::routes())
+        .merge(email::routes())
         .merge(profile::routes())
         .merge(team::routes())
         .merge(settings::routes())
         .merge(inbox::routes())
+        .into_parts();
+    let pages = pages
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), session::middleware));
-    Router::new()
-        .merge(health::routes())
-        .merge(webhooks::routes())
+    let (outside, more) = health::routes().merge(webhooks::routes()).into_parts();
+    paths.extend(more);
+    let router = outside
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(15)))
@@ -75,7 +94,8 @@ pub fn router(state: AppState) -> Router {
                 ))
                 .layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, hsts)),
         )
-        .with_state(state)
+        .with_state(state);
+    (router, paths)
 }
 
 /// The request's span names the route pattern, never the URI: paths and queries can hold

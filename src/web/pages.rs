@@ -6,7 +6,6 @@ use axum::{
     http::header,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
-    Form, Router,
 };
 use mujibak_core::{
     db::{tenants, users},
@@ -15,15 +14,18 @@ use mujibak_core::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    extract::{safe_next, CurrentTenant, Page},
+    extract::{CurrentTenant, Page},
+    input::Form,
+    next::safe_next,
+    routes::Routes,
     session::{append_cookie, lang_cookie},
     views::Views,
     WebError,
 };
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/", get(landing))
         .route("/dashboard", get(dashboard))
         .route("/privacy", get(privacy))
@@ -77,13 +79,18 @@ struct LangForm {
 async fn switch_language(
     State(state): State<AppState>,
     page: Page,
-    Form(form): Form<LangForm>,
+    Form { data: form, refused }: Form<LangForm>,
 ) -> Result<Response, WebError> {
+    // Hidden fields only: nothing typed to show again.
+    if !refused.is_empty() {
+        return Err(WebError::BadRequest);
+    }
+    let next = safe_next(form.next.as_deref())?;
     let locale = Locale::parse(&form.lang).unwrap_or(page.session.locale);
     if let Some(user) = &page.session.user {
         users::set_locale(&mut *state.db.acquire().await?, user.tenant_id, user.user_id, locale).await?;
     }
-    let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
+    let mut response = Redirect::to(&next).into_response();
     append_cookie(&mut response, &lang_cookie(&state, locale));
     Ok(response)
 }

@@ -1,14 +1,16 @@
 //! Sessions and CSRF, as one middleware in front of every page.
 //!
-//! Every browser request (not probes, static files or webhooks) gets a server-side session:
-//! the cookie holds a random token, Postgres holds its SHA-256, the user (if signed in),
-//! the CSRF token and flash messages. Signed-out visitors get an anonymous session, which
-//! sign-in replaces (the id rotates). Every state-changing request must carry the
-//! session's CSRF token in its form (`csrf_token`) and, when the browser sends `Origin`,
-//! come from our own origin; otherwise it gets 403 and reaches no handler.
+//! Every browser request (not probes, static files or webhooks) has a session: the cookie
+//! holds a random token, Postgres holds its SHA-256, the user (if signed in), the CSRF
+//! token and flash messages. A signed-out visitor's session is stored only once it has
+//! something to keep (a flash message); until then its CSRF token is derived from the
+//! cookie token (`auth::csrf_for`), so requests without a cookie write nothing. Sign-in
+//! replaces the session (the id rotates). Every state-changing request must pass the CSRF
+//! check (`csrf.rs`) or gets 403 and reaches no handler. Every page answer is marked
+//! `Cache-Control: no-store` (pages hold the CSRF token and, signed in, private data), and
+//! error answers, axum's own rejections included, become the localised error page.
 
 use axum::{
-    body::{to_bytes, Body},
     extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
@@ -20,9 +22,12 @@ use mujibak_core::{
     db::{sessions, users, users::User},
     domain::Locale,
 };
-use subtle::ConstantTimeEq;
 
-use super::{error::render_error_page, WebError, BODY_LIMIT};
+use super::{
+    csrf::{self, Refused},
+    error::{page_key, render_error_page, ErrorPage},
+    WebError,
+};
 use crate::state::AppState;
 
 /// Name of the session cookie.
@@ -38,6 +43,8 @@ pub struct SessionCtx {
     pub user: Option<User>,
     pub flash: Vec<(String, String)>,
     pub locale: Locale,
+    /// Whether a row exists (a signed-out visitor's session is stored only when needed).
+    pub stored: bool,
 }
 
 /// Paths that never get a session: probes, assets, third-party webhooks.
@@ -56,35 +63,42 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     }
 }
 
-async fn run(state: AppState, req: Request, next: Next) -> Result<Response, WebError> {
-    let cookie = cookie(req.headers(), SESSION_COOKIE);
+fn expires(state: &AppState) -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(state.config.session.max_age).unwrap_or_default()
+}
+
+/// The session of a request: its live row, or a signed-out one (unstored) for its cookie
+/// token or a new token (returned, to be set as the cookie).
+async fn load(state: &AppState, headers: &HeaderMap) -> Result<(SessionCtx, Option<String>), WebError> {
+    let cookie = cookie(headers, SESSION_COOKIE).filter(|t| auth::well_formed(t));
     let idle = state.config.session.idle.as_secs() as i64;
     let found = match &cookie {
         Some(token) => sessions::find_live(&state.db, &auth::token_digest(token), idle).await?,
         None => None,
     };
-    let (row, new_token) = match found {
-        Some(row) => (row, None),
-        None => {
-            let (token, hash) = auth::new_token();
-            let (csrf, _) = auth::new_token();
-            let expires =
-                Utc::now() + chrono::Duration::from_std(state.config.session.max_age).unwrap_or_default();
-            sessions::create(&mut *state.db.acquire().await?, &hash, None, &csrf, expires).await?;
-            let row = sessions::find_live(&state.db, &hash, idle)
-                .await?
-                .ok_or(WebError::Internal(anyhow::anyhow!("a session just created is not found")))?;
-            (row, Some(token))
-        }
+    let Some(row) = found else {
+        let (token, new) = match cookie {
+            Some(token) => (token, false),
+            None => (auth::new_token().0, true),
+        };
+        let ctx = SessionCtx {
+            hash: auth::token_digest(&token),
+            csrf: auth::csrf_for(&token),
+            user: None,
+            flash: Vec::new(),
+            locale: request_locale(headers),
+            stored: false,
+        };
+        return Ok((ctx, new.then_some(token)));
     };
-    if new_token.is_none() && Utc::now() - row.last_seen_at > chrono::Duration::seconds(60) {
+    if Utc::now() - row.last_seen_at > chrono::Duration::seconds(60) {
         sessions::touch(&state.db, &row.session_hash).await?;
     }
     let user = match (row.tenant_id, row.user_id) {
         (Some(t), Some(u)) => users::get(&mut *state.db.acquire().await?, t, u).await?,
         _ => None,
     };
-    let locale = user.as_ref().map(|u| u.locale).unwrap_or_else(|| request_locale(req.headers()));
+    let locale = user.as_ref().map(|u| u.locale).unwrap_or_else(|| request_locale(headers));
     let flash = row
         .flash
         .as_ref()
@@ -93,41 +107,46 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, WebE
         .iter()
         .filter_map(|f| Some((f.get("kind")?.as_str()?.to_owned(), f.get("key")?.as_str()?.to_owned())))
         .collect::<Vec<_>>();
-    let ctx =
-        SessionCtx { hash: row.session_hash.clone(), csrf: row.csrf_token.clone(), user, flash, locale };
+    Ok((SessionCtx { hash: row.session_hash, csrf: row.csrf_token, user, flash, locale, stored: true }, None))
+}
 
+/// A NUL byte in the path or query (percent-encoded): no field or id of ours holds one.
+fn nul_in_uri(req: &Request) -> bool {
+    let uri = req.uri();
+    let has = |s: &str| s.as_bytes().windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
+    has(uri.path()) || uri.query().is_some_and(has)
+}
+
+async fn run(state: AppState, req: Request, next: Next) -> Result<Response, WebError> {
+    let (ctx, new_token) = load(&state, req.headers()).await?;
     let mut req = req;
     req.extensions_mut().insert(ctx.clone());
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let response = if unsafe_method {
-        match check_csrf(&state, req, &ctx.csrf).await {
+    let response = if nul_in_uri(&req) {
+        WebError::BadInput.into_response()
+    } else if unsafe_method {
+        match csrf::check(&state, req, &ctx.csrf).await {
             Ok(req) => next.run(req).await,
-            Err(Refused::TooLarge) => render_error_page(&state, &ctx, StatusCode::PAYLOAD_TOO_LARGE, "/"),
+            Err(Refused::TooLarge) => WebError::Plain(StatusCode::PAYLOAD_TOO_LARGE).into_response(),
             Err(Refused::Csrf(reason)) => {
                 tracing::warn!(reason, "request refused: CSRF check failed");
-                render_error_page(&state, &ctx, StatusCode::FORBIDDEN, "/")
+                WebError::Forbidden.into_response()
             }
             Err(Refused::ForeignOrigin(origin)) => {
                 tracing::warn!(%origin, expected = %state.config.http.base_url,
                     "request refused: its Origin is not BASE_URL (set BASE_URL to the address users open)");
-                render_error_page(&state, &ctx, StatusCode::FORBIDDEN, "/")
+                WebError::Forbidden.into_response()
             }
         }
     } else {
         next.run(req).await
     };
-    let mut response = match response.extensions().get::<super::error::ErrorPage>().copied() {
-        Some(page) => {
-            let mut rendered = render_error_page(&state, &ctx, page.0, "/");
-            if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
-                rendered.headers_mut().insert(header::RETRY_AFTER, retry.clone());
-            }
-            rendered
-        }
-        None => response,
-    };
+    let mut response = error_page(&state, &ctx, response);
     if !ctx.flash.is_empty() && response.status().is_success() {
         sessions::clear_flash(&state.db, &ctx.hash).await?;
+    }
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if let Some(token) = new_token {
         append_cookie(&mut response, &session_cookie(&state, &token));
@@ -135,31 +154,29 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, WebE
     Ok(response)
 }
 
-/// Reads the body (up to the limit) to find `csrf_token`, compares it in constant time,
-/// checks `Origin`, and hands the request on with its body intact.
-enum Refused {
-    Csrf(&'static str),
-    ForeignOrigin(String),
-    TooLarge,
-}
-
-async fn check_csrf(state: &AppState, req: Request, expected: &str) -> Result<Request, Refused> {
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or("(not text)");
-        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
-        if !super::origin::allowed(origin, &state.config.http.base_url, host, state.sandbox) {
-            return Err(Refused::ForeignOrigin(origin.chars().take(200).collect()));
-        }
+/// Renders the localised error page for a marked error answer, and for an error answer in
+/// plain text (axum's extractor rejections), keeping `Retry-After`.
+fn error_page(state: &AppState, ctx: &SessionCtx, response: Response) -> Response {
+    let status = response.status();
+    let marked = response.extensions().get::<ErrorPage>().copied();
+    let plain = || {
+        (status.is_client_error() || status.is_server_error())
+            && response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/plain"))
+    };
+    let page = match marked {
+        Some(page) => page,
+        None if status == StatusCode::PAYLOAD_TOO_LARGE || plain() => ErrorPage(status, page_key(status)),
+        None => return response,
+    };
+    let mut rendered = render_error_page(state, ctx, page.0, page.1, "/");
+    if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+        rendered.headers_mut().insert(header::RETRY_AFTER, retry.clone());
     }
-    let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| Refused::TooLarge)?;
-    let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf_token").map(|(_, v)| v.into_owned());
-    match sent {
-        Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => {
-            Ok(Request::from_parts(parts, Body::from(bytes)))
-        }
-        _ => Err(Refused::Csrf("missing or wrong token")),
-    }
+    rendered
 }
 
 /// Language for a signed-out visitor: the `lang` cookie, else `Accept-Language`, else Arabic.
@@ -206,7 +223,8 @@ pub fn append_cookie(response: &mut Response, cookie: &str) {
     }
 }
 
-/// Shows `key` (a catalog key) as a `kind` message (success, error, info) on the next page.
+/// Shows `key` (a catalog key) as a `kind` message (success, error, info) on the next page;
+/// a signed-out visitor's session is stored now, to keep it.
 pub async fn set_flash(
     state: &AppState,
     session: &SessionCtx,
@@ -214,7 +232,11 @@ pub async fn set_flash(
     key: &str,
 ) -> Result<(), WebError> {
     let flash = serde_json::json!([{ "kind": kind, "key": key }]);
-    sessions::set_flash(&state.db, &session.hash, &flash).await?;
+    if session.stored {
+        sessions::set_flash(&state.db, &session.hash, &flash).await?;
+    } else {
+        sessions::store_anonymous(&state.db, &session.hash, &session.csrf, &flash, expires(state)).await?;
+    }
     Ok(())
 }
 
@@ -228,10 +250,9 @@ pub async fn start_session(
 ) -> Result<Response, WebError> {
     let (token, hash) = auth::new_token();
     let (csrf, _) = auth::new_token();
-    let expires = Utc::now() + chrono::Duration::from_std(state.config.session.max_age).unwrap_or_default();
     let mut tx = state.db.begin().await?;
     sessions::delete(&mut tx, &old.hash).await?;
-    sessions::create(&mut tx, &hash, Some((user.tenant_id, user.user_id)), &csrf, expires).await?;
+    sessions::create(&mut tx, &hash, Some((user.tenant_id, user.user_id)), &csrf, expires(state)).await?;
     tx.commit().await?;
     tracing::info!(tenant.id = %user.tenant_id, user.id = %user.user_id, "signed in");
     let mut response = axum::response::Redirect::to(next).into_response();
@@ -239,28 +260,19 @@ pub async fn start_session(
     Ok(response)
 }
 
-/// Signs out: the session is deleted and a fresh anonymous one carries the goodbye flash.
-pub async fn end_session(state: &AppState, old: &SessionCtx, next: &str) -> Result<Response, WebError> {
-    let mut tx = state.db.begin().await?;
-    sessions::delete(&mut tx, &old.hash).await?;
-    let (token, hash) = create_session(state, &mut tx, None).await?;
-    tx.commit().await?;
-    let flash = serde_json::json!([{ "kind": "info", "key": "flash.signed_out" }]);
-    sessions::set_flash(&state.db, &hash, &flash).await?;
+/// Ends this browser's session (if it still has one) and gives it a fresh signed-out one
+/// carrying the info message `flash` (a catalog key) to `next`.
+pub async fn end_session(
+    state: &AppState,
+    old: &SessionCtx,
+    next: &str,
+    flash: &str,
+) -> Result<Response, WebError> {
+    sessions::delete(&mut *state.db.acquire().await?, &old.hash).await?;
+    let (token, hash) = auth::new_token();
+    let flash = serde_json::json!([{ "kind": "info", "key": flash }]);
+    sessions::store_anonymous(&state.db, &hash, &auth::csrf_for(&token), &flash, expires(state)).await?;
     let mut response = axum::response::Redirect::to(next).into_response();
     append_cookie(&mut response, &session_cookie(state, &token));
     Ok(response)
-}
-
-/// A new session (fresh token and CSRF token) for `user`, or anonymous.
-async fn create_session(
-    state: &AppState,
-    conn: &mut sqlx::PgConnection,
-    user: Option<&User>,
-) -> Result<(String, Vec<u8>), WebError> {
-    let (token, hash) = auth::new_token();
-    let (csrf, _) = auth::new_token();
-    let expires = Utc::now() + chrono::Duration::from_std(state.config.session.max_age).unwrap_or_default();
-    sessions::create(conn, &hash, user.map(|u| (u.tenant_id, u.user_id)), &csrf, expires).await?;
-    Ok((token, hash))
 }

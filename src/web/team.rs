@@ -1,30 +1,36 @@
-//! The team (owner-only): members, open invitations, inviting an agent by email, removing
-//! an agent; and the invitee's page to accept an invitation.
+//! The team (owner-only): members, open invitations, inviting an agent by email (only once
+//! the owner proved their address; at most `limits::INVITATIONS` an hour; an address that
+//! already has an account is answered like any other), removing an agent; and the
+//! invitee's page to accept an invitation. The invitation email names who invites whom and
+//! quotes the business name as the business's own words.
 
 use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
-    Form, Router,
 };
 use mujibak_core::{
     accounts::{self, AccountError},
-    db::{tokens, users},
-    domain::{EmailAddress, Locale, NewPassword, Role, UserId},
+    db::{tenants, tokens, users},
+    domain::{name, DisplayName, EmailAddress, Locale, NewPassword, Role, UserId},
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
+    auth::name_error,
     extract::{Owner, Page},
     forms::FormView,
+    input::Form,
+    limits::INVITATIONS,
+    routes::Routes,
     session::{set_flash, start_session},
     WebError,
 };
 use crate::{mail, state::AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/team", get(team))
         .route("/team/invite", post(invite))
         .route("/team/{user_id}/remove", post(remove))
@@ -87,6 +93,8 @@ struct InviteForm {
 
 #[derive(Serialize)]
 struct InviteMail {
+    inviter_name: String,
+    inviter_email: String,
     business_name: String,
     link: String,
 }
@@ -95,38 +103,33 @@ async fn invite(
     State(state): State<AppState>,
     page: Page,
     Owner(owner): Owner,
-    Form(f): Form<InviteForm>,
+    Form { data: f, refused }: Form<InviteForm>,
 ) -> Result<Response, WebError> {
     let mut form = FormView::default().value("email", &f.email);
-    let email = match EmailAddress::parse(&f.email) {
-        Ok(e) => e,
-        Err(k) => {
-            form.error(&page, "email", &format!("errors.{k}"));
-            let view = team_view(&state, &owner, form).await?;
-            return Ok(
-                (StatusCode::UNPROCESSABLE_ENTITY, page.render("team/index.html", &view)?).into_response()
-            );
-        }
+    form.refuse(&page, &refused);
+    if !owner.email_verified {
+        page.alert("errors.verify_first");
+        let view = team_view(&state, &owner, form).await?;
+        return Ok((StatusCode::FORBIDDEN, page.render("team/index.html", &view)?).into_response());
+    }
+    let email = EmailAddress::parse(&f.email).map_err(|k| form.error(&page, "email", &format!("errors.{k}")));
+    let (Ok(email), true) = (email, form.is_valid()) else {
+        let view = team_view(&state, &owner, form).await?;
+        return page.invalid("team/index.html", &view);
     };
+    INVITATIONS.check(&state, &owner.tenant_id.to_string()).await?;
     let mut tx = state.db.begin().await?;
-    let token = match accounts::invite(&mut tx, owner.tenant_id, &email).await {
-        Ok(t) => t,
-        Err(AccountError::EmailTaken) => {
-            form.error(&page, "email", "errors.email_taken");
-            let view = team_view(&state, &owner, form).await?;
-            return Ok(
-                (StatusCode::UNPROCESSABLE_ENTITY, page.render("team/index.html", &view)?).into_response()
-            );
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let tenant = mujibak_core::db::tenants::get(&mut tx, owner.tenant_id).await?;
+    let invited = accounts::invite(&mut tx, &owner, &email).await?;
+    let tenant = tenants::get(&mut tx, owner.tenant_id).await?;
     let data = InviteMail {
-        business_name: tenant.business_name,
-        link: format!("{}/invite/{token}", state.config.http.base_url),
+        inviter_name: name::for_email(&owner.name, name::PERSON_MAX),
+        inviter_email: owner.email.clone(),
+        business_name: name::for_email(&tenant.business_name, name::BUSINESS_MAX),
+        link: format!("{}/invite/{}", state.config.http.base_url, invited.token),
     };
     let outgoing = mail::Outgoing {
-        kind: "invitation",
+        // An address with an account is told it cannot join, and gets no link.
+        kind: if invited.has_account { "invitation_existing" } else { "invitation" },
         tenant_id: Some(owner.tenant_id),
         to: email.as_str(),
         locale: owner.locale,
@@ -181,7 +184,7 @@ async fn accept(
     State(state): State<AppState>,
     page: Page,
     Path(token): Path<String>,
-    Form(f): Form<AcceptForm>,
+    Form { data: f, refused }: Form<AcceptForm>,
 ) -> Result<Response, WebError> {
     let Some((_, business, email)) = accounts::invitation(&state.db, &token).await? else {
         return Ok(
@@ -193,20 +196,20 @@ async fn accept(
         .value("locale", &f.locale)
         .extra("business_name", &business)
         .extra("email", &email);
-    let name = f.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        view.error(&page, "name", "errors.required");
-    }
-    let password = NewPassword::parse(&f.password, &[&email, name, &business])
+    view.refuse(&page, &refused);
+    let person = DisplayName::parse(&f.name, name::PERSON_MAX)
+        .map_err(|k| view.error(&page, "name", &name_error(k)))
+        .ok();
+    let password = NewPassword::parse(&f.password, &[&email, &f.name, &business])
         .map_err(|k| view.error(&page, "password", &format!("errors.{k}")))
         .ok();
-    let (Some(password), true) = (password, view.is_valid()) else {
+    let (Some(person), Some(password), true) = (person, password, view.is_valid()) else {
         return Ok(
             (StatusCode::UNPROCESSABLE_ENTITY, page.render("team/accept.html", &view)?).into_response()
         );
     };
     let locale = Locale::parse(&f.locale).unwrap_or(page.session.locale);
-    match accounts::accept_invitation(&state.db, &token, name, password, locale).await {
+    match accounts::accept_invitation(&state.db, &token, person.as_str(), password, locale).await {
         Ok(user) => start_session(&state, &page.session, &user, "/dashboard").await,
         Err(AccountError::InvalidToken | AccountError::EmailTaken) => {
             Ok((StatusCode::GONE, page.render("auth/link_invalid.html", &FormView::default())?)

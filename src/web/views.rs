@@ -28,6 +28,8 @@ pub struct Chrome {
     pub flash: Vec<FlashView>,
     pub support_email: String,
     pub sandbox: bool,
+    /// Messages about the page's form as a whole, already translated.
+    pub alerts: Vec<String>,
 }
 
 /// The signed-in user, as the layout shows them.
@@ -35,6 +37,8 @@ pub struct Chrome {
 pub struct ChromeUser {
     pub name: String,
     pub is_owner: bool,
+    /// Until the address is proven, every page says so (and owners cannot invite or connect).
+    pub email_verified: bool,
 }
 
 /// A flash message, already translated.

@@ -19,7 +19,6 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
-    Router,
 };
 use mujibak_core::{
     connections,
@@ -35,17 +34,26 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::WebError;
+use super::{routes::Routes, WebError};
 use crate::state::AppState;
 
 /// Largest webhook delivery accepted: Meta batches, and answers a 413 by retrying the
 /// same delivery for days. The rest of the app keeps [`super::BODY_LIMIT`].
 pub const WEBHOOK_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/webhooks/whatsapp/{key}", get(handshake).post(receive))
-        .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT))
+        .map(|r| r.layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)))
+}
+
+/// The connection a URL key names. A key is base64url (`auth::new_token`): anything else
+/// names none, without asking the database.
+async fn connection(state: &AppState, key: &str) -> Result<db_connections::Connection, WebError> {
+    if !mujibak_core::auth::well_formed(key) {
+        return Err(WebError::Plain(StatusCode::NOT_FOUND));
+    }
+    db_connections::by_webhook_key(&state.db, key).await?.ok_or(WebError::Plain(StatusCode::NOT_FOUND))
 }
 
 async fn handshake(
@@ -53,9 +61,7 @@ async fn handshake(
     Path(key): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    let conn = db_connections::by_webhook_key(&state.db, &key)
-        .await?
-        .ok_or(WebError::Plain(StatusCode::NOT_FOUND))?;
+    let conn = connection(&state, &key).await?;
     let token = q.get("hub.verify_token").map(String::as_str).unwrap_or("");
     let subscribe = q.get("hub.mode").map(String::as_str) == Some("subscribe");
     if subscribe && bool::from(token.as_bytes().ct_eq(conn.verify_token.as_bytes())) {
@@ -72,9 +78,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let conn = db_connections::by_webhook_key(&state.db, &key)
-        .await?
-        .ok_or(WebError::Plain(StatusCode::NOT_FOUND))?;
+    let conn = connection(&state, &key).await?;
     let secret = connections::app_secret(state.keyring()?, &conn).map_err(anyhow::Error::from)?;
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     if !signature_valid(secret.expose_secret(), &body, signature) {

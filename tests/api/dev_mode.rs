@@ -1,6 +1,8 @@
 //! `mujibak dev` (what `scripts/dev` runs), as a newcomer uses it: sign in with the demo
 //! login, type as a customer in the simulator, and see the bot's reply in the inbox within
-//! seconds. The real binary, its sandbox fakes and a real database.
+//! seconds; then a new business, its address confirmed from the sandbox's mail folder,
+//! connects the sandbox number (verified against the sandbox Graph API) once the demo
+//! business lets it go. The real binary, its sandbox fakes and a real database.
 
 use std::{
     process::{Child, Command, Stdio},
@@ -85,6 +87,37 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     assert!(thread.body.contains("متى تفتحون؟"));
     assert!(thread.body.contains("نفتح يوميًا"), "answered from the demo FAQ");
     assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+
+    // Act + Assert: a new business connects the sandbox number once the demo lets it go.
+    b.get("/settings/whatsapp").await;
+    assert_eq!(b.post("/settings/whatsapp/disconnect", &[]).await.status, StatusCode::SEE_OTHER);
+    let newcomer = Browser::new(addr);
+    newcomer.sign_up("Huda", "huda@dev.example", "Huda Sweets", "en").await;
+    let link =
+        crate::helpers::eventually(Duration::from_secs(15), "the verification email on disk", || async {
+            let files = std::fs::read_dir(&mail_dir).ok()?;
+            files.flatten().find_map(|f| {
+                let raw = std::fs::read_to_string(f.path()).ok()?;
+                let mail = mailparse::parse_mail(raw.as_bytes()).ok()?;
+                let text =
+                    mail.subparts.iter().find(|p| p.ctype.mimetype == "text/plain")?.get_body().ok()?;
+                (raw.contains("huda@dev.example") && text.contains("/verify/"))
+                    .then(|| crate::web::link_path(&text, "/verify/"))
+            })
+        })
+        .await;
+    newcomer.get(&link).await;
+    assert_eq!(newcomer.post(&link, &[]).await.status, StatusCode::SEE_OTHER);
+    newcomer.get("/settings/whatsapp").await;
+    let sandbox_number = [
+        ("phone_number_id", "SANDBOX-PN-1"),
+        ("waba_id", "SANDBOX-WABA"),
+        ("display_number", "+966 50 000 0000"),
+        ("access_token", "sandbox-access-token"),
+        ("app_secret", "sandbox-app-secret"),
+    ];
+    let connected = newcomer.post("/settings/whatsapp", &sandbox_number).await;
+    assert_eq!(connected.status, StatusCode::SEE_OTHER, "{}", connected.body);
 
     // Assert: even at debug level the logs hold no message text, number, token or password.
     drop(running);

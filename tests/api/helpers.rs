@@ -123,6 +123,16 @@ pub async fn spawn_app_with(pool: PgPool, vars: &[(&str, &str)]) -> SocketAddr {
 /// As [`spawn_app_with`]; `dev` serves it as `mujibak dev` does (sandbox routes, loopback
 /// origins accepted).
 pub async fn spawn_app_as(pool: PgPool, vars: &[(&str, &str)], dev: bool) -> SocketAddr {
+    spawn_app_limited(pool, vars, dev, mujibak::web::ServeLimits::default()).await
+}
+
+/// As [`spawn_app_as`], served with `limits` instead of production's.
+pub async fn spawn_app_limited(
+    pool: PgPool,
+    vars: &[(&str, &str)],
+    dev: bool,
+    limits: mujibak::web::ServeLimits,
+) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
@@ -137,8 +147,10 @@ pub async fn spawn_app_as(pool: PgPool, vars: &[(&str, &str)], dev: bool) -> Soc
     })
     .expect("test config");
     let state = AppState::new(pool, config, dev).expect("templates load");
-    let app = mujibak::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let app = mujibak::router(state);
+    tokio::spawn(
+        async move { mujibak::web::serve(listener, app, limits, std::future::pending()).await.unwrap() },
+    );
     addr
 }
 

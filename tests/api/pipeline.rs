@@ -22,8 +22,8 @@ mod inspect;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::{fast_options, job_context, migrated, spawn_app_with, TestWorker},
-    web::Browser,
+    helpers::{fast_options, job_context, migrated, spawn_app_as, TestWorker},
+    web::{verify_email, Browser},
 };
 
 pub const TOKEN: &str = "EAAG-sandbox-access-token-1234567890";
@@ -38,6 +38,8 @@ pub struct Options<'a> {
     pub hold_inbound: bool,
     /// Configuration variables added to (or replacing) the pipeline's.
     pub vars: &'a [(&'a str, &'a str)],
+    /// Serve the app as `mujibak dev` does (the sandbox's pages too).
+    pub dev: bool,
 }
 
 pub struct Pipeline {
@@ -100,7 +102,7 @@ impl Pipeline {
             vars.retain(|(k, _)| k != name);
             vars.push((name, value));
         }
-        let addr = spawn_app_with(pool.clone(), &vars).await;
+        let addr = spawn_app_as(pool.clone(), &vars, opts.dev).await;
         let config = Config::from_lookup(|n| {
             vars.iter()
                 .find(|(k, _)| *k == n)
@@ -134,6 +136,10 @@ impl Pipeline {
         }
         let owner = Browser::with_headers(addr, &[("accept-language", "en")]);
         owner.sign_up("Owner", email, "Alnoor Bakery", "en").await;
+        verify_email(&owner, &mail, email).await;
+        // Meta knows the number with its token (the connection is verified against it);
+        // its webhook is added once the connection has its URL.
+        graph.register_number(phone_number_id, TOKEN, None, None);
         owner.get("/settings/whatsapp").await;
         let connected = owner
             .post(

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 use crate::{
     helpers::{migrated, spawn_app},
-    web::{link_path, Browser, Mailbox, PASSWORD},
+    web::{link_path, verify_email, Browser, Mailbox, PASSWORD},
 };
 
 #[sqlx::test(migrations = false)]
@@ -17,13 +17,13 @@ async fn an_invited_agent_joins_and_gets_403_on_owner_only_pages(pool: PgPool) {
     let addr = spawn_app(pool.clone()).await;
     let owner = Browser::new(addr);
     owner.sign_up("Khalid", "khalid@dates.sa", "Khalid Dates", "en").await;
+    verify_email(&owner, &mailbox.sink, "khalid@dates.sa").await;
 
     // Act: invite, accept from the emailed link.
     owner.get("/team").await;
     let invited = owner.post("/team/invite", &[("email", "agent@dates.sa")]).await;
     assert_eq!(invited.status, StatusCode::SEE_OTHER);
-    let (to, _, text) = mailbox.nth(1).await;
-    assert_eq!(to, "agent@dates.sa");
+    let (_, text) = mailbox.to("agent@dates.sa", "/invite/").await;
     let agent = Browser::new(addr);
     let link = link_path(&text, "/invite/");
     let form = agent.get(&link).await;
@@ -50,9 +50,10 @@ async fn a_user_of_tenant_a_gets_404_on_tenant_b_resources(pool: PgPool) {
     let addr = spawn_app(pool.clone()).await;
     let owner_b = Browser::new(addr);
     owner_b.sign_up("Bader", "bader@b.sa", "Tenant B", "en").await;
+    verify_email(&owner_b, &mailbox.sink, "bader@b.sa").await;
     owner_b.get("/team").await;
     owner_b.post("/team/invite", &[("email", "agent@b.sa")]).await;
-    let link = link_path(&mailbox.nth(1).await.2, "/invite/");
+    let link = link_path(&mailbox.to("agent@b.sa", "/invite/").await.1, "/invite/");
     Browser::new(addr).post(&link, &[("name", "Agent B"), ("password", PASSWORD), ("locale", "en")]).await;
     let agent_b: String = sqlx::query_scalar("select user_id::text from users where email = 'agent@b.sa'")
         .fetch_one(&pool)

@@ -42,8 +42,18 @@ impl Browser {
         Self::at(&format!("http://{addr}"), headers)
     }
 
+    /// A browser on another machine: its connections come from `ip` (any 127.x.y.z reaches
+    /// the loopback server), so the server sees another client address.
+    pub fn from_ip(addr: SocketAddr, ip: &str, headers: &[(&'static str, &str)]) -> Self {
+        Self::build(&format!("http://{addr}"), headers, Some(ip.parse().unwrap()))
+    }
+
     /// A browser that opens the app at `base` (e.g. `http://localhost:8080`).
     pub fn at(base: &str, headers: &[(&'static str, &str)]) -> Self {
+        Self::build(base, headers, None)
+    }
+
+    fn build(base: &str, headers: &[(&'static str, &str)], local: Option<std::net::IpAddr>) -> Self {
         let mut defaults = header::HeaderMap::new();
         for (k, v) in headers {
             defaults.insert(*k, v.parse().unwrap());
@@ -53,6 +63,7 @@ impl Browser {
             .redirect(Policy::none())
             .default_headers(defaults)
             .timeout(Duration::from_secs(20))
+            .local_address(local)
             .build()
             .unwrap();
         Self { base: base.to_owned(), client, csrf: Mutex::new(None), set_cookies: Mutex::default() }
@@ -76,6 +87,11 @@ impl Browser {
         self.read(response).await
     }
 
+    /// The CSRF token of the last page seen.
+    pub fn csrf(&self) -> Option<String> {
+        self.csrf.lock().unwrap().clone()
+    }
+
     /// POSTs a form with the CSRF token of the last page seen (fetching `/` if none).
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         if self.csrf.lock().unwrap().is_none() {
@@ -89,8 +105,16 @@ impl Browser {
 
     /// POSTs exactly `fields` (no CSRF token added).
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let response = self.client.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap();
-        self.read(response).await
+        self.post_raw_with(path, fields, &[]).await
+    }
+
+    /// POSTs exactly `fields`, with `headers` on this request only.
+    pub async fn post_raw_with(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let mut request = self.client.post(format!("{}{path}", self.base)).form(fields);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        self.read(request.send().await.unwrap()).await
     }
 
     /// Follows a redirect by hand.
@@ -150,23 +174,46 @@ impl Mailbox {
         Self { sink, _worker: TestWorker::start_with::<SendEmail>(&ctx, &fast_options()) }
     }
 
-    /// Waits for the `n`-th message (1-based) and returns (recipient, subject, text body).
-    pub async fn nth(&self, n: usize) -> (String, String, String) {
-        let mail = eventually(Duration::from_secs(15), "an email at the sink", || async {
-            self.sink.messages().get(n - 1).cloned()
-        })
-        .await;
-        let parsed = mailparse::parse_mail(mail.raw.as_bytes()).unwrap();
-        let subject = mailparse::MailHeaderMap::get_first_value(parsed.headers.as_slice(), "Subject")
-            .unwrap_or_default();
-        let text = parsed
-            .subparts
-            .iter()
-            .find(|p| p.ctype.mimetype == "text/plain")
-            .map(|p| p.get_body().unwrap())
-            .unwrap_or_else(|| parsed.get_body().unwrap());
-        (mail.to.join(","), subject, text)
+    /// Waits for an email to `to` whose text holds `needle`; returns (subject, text body).
+    pub async fn to(&self, to: &str, needle: &str) -> (String, String) {
+        mail_to(&self.sink, to, needle).await
     }
+}
+
+/// (recipient, subject, text body) of a received message.
+pub fn read_mail(mail: &mujibak::sandbox::mail::ReceivedMail) -> (String, String, String) {
+    let parsed = mailparse::parse_mail(mail.raw.as_bytes()).unwrap();
+    let subject =
+        mailparse::MailHeaderMap::get_first_value(parsed.headers.as_slice(), "Subject").unwrap_or_default();
+    let text = parsed
+        .subparts
+        .iter()
+        .find(|p| p.ctype.mimetype == "text/plain")
+        .map(|p| p.get_body().unwrap())
+        .unwrap_or_else(|| parsed.get_body().unwrap());
+    (mail.to.join(","), subject, text)
+}
+
+/// Waits for the newest email at `sink` to `to` whose text holds `needle`: (subject, text).
+pub async fn mail_to(sink: &MailSink, to: &str, needle: &str) -> (String, String) {
+    eventually(Duration::from_secs(15), &format!("an email to {to} with {needle}"), || async {
+        sink.messages()
+            .iter()
+            .rev()
+            .map(read_mail)
+            .find(|(t, _, text)| t == to && text.contains(needle))
+            .map(|(_, subject, text)| (subject, text))
+    })
+    .await
+}
+
+/// Confirms `to`'s address from the link emailed at sign-up, in browser `b`.
+pub async fn verify_email(b: &Browser, sink: &MailSink, to: &str) {
+    let (_, text) = mail_to(sink, to, "/verify/").await;
+    let link = link_path(&text, "/verify/");
+    b.get(&link).await;
+    let done = b.post(&link, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "confirming {to}: {}", done.body);
 }
 
 /// The first `http…` link in `text` that contains `path`, as a path on our server.

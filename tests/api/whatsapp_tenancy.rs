@@ -16,7 +16,7 @@ use crate::{
     cli::TEST_KEYS,
     helpers::database_url,
     pipeline::{text, Pipeline, APP_SECRET, TOKEN},
-    web::Browser,
+    web::{verify_email, Browser},
 };
 
 #[sqlx::test(migrations = false)]
@@ -25,6 +25,8 @@ async fn a_delivery_to_tenant_a_never_creates_data_in_b_and_inbox_routes_404_acr
     let p = Pipeline::start(pool, "a@tenant.sa", "PN-A").await;
     let b = Browser::with_headers(p.addr, &[("accept-language", "en")]);
     b.sign_up("Owner B", "b@tenant.sa", "Tenant B", "en").await;
+    verify_email(&b, &p.mail, "b@tenant.sa").await;
+    p.graph.register_number("PN-B", "EAAG-b-token-000000", None, None);
     b.get("/settings/whatsapp").await;
     let fields = [
         ("phone_number_id", "PN-B"),

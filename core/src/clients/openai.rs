@@ -70,7 +70,12 @@ impl ReplyModel {
         self.config.api_key.is_some()
     }
 
-    /// Asks `model` (or the default) for the next reply.
+    /// The model a reply is asked of: `chosen` if the operator lists it, else the default.
+    pub fn model_for<'a>(&'a self, chosen: Option<&'a str>) -> &'a str {
+        chosen.filter(|m| self.config.models.iter().any(|allowed| allowed == m)).unwrap_or(&self.config.model)
+    }
+
+    /// Asks `model` (if the operator lists it; else the default) for the next reply.
     pub async fn reply(
         &self,
         model: Option<&str>,
@@ -99,9 +104,7 @@ impl ReplyModel {
             });
         }
         let mut req = CreateChatCompletionRequestArgs::default();
-        req.model(model.filter(|m| !m.is_empty()).unwrap_or(&self.config.model))
-            .messages(messages)
-            .temperature(0.3);
+        req.model(self.model_for(model)).messages(messages).temperature(0.3);
         match self.config.token_field {
             TokenField::MaxCompletionTokens => req.max_completion_tokens(self.config.max_tokens),
             #[allow(deprecated)]

@@ -26,7 +26,8 @@
 //! | `SEND_RECONCILE_SECS` | 120 | how long an interrupted send waits for Meta's status before it is sent once more |
 //! | `OPENAI_BASE_URL` | `https://api.openai.com/v1` | any OpenAI-compatible server (Ollama, vLLM) |
 //! | `OPENAI_API_KEY` | none | bearer key; replies fail visibly without it |
-//! | `OPENAI_MODEL` | `gpt-4o-mini` | default model (a business may choose another) |
+//! | `OPENAI_MODEL` | `gpt-4o-mini` | default model |
+//! | `OPENAI_MODELS` | `OPENAI_MODEL` | models a business may choose (comma-separated; the default is always one) |
 //! | `OPENAI_TOKEN_FIELD` | `max_completion_tokens` | or `max_tokens` for older servers |
 //! | `OPENAI_TIMEOUT_SECS` | 30 | total time one model call may take |
 //! | `REPLY_MAX_TOKENS` | 400 | output limit of one reply |
@@ -137,6 +138,13 @@ impl Config {
                 ))
             }
         };
+        let model = env.optional("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()).trim().to_owned();
+        let mut models = vec![model.clone()];
+        for m in env.optional("OPENAI_MODELS").unwrap_or_default().split(',').map(str::trim) {
+            if !m.is_empty() && !models.iter().any(|known| known == m) {
+                models.push(m.to_owned());
+            }
+        }
         let ai = AiConfig {
             base_url: env
                 .optional("OPENAI_BASE_URL")
@@ -144,7 +152,8 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             api_key: env.optional("OPENAI_API_KEY").map(SecretString::from),
-            model: env.optional("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+            model,
+            models,
             token_field,
             timeout: Duration::from_secs(env.parsed("OPENAI_TIMEOUT_SECS", 30)?),
             max_tokens: env.parsed("REPLY_MAX_TOKENS", 400)?,

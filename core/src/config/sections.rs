@@ -29,7 +29,11 @@ pub enum TokenField {
 pub struct AiConfig {
     pub base_url: String,
     pub api_key: Option<SecretString>,
+    /// The default model.
     pub model: String,
+    /// The models a business may choose (`OPENAI_MODELS`), the default first. A stored
+    /// choice outside it is never sent: the default is used instead.
+    pub models: Vec<String>,
     pub token_field: TokenField,
     pub timeout: Duration,
     pub max_tokens: u32,

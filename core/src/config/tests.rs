@@ -75,3 +75,16 @@ fn graph_timeout_and_reconcile_window_default_to_15_s_and_2_min() {
     let err = config(&[("DATABASE_URL", "postgres://x"), ("WHATSAPP_TIMEOUT_SECS", "0")]).unwrap_err();
     assert!(matches!(err, ConfigError::Invalid { name: "WHATSAPP_TIMEOUT_SECS", .. }));
 }
+
+#[test]
+fn the_model_list_defaults_to_the_default_model_and_always_holds_it() {
+    let c = config(&[("DATABASE_URL", "postgres://x")]).unwrap();
+    assert_eq!(c.ai.models, vec!["gpt-4o-mini".to_owned()]);
+    let c = config(&[
+        ("DATABASE_URL", "postgres://x"),
+        ("OPENAI_MODEL", "llama3.1"),
+        ("OPENAI_MODELS", "qwen2.5, ,llama3.1,qwen2.5"),
+    ])
+    .unwrap();
+    assert_eq!(c.ai.models, vec!["llama3.1".to_owned(), "qwen2.5".to_owned()]);
+}

@@ -22,6 +22,8 @@ pub struct Connection {
     pub status_detail: Option<String>,
     pub linked_at: DateTime<Utc>,
     pub unlinked_at: Option<DateTime<Utc>>,
+    /// When Meta last accepted its token for the number (`None`: connected before the check).
+    pub verified_at: Option<DateTime<Utc>>,
 }
 
 /// A connection to insert.
@@ -37,7 +39,7 @@ pub struct NewConnection<'a> {
 }
 
 const COLUMNS: &str = "tenant_id, connection_id, webhook_key, phone_number_id, waba_id, display_number, \
-    access_token_enc, app_secret_enc, verify_token, status, status_detail, linked_at, unlinked_at";
+    access_token_enc, app_secret_enc, verify_token, status, status_detail, linked_at, unlinked_at, verified_at";
 
 pub async fn insert(
     conn: &mut PgConnection,
@@ -46,7 +48,8 @@ pub async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into whatsapp_connections (tenant_id, connection_id, webhook_key, phone_number_id, waba_id,
-           display_number, access_token_enc, app_secret_enc, verify_token) values ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+           display_number, access_token_enc, app_secret_enc, verify_token, verified_at)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9, now())",
     )
     .bind(tenant_id)
     .bind(c.connection_id)
@@ -145,6 +148,41 @@ pub async fn restore(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Replaces the sealed access token (the app secret stays).
+pub async fn set_token(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+    token_enc: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update whatsapp_connections set access_token_enc = $3 where tenant_id = $1 and connection_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(connection_id)
+    .bind(token_enc)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Meta accepted the stored token for the number now. Fails on
+/// `whatsapp_connections_live_number` if another verified live connection holds it.
+pub async fn mark_verified(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update whatsapp_connections set verified_at = now() where tenant_id = $1 and connection_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(connection_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn unlink(

@@ -1,4 +1,5 @@
-//! Fixed-window counters in Postgres, so a limit holds across every web replica.
+//! Fixed-window counters in Postgres, so a limit holds across every web replica. A hit is
+//! counted and its window read back in one statement: callers decide on the count itself.
 
 use std::time::Duration;
 
@@ -24,18 +25,6 @@ pub async fn hit(pool: &PgPool, bucket: &str, window: Duration) -> Result<Window
     .bind(bucket)
     .bind(window.as_secs_f64())
     .fetch_one(pool)
-    .await
-}
-
-/// The current window of `bucket`, if it has hits that have not expired.
-pub async fn current(pool: &PgPool, bucket: &str, window: Duration) -> Result<Option<Window>, sqlx::Error> {
-    sqlx::query_as(
-        "select hits, window_start + make_interval(secs => $2) as resets_at from rate_limits
-         where bucket = $1 and window_start > now() - make_interval(secs => $2)",
-    )
-    .bind(bucket)
-    .bind(window.as_secs_f64())
-    .fetch_optional(pool)
     .await
 }
 

@@ -69,6 +69,29 @@ pub async fn set_flash(pool: &PgPool, hash: &[u8], flash: &serde_json::Value) ->
     Ok(())
 }
 
+/// Stores a signed-out visitor's session the first time it has something to keep (a
+/// flash message): its CSRF token is the one its pages already carry.
+pub async fn store_anonymous(
+    pool: &PgPool,
+    hash: &[u8],
+    csrf_token: &str,
+    flash: &serde_json::Value,
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into sessions (session_hash, csrf_token, flash, expires_at) values ($1, $2, $3, $4)
+         on conflict (session_hash) do update set tenant_id = null, user_id = null, csrf_token = $2, flash = $3,
+           last_seen_at = now(), expires_at = $4",
+    )
+    .bind(hash)
+    .bind(csrf_token)
+    .bind(Json(flash))
+    .bind(expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Clears flash messages once shown.
 pub async fn clear_flash(pool: &PgPool, hash: &[u8]) -> Result<(), sqlx::Error> {
     sqlx::query("update sessions set flash = null where session_hash = $1").bind(hash).execute(pool).await?;

@@ -1,4 +1,5 @@
-//! Single-use, expiring tokens sent by email. Stored as SHA-256 digests.
+//! Single-use, expiring tokens sent by email. Stored as SHA-256 digests. A user's open
+//! links are voided together when their password or email changes.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -11,6 +12,10 @@ pub enum Purpose {
     PasswordReset,
     EmailChange,
     Invitation,
+    /// Proves the address after sign-up.
+    EmailVerification,
+    /// Mailed to the old address after an email change: takes the account back.
+    EmailRevert,
 }
 
 impl Purpose {
@@ -19,6 +24,8 @@ impl Purpose {
             Purpose::PasswordReset => "password_reset",
             Purpose::EmailChange => "email_change",
             Purpose::Invitation => "invitation",
+            Purpose::EmailVerification => "email_verification",
+            Purpose::EmailRevert => "email_revert",
         }
     }
 }
@@ -108,4 +115,25 @@ pub async fn pending_invitations(
     .bind(tenant_id)
     .fetch_all(conn)
     .await
+}
+
+/// Voids every open link of a user (a password or email change): resets, email changes
+/// and verifications; with `reverts`, also the links that take the account back to an old
+/// address (those survive the changes they exist to undo). Returns how many.
+pub async fn void_for_user(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    user_id: UserId,
+    reverts: bool,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "update user_tokens set used_at = now()
+         where tenant_id = $1 and user_id = $2 and used_at is null and ($3 or purpose <> 'email_revert')",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(reverts)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }

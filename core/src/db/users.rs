@@ -14,6 +14,8 @@ pub struct User {
     pub email: String,
     pub role: Role,
     pub locale: Locale,
+    /// Whether the user proved they read `email` (a link mailed to it was used).
+    pub email_verified: bool,
 }
 
 /// What sign-in needs: the user and their stored hash.
@@ -32,9 +34,12 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub role: Role,
     pub locale: Locale,
+    /// Whether the address is already proven (an invitation link mailed to it was used).
+    pub email_verified: bool,
 }
 
-const COLUMNS: &str = "tenant_id, user_id, name, email, role, locale";
+const COLUMNS: &str =
+    "tenant_id, user_id, name, email, role, locale, email_verified_at is not null as email_verified";
 
 /// Inserts a user. A duplicate email (any case) fails on `users_email_key`.
 pub async fn insert(
@@ -43,8 +48,8 @@ pub async fn insert(
     u: &NewUser<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into users (tenant_id, user_id, name, email, password_hash, role, locale)
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into users (tenant_id, user_id, name, email, password_hash, role, locale, email_verified_at)
+         values ($1, $2, $3, $4, $5, $6, $7, case when $8 then now() end)",
     )
     .bind(tenant_id)
     .bind(u.user_id)
@@ -53,6 +58,7 @@ pub async fn insert(
     .bind(u.password_hash)
     .bind(u.role)
     .bind(u.locale)
+    .bind(u.email_verified)
     .execute(conn)
     .await?;
     Ok(())
@@ -166,19 +172,40 @@ pub async fn set_locale(
     Ok(())
 }
 
-/// A confirmed email change. Fails on `users_email_key` if the address was taken meanwhile.
+/// Records that the user proved they read their current address.
+pub async fn mark_verified(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    user_id: UserId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update users set email_verified_at = coalesce(email_verified_at, now()), updated_at = now()
+         where tenant_id = $1 and user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A proven new address (an email change confirmed from it, or taken back by the old
+/// one). Fails on `users_email_key` if the address was taken meanwhile.
 pub async fn set_email(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     user_id: UserId,
     email: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set email = $3, updated_at = now() where tenant_id = $1 and user_id = $2")
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(email)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "update users set email = $3, email_verified_at = now(), updated_at = now()
+         where tenant_id = $1 and user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(email)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 pub mod email;
 pub mod ids;
 pub mod locale;
+pub mod name;
 pub mod password;
 pub mod reply;
 pub mod role;
@@ -11,5 +12,6 @@ pub mod whatsapp;
 pub use email::EmailAddress;
 pub use ids::{EmailId, TenantId, UserId};
 pub use locale::Locale;
+pub use name::DisplayName;
 pub use password::NewPassword;
 pub use role::Role;

@@ -1,12 +1,12 @@
 //! Owner settings: the bot — on/off, the business's own words, reply language, business
 //! hours with an away message, the fallback message, the welcome for customers opening
-//! the chat for the first time, and the model.
+//! the chat for the first time, and the model, chosen from the models the operator lists
+//! (`OPENAI_MODELS`): any other is refused (422).
 
 use axum::{
     extract::State,
     response::{IntoResponse, Redirect, Response},
     routing::get,
-    Form, Router,
 };
 use mujibak_core::db::bot_settings;
 use serde::{Deserialize, Serialize};
@@ -15,13 +15,15 @@ use crate::{
     state::AppState,
     web::{
         extract::{Owner, Page},
+        input::Form,
+        routes::Routes,
         session::set_flash,
         WebError,
     },
 };
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/settings/bot", get(bot).post(save_bot))
+pub(super) fn routes() -> Routes {
+    Routes::new().route("/settings/bot", get(bot).post(save_bot))
 }
 
 async fn bot(
@@ -30,7 +32,7 @@ async fn bot(
     Owner(owner): Owner,
 ) -> Result<impl IntoResponse, WebError> {
     let settings = bot_settings::get(&mut *state.db.acquire().await?, owner.tenant_id).await?;
-    page.render("settings/bot.html", &BotView::from(&settings))
+    page.render("settings/bot.html", &BotView::from(&settings).with_models(&state))
 }
 
 /// The bot form: hours as one `HH:MM-HH:MM` text field per weekday.
@@ -48,6 +50,16 @@ struct BotView {
     model: String,
     #[serde(default)]
     hours: std::collections::BTreeMap<String, String>,
+    /// The models the operator lists, the default first (shown as "default").
+    #[serde(default)]
+    models: Vec<String>,
+}
+
+impl BotView {
+    fn with_models(mut self, state: &AppState) -> Self {
+        self.models = state.config.ai.models.clone();
+        self
+    }
 }
 
 const DAYS: [&str; 7] = ["sat", "sun", "mon", "tue", "wed", "thu", "fri"];
@@ -75,6 +87,7 @@ impl From<&bot_settings::BotSettings> for BotView {
             welcome_message: s.welcome_message.clone(),
             model: s.model.clone(),
             hours,
+            models: Vec::new(),
         }
     }
 }
@@ -83,7 +96,7 @@ async fn save_bot(
     State(state): State<AppState>,
     page: Page,
     Owner(owner): Owner,
-    Form(f): Form<Vec<(String, String)>>,
+    Form { data: f, refused }: Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let get =
         |k: &str| f.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
@@ -111,8 +124,22 @@ async fn save_bot(
         away_message: cap(get("away_message")),
         fallback_message: cap(get("fallback_message")),
         welcome_message: cap(get("welcome_message")),
-        model: get("model").chars().take(100).collect(),
+        model: get("model"),
     };
+    let known = settings.model.is_empty() || state.config.ai.models.contains(&settings.model);
+    if !refused.is_empty() || !known {
+        page.refuse(&refused);
+        if !known {
+            page.alert("errors.model_unknown");
+        }
+        let mut view = BotView::from(&settings).with_models(&state);
+        // Show what was typed (the hours as entered, the model as the stored choice).
+        view.hours = DAYS.iter().map(|d| (d.to_string(), get(&format!("hours_{d}")))).collect();
+        if !known {
+            view.model = String::new();
+        }
+        return page.invalid("settings/bot.html", &view);
+    }
     bot_settings::save(&mut *state.db.acquire().await?, owner.tenant_id, &settings).await?;
     set_flash(&state, &page.session, "success", "flash.bot_saved").await?;
     Ok(Redirect::to("/settings/bot").into_response())

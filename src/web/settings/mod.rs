@@ -3,10 +3,8 @@
 mod bot;
 mod whatsapp;
 
-use axum::Router;
+use super::routes::Routes;
 
-use crate::state::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new().merge(whatsapp::routes()).merge(bot::routes())
+pub fn routes() -> Routes {
+    Routes::new().merge(whatsapp::routes()).merge(bot::routes())
 }

@@ -1,11 +1,13 @@
-//! Owner settings: the WhatsApp connection — connect, check against Meta, replace the
-//! token, disconnect — with its history.
+//! Owner settings: the WhatsApp connection — connect (once the owner proved their address;
+//! Meta must accept the token for the number, see `connections::connect`), check against
+//! Meta, replace the token, disconnect — with its history. A refusal never says whether
+//! another business holds the number unless Meta accepted the token for it.
 
 use axum::{
     extract::State,
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
-    Form, Router,
 };
 use mujibak_core::{
     connections::{self, ConnectInput, ConnectionError},
@@ -19,13 +21,15 @@ use crate::{
     web::{
         extract::{Owner, Page},
         forms::FormView,
+        input::Form,
+        routes::Routes,
         session::set_flash,
         WebError,
     },
 };
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
+pub(super) fn routes() -> Routes {
+    Routes::new()
         .route("/settings/whatsapp", get(whatsapp).post(connect))
         .route("/settings/whatsapp/check", post(check))
         .route("/settings/whatsapp/token", post(new_token))
@@ -107,12 +111,18 @@ async fn connect(
     State(state): State<AppState>,
     page: Page,
     Owner(owner): Owner,
-    Form(f): Form<ConnectForm>,
+    Form { data: f, refused }: Form<ConnectForm>,
 ) -> Result<Response, WebError> {
     let mut form = FormView::default()
         .value("phone_number_id", &f.phone_number_id)
         .value("waba_id", &f.waba_id)
         .value("display_number", &f.display_number);
+    form.refuse(&page, &refused);
+    if !owner.email_verified {
+        page.alert("errors.verify_first");
+        let view = view(&state, &owner, form).await?;
+        return Ok((StatusCode::FORBIDDEN, page.render("settings/whatsapp.html", &view)?).into_response());
+    }
     for (field, value) in [
         ("phone_number_id", &f.phone_number_id),
         ("waba_id", &f.waba_id),
@@ -124,6 +134,19 @@ async fn connect(
             form.error(&page, field, "errors.required");
         }
     }
+    // Meta's ids are short tokens of letters, digits, `-` and `_` (they go into Graph URLs).
+    for (field, value) in [("phone_number_id", &f.phone_number_id), ("waba_id", &f.waba_id)] {
+        let id = value.trim();
+        if !id.is_empty()
+            && (id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        {
+            form.error(&page, field, "errors.meta_id");
+        }
+    }
+    let number = f.display_number.trim();
+    if number.chars().count() > 40 || !number.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+        form.error(&page, "display_number", "errors.display_number");
+    }
     if !form.is_valid() {
         return page.invalid("settings/whatsapp.html", &view(&state, &owner, form).await?);
     }
@@ -134,17 +157,22 @@ async fn connect(
         access_token: SecretString::from(f.access_token.trim().to_owned()),
         app_secret: SecretString::from(f.app_secret.trim().to_owned()),
     };
-    match connections::connect(&state.db, state.keyring()?, owner.tenant_id, &input).await {
+    let key = match connections::connect(&state.db, state.keyring()?, &state.graph, owner.tenant_id, &input)
+        .await
+    {
         Ok(_) => {
+            tracing::info!(tenant.id = %owner.tenant_id, "number connected (Meta accepted the token)");
             set_flash(&state, &page.session, "success", "flash.connected").await?;
-            Ok(Redirect::to("/settings/whatsapp").into_response())
+            return Ok(Redirect::to("/settings/whatsapp").into_response());
         }
-        Err(ConnectionError::NumberTaken | ConnectionError::AlreadyConnected) => {
-            form.error(&page, "phone_number_id", "errors.number_taken");
-            page.invalid("settings/whatsapp.html", &view(&state, &owner, form).await?)
-        }
-        Err(e) => Err(WebError::Internal(e.into())),
-    }
+        Err(ConnectionError::Rejected) => "errors.meta_rejected",
+        Err(ConnectionError::MetaUnreachable) => "errors.meta_unreachable",
+        Err(ConnectionError::NumberTaken) => "errors.number_held",
+        Err(ConnectionError::AlreadyConnected) => "errors.already_connected",
+        Err(e) => return Err(WebError::Internal(e.into())),
+    };
+    form.error(&page, "phone_number_id", key);
+    page.invalid("settings/whatsapp.html", &view(&state, &owner, form).await?)
 }
 
 async fn check(State(state): State<AppState>, page: Page, Owner(owner): Owner) -> Result<Response, WebError> {
@@ -154,17 +182,11 @@ async fn check(State(state): State<AppState>, page: Page, Owner(owner): Owner) -
     let answer =
         connections::check(&state.graph, state.keyring()?, &live).await.map_err(anyhow::Error::from)?;
     let key = match answer {
-        Ok(_) => {
-            db_connections::set_status(
-                &mut *state.db.acquire().await?,
-                owner.tenant_id,
-                live.connection_id,
-                "active",
-                None,
-            )
-            .await?;
-            "flash.check_ok"
-        }
+        Ok(_) => match connections::confirm_verified(&state.db, &live).await {
+            Ok(()) => "flash.check_ok",
+            Err(ConnectionError::NumberTaken) => "flash.check_number_held",
+            Err(e) => return Err(WebError::Internal(e.into())),
+        },
         Err(e) if e.class() == mujibak_core::clients::whatsapp::GraphErrorClass::Reauthorize => {
             let why = e.to_string();
             db_connections::set_status(
@@ -192,20 +214,29 @@ async fn new_token(
     State(state): State<AppState>,
     page: Page,
     Owner(owner): Owner,
-    Form(f): Form<TokenForm>,
+    Form { data: f, refused }: Form<TokenForm>,
 ) -> Result<Response, WebError> {
-    if f.access_token.trim().is_empty() {
+    if !refused.is_empty() {
+        page.refuse(&refused);
+        return page.invalid("settings/whatsapp.html", &view(&state, &owner, FormView::default()).await?);
+    }
+    if f.access_token.trim().is_empty() || f.access_token.len() > 1000 {
         set_flash(&state, &page.session, "error", "errors.required").await?;
         return Ok(Redirect::to("/settings/whatsapp").into_response());
     }
     let token = SecretString::from(f.access_token.trim().to_owned());
-    connections::reauthorize(&state.db, state.keyring()?, owner.tenant_id, &token).await.map_err(
-        |e| match e {
-            ConnectionError::NotConnected => WebError::NotFound,
-            e => WebError::Internal(e.into()),
-        },
-    )?;
-    set_flash(&state, &page.session, "success", "flash.token_saved").await?;
+    let flash =
+        match connections::reauthorize(&state.db, state.keyring()?, &state.graph, owner.tenant_id, &token)
+            .await
+        {
+            Ok(()) => ("success", "flash.token_saved"),
+            Err(ConnectionError::NotConnected) => return Err(WebError::NotFound),
+            Err(ConnectionError::Rejected) => ("error", "errors.meta_rejected"),
+            Err(ConnectionError::MetaUnreachable) => ("error", "errors.meta_unreachable"),
+            Err(ConnectionError::NumberTaken) => ("error", "errors.number_held"),
+            Err(e) => return Err(WebError::Internal(e.into())),
+        };
+    set_flash(&state, &page.session, flash.0, flash.1).await?;
     Ok(Redirect::to("/settings/whatsapp").into_response())
 }
 

@@ -1,0 +1,162 @@
+//! Every route of the app in one table, [`ROUTES`]: its path, methods, who may use it and
+//! the fields its handlers read. The router is built only through [`Routes::route`], which
+//! refuses (at start-up, so in every test) a path the table does not list, and the security
+//! suite (`tests/api/route_suite`) generates its cases from the table and checks the
+//! router serves exactly it: a route cannot be added without an entry, nor an entry
+//! without its cases.
+
+use axum::{routing::MethodRouter, Router};
+
+use crate::state::AppState;
+
+/// Who a route is for (the security suite derives its expected answers from this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Probes and assets: no session, anyone.
+    Open,
+    /// Pages and forms for anyone, signed in or not.
+    Public,
+    /// An emailed link: its token is the key (unknown, used or expired: 410).
+    Link,
+    /// Signed-in users of any role; tenant-owned ids of another tenant: 404.
+    SignedIn,
+    /// The tenant's owner: agents get 403.
+    Owner,
+    /// Meta's webhooks: the URL key and the signature, never a session.
+    Webhook,
+    /// `mujibak dev` only, the owner.
+    Sandbox,
+}
+
+/// One route of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub path: &'static str,
+    pub methods: &'static [&'static str],
+    pub access: Access,
+    /// The fields its handlers read: the form of its POST, or the query of its GET.
+    pub fields: &'static [&'static str],
+}
+
+const fn r(
+    path: &'static str,
+    methods: &'static [&'static str],
+    access: Access,
+    fields: &'static [&'static str],
+) -> RouteSpec {
+    RouteSpec { path, methods, access, fields }
+}
+
+const G: &[&str] = &["GET"];
+const P: &[&str] = &["POST"];
+const GP: &[&str] = &["GET", "POST"];
+const NONE: &[&str] = &[];
+const BOT: &[&str] = &[
+    "enabled",
+    "description",
+    "instructions",
+    "knowledge",
+    "reply_language",
+    "hours_sat",
+    "hours_sun",
+    "hours_mon",
+    "hours_tue",
+    "hours_wed",
+    "hours_thu",
+    "hours_fri",
+    "away_message",
+    "fallback_message",
+    "model",
+];
+
+/// Every route.
+pub const ROUTES: &[RouteSpec] = &[
+    r("/healthz", G, Access::Open, NONE),
+    r("/readyz", G, Access::Open, NONE),
+    r("/static/app.css", G, Access::Open, NONE),
+    r("/static/inbox.js", G, Access::Open, NONE),
+    r("/webhooks/whatsapp/{key}", GP, Access::Webhook, NONE),
+    r("/", G, Access::Public, NONE),
+    r("/privacy", G, Access::Public, NONE),
+    r("/lang", P, Access::Public, &["lang", "next"]),
+    r("/signup", GP, Access::Public, &["name", "email", "business_name", "password", "locale"]),
+    r("/signin", GP, Access::Public, &["email", "password", "next"]),
+    r("/signout", P, Access::Public, NONE),
+    r("/forgot", GP, Access::Public, &["email"]),
+    r("/reset/{token}", GP, Access::Link, &["password"]),
+    r("/verify/{token}", GP, Access::Link, NONE),
+    r("/profile/email/{token}", GP, Access::Link, NONE),
+    r("/profile/email/revert/{token}", GP, Access::Link, &["password"]),
+    r("/invite/{token}", GP, Access::Link, &["name", "password", "locale"]),
+    r("/dashboard", G, Access::SignedIn, NONE),
+    r("/verify/resend", P, Access::SignedIn, NONE),
+    r("/profile", GP, Access::SignedIn, &["name", "email", "business_name", "locale", "current_password"]),
+    r("/password", GP, Access::SignedIn, &["current_password", "new_password"]),
+    r("/inbox", G, Access::SignedIn, &["q", "before"]),
+    r("/inbox/{id}", G, Access::SignedIn, NONE),
+    r("/inbox/{id}/thread", G, Access::SignedIn, NONE),
+    r("/inbox/{id}/pause", P, Access::SignedIn, NONE),
+    r("/inbox/{id}/resume", P, Access::SignedIn, NONE),
+    r("/inbox/{id}/reply", P, Access::SignedIn, &["text"]),
+    r("/team", G, Access::Owner, NONE),
+    r("/team/invite", P, Access::Owner, &["email"]),
+    r("/team/{user_id}/remove", P, Access::Owner, NONE),
+    r(
+        "/settings/whatsapp",
+        GP,
+        Access::Owner,
+        &["phone_number_id", "waba_id", "display_number", "access_token", "app_secret"],
+    ),
+    r("/settings/whatsapp/check", P, Access::Owner, NONE),
+    r("/settings/whatsapp/token", P, Access::Owner, &["access_token"]),
+    r("/settings/whatsapp/disconnect", P, Access::Owner, NONE),
+    r("/settings/bot", GP, Access::Owner, BOT),
+    r("/sandbox/simulator", GP, Access::Sandbox, &["phone", "name", "text"]),
+];
+
+/// The table's entry for `path`.
+pub fn spec(path: &str) -> Option<&'static RouteSpec> {
+    ROUTES.iter().find(|r| r.path == path)
+}
+
+/// A router being built, and the paths it was given.
+pub struct Routes {
+    router: Router<AppState>,
+    paths: Vec<&'static str>,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Self { router: Router::new(), paths: Vec::new() }
+    }
+
+    /// Adds `path`, which must be in [`ROUTES`] (a route missing from it stops the app).
+    pub fn route(mut self, path: &'static str, handlers: MethodRouter<AppState>) -> Self {
+        assert!(spec(path).is_some(), "route {path} has no entry in web::routes::ROUTES");
+        self.router = self.router.route(path, handlers);
+        self.paths.push(path);
+        self
+    }
+
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.paths.extend(other.paths);
+        self
+    }
+
+    /// Applies `f` to the router built so far (layers, fallbacks).
+    pub fn map(mut self, f: impl FnOnce(Router<AppState>) -> Router<AppState>) -> Self {
+        self.router = f(self.router);
+        self
+    }
+
+    pub fn into_parts(self) -> (Router<AppState>, Vec<&'static str>) {
+        (self.router, self.paths)
+    }
+}

@@ -1,0 +1,116 @@
+//! Hostile text in every field of every route of the table (each POST form field, each GET
+//! query field): markup, template syntax, a NUL byte, bidi controls and a 100 KB string (in
+//! a query, 60 KB: a URL holds no more than 64 KB).
+//! Each is escaped or refused, never a 500: a NUL is refused (400/422, or the link's 410),
+//! 100 KB is within the body limit and never a 413, markup never comes back unescaped, on
+//! the answer or on the pages that show what was saved.
+
+use mujibak::web::routes::{Access, ROUTES};
+use reqwest::StatusCode;
+use sqlx::PgPool;
+
+use super::{form, World};
+use crate::web::{Browser, Page};
+
+const MARKUP: &str = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
+const RAW: [&str; 2] = ["<script>alert(1)", "<img src=x"];
+
+fn payloads() -> Vec<(&'static str, String)> {
+    vec![
+        ("markup", MARKUP.to_owned()),
+        ("template syntax", "{{ 7*7 }}{% if true %}x{% endif %}{# c #}".to_owned()),
+        ("a NUL byte", "a\u{0}b".to_owned()),
+        ("bidi controls", "\u{202E}txt.exe\u{2066}x\u{2069}".to_owned()),
+        ("100 KB", "x".repeat(100 * 1024)),
+    ]
+}
+
+fn assert_safe(what: &str, page: &Page) {
+    assert_ne!(page.status, StatusCode::INTERNAL_SERVER_ERROR, "{what}: 500");
+    for raw in RAW {
+        assert!(!page.body.contains(raw), "{what}: markup came back unescaped");
+    }
+}
+
+fn assert_refused_or_kept(what: &str, kind: &str, page: &Page) {
+    let status = page.status.as_u16();
+    assert!([200, 303, 400, 404, 410, 414, 422, 429].contains(&status), "{what}: {status}");
+    if kind == "a NUL byte" {
+        assert!([400, 410, 422].contains(&status), "{what}: a NUL was not refused ({status})");
+    }
+    if kind == "100 KB" {
+        assert_ne!(status, 413, "{what}: 100 KB is within the body limit");
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn hostile_text_in_every_field_is_escaped_or_refused_never_a_500(pool: PgPool) {
+    let w = World::start(pool).await;
+    let mut ip = 10u32;
+    let mut fresh = || {
+        ip += 1;
+        Browser::from_ip(
+            w.p.addr,
+            &format!("127.0.{}.{}", ip / 250, 2 + ip % 250),
+            &[("accept-language", "en")],
+        )
+    };
+    let mut probes = 0;
+
+    // Every field of every form.
+    for route in ROUTES.iter().filter(|r| r.methods.contains(&"POST") && r.access != Access::Webhook) {
+        for field in route.fields {
+            for (kind, payload) in payloads() {
+                let what = format!("POST {} {field}={kind}", route.path);
+                let mut fields = form(route.path, route.fields);
+                fields.iter_mut().filter(|(k, _)| k == field).for_each(|(_, v)| *v = payload.clone());
+                let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let signed_out = matches!(route.access, Access::Public | Access::Link);
+                let anonymous = fresh();
+                let browser = if signed_out { &anonymous } else { &w.p.owner };
+                if !signed_out {
+                    browser.get("/dashboard").await;
+                }
+                let page = browser.post(&w.url(route.path), &pairs).await;
+                assert_safe(&what, &page);
+                assert_refused_or_kept(&what, kind, &page);
+                if page.status == StatusCode::SEE_OTHER && page.location().starts_with('/') {
+                    assert_safe(&format!("{what}, then {}", page.location()), &browser.follow(&page).await);
+                }
+                probes += 1;
+            }
+        }
+    }
+
+    // Every query field of the pages that read one, and `next` of the sign-in page.
+    let mut queries: Vec<(&str, &str, bool)> = ROUTES
+        .iter()
+        .filter(|r| r.methods == ["GET"])
+        .flat_map(|r| r.fields.iter().map(move |f| (r.path, *f, r.access != Access::Public)))
+        .collect();
+    queries.push(("/signin", "next", false));
+    for (path, field, signed_in) in queries {
+        for (kind, payload) in payloads() {
+            let what = format!("GET {path}?{field}={kind}");
+            let payload: String = payload.chars().take(60 * 1024).collect();
+            let value: String = form_urlencoded::byte_serialize(payload.as_bytes()).collect();
+            let anonymous = fresh();
+            let browser = if signed_in { &w.p.owner } else { &anonymous };
+            let page = browser.get(&format!("{}?{field}={value}", w.url(path))).await;
+            assert_safe(&what, &page);
+            assert_refused_or_kept(&what, kind, &page);
+            probes += 1;
+        }
+    }
+
+    // What was saved shows escaped wherever it shows.
+    let thread = format!("/inbox/{}", w.conversation);
+    for path in
+        ["/dashboard", "/profile", "/team", "/settings/bot", "/settings/whatsapp", "/inbox", thread.as_str()]
+    {
+        let page = w.p.owner.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_safe(path, &page);
+    }
+    assert!(probes > 200, "only {probes} probes");
+}

@@ -1,0 +1,153 @@
+//! Every route × {anonymous, another tenant's owner (with tenant A's ids), tenant A's agent,
+//! tenant A's owner} → the answer the table below expects, POSTs sent with the route's
+//! sample form. Methods a route does not list are answered 405.
+
+use mujibak::web::routes::ROUTES;
+use reqwest::StatusCode;
+use sqlx::PgPool;
+
+use super::{form, World};
+use crate::web::{Browser, Page};
+
+/// An expected answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Want {
+    Is(u16),
+    /// A redirect to sign in, coming back here.
+    SignIn,
+}
+use Want::{Is, SignIn as S};
+
+const ALL_200: [Want; 4] = [Is(200); 4];
+const GONE: [Want; 4] = [Is(410); 4];
+/// A signed-in page of any role, naming tenant A's ids.
+const A_ONLY: [Want; 4] = [S, Is(404), Is(200), Is(200)];
+/// An owner's page (B's owner sees B's own).
+const OWNER_PAGE: [Want; 4] = [S, Is(200), Is(403), Is(200)];
+
+/// (method, route, [anonymous, other tenant, agent, owner]).
+const EXPECT: &[(&str, &str, [Want; 4])] = &[
+    ("GET", "/healthz", ALL_200),
+    ("GET", "/readyz", ALL_200),
+    ("GET", "/static/app.css", ALL_200),
+    ("GET", "/static/inbox.js", ALL_200),
+    ("GET", "/webhooks/whatsapp/{key}", [Is(403); 4]),
+    ("POST", "/webhooks/whatsapp/{key}", [Is(401); 4]),
+    ("GET", "/", [Is(200), Is(303), Is(303), Is(303)]),
+    ("GET", "/privacy", ALL_200),
+    ("POST", "/lang", [Is(303); 4]),
+    ("GET", "/signup", ALL_200),
+    ("POST", "/signup", [Is(422); 4]),
+    ("GET", "/signin", ALL_200),
+    ("POST", "/signin", [Is(422); 4]),
+    ("GET", "/forgot", ALL_200),
+    ("POST", "/forgot", [Is(303); 4]),
+    ("GET", "/reset/{token}", GONE),
+    ("POST", "/reset/{token}", GONE),
+    ("GET", "/verify/{token}", GONE),
+    ("POST", "/verify/{token}", GONE),
+    ("GET", "/profile/email/{token}", GONE),
+    ("POST", "/profile/email/{token}", GONE),
+    ("GET", "/profile/email/revert/{token}", GONE),
+    ("POST", "/profile/email/revert/{token}", GONE),
+    ("GET", "/invite/{token}", GONE),
+    ("POST", "/invite/{token}", GONE),
+    ("GET", "/dashboard", [S, Is(200), Is(200), Is(200)]),
+    ("POST", "/verify/resend", [S, Is(303), Is(303), Is(303)]),
+    ("GET", "/profile", [S, Is(200), Is(200), Is(200)]),
+    ("POST", "/profile", [S, Is(303), Is(303), Is(303)]),
+    ("GET", "/password", [S, Is(200), Is(200), Is(200)]),
+    ("POST", "/password", [S, Is(422), Is(422), Is(422)]),
+    ("GET", "/inbox", [S, Is(200), Is(200), Is(200)]),
+    ("GET", "/inbox/{id}", A_ONLY),
+    ("GET", "/inbox/{id}/thread", A_ONLY),
+    ("POST", "/inbox/{id}/pause", [S, Is(404), Is(303), Is(303)]),
+    ("POST", "/inbox/{id}/resume", [S, Is(404), Is(303), Is(303)]),
+    ("POST", "/inbox/{id}/reply", [S, Is(404), Is(303), Is(303)]),
+    ("GET", "/team", OWNER_PAGE),
+    ("POST", "/team/invite", [S, Is(303), Is(403), Is(303)]),
+    ("GET", "/settings/whatsapp", OWNER_PAGE),
+    ("POST", "/settings/whatsapp", [S, Is(422), Is(403), Is(422)]),
+    ("POST", "/settings/whatsapp/check", [S, Is(404), Is(403), Is(303)]),
+    ("POST", "/settings/whatsapp/token", [S, Is(404), Is(403), Is(303)]),
+    ("GET", "/settings/bot", OWNER_PAGE),
+    ("POST", "/settings/bot", [S, Is(303), Is(403), Is(303)]),
+    ("GET", "/sandbox/simulator", OWNER_PAGE),
+    ("POST", "/sandbox/simulator", [S, Is(404), Is(403), Is(303)]),
+    // These end something the routes above need: they run last, in this order.
+    ("POST", "/team/{user_id}/remove", [S, Is(404), Is(403), Is(303)]),
+    ("POST", "/settings/whatsapp/disconnect", [S, Is(404), Is(403), Is(303)]),
+    ("POST", "/signout", [Is(303); 4]),
+];
+
+async fn request(w: &World, b: &Browser, method: &str, path: &str) -> Page {
+    let spec = mujibak::web::routes::spec(path).unwrap();
+    let url = w.url(path);
+    let fields = form(path, spec.fields);
+    if method == "GET" {
+        let query = if spec.methods == ["GET"] {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            q.extend_pairs(&fields);
+            format!("?{}", q.finish())
+        } else {
+            String::new()
+        };
+        return b.get(&format!("{url}{query}")).await;
+    }
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    b.post(&url, &pairs).await
+}
+
+fn check(who: &str, method: &str, path: &str, want: Want, page: &Page) {
+    match want {
+        Is(code) => assert_eq!(page.status.as_u16(), code, "{who} {method} {path}: {}", page.location()),
+        S => {
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{who} {method} {path}");
+            assert!(
+                page.location().starts_with("/signin?next="),
+                "{who} {method} {path}: {}",
+                page.location()
+            );
+        }
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn every_route_answers_each_kind_of_visitor_as_the_table_says(pool: PgPool) {
+    let w = World::start(pool).await;
+
+    // Every (method, route) of the router's table has an expectation, and only those.
+    let listed: Vec<(&str, &str)> =
+        ROUTES.iter().flat_map(|r| r.methods.iter().map(move |m| (*m, r.path))).collect();
+    for pair in &listed {
+        assert!(EXPECT.iter().any(|(m, p, _)| (m, p) == (&pair.0, &pair.1)), "no expectation for {pair:?}");
+    }
+    for (m, p, _) in EXPECT {
+        assert!(listed.contains(&(*m, *p)), "{m} {p} is not in web::routes::ROUTES");
+    }
+
+    // Methods a route does not list.
+    for route in ROUTES {
+        for method in ["GET", "POST"].into_iter().filter(|m| !route.methods.contains(m)) {
+            let page = if method == "GET" {
+                w.p.owner.get(&w.url(route.path)).await
+            } else {
+                w.p.owner.post(&w.url(route.path), &[]).await
+            };
+            assert_eq!(page.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {}", route.path);
+        }
+    }
+
+    let actors = [
+        ("anonymous", &w.anonymous),
+        ("another tenant", &w.other),
+        ("agent", &w.agent),
+        ("owner", &w.p.owner),
+    ];
+    for (i, (who, browser)) in actors.into_iter().enumerate() {
+        for (method, path, wants) in EXPECT {
+            let page = request(&w, browser, method, path).await;
+            check(who, method, path, wants[i], &page);
+        }
+    }
+}
