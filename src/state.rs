@@ -37,7 +37,7 @@ impl AppState {
     /// background task (so it must be called inside the Tokio runtime).
     pub fn new(db: PgPool, config: Config, sandbox: bool) -> anyhow::Result<Self> {
         let graph = GraphClient::new(&config.whatsapp);
-        let (background, tasks) = Background::channel();
+        let background = Background::default();
         let state = Self {
             db,
             config: Arc::new(config),
@@ -46,7 +46,7 @@ impl AppState {
             graph,
             background,
         };
-        tokio::spawn(background::run(state.clone(), tasks));
+        tokio::spawn(background::run(state.clone(), state.background.clone()));
         Ok(state)
     }
 }

@@ -15,7 +15,6 @@ use mujibak_core::{
 use serde::Deserialize;
 
 use super::{
-    background::Task,
     extract::{ClientIp, Page},
     forms::FormView,
     input::{Form, Query},
@@ -177,7 +176,7 @@ async fn forgot(
         return page.invalid("auth/forgot.html", &view);
     }
     if let Ok(email) = EmailAddress::parse(&f.email) {
-        state.background.hand_off(Task::PasswordReset { email: email.as_str().to_owned() });
+        state.background.password_reset(&state.db, email.as_str()).await?;
     }
     set_flash(&state, &page.session, "info", "flash.reset_sent").await?;
     Ok(Redirect::to("/signin").into_response())

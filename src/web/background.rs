@@ -1,65 +1,82 @@
 //! Work a page hands off so that its answer cannot depend on it: a password-reset request
 //! is answered before the account is even looked up, so a known address and an unknown
-//! one take the same time (and answer alike). One task per web process takes the requests
-//! in order; a reset email is queued in the outbox in its own transaction, at most
-//! `limits::RESET_EMAILS` an hour per account. A request still waiting when the process
-//! stops is lost (the visitor asks again); nothing about it is logged but ids.
+//! one take the same time (and answer alike). The request is kept in Postgres
+//! (`password_reset_requests`, one insert, whatever the address) and every web process
+//! runs a task that handles waiting requests oldest first: a request survives a restart
+//! or a database blip, and any web process may handle it. A reset email is queued in the
+//! outbox in the same transaction that removes the request, at most
+//! `limits::RESET_EMAILS` an hour per account. Nothing about a request is logged but ids.
 
-use mujibak_core::accounts;
-use tokio::sync::mpsc;
+use std::{sync::Arc, time::Duration};
+
+use mujibak_core::{accounts, db::reset_requests};
+use tokio::sync::Notify;
+use uuid::Uuid;
 
 use super::limits::RESET_EMAILS;
 use crate::{mail, state::AppState};
 
-/// Requests waiting at most; beyond it a new one is dropped (the answer is the same).
-const QUEUE: usize = 1024;
+/// A request failing this many times is dropped (the visitor can ask again).
+const MAX_ATTEMPTS: i32 = 5;
 
-/// Work handed to the background task.
-#[derive(Debug)]
-pub enum Task {
-    /// Someone asked for a reset link for this address.
-    PasswordReset { email: String },
-}
-
-/// The sending side, kept in [`AppState`].
-#[derive(Clone, Debug)]
-pub struct Background(mpsc::Sender<Task>);
+/// The handle pages use, kept in [`AppState`]: wakes this process's task.
+#[derive(Clone, Debug, Default)]
+pub struct Background(Arc<Notify>);
 
 impl Background {
-    /// A queue and its receiving end, for [`run`].
-    pub fn channel() -> (Self, mpsc::Receiver<Task>) {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        (Self(tx), rx)
+    /// Keeps a reset request for `email` and wakes the task. One insert, never a lookup.
+    pub async fn password_reset(&self, db: &sqlx::PgPool, email: &str) -> Result<(), sqlx::Error> {
+        reset_requests::insert(db, email).await?;
+        self.0.notify_one();
+        Ok(())
     }
+}
 
-    /// Hands `task` off; never waits.
-    pub fn hand_off(&self, task: Task) {
-        if self.0.try_send(task).is_err() {
-            tracing::warn!("background queue full; a reset request was dropped");
+/// Handles waiting requests until the process ends: at once when woken, else every
+/// few seconds (requests left by a process that stopped, or kept through a blip).
+pub async fn run(state: AppState, wake: Background) {
+    loop {
+        match handle_next(&state).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err((id, e)) => {
+                tracing::warn!(request.id = ?id, error = %format!("{e:#}"), "reset request failed; will retry");
+                if let Some(id) = id {
+                    let _ = reset_requests::failed(&state.db, id).await;
+                }
+            }
+        }
+        tokio::select! {
+            _ = wake.0.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
         }
     }
 }
 
-/// Takes the tasks in order until every sender is gone.
-pub async fn run(state: AppState, mut tasks: mpsc::Receiver<Task>) {
-    while let Some(task) = tasks.recv().await {
-        let result = match task {
-            Task::PasswordReset { email } => password_reset(&state, &email).await,
-        };
-        if let Err(e) = result {
-            tracing::error!(error = %format!("{e:#}"), "background task failed");
-        }
+/// Handles the oldest waiting request; `Ok(false)` if there is none.
+async fn handle_next(state: &AppState) -> Result<bool, (Option<Uuid>, anyhow::Error)> {
+    let mut tx = state.db.begin().await.map_err(|e| (None, e.into()))?;
+    let Some((id, email, attempts)) = reset_requests::next(&mut tx).await.map_err(|e| (None, e.into()))?
+    else {
+        return Ok(false);
+    };
+    if attempts < MAX_ATTEMPTS {
+        password_reset(state, &mut tx, &email).await.map_err(|e| (Some(id), e))?;
+    } else {
+        tracing::warn!(request.id = %id, "reset request dropped after {MAX_ATTEMPTS} failed attempts");
     }
+    reset_requests::remove(&mut tx, id).await.map_err(|e| (Some(id), e.into()))?;
+    tx.commit().await.map_err(|e| (Some(id), e.into()))?;
+    Ok(true)
 }
 
-async fn password_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
-    let mut tx = state.db.begin().await?;
-    let Some(user) = accounts::account_for(&mut tx, email).await? else { return Ok(()) };
+async fn password_reset(state: &AppState, tx: &mut sqlx::PgConnection, email: &str) -> anyhow::Result<()> {
+    let Some(user) = accounts::account_for(tx, email).await? else { return Ok(()) };
     if !RESET_EMAILS.allows(&state.db, &user.user_id.to_string()).await? {
         tracing::warn!(user.id = %user.user_id, "reset emails limit reached; no email sent");
         return Ok(());
     }
-    let token = accounts::start_password_reset(&mut tx, &user).await?;
+    let token = accounts::start_password_reset(tx, &user).await?;
     let data = mail::LinkMail {
         name: user.name.clone(),
         link: format!("{}/reset/{token}", state.config.http.base_url),
@@ -71,7 +88,6 @@ async fn password_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
         locale: user.locale,
         data: &data,
     };
-    mail::queue(&mut tx, &state.views, outgoing).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    tx.commit().await?;
+    mail::queue(tx, &state.views, outgoing).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }

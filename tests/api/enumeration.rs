@@ -130,3 +130,31 @@ async fn requests_without_a_cookie_store_no_session_and_forms_still_work(pool: P
     let page = b.post("/signin", &[("email", "x@example.sa"), ("password", "whatever-123456")]).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_reset_request_left_by_a_stopped_web_process_is_handled_by_another(pool: PgPool) {
+    // Arrange: an owner; a reset request a web process kept and then stopped before
+    // handling (the request outlives the process that answered it).
+    migrated(&pool).await;
+    let first = spawn_app(pool.clone()).await;
+    Browser::new(first).sign_up("Reem", "reem@example.sa", "Reem Shop", "en").await;
+    mujibak_core::db::reset_requests::insert(&pool, "reem@example.sa").await.unwrap();
+
+    // Act: any web process handles waiting requests (this test's app is one).
+    let _another = spawn_app(pool.clone()).await;
+
+    // Assert: the email is queued once and the request is gone.
+    eventually(Duration::from_secs(15), "the kept request to be handled", || async {
+        let left: i64 = sqlx::query_scalar("select count(*) from password_reset_requests")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        (left == 0).then_some(())
+    })
+    .await;
+    let sent: i64 = sqlx::query_scalar("select count(*) from emails where kind = 'password_reset'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(sent, 1);
+}

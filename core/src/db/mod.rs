@@ -16,6 +16,7 @@ pub mod outbound;
 pub mod parked_statuses;
 pub mod queue;
 pub mod rate_limits;
+pub mod reset_requests;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
