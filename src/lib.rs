@@ -2,6 +2,7 @@
 //! tests exercise what ships; `roles` holds what each Procfile line runs.
 
 pub mod chaos;
+pub mod harness;
 pub mod mail;
 pub mod roles;
 pub mod sandbox;

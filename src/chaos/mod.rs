@@ -6,8 +6,6 @@
 //! checks the pipeline's promises (see `check`) and fails on any violation.
 
 mod check;
-mod fleet;
-mod load;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -17,6 +15,7 @@ use rand::{Rng, SeedableRng};
 use secrecy::SecretString;
 use tokio::{sync::Semaphore, task::JoinSet};
 
+use crate::harness::{fleet, load};
 use crate::sandbox::{
     graph::{GraphFake, GraphFault},
     mail::MailSink,
