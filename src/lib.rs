@@ -1,6 +1,7 @@
 //! The HTTP app and the process roles. `router` builds the exact production router, so
 //! tests exercise what ships; `roles` holds what each Procfile line runs.
 
+pub mod bench;
 pub mod chaos;
 pub mod harness;
 pub mod mail;

@@ -65,6 +65,28 @@ impl Fleet {
         Ok(())
     }
 
+    /// Peak resident memory (`VmHWM`, KiB) of the web process and of each worker.
+    pub fn peak_rss_kib(&self) -> (u64, Vec<u64>) {
+        self.memory_kib("VmHWM:")
+    }
+
+    /// Resident memory now (`VmRSS`, KiB) of the web process and of each worker.
+    pub fn rss_kib(&self) -> (u64, Vec<u64>) {
+        self.memory_kib("VmRSS:")
+    }
+
+    fn memory_kib(&self, field: &str) -> (u64, Vec<u64>) {
+        let read = |child: &Child| -> u64 {
+            let Some(pid) = child.id() else { return 0 };
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_owned))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+                .unwrap_or(0)
+        };
+        (read(&self.web), self.workers.iter().map(read).collect())
+    }
+
     /// Fails if a process the run did not kill has exited.
     pub fn check_alive(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.web.try_wait()? {

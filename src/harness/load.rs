@@ -132,6 +132,50 @@ pub fn deliveries(businesses: &[Business], messages: usize, customers: usize, se
     out
 }
 
+/// One text from customer `from` to business `b`, as Meta delivers it.
+pub fn text_delivery(b: &Business, wamid: &str, from: &str, text: &str) -> Delivery {
+    let message =
+        json!({ "from": from, "id": wamid, "timestamp": now(), "type": "text", "text": { "body": text } });
+    let value = json!({ "messaging_product": "whatsapp",
+        "metadata": { "display_phone_number": "966500000000", "phone_number_id": b.phone_number_id },
+        "contacts": [{ "profile": { "name": "Customer" }, "wa_id": from }], "messages": [message] });
+    wrap(b, value, vec![wamid.to_owned()])
+}
+
+/// Statuses (`(wamid, status)`) Meta reports for messages `b` sent to `recipient`, in one
+/// delivery.
+pub fn status_delivery(b: &Business, statuses: &[(String, &str)], recipient: &str) -> Delivery {
+    let items: Vec<Value> = statuses
+        .iter()
+        .map(|(id, status)| json!({ "id": id, "status": status, "timestamp": now(), "recipient_id": recipient }))
+        .collect();
+    let value = json!({ "messaging_product": "whatsapp",
+        "metadata": { "display_phone_number": "966500000000", "phone_number_id": b.phone_number_id },
+        "statuses": items });
+    wrap(b, value, Vec::new())
+}
+
+fn wrap(b: &Business, value: Value, wamids: Vec<String>) -> Delivery {
+    let body = json!({ "object": "whatsapp_business_account",
+        "entry": [{ "id": "CHAOS-WABA", "changes": [{ "field": "messages", "value": value }] }] });
+    Delivery { url: b.webhook_url.clone(), secret: b.app_secret.clone(), body, wamids }
+}
+
+/// Posts once, signed (no retry): whether it was accepted, and how long the answer took.
+pub async fn post_once(http: &reqwest::Client, d: &Delivery) -> (bool, Duration) {
+    let body = d.body.to_string().into_bytes();
+    let sig = signature(&d.secret, &body);
+    let started = std::time::Instant::now();
+    let res = http
+        .post(&d.url)
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await;
+    (matches!(&res, Ok(r) if r.status().is_success()), started.elapsed())
+}
+
 /// What posting the deliveries took.
 #[derive(Debug, Default)]
 pub struct PostStats {

@@ -36,6 +36,8 @@ pub struct SentMessage {
     pub authorization: String,
     pub body: Value,
     pub wamid: String,
+    /// When the fake accepted it.
+    pub at: std::time::SystemTime,
 }
 
 impl SentMessage {

@@ -56,7 +56,13 @@ pub(super) async fn messages(
             .unwrap_or_else(|| StatusCode::BAD_GATEWAY.into_response());
     }
     let wamid = new_id("wamid.SANDBOX");
-    let sent = SentMessage { phone_number_id: id, authorization, body, wamid: wamid.clone() };
+    let sent = SentMessage {
+        phone_number_id: id,
+        authorization,
+        body,
+        wamid: wamid.clone(),
+        at: std::time::SystemTime::now(),
+    };
     fake.spawn_statuses(&sent, input.clone(), fault == Some(GraphFault::WindowClosed));
     fake.lock().sends.push(sent);
     tracing::info!(%wamid, "sandbox graph: message accepted");

@@ -1,0 +1,64 @@
+//! The benchmark (`scripts/bench`, binary `mujibak-bench`): the release-built binary as
+//! `web` and `worker` processes against the bench's Postgres, the sandbox fakes answering
+//! at once in this process, and a load generator that signs real delivery shapes. Every
+//! figure is printed beside a baseline measured in the same run on the same Postgres
+//! (absolute times on a shared 2-core machine are noise): ingest against `pgbench`, the
+//! pipeline's jobs/s against a bare apalis-postgres drain, fairness against the same load
+//! without the flood. `quick` runs every scenario small (a smoke test, not a measurement).
+
+mod baseline;
+mod fairness;
+mod ingest;
+mod latency;
+mod pipeline;
+pub mod report;
+mod scale;
+mod stage;
+
+use std::path::PathBuf;
+
+pub use report::Figure;
+
+/// Where and how big.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The release-built `mujibak` binary.
+    pub bin: PathBuf,
+    /// `postgres://user@host:port` of a server the bench may create databases on.
+    pub server_url: String,
+    /// Folder of `pgbench`.
+    pub pg_bindir: PathBuf,
+    pub quick: bool,
+    /// Folder for the processes' logs and scratch files.
+    pub logs: PathBuf,
+    /// Scenarios to run (all when empty): ingest, pipeline, latency, fairness, scale.
+    pub only: Vec<String>,
+}
+
+/// Runs the scenarios in turn; the figures of each.
+pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
+    std::fs::create_dir_all(&opts.logs)?;
+    let wanted = |name: &str| opts.only.is_empty() || opts.only.iter().any(|o| o == name);
+    let mut figures = Vec::new();
+    if wanted("ingest") {
+        println!("bench: ingest");
+        figures.extend(ingest::run(opts).await?);
+    }
+    if wanted("pipeline") {
+        println!("bench: pipeline");
+        figures.extend(pipeline::run(opts).await?);
+    }
+    if wanted("latency") {
+        println!("bench: latency at 200 messages/s");
+        figures.extend(latency::run(opts).await?);
+    }
+    if wanted("fairness") {
+        println!("bench: fairness under a flood");
+        figures.extend(fairness::run(opts).await?);
+    }
+    if wanted("scale") {
+        println!("bench: pages at scale");
+        figures.extend(scale::run(opts).await?);
+    }
+    Ok(figures)
+}

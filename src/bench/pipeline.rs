@@ -1,0 +1,75 @@
+//! Pipeline: customer messages, each from a new customer, through inbound → reply → send
+//! with the three status callbacks Meta sends for every reply (the Graph fake posts them),
+//! on one web and one worker process at production settings (debounce 0): messages/s
+//! until the last send, jobs/s until everything settled, and the processes' peak memory.
+//! Baselines: a bare apalis-postgres worker draining as many no-op jobs, same run (for
+//! messages/s too: one message costs six jobs); each process's idle memory at start.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::{sync::Semaphore, task::JoinSet};
+
+use super::{report::Figure, stage::Stage, Options};
+use crate::harness::load;
+
+pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
+    let n: usize = if opts.quick { 1_000 } else { 20_000 };
+    let stage = Stage::start(opts, "pipeline", 200, 1).await?;
+    let deliveries: Vec<load::Delivery> = (0..n)
+        .map(|k| {
+            let b = &stage.businesses[k % stage.businesses.len()];
+            load::text_delivery(
+                b,
+                &format!("wamid.PIPE.{k}"),
+                &format!("9668{k:08}"),
+                "Hello, when do you open?",
+            )
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let stats = Arc::new(load::PostStats::default());
+    let slots = Arc::new(Semaphore::new(32));
+    let mut posting = JoinSet::new();
+    for d in deliveries {
+        let permit = slots.clone().acquire_owned().await?;
+        let (http, stats) = (stage.http.clone(), stats.clone());
+        posting.spawn(async move {
+            load::post(&http, &d, false, Duration::from_secs(300), &stats).await;
+            drop(permit);
+        });
+    }
+    while posting.join_next().await.is_some() {}
+    let posted = started.elapsed().as_secs_f64();
+    let limit = Duration::from_secs(if opts.quick { 180 } else { 1_800 });
+    let deadline = tokio::time::Instant::now() + limit;
+    while stage.graph.sends().len() < n {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {n} replies sent",
+            stage.graph.sends().len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let to_last_send = started.elapsed().as_secs_f64();
+    stage.settle(limit).await?;
+    let settled = started.elapsed().as_secs_f64();
+    let jobs: i64 = sqlx::query_scalar("select count(*) from apalis.jobs where status = 'Done'")
+        .fetch_one(&stage.db)
+        .await?;
+    let (web_kib, workers_kib) = stage.fleet.peak_rss_kib();
+    let (idle_web_kib, idle_worker_kib) = stage.idle_kib;
+    stage.stop().await?;
+    let drain = super::baseline::apalis_drain(opts, jobs as u64).await?;
+    println!("pipeline: {n} messages posted in {posted:.1} s, last reply sent at {to_last_send:.1} s, settled at {settled:.1} s ({jobs} jobs)");
+    Ok(vec![
+        Figure::new("pipeline_messages_per_s", n as f64 / to_last_send, "msg/s", "≥ 1,000").against(drain),
+        Figure::new("pipeline_jobs_per_s", jobs as f64 / settled, "jobs/s", "-").against(drain),
+        Figure::new("rss_peak_web_mb", mb(web_kib), "MB", "≤ 100").against(mb(idle_web_kib)),
+        Figure::new("rss_peak_worker_mb", mb(workers_kib.iter().copied().max().unwrap_or(0)), "MB", "≤ 100")
+            .against(mb(idle_worker_kib)),
+    ])
+}
+
+fn mb(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
