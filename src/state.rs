@@ -7,6 +7,7 @@ use sqlx::PgPool;
 
 use crate::web::{
     background::{self, Background},
+    connection_cache::ConnectionCache,
     views::Views,
 };
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub graph: GraphClient,
     /// Work a page hands off so its answer cannot depend on it (`web::background`).
     pub background: Background,
+    /// Connections by webhook key, for the webhook path (`web::connection_cache`).
+    pub connections: Arc<ConnectionCache>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             sandbox,
             graph,
             background,
+            connections: Arc::default(),
         };
         tokio::spawn(background::run(state.clone(), state.background.clone()));
         Ok(state)

@@ -27,6 +27,17 @@ pub enum Applied {
     EarlierSend,
 }
 
+impl Applied {
+    /// What the event's row notes about it (`None` when it simply applied).
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            Applied::Moved | Applied::Unchanged => None,
+            Applied::Parked => Some("parked: no message has this id yet"),
+            Applied::EarlierSend => Some("status of an earlier send of a message that was sent again"),
+        }
+    }
+}
+
 /// Applies status event `event_id` of `tenant`.
 pub async fn apply_status(
     conn: &mut PgConnection,

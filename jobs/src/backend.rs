@@ -6,17 +6,20 @@
 //! re-runs every job that finished meanwhile), stops its worker on any database error and
 //! fetches strictly first-in first-out (so one tenant's flood delays every other tenant).
 //! This backend instead:
-//! - claims one job each time apalis asks, which it does only when a slot is free
-//!   (nothing waits in a buffer);
+//! - when apalis asks (it does only when a slot is free) claims as many jobs as the
+//!   worker has free slots, in one statement, and hands them out as apalis asks next
+//!   (they start at once: nothing waits in a buffer for a slot);
 //! - claims round-robin by tenant (the next tenant after the last one served that has a
 //!   runnable job, oldest job first), so a backlog delays another tenant by at most one
 //!   round;
 //! - keeps liveness in a [`Lease`] with its own heartbeat, not in the fetch loop;
 //! - never ends its worker on a database error: it waits for the next wake-up and tries
 //!   again;
-//! - hands each task its lease, so the runtime settles every attempt as it ends.
+//! - hands each task its lease, so the runtime settles every attempt as it ends (the
+//!   process's outcomes are written together: `settler.rs`).
 
 use std::{
+    collections::VecDeque,
     marker::PhantomData,
     sync::Arc,
     task::{Context, Poll},
@@ -31,7 +34,7 @@ use futures::{future::BoxFuture, FutureExt, StreamExt};
 use mujibak_core::db::queue::{self as db, Claimed, Outcome, Settlement};
 use sqlx::PgPool;
 
-use crate::{job::Job, lease::Lease, wake::Wakeups};
+use crate::{job::Job, lease::Lease, settler::Settler, wake::Wakeups};
 
 /// The metadata key the tenant of a job is kept under (claims are fair between tenants).
 pub(crate) const TENANT_KEY: &str = "tenant";
@@ -58,7 +61,7 @@ enum State {
     Registering(BoxFuture<'static, Result<Arc<Lease>, sqlx::Error>>),
     /// Claim now (just woken, or the last claim found work).
     Claim,
-    Claiming(BoxFuture<'static, Result<Option<Claimed>, sqlx::Error>>),
+    Claiming(BoxFuture<'static, Result<Vec<Claimed>, sqlx::Error>>),
     /// Nothing to do until the next wake-up.
     Waiting,
 }
@@ -73,12 +76,23 @@ pub struct PgQueue<J> {
     lease: Option<Arc<Lease>>,
     /// The tenant served last (round-robin cursor).
     cursor: Option<String>,
+    /// Claimed for slots that are free, not yet handed to apalis.
+    claimed: VecDeque<Claimed>,
+    concurrency: usize,
+    settler: Arc<Settler>,
     start_delay: Duration,
     _job: PhantomData<fn() -> J>,
 }
 
 impl<J: Job> PgQueue<J> {
-    pub(crate) fn new(pool: PgPool, heartbeat: Duration, dead_after: Duration, wakeups: Wakeups) -> Self {
+    pub(crate) fn new(
+        pool: PgPool,
+        heartbeat: Duration,
+        dead_after: Duration,
+        wakeups: Wakeups,
+        concurrency: usize,
+        settler: Arc<Settler>,
+    ) -> Self {
         Self {
             pool,
             heartbeat,
@@ -87,6 +101,9 @@ impl<J: Job> PgQueue<J> {
             state: State::Start,
             lease: None,
             cursor: None,
+            claimed: VecDeque::new(),
+            concurrency: concurrency.max(1),
+            settler,
             start_delay: Duration::ZERO,
             _job: PhantomData,
         }
@@ -170,6 +187,7 @@ impl<J: Job> Backend for PgQueue<J> {
                         J::QUEUE,
                         self.heartbeat,
                         self.dead_after,
+                        self.settler.clone(),
                     );
                     self.state = State::Registering(fut.boxed());
                 }
@@ -185,27 +203,35 @@ impl<J: Job> Backend for PgQueue<J> {
                     }
                 },
                 State::Claim => {
-                    let Some(lease) = &self.lease else {
+                    let Some(lease) = self.lease.clone() else {
                         self.state = State::Start;
                         continue;
                     };
+                    if let Some(claimed) = self.claimed.pop_front() {
+                        if let Some(task) = self.task(&lease, claimed) {
+                            return Poll::Ready(Some(Ok(task)));
+                        }
+                        continue;
+                    }
+                    let free = self.concurrency.saturating_sub(lease.in_flight()).max(1);
                     let (pool, worker, cursor) =
                         (self.pool.clone(), lease.worker.clone(), self.cursor.clone());
                     let fut =
-                        async move { db::claim(&pool, J::QUEUE, &worker, cursor.as_deref()).await }.boxed();
+                        async move { db::claim(&pool, J::QUEUE, &worker, cursor.as_deref(), free).await }
+                            .boxed();
                     self.state = State::Claiming(fut);
                 }
                 State::Claiming(fut) => match fut.poll_unpin(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(Some(claimed))) => {
-                        self.state = State::Claim;
-                        self.cursor = Some(claimed.tenant.clone());
-                        let lease = self.lease.clone().expect("claims happen only once registered");
-                        if let Some(task) = self.task(&lease, claimed) {
-                            return Poll::Ready(Some(Ok(task)));
+                    Poll::Ready(Ok(claimed)) if claimed.is_empty() => self.state = State::Waiting,
+                    Poll::Ready(Ok(claimed)) => {
+                        if let Some(lease) = &self.lease {
+                            lease.claimed(claimed.len());
                         }
+                        self.cursor = claimed.last().map(|c| c.tenant.clone());
+                        self.claimed.extend(claimed);
+                        self.state = State::Claim;
                     }
-                    Poll::Ready(Ok(None)) => self.state = State::Waiting,
                     Poll::Ready(Err(e)) => {
                         tracing::warn!(queue = J::QUEUE, error = %e, "claim failed; retrying at the next wake-up");
                         self.state = State::Waiting;
@@ -226,7 +252,8 @@ impl<J: Job> Backend for PgQueue<J> {
     }
 
     fn poll_close(&mut self, _: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Self::Error>> {
-        // Nothing is buffered: every claimed job is in flight, and settles itself.
+        // Jobs claimed but not handed out are still locked by this worker: the shutdown's
+        // hand-back (or, after a crash, the rescue) returns them to the queue.
         Poll::Ready(Ok(()))
     }
 }

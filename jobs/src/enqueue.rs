@@ -64,6 +64,12 @@ async fn push<J: Job>(conn: &mut PgConnection, job: &J, run_at: Option<RunAt>) -
     Ok(row.id)
 }
 
+/// The row that would enqueue `job` to run now, for a caller that writes it in a statement
+/// of its own (the webhook stores a delivery and its job in one).
+pub fn prepare<J: Job>(job: &J) -> Result<NewJob, QueueError> {
+    new_job(job, None)
+}
+
 fn new_job<J: Job>(job: &J, run_at: Option<RunAt>) -> Result<NewJob, QueueError> {
     Ok(NewJob {
         id: ulid::Ulid::generate().to_string(),

@@ -12,7 +12,7 @@
 
 use mujibak_core::{
     db::inbound_events,
-    delivery::{self, Applied},
+    delivery,
     domain::{
         whatsapp::{Event, StatusUpdate},
         TenantId,
@@ -133,9 +133,5 @@ async fn status(
     event_id: Uuid,
     s: &StatusUpdate,
 ) -> Result<Option<String>, JobError> {
-    Ok(match delivery::apply_status(tx, tenant_id, event_id, s).await? {
-        Applied::Moved | Applied::Unchanged => None,
-        Applied::Parked => Some("parked: no message has this id yet".into()),
-        Applied::EarlierSend => Some("status of an earlier send of a message that was sent again".into()),
-    })
+    Ok(delivery::apply_status(tx, tenant_id, event_id, s).await?.note().map(str::to_owned))
 }

@@ -7,7 +7,10 @@
 //! another. The lease ends when its worker is dropped (a kill, a restart, a shutdown).
 
 use std::{
-    sync::{Arc, Mutex, Weak},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex, Weak,
+    },
     time::Duration,
 };
 
@@ -15,12 +18,17 @@ use mujibak_core::db::queue::{self as db, Settled, Settlement};
 use sqlx::PgPool;
 use tokio::time::MissedTickBehavior;
 
+use crate::settler::Settler;
+
 /// One worker's lease; shared by its backend and the tasks it has handed out.
 #[derive(Debug)]
 pub(crate) struct Lease {
     pub(crate) worker: String,
     pub(crate) queue: &'static str,
     pool: PgPool,
+    settler: Arc<Settler>,
+    /// Jobs claimed under this lease whose outcome is not settled yet.
+    in_flight: AtomicUsize,
     /// Outcomes the database refused (connection lost); retried on every beat.
     pending: Mutex<Vec<Settlement>>,
 }
@@ -35,18 +43,37 @@ impl Lease {
         queue: &'static str,
         every: Duration,
         dead_after: Duration,
+        settler: Arc<Settler>,
     ) -> Result<Arc<Self>, sqlx::Error> {
         db::register_worker(&pool, &worker, queue).await?;
         tracing::debug!(worker = %worker, queue, "worker registered");
-        let lease = Arc::new(Self { worker, queue, pool, pending: Mutex::default() });
+        let lease = Arc::new(Self {
+            worker,
+            queue,
+            pool,
+            settler,
+            in_flight: AtomicUsize::new(0),
+            pending: Mutex::default(),
+        });
         tokio::spawn(beat_while_alive(Arc::downgrade(&lease), every, dead_after));
         Ok(lease)
     }
 
-    /// Writes an attempt's outcome now, or keeps it for the next beat if the database
-    /// cannot take it. `None` when it was kept.
+    /// Counts `n` jobs just claimed under this lease.
+    pub(crate) fn claimed(&self, n: usize) {
+        self.in_flight.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Jobs claimed whose outcome has not been settled.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Writes an attempt's outcome now (batched with the process's other outcomes), or
+    /// keeps it for the next beat if the database cannot take it. `None` when it was kept.
     pub(crate) async fn settle(&self, s: Settlement) -> Option<Settled> {
-        match db::settle(&self.pool, &s).await {
+        let _ = self.in_flight.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        match self.settler.settle(s.clone()).await {
             Ok(settled) => {
                 if !settled.applied {
                     tracing::warn!(queue = self.queue, task.id = %s.task_id, attempt = s.attempt,

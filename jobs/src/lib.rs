@@ -41,6 +41,7 @@ pub mod reconcile_send;
 pub mod schema;
 pub mod send_email;
 pub mod send_message;
+mod settler;
 pub mod sweep_inbound;
 mod wake;
 pub mod worker;

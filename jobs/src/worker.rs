@@ -28,6 +28,7 @@ use crate::{
     reconcile_send::ReconcileSend,
     send_email::SendEmail,
     send_message::SendMessage,
+    settler::Settler,
     sweep_inbound::SweepInbound,
     wake,
 };
@@ -107,11 +108,13 @@ pub struct Workers {
     monitor: Monitor,
     names: Arc<Mutex<Vec<String>>>,
     db: Option<sqlx::PgPool>,
+    /// The process's outcome writer, shared by every worker added.
+    settler: Option<Arc<Settler>>,
 }
 
 impl Default for Workers {
     fn default() -> Self {
-        Self { monitor: Monitor::new(), names: Arc::default(), db: None }
+        Self { monitor: Monitor::new(), names: Arc::default(), db: None, settler: None }
     }
 }
 
@@ -139,6 +142,8 @@ impl Workers {
         let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let instance = instance_name();
         let restarts = Mutex::new(RestartPolicy::default());
+        let settler = self.settler.clone().unwrap_or_else(|| Settler::new(db.clone()));
+        let settler_kept = settler.clone();
         let monitor = self.monitor.register(move |restart: usize| {
             let delay = if restart == 0 {
                 Duration::ZERO
@@ -148,15 +153,22 @@ impl Workers {
             let name = format!("{instance}-{}-{seq}.{restart}", J::QUEUE);
             names.lock().unwrap_or_else(|p| p.into_inner()).push(name.clone());
             let wakeups = wake::wakeups(ctx.db.clone(), J::QUEUE, opts.poll_interval);
-            let backend = PgQueue::<J>::new(ctx.db.clone(), opts.heartbeat, opts.dead_after(), wakeups)
-                .start_after(delay);
+            let backend = PgQueue::<J>::new(
+                ctx.db.clone(),
+                opts.heartbeat,
+                opts.dead_after(),
+                wakeups,
+                concurrency,
+                settler.clone(),
+            )
+            .start_after(delay);
             WorkerBuilder::new(name)
                 .backend(backend)
                 .data(ctx.clone())
                 .concurrency(concurrency)
                 .build(execute::<J>)
         });
-        Self { monitor, names: self.names, db: Some(db) }
+        Self { monitor, names: self.names, db: Some(db), settler: Some(settler_kept) }
     }
 
     /// Runs until dropped, with no shutdown handling (a test's stand-in for a process).

@@ -5,6 +5,7 @@
 
 mod auth;
 pub mod background;
+pub mod connection_cache;
 mod csrf;
 mod email;
 mod error;

@@ -1,8 +1,10 @@
 //! `/webhooks/whatsapp/{key}`: Meta's subscription handshake (GET) and deliveries (POST).
 //! The key in the URL picks the connection (404 if none), whose app secret must sign the
-//! raw body (401 and nothing stored otherwise). A signed delivery is stored, one row per
-//! message or status keyed by Meta's id, and its job enqueued, in one transaction; then
-//! 200. Processed by `handle_inbound`: messages, statuses, echoes from the WhatsApp
+//! raw body (401 and nothing stored otherwise); connections are cached for a few seconds
+//! (`connection_cache`). A signed delivery is stored, one row per message or status keyed
+//! by Meta's id, and its job enqueued, in one statement; then 200. Statuses are applied
+//! in the same transaction (stored as processed; should applying fail, the delivery is
+//! stored for the job instead). Processed by `handle_inbound`: messages, echoes from the WhatsApp
 //! Business app, account updates, marketing preferences. Recorded and never processed
 //! (also answered 200, so Meta stops retrying): the fields Mujibak only records
 //! (`recorded`, one info line naming the field), a signed but unreadable delivery
@@ -24,15 +26,18 @@ use mujibak_core::{
     connections,
     db::{
         connections as db_connections,
+        deliveries::{self, EventRow},
         inbound_events::{self, NewEvent},
     },
-    domain::whatsapp::{parse_delivery, signature_valid},
+    delivery,
+    domain::whatsapp::{parse_delivery, signature_valid, Event, ParseError},
 };
-use mujibak_jobs::{enqueue, handle_inbound::HandleInbound};
+use mujibak_jobs::{enqueue, handle_inbound::HandleInbound, Job};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use uuid::Uuid;
 
 use super::{routes::Routes, WebError};
 use crate::state::AppState;
@@ -78,19 +83,42 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let conn = connection(&state, &key).await?;
+    if !mujibak_core::auth::well_formed(&key) {
+        return Err(WebError::Plain(StatusCode::NOT_FOUND));
+    }
+    let conn = state.connections.get(&state.db, &key).await?.ok_or(WebError::Plain(StatusCode::NOT_FOUND))?;
     let secret = connections::app_secret(state.keyring()?, &conn).map_err(anyhow::Error::from)?;
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     if !signature_valid(secret.expose_secret(), &body, signature) {
         tracing::warn!(tenant.id = %conn.tenant_id, "webhook refused: bad or missing signature");
         return Err(WebError::Plain(StatusCode::UNAUTHORIZED));
     }
+    let parsed = parse_delivery(&body);
+    if let Err(e) = store(&state, &conn, &body, &parsed, true).await {
+        tracing::warn!(tenant.id = %conn.tenant_id, error = %e, "applying a delivery's statuses failed; storing it for the job");
+        store(&state, &conn, &body, &parsed, false).await?;
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// Stores a signed delivery's events with one `handle_inbound` job for those to process,
+/// in one statement (`db::deliveries`). With `apply_statuses`, each new status is left out
+/// of the job and applied in the same transaction instead (one or two row updates: cheaper
+/// than a job), then marked processed; the caller stores the delivery again without it if
+/// that fails.
+async fn store(
+    state: &AppState,
+    conn: &db_connections::Connection,
+    body: &[u8],
+    parsed: &Result<Vec<Event>, ParseError>,
+    apply_statuses: bool,
+) -> Result<(), WebError> {
     let tenant = conn.tenant_id;
-    let mut tx = state.db.begin().await?;
-    match parse_delivery(&body) {
+    let events = match parsed {
+        Ok(events) => events,
         Err(e) => {
-            let key = format!("unprocessable:{}", hex::encode(Sha256::digest(&body)));
-            let raw = String::from_utf8_lossy(&body).replace('\0', "");
+            let key = format!("unprocessable:{}", hex::encode(Sha256::digest(body)));
+            let raw = String::from_utf8_lossy(body).replace('\0', "");
             let payload = json!({ "error": e.0, "raw": raw });
             let event = NewEvent {
                 connection_id: conn.connection_id,
@@ -99,56 +127,69 @@ async fn receive(
                 payload: &payload,
                 recorded: Some(&e.0),
             };
-            inbound_events::insert(&mut tx, tenant, &event).await?;
+            inbound_events::insert(&mut *state.db.acquire().await?, tenant, &event).await?;
             tracing::warn!(tenant.id = %tenant, error = %e, "signed webhook delivery could not be read; kept for staff");
+            return Ok(());
         }
-        Ok(events) => {
-            let mut fresh = Vec::new();
-            for event in &events {
-                let payload = serde_json::to_value(event).map_err(anyhow::Error::from)?;
-                let misfiled = event.phone_number_id().is_some_and(|n| n != conn.phone_number_id)
-                    || event.waba_id().is_some_and(|w| w != conn.waba_id);
-                let (kind, key, recorded) = if misfiled {
-                    let key = format!("misfiled:{}", event.dedupe_key());
-                    (
-                        "misfiled",
-                        key,
-                        Some("the event names another number or business account than this connection's"),
-                    )
-                } else if event.kind() == "recorded" {
-                    (event.kind(), event.dedupe_key(), Some("recorded"))
-                } else if event.recorded().is_some() {
-                    (event.kind(), event.dedupe_key(), Some("recorded for staff; not handled"))
-                } else {
-                    (event.kind(), event.dedupe_key(), None)
-                };
-                let new = NewEvent {
-                    connection_id: conn.connection_id,
-                    dedupe_key: &key,
-                    kind,
-                    payload: &payload,
-                    recorded,
-                };
-                let stored = inbound_events::insert(&mut tx, tenant, &new).await?;
-                match (misfiled, event.recorded()) {
-                    _ if stored.is_none() => {} // a redelivery: already recorded
-                    (true, _) => {
-                        tracing::warn!(tenant.id = %tenant, kind = event.kind(), "webhook event for another number; recorded as misfiled")
-                    }
-                    (false, Some(r)) if event.kind() == "recorded" => {
-                        tracing::info!(tenant.id = %tenant, field = %r.field, "webhook field recorded")
-                    }
-                    (false, Some(r)) => {
-                        tracing::warn!(tenant.id = %tenant, field = %r.field, code = ?r.code, "webhook {} recorded for staff", event.kind())
-                    }
-                    (false, None) => fresh.extend(stored),
-                }
+    };
+    let mut rows = Vec::with_capacity(events.len());
+    let (mut to_job, mut statuses) = (Vec::new(), Vec::new());
+    for event in events {
+        let misfiled = event.phone_number_id().is_some_and(|n| n != conn.phone_number_id)
+            || event.waba_id().is_some_and(|w| w != conn.waba_id);
+        let (kind, dedupe_key, recorded) = if misfiled {
+            let note = "the event names another number or business account than this connection's";
+            ("misfiled", format!("misfiled:{}", event.dedupe_key()), Some(note))
+        } else if event.kind() == "recorded" {
+            (event.kind(), event.dedupe_key(), Some("recorded"))
+        } else if event.recorded().is_some() {
+            (event.kind(), event.dedupe_key(), Some("recorded for staff; not handled"))
+        } else {
+            (event.kind(), event.dedupe_key(), None)
+        };
+        let event_id = Uuid::new_v4();
+        match event {
+            _ if recorded.is_some() => {}
+            Event::Status(s) if apply_statuses => statuses.push((event_id, s)),
+            _ => to_job.push(event_id),
+        }
+        let payload = serde_json::to_value(event).map_err(anyhow::Error::from)?;
+        rows.push(EventRow { event_id, dedupe_key, kind, payload, recorded });
+    }
+    let job = enqueue::prepare(&HandleInbound { tenant_id: tenant, event_ids: to_job.clone() })
+        .map_err(anyhow::Error::from)?;
+    let mut tx = if statuses.is_empty() { None } else { Some(state.db.begin().await?) };
+    let stored = match &mut tx {
+        Some(tx) => {
+            deliveries::store(tx, tenant, conn.connection_id, &rows, HandleInbound::QUEUE, &job, &to_job)
+                .await?
+        }
+        None => {
+            let mut db = state.db.acquire().await?;
+            deliveries::store(&mut db, tenant, conn.connection_id, &rows, HandleInbound::QUEUE, &job, &to_job)
+                .await?
+        }
+    };
+    if let Some(mut tx) = tx {
+        for (id, status) in statuses.into_iter().filter(|(id, _)| stored.contains(id)) {
+            let applied = delivery::apply_status(&mut tx, tenant, id, status).await?;
+            inbound_events::mark_processed(&mut tx, tenant, id, applied.note()).await?;
+        }
+        tx.commit().await?;
+    }
+    for (row, event) in rows.iter().zip(events).filter(|(row, _)| stored.contains(&row.event_id)) {
+        match event.recorded() {
+            _ if row.kind == "misfiled" => {
+                tracing::warn!(tenant.id = %tenant, kind = event.kind(), "webhook event for another number; recorded as misfiled")
             }
-            if !fresh.is_empty() {
-                enqueue(&mut tx, &HandleInbound { tenant_id: tenant, event_ids: fresh }).await?;
+            Some(r) if event.kind() == "recorded" => {
+                tracing::info!(tenant.id = %tenant, field = %r.field, "webhook field recorded")
             }
+            Some(r) => {
+                tracing::warn!(tenant.id = %tenant, field = %r.field, code = ?r.code, "webhook {} recorded for staff", event.kind())
+            }
+            None => {}
         }
     }
-    tx.commit().await?;
-    Ok(StatusCode::OK.into_response())
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod connections;
 pub mod contacts;
 pub mod conversations;
 pub mod cron_ticks;
+pub mod deliveries;
 pub mod emails;
 pub mod inbound_events;
 pub mod job_push;

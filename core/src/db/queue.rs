@@ -1,6 +1,7 @@
 //! The queue runtime's own SQL over apalis' tables (`apalis.jobs`, `apalis.workers`) and
-//! our `job_errors`: worker registration and heartbeats, claiming one job at a time
-//! round-robin by tenant, settling an attempt's outcome the moment it ends, rescuing the
+//! our `job_errors`: worker registration and heartbeats, claiming as many jobs as a worker
+//! has free slots round-robin by tenant, settling an attempt's outcome the moment it ends
+//! (many `Done`s in one statement), rescuing the
 //! jobs of dead workers, and handing jobs back at shutdown. apalis' own fetch, ack and
 //! orphan queries are not used (jobs/src/backend.rs says why). Job rows are not
 //! tenant-owned (payloads carry ids only); the tenant in `metadata` only orders claims.
@@ -87,7 +88,7 @@ macro_rules! claim_sql {
                   and run_at <= now() ",
             $tenant_filter,
             " order by job_type, coalesce(metadata -> 'tenant', ''), priority desc, run_at, id
-                limit 1
+                limit $3
                 for update skip locked)
              update apalis.jobs j
                 set status = 'Running', lock_by = $2, lock_at = now(), done_at = null,
@@ -99,22 +100,21 @@ macro_rules! claim_sql {
     };
 }
 
-/// Claims the next runnable job of `queue` for `worker`: the oldest job of the first
-/// tenant after `after_tenant` (in tenant order) that has one, wrapping around to the
-/// first tenant. The claim counts the attempt.
+/// Claims up to `limit` runnable jobs of `queue` for `worker`, in tenant order starting
+/// after `after_tenant` (each tenant's oldest first), wrapping around to the first tenant
+/// when fewer follow. Each claim counts the attempt. Returned in claim order.
 pub async fn claim(
     pool: &PgPool,
     queue: &str,
     worker: &str,
     after_tenant: Option<&str>,
-) -> Result<Option<Claimed>, sqlx::Error> {
-    if let Some(claimed) = claim_after(pool, queue, worker, after_tenant).await? {
-        return Ok(Some(claimed));
+    limit: usize,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let mut claimed = claim_after(pool, queue, worker, after_tenant, limit).await?;
+    if after_tenant.is_some() && claimed.len() < limit {
+        claimed.extend(claim_after(pool, queue, worker, None, limit - claimed.len()).await?);
     }
-    match after_tenant {
-        Some(_) => claim_after(pool, queue, worker, None).await,
-        None => Ok(None),
-    }
+    Ok(claimed)
 }
 
 async fn claim_after(
@@ -122,18 +122,38 @@ async fn claim_after(
     queue: &str,
     worker: &str,
     after_tenant: Option<&str>,
-) -> Result<Option<Claimed>, sqlx::Error> {
-    // Two statements, not `$3 is null or …`: a generic plan of that could not start the
+    limit: usize,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    // Two statements, not `$4 is null or …`: a generic plan of that could not start the
     // index scan at the cursor and would walk a flooding tenant's whole backlog.
     let sql = match after_tenant {
-        Some(_) => claim_sql!("and coalesce(metadata -> 'tenant', '') > $3"),
+        Some(_) => claim_sql!("and coalesce(metadata -> 'tenant', '') > $4"),
         None => claim_sql!(""),
     };
-    let query = sqlx::query_as(sql).bind(queue).bind(worker);
-    match after_tenant {
-        Some(tenant) => query.bind(tenant).fetch_optional(pool).await,
-        None => query.fetch_optional(pool).await,
-    }
+    let query = sqlx::query_as(sql).bind(queue).bind(worker).bind(limit.max(1) as i64);
+    let mut claimed: Vec<Claimed> = match after_tenant {
+        Some(tenant) => query.bind(tenant).fetch_all(pool).await?,
+        None => query.fetch_all(pool).await?,
+    };
+    claimed.sort_by(|a, b| (&a.tenant, &a.id).cmp(&(&b.tenant, &b.id)));
+    Ok(claimed)
+}
+
+/// Writes many `Done` outcomes in one statement; the ids of the jobs that changed (those
+/// the named worker still held), like [`settle`]'s `applied`.
+pub async fn settle_done(pool: &PgPool, done: &[(String, String)]) -> Result<Vec<String>, sqlx::Error> {
+    let (ids, workers): (Vec<&str>, Vec<&str>) = done.iter().map(|(id, w)| (id.as_str(), w.as_str())).unzip();
+    sqlx::query_scalar(
+        "update apalis.jobs j
+            set status = 'Done', done_at = now(), lock_by = null, last_result = '{\"Ok\": null}'
+           from unnest($1::text[], $2::text[]) as d (id, worker)
+          where j.id = d.id and j.lock_by = d.worker and j.status = 'Running'
+      returning j.id",
+    )
+    .bind(&ids)
+    .bind(&workers)
+    .fetch_all(pool)
+    .await
 }
 
 /// Writes an attempt's outcome, and its error if any, in one transaction. Only a job the
@@ -184,7 +204,8 @@ pub async fn settle(pool: &PgPool, s: &Settlement) -> Result<Settled, sqlx::Erro
     Ok(Settled { applied: updated.is_some(), retry_at })
 }
 
-/// Puts back the running jobs of `queue` whose worker has not been seen for `dead_after`,
+/// Puts back the running jobs of `queue` whose worker has not been seen for `dead_after`
+/// (or whose worker row is gone),
 /// recording each lost attempt as `crashed`. Nothing is rescued until the database itself
 /// has been up for `dead_after`: after a Postgres restart, live workers get that long to
 /// reconnect and heartbeat. Also deletes worker rows unseen for ten times as long that no
@@ -193,9 +214,9 @@ pub async fn rescue_orphans(pool: &PgPool, queue: &str, dead_after: Duration) ->
     let secs = dead_after.as_secs_f64();
     let rescued: Vec<String> = sqlx::query_scalar(
         "with stale as (
-            select j.id from apalis.jobs j join apalis.workers w on w.id = j.lock_by
+            select j.id from apalis.jobs j left join apalis.workers w on w.id = j.lock_by
              where j.job_type = $1 and j.status in ('Running', 'Queued')
-               and w.last_seen < now() - make_interval(secs => $2)
+               and (w.id is null or w.last_seen < now() - make_interval(secs => $2))
                and pg_postmaster_start_time() < now() - make_interval(secs => $2)
              for update of j skip locked),
          rescued as (
