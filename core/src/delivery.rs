@@ -45,6 +45,11 @@ pub async fn apply_status(
     event_id: Uuid,
     s: &StatusUpdate,
 ) -> Result<Applied, sqlx::Error> {
+    // The common case, a status for a message whose Meta id is stored, needs neither the
+    // callback's row lock nor the parking lock: parking happens only when nothing moved.
+    if forward(conn, tenant, s).await? {
+        return Ok(Applied::Moved);
+    }
     let ours = s.callback.as_deref().and_then(|c| c.parse::<Uuid>().ok());
     if let Some(id) = ours {
         if let Some(msg) = outbound::lock_outbound(conn, tenant, id).await? {

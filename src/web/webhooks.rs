@@ -148,13 +148,17 @@ async fn store(
             (event.kind(), event.dedupe_key(), None)
         };
         let event_id = Uuid::new_v4();
+        let mut processed = false;
         match event {
             _ if recorded.is_some() => {}
-            Event::Status(s) if apply_statuses => statuses.push((event_id, s)),
+            Event::Status(s) if apply_statuses => {
+                statuses.push((event_id, s));
+                processed = true;
+            }
             _ => to_job.push(event_id),
         }
         let payload = serde_json::to_value(event).map_err(anyhow::Error::from)?;
-        rows.push(EventRow { event_id, dedupe_key, kind, payload, recorded });
+        rows.push(EventRow { event_id, dedupe_key, kind, payload, recorded, processed });
     }
     let job = enqueue::prepare(&HandleInbound { tenant_id: tenant, event_ids: to_job.clone() })
         .map_err(anyhow::Error::from)?;
@@ -172,8 +176,10 @@ async fn store(
     };
     if let Some(mut tx) = tx {
         for (id, status) in statuses.into_iter().filter(|(id, _)| stored.contains(id)) {
-            let applied = delivery::apply_status(&mut tx, tenant, id, status).await?;
-            inbound_events::mark_processed(&mut tx, tenant, id, applied.note()).await?;
+            // Stored as processed; only a note needs writing.
+            if let Some(note) = delivery::apply_status(&mut tx, tenant, id, status).await?.note() {
+                inbound_events::mark_processed(&mut tx, tenant, id, Some(note)).await?;
+            }
         }
         tx.commit().await?;
     }

@@ -20,6 +20,8 @@ pub struct EventRow<'a> {
     pub payload: Value,
     /// Recorded for staff only: stored as already processed, with this note.
     pub recorded: Option<&'a str>,
+    /// Stored as processed (the caller processes it in the same transaction).
+    pub processed: bool,
 }
 
 /// Stores `rows` of `tenant`'s connection `connection_id` and, if one of `job_events` is
@@ -38,11 +40,14 @@ pub async fn store(
     let kinds: Vec<&str> = rows.iter().map(|r| r.kind).collect();
     let payloads: Vec<Json<&Value>> = rows.iter().map(|r| Json(&r.payload)).collect();
     let notes: Vec<Option<&str>> = rows.iter().map(|r| r.recorded).collect();
+    let processed: Vec<bool> = rows.iter().map(|r| r.processed).collect();
     sqlx::query_scalar(
         "with stored as (
             insert into inbound_events (tenant_id, event_id, connection_id, dedupe_key, kind, payload, processed_at, error)
-            select $1, e.id, $2, e.key, e.kind, e.payload, case when e.note is null then null else now() end, e.note
-              from unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[]) as e (id, key, kind, payload, note)
+            select $1, e.id, $2, e.key, e.kind, e.payload,
+                   case when e.note is null and not e.done then null else now() end, e.note
+              from unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $13::bool[])
+                   as e (id, key, kind, payload, note, done)
             on conflict (tenant_id, dedupe_key) do nothing
             returning event_id),
          pushed as (
@@ -63,6 +68,7 @@ pub async fn store(
     .bind(&job.payload)
     .bind(job.max_attempts)
     .bind(job_events)
+    .bind(&processed)
     .fetch_all(conn)
     .await
 }
