@@ -167,6 +167,7 @@ async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> 
         db: pool,
         job_retention: config.queue.retention,
         dead_job_retention: config.queue.dead_retention,
+        inbound_retention: config.queue.inbound_retention,
         mailer: Some(mailer),
         session_idle: config.session.idle,
         whatsapp: Some(whatsapp),

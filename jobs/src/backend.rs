@@ -9,9 +9,10 @@
 //! - when apalis asks (it does only when a slot is free) claims as many jobs as the
 //!   worker has free slots, in one statement, and hands them out as apalis asks next
 //!   (they start at once: nothing waits in a buffer for a slot);
-//! - claims round-robin by tenant (the next tenant after the last one served that has a
-//!   runnable job, oldest job first), so a backlog delays another tenant by at most one
-//!   round;
+//! - claims round-robin by tenant (from the next tenant after the last one served that
+//!   has a runnable job, each tenant's oldest job first; a claim of several slots may take
+//!   several jobs of one tenant), so a backlog delays another tenant by at most one round
+//!   of claims;
 //! - keeps liveness in a [`Lease`] with its own heartbeat, not in the fetch loop;
 //! - never ends its worker on a database error: it waits for the next wake-up and tries
 //!   again;

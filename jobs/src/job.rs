@@ -121,6 +121,8 @@ pub struct JobContext {
     pub job_retention: Duration,
     /// Dead job rows (and their error history) older than this are pruned.
     pub dead_job_retention: Duration,
+    /// Processed (or given-up) raw webhook events older than this are pruned.
+    pub inbound_retention: Duration,
     /// SMTP sender; `None` when `SMTP_URL` is unset (email jobs then fail and retry).
     pub mailer: Option<Mailer>,
     /// Sessions unused this long are pruned.

@@ -1,10 +1,12 @@
 //! PruneJobs: deletes finished job rows older than the retention, dead ones (and their
-//! error history) older than the longer dead-job retention, stale cron ticks and the rows
-//! of long-gone workers. Runs on the `JOB_PRUNE_SCHEDULE` cron. Pending, running and
-//! retrying jobs are never pruned: they are work.
+//! error history) older than the longer dead-job retention, stale cron ticks, the rows
+//! of long-gone workers, and raw webhook events older than `INBOUND_RETENTION_DAYS` that
+//! are done with (processed, recorded or given up; they repeat message text and phone
+//! numbers). Runs on the `JOB_PRUNE_SCHEDULE` cron. Pending, running and retrying jobs,
+//! and unprocessed events, are never pruned: they are work.
 
 use chrono::Utc;
-use mujibak_core::db::{cron_ticks, jobs};
+use mujibak_core::db::{cron_ticks, inbound_events, jobs};
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Job, JobContext, JobError};
@@ -26,7 +28,23 @@ impl Job for PruneJobs {
         let cutoff = Utc::now() - retention;
         let (done, dead) = jobs::prune_finished(&ctx.db, cutoff, Utc::now() - dead_retention, 5_000).await?;
         let ticks = cron_ticks::prune(&ctx.db, cutoff).await?;
-        tracing::info!(done, dead, ticks, "pruned finished jobs");
+        let inbound_cutoff =
+            Utc::now() - chrono::Duration::from_std(ctx.inbound_retention).map_err(JobError::permanent)?;
+        let mut events = 0;
+        loop {
+            let batch = inbound_events::prune(&ctx.db, inbound_cutoff, 5_000).await?;
+            events += batch;
+            if batch < 5_000 {
+                break;
+            }
+        }
+        tracing::info!(
+            done,
+            dead,
+            ticks,
+            inbound_events = events,
+            "pruned finished jobs and old webhook events"
+        );
         Ok(())
     }
 }

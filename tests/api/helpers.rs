@@ -45,6 +45,7 @@ pub fn job_context(pool: &PgPool) -> JobContext {
         db: pool.clone(),
         job_retention: Duration::from_secs(3600),
         dead_job_retention: Duration::from_secs(7200),
+        inbound_retention: Duration::from_secs(30 * 24 * 3600),
         mailer: None,
         session_idle: Duration::from_secs(3600),
         whatsapp: None,

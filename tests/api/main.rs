@@ -26,6 +26,7 @@ mod queue_liveness;
 mod queue_retry;
 mod queue_shutdown;
 mod redirects;
+mod retention;
 mod route_suite;
 mod security;
 mod send_guarantees;

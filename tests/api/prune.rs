@@ -94,3 +94,53 @@ async fn pruning_removes_old_finished_rows_and_old_dead_ones_and_keeps_everythin
         assert_eq!(errors, expected, "error history of job {i} goes with its row");
     }
 }
+
+#[sqlx::test(migrations = false)]
+async fn raw_webhook_events_done_with_are_pruned_after_the_retention_and_work_is_kept(pool: PgPool) {
+    // Arrange: a tenant's events, 40 days old or fresh, in every state (retention: 30 days).
+    migrated(&pool).await;
+    let tenant = uuid::Uuid::new_v4();
+    sqlx::query("insert into tenants (tenant_id, business_name) values ($1, 'Old Bakery')")
+        .bind(tenant)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let events = [
+        ("old-processed", "40 days", "processed_at = now() - interval '40 days'"),
+        ("old-recorded", "40 days", "processed_at = now() - interval '40 days', error = 'recorded'"),
+        ("old-given-up", "40 days", "dead_at = now() - interval '39 days'"),
+        ("old-unprocessed", "40 days", "attempts = 0"),
+        ("new-processed", "1 day", "processed_at = now() - interval '1 day'"),
+    ];
+    for (key, age, state) in events {
+        sqlx::query(
+            "insert into inbound_events (tenant_id, event_id, connection_id, dedupe_key, kind, payload, received_at)
+             values ($1, gen_random_uuid(), gen_random_uuid(), $2, 'message',
+                     '{\"raw\": {\"text\": {\"body\": \"my address is 12 Olaya St\"}, \"from\": \"966500000001\"}}',
+                     now() - $3::interval)",
+        )
+        .bind(tenant)
+        .bind(key)
+        .bind(age)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("update inbound_events set {state} where dedupe_key = $1")))
+            .bind(key)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let ctx = crate::helpers::job_context(&pool);
+    assert_eq!(ctx.inbound_retention, std::time::Duration::from_secs(30 * 24 * 3600));
+
+    // Act
+    PruneJobs {}.run(&ctx).await.unwrap();
+
+    // Assert: what repeats the customer's words is gone once done with; work stays.
+    let left: Vec<String> = sqlx::query_scalar("select dedupe_key from inbound_events order by dedupe_key")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, vec!["new-processed".to_owned(), "old-unprocessed".to_owned()]);
+}

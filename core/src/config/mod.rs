@@ -12,6 +12,7 @@
 //! | `JOB_RETENTION_HOURS` | 168 | finished job rows older than this are pruned |
 //! | `JOB_DEAD_RETENTION_HOURS` | 336 | dead job rows and their error history are kept this long |
 //! | `JOB_PRUNE_SCHEDULE` | `0 17 * * * *` | cron (sec min hour dom mon dow, Asia/Riyadh) of the prune |
+//! | `INBOUND_RETENTION_DAYS` | 30 | processed (or given-up) raw webhook events older than this are pruned; at least 8 (Meta redelivers for 7 days) |
 //! | `SHUTDOWN_TIMEOUT_SECS` | 25 | grace period for in-flight work on SIGTERM |
 //! | `SMTP_URL` | none (worker refuses to start) | `smtp://user:pass@host:587?tls=required`, `smtps://…` |
 //! | `MAIL_FROM` | `Mujibak <no-reply@mujibak.com>` | sender of every email |
@@ -114,6 +115,13 @@ impl Config {
             ));
         }
         let prune_schedule = env.optional("JOB_PRUNE_SCHEDULE").unwrap_or_else(|| "0 17 * * * *".to_owned());
+        let inbound_days: u64 = env.parsed("INBOUND_RETENTION_DAYS", 30)?;
+        if inbound_days < 8 {
+            return Err(invalid(
+                "INBOUND_RETENTION_DAYS",
+                "Meta redelivers a webhook for up to 7 days: keep events at least 8 days so a redelivery is still recognised",
+            ));
+        }
         let shutdown_secs: u64 = env.parsed("SHUTDOWN_TIMEOUT_SECS", 25)?;
         let smtp_url = env.optional("SMTP_URL");
         if let Some(url) = &smtp_url {
@@ -185,6 +193,7 @@ impl Config {
                 retention: Duration::from_secs(retention_hours * 3600),
                 dead_retention: Duration::from_secs(dead_retention_hours * 3600),
                 prune_schedule,
+                inbound_retention: Duration::from_secs(inbound_days * 24 * 3600),
                 shutdown_timeout: Duration::from_secs(shutdown_secs),
             },
             mail: MailConfig {

@@ -106,6 +106,9 @@ pub struct QueueConfig {
     pub dead_retention: Duration,
     /// Cron expression of the prune job, evaluated in Asia/Riyadh.
     pub prune_schedule: String,
+    /// Processed (or given-up) raw webhook events older than this are deleted by the
+    /// prune job: they repeat message text and phone numbers.
+    pub inbound_retention: Duration,
     /// How long in-flight work may take to finish after SIGTERM (Heroku allows 30 s).
     pub shutdown_timeout: Duration,
 }

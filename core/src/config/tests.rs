@@ -33,6 +33,7 @@ fn defaults_apply_and_base_url_follows_port() {
     assert_eq!(c.http.base_url, "http://localhost:9001");
     assert_eq!(c.database.max_connections, 20);
     assert_eq!(c.queue.retention, Duration::from_secs(168 * 3600));
+    assert_eq!(c.queue.inbound_retention, Duration::from_secs(30 * 24 * 3600));
     assert_eq!(c.log.format, LogFormat::Text);
     assert_eq!(c.database.url.expose_secret(), "postgres://u:pw@h/db");
 }
@@ -87,4 +88,12 @@ fn the_model_list_defaults_to_the_default_model_and_always_holds_it() {
     ])
     .unwrap();
     assert_eq!(c.ai.models, vec!["llama3.1".to_owned(), "qwen2.5".to_owned()]);
+}
+
+#[test]
+fn raw_webhook_events_are_kept_at_least_as_long_as_meta_redelivers() {
+    let short = config(&[("DATABASE_URL", "postgres://h/db"), ("INBOUND_RETENTION_DAYS", "7")]).unwrap_err();
+    assert!(short.to_string().contains("INBOUND_RETENTION_DAYS"), "{short}");
+    let c = config(&[("DATABASE_URL", "postgres://h/db"), ("INBOUND_RETENTION_DAYS", "8")]).unwrap();
+    assert_eq!(c.queue.inbound_retention, Duration::from_secs(8 * 24 * 3600));
 }

@@ -2,7 +2,8 @@
 //! Meta's id so a redelivery is recognised, stored before the webhook answers 200. Also
 //! what is only recorded for staff (unprocessable deliveries, webhook-level errors,
 //! unhandled fields, misfiled events), each event's failed attempts, the sweeper's
-//! bookkeeping (sweeps, dead events), and the scrubbing of a deleted message's payloads.
+//! bookkeeping (sweeps, dead events), the scrubbing of a deleted message's payloads, and
+//! the pruning of events done with once they are older than the retention.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -98,6 +99,23 @@ pub async fn mark_processed(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Deletes up to `limit` events received before `cutoff` that are done with: processed,
+/// recorded, or given up by the sweeper. Unprocessed ones are work and stay. Returns how
+/// many went.
+pub async fn prune(pool: &PgPool, cutoff: DateTime<Utc>, limit: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "delete from inbound_events where (tenant_id, event_id) in (
+            select tenant_id, event_id from inbound_events
+             where received_at < $1 and (processed_at is not null or dead_at is not null)
+             limit $2)",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// An attempt at the event failed with `error` (it stays unprocessed).
