@@ -6,6 +6,7 @@
 //! holds its number (`whatsapp_connections_live_number`), so a made-up token claims nothing.
 
 use secrecy::SecretString;
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -13,7 +14,11 @@ use crate::{
     auth::new_token,
     clients::whatsapp::{Creds, GraphClient, GraphError, GraphErrorClass, NumberInfo},
     crypto::{CryptoError, Keyring},
-    db::{bot_settings, connections, connections::Connection},
+    db::{
+        audit::{self, Actor},
+        bot_settings, connections,
+        connections::Connection,
+    },
     domain::TenantId,
 };
 
@@ -88,6 +93,7 @@ pub async fn connect(
     graph: &GraphClient,
     tenant_id: TenantId,
     input: &ConnectInput,
+    actor: &Actor,
 ) -> Result<Connection, ConnectionError> {
     use secrecy::ExposeSecret;
     let phone_number_id = input.phone_number_id.trim();
@@ -114,6 +120,8 @@ pub async fn connect(
     connections::insert(&mut tx, tenant_id, &new).await.map_err(map_unique)?;
     let conn =
         connections::get(&mut tx, tenant_id, connection_id).await?.ok_or(ConnectionError::NotConnected)?;
+    let detail = json!({ "connection_id": connection_id, "phone_number_id": phone_number_id });
+    audit::record(&mut tx, Some(tenant_id), actor, "connection_connected", detail).await?;
     tx.commit().await?;
     Ok(conn)
 }
@@ -126,6 +134,7 @@ pub async fn reauthorize(
     graph: &GraphClient,
     tenant_id: TenantId,
     token: &SecretString,
+    actor: &Actor,
 ) -> Result<(), ConnectionError> {
     use secrecy::ExposeSecret;
     let live = connections::live(&mut *pool.acquire().await?, tenant_id)
@@ -141,6 +150,8 @@ pub async fn reauthorize(
     connections::set_token(&mut tx, tenant_id, conn.connection_id, &token_enc).await?;
     connections::mark_verified(&mut tx, tenant_id, conn.connection_id).await.map_err(map_unique)?;
     connections::set_status(&mut tx, tenant_id, conn.connection_id, "active", None).await?;
+    let detail = json!({ "connection_id": conn.connection_id });
+    audit::record(&mut tx, Some(tenant_id), actor, "connection_reauthorized", detail).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -157,11 +168,13 @@ pub async fn confirm_verified(pool: &PgPool, conn: &Connection) -> Result<(), Co
 }
 
 /// Unlinks the live connection (history is kept) and turns the bot off.
-pub async fn disconnect(pool: &PgPool, tenant_id: TenantId) -> Result<(), ConnectionError> {
+pub async fn disconnect(pool: &PgPool, tenant_id: TenantId, actor: &Actor) -> Result<(), ConnectionError> {
     let mut tx = pool.begin().await?;
     let conn = connections::live(&mut tx, tenant_id).await?.ok_or(ConnectionError::NotConnected)?;
     connections::unlink(&mut tx, tenant_id, conn.connection_id).await?;
     bot_settings::disable(&mut tx, tenant_id).await?;
+    let detail = json!({ "connection_id": conn.connection_id });
+    audit::record(&mut tx, Some(tenant_id), actor, "connection_disconnected", detail).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -198,5 +211,7 @@ pub async fn rotate_keys(pool: &PgPool, keyring: &Keyring) -> Result<usize, Conn
         connections::set_secrets(pool, id, &token_enc, &secret_enc).await?;
         rewritten += 1;
     }
+    let detail = json!({ "connections": rewritten, "key": keyring.current_id() });
+    audit::record(&mut *pool.acquire().await?, None, &Actor::System, "secrets_rekeyed", detail).await?;
     Ok(rewritten)
 }

@@ -17,7 +17,7 @@ use mujibak_core::{
     config::WhatsAppConfig,
     connections::{self, ConnectInput},
     crypto::Keyring,
-    db::{bot_settings, tenants},
+    db::{audit::Actor, bot_settings, tenants},
     domain::{whatsapp::signature, TenantId},
 };
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -74,7 +74,8 @@ pub async fn businesses(
             app_secret: SecretString::from(secret.clone()),
         };
         graph.register_number(&phone_number_id, &token, None, None);
-        let key = connections::connect(pool, keyring, &client, tenant, &input).await?.webhook_key;
+        let key =
+            connections::connect(pool, keyring, &client, tenant, &input, &Actor::System).await?.webhook_key;
         let webhook_url = format!("{base_url}/webhooks/whatsapp/{key}");
         graph.register_number(&phone_number_id, &token, Some(webhook_url.clone()), Some(secret.clone()));
         out.push(Business { phone_number_id, app_secret: secret, webhook_url });

@@ -7,7 +7,7 @@ use mujibak_core::{
     clients::whatsapp::GraphClient,
     connections::{self, ConnectInput},
     crypto::Keyring,
-    db::{bot_settings, connections as db_connections, users},
+    db::{audit::Actor, bot_settings, connections as db_connections, users},
     domain::{DisplayName, EmailAddress, Locale, NewPassword},
 };
 use secrecy::SecretString;
@@ -64,5 +64,5 @@ pub async fn ensure(pool: &PgPool, keyring: &Keyring, graph: &GraphClient) -> an
         access_token: SecretString::from(ACCESS_TOKEN),
         app_secret: SecretString::from(APP_SECRET),
     };
-    Ok(connections::connect(pool, keyring, graph, owner.tenant_id, &input).await?.webhook_key)
+    Ok(connections::connect(pool, keyring, graph, owner.tenant_id, &input, &Actor::System).await?.webhook_key)
 }

@@ -2,6 +2,7 @@
 //! each test a fresh database), real HTTP, the real binary for the CLI.
 
 mod accounts;
+mod audit;
 mod bad_input;
 mod cli;
 mod cron;

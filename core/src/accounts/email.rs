@@ -3,11 +3,13 @@
 //! taking the account back from the old address (a link mailed there once it changed).
 
 use chrono::Utc;
+use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use super::{map_duplicate, AccountError, EMAIL_CHANGE_TTL, REVERT_TTL, VERIFICATION_TTL};
 use crate::{
     auth,
+    db::audit::{self, Actor},
     db::{sessions, tokens, tokens::Purpose, users, users::User},
     domain::{EmailAddress, NewPassword},
 };
@@ -124,6 +126,7 @@ pub async fn confirm_email_change(
     )
     .await?;
     let user = users::get(&mut tx, row.tenant_id, user_id).await?.ok_or(AccountError::InvalidToken)?;
+    audit::record(&mut tx, Some(row.tenant_id), &Actor::User(user_id), "email_changed", json!({})).await?;
     tx.commit().await?;
     Ok(EmailChanged { user, old_email: before.email, revert_token })
 }
@@ -144,6 +147,7 @@ pub async fn revert_email(pool: &PgPool, token: &str, password: NewPassword) -> 
     tokens::void_for_user(&mut tx, row.tenant_id, user_id, true).await?;
     sessions::delete_for_user(&mut tx, row.tenant_id, user_id, None).await?;
     let user = users::get(&mut tx, row.tenant_id, user_id).await?.ok_or(AccountError::InvalidToken)?;
+    audit::record(&mut tx, Some(row.tenant_id), &Actor::User(user_id), "email_reverted", json!({})).await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -8,6 +8,7 @@ mod email;
 mod team;
 
 use chrono::{Duration, Utc};
+use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 pub use email::*;
@@ -15,6 +16,7 @@ pub use team::*;
 
 use crate::{
     auth,
+    db::audit::{self, Actor},
     db::{sessions, tenants, tokens, tokens::Purpose, users, users::User},
     domain::{DisplayName, EmailAddress, Locale, NewPassword, Role, TenantId, UserId},
 };
@@ -81,6 +83,7 @@ pub async fn sign_up(conn: &mut PgConnection, s: SignUp) -> Result<(User, String
     users::insert(conn, tenant_id, &new).await.map_err(map_duplicate)?;
     let user = users::get(conn, tenant_id, user_id).await?.ok_or(AccountError::InvalidCredentials)?;
     let token = email::verification_token(conn, &user).await?;
+    audit::record(conn, Some(tenant_id), &Actor::User(user_id), "account_created", json!({})).await?;
     Ok((user, token))
 }
 
@@ -90,7 +93,11 @@ pub async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<
     let found = users::credentials_by_email(&mut *pool.acquire().await?, email.trim()).await?;
     let stored = found.as_ref().map(|c| c.password_hash.clone());
     if auth::verify_password(password.to_owned(), stored).await {
-        found.map(|c| c.user).ok_or(AccountError::InvalidCredentials)
+        let user = found.map(|c| c.user).ok_or(AccountError::InvalidCredentials)?;
+        let actor = Actor::User(user.user_id);
+        audit::record(&mut *pool.acquire().await?, Some(user.tenant_id), &actor, "signed_in", json!({}))
+            .await?;
+        Ok(user)
     } else {
         Err(AccountError::InvalidCredentials)
     }
@@ -130,6 +137,7 @@ pub async fn reset_password(pool: &PgPool, token: &str, password: NewPassword) -
     tokens::void_for_user(&mut tx, row.tenant_id, user_id, false).await?;
     sessions::delete_for_user(&mut tx, row.tenant_id, user_id, None).await?;
     let user = users::get(&mut tx, row.tenant_id, user_id).await?.ok_or(AccountError::InvalidToken)?;
+    audit::record(&mut tx, Some(row.tenant_id), &Actor::User(user_id), "password_reset", json!({})).await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -157,6 +165,8 @@ pub async fn change_password(
     users::set_password(&mut tx, user.tenant_id, user.user_id, &hash).await?;
     tokens::void_for_user(&mut tx, user.tenant_id, user.user_id, false).await?;
     sessions::delete_for_user(&mut tx, user.tenant_id, user.user_id, Some(keep_session)).await?;
+    let actor = Actor::User(user.user_id);
+    audit::record(&mut tx, Some(user.tenant_id), &actor, "password_changed", json!({})).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -3,11 +3,13 @@
 //! cannot tell the two apart) and can never be accepted.
 
 use chrono::Utc;
+use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use super::{map_duplicate, AccountError, INVITATION_TTL};
 use crate::{
     auth,
+    db::audit::{self, Actor},
     db::{tenants, tokens, tokens::Purpose, users, users::User},
     domain::{EmailAddress, Locale, NewPassword, Role, TenantId, UserId},
 };
@@ -41,6 +43,8 @@ pub async fn invite(
         expires,
     )
     .await?;
+    let actor = Actor::User(inviter.user_id);
+    audit::record(conn, Some(inviter.tenant_id), &actor, "member_invited", json!({})).await?;
     Ok(Invited { token, has_account })
 }
 
@@ -84,6 +88,8 @@ pub async fn accept_invitation(
     };
     users::insert(&mut tx, row.tenant_id, &new).await.map_err(map_duplicate)?;
     let user = users::get(&mut tx, row.tenant_id, user_id).await?.ok_or(AccountError::InvalidToken)?;
+    let detail = json!({ "role": user.role });
+    audit::record(&mut tx, Some(row.tenant_id), &Actor::User(user_id), "member_joined", detail).await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -2,6 +2,7 @@
 //! tenant id as their first argument after the executor. This file owns the pool and the
 //! migration bookkeeping.
 
+pub mod audit;
 pub mod bot_settings;
 pub mod connections;
 pub mod contacts;

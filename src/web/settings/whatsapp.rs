@@ -11,7 +11,7 @@ use axum::{
 };
 use mujibak_core::{
     connections::{self, ConnectInput, ConnectionError},
-    db::connections as db_connections,
+    db::{audit::Actor, connections as db_connections},
 };
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -157,8 +157,16 @@ async fn connect(
         access_token: SecretString::from(f.access_token.trim().to_owned()),
         app_secret: SecretString::from(f.app_secret.trim().to_owned()),
     };
-    let key = match connections::connect(&state.db, state.keyring()?, &state.graph, owner.tenant_id, &input)
-        .await
+    let actor = Actor::User(owner.user_id);
+    let key = match connections::connect(
+        &state.db,
+        state.keyring()?,
+        &state.graph,
+        owner.tenant_id,
+        &input,
+        &actor,
+    )
+    .await
     {
         Ok(_) => {
             tracing::info!(tenant.id = %owner.tenant_id, "number connected (Meta accepted the token)");
@@ -225,17 +233,24 @@ async fn new_token(
         return Ok(Redirect::to("/settings/whatsapp").into_response());
     }
     let token = SecretString::from(f.access_token.trim().to_owned());
-    let flash =
-        match connections::reauthorize(&state.db, state.keyring()?, &state.graph, owner.tenant_id, &token)
-            .await
-        {
-            Ok(()) => ("success", "flash.token_saved"),
-            Err(ConnectionError::NotConnected) => return Err(WebError::NotFound),
-            Err(ConnectionError::Rejected) => ("error", "errors.meta_rejected"),
-            Err(ConnectionError::MetaUnreachable) => ("error", "errors.meta_unreachable"),
-            Err(ConnectionError::NumberTaken) => ("error", "errors.number_held"),
-            Err(e) => return Err(WebError::Internal(e.into())),
-        };
+    let actor = Actor::User(owner.user_id);
+    let flash = match connections::reauthorize(
+        &state.db,
+        state.keyring()?,
+        &state.graph,
+        owner.tenant_id,
+        &token,
+        &actor,
+    )
+    .await
+    {
+        Ok(()) => ("success", "flash.token_saved"),
+        Err(ConnectionError::NotConnected) => return Err(WebError::NotFound),
+        Err(ConnectionError::Rejected) => ("error", "errors.meta_rejected"),
+        Err(ConnectionError::MetaUnreachable) => ("error", "errors.meta_unreachable"),
+        Err(ConnectionError::NumberTaken) => ("error", "errors.number_held"),
+        Err(e) => return Err(WebError::Internal(e.into())),
+    };
     set_flash(&state, &page.session, flash.0, flash.1).await?;
     Ok(Redirect::to("/settings/whatsapp").into_response())
 }
@@ -245,9 +260,11 @@ async fn disconnect(
     page: Page,
     Owner(owner): Owner,
 ) -> Result<Response, WebError> {
-    connections::disconnect(&state.db, owner.tenant_id).await.map_err(|e| match e {
-        ConnectionError::NotConnected => WebError::NotFound,
-        e => WebError::Internal(e.into()),
+    connections::disconnect(&state.db, owner.tenant_id, &Actor::User(owner.user_id)).await.map_err(|e| {
+        match e {
+            ConnectionError::NotConnected => WebError::NotFound,
+            e => WebError::Internal(e.into()),
+        }
     })?;
     set_flash(&state, &page.session, "success", "flash.disconnected").await?;
     Ok(Redirect::to("/settings/whatsapp").into_response())
