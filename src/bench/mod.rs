@@ -11,6 +11,7 @@ mod fairness;
 mod ingest;
 mod latency;
 mod pipeline;
+mod purge;
 pub mod report;
 mod scale;
 mod stage;
@@ -31,7 +32,7 @@ pub struct Options {
     pub quick: bool,
     /// Folder for the processes' logs and scratch files.
     pub logs: PathBuf,
-    /// Scenarios to run (all when empty): ingest, pipeline, latency, fairness, scale.
+    /// Scenarios to run (all when empty): ingest, pipeline, latency, fairness, scale, purge.
     pub only: Vec<String>,
 }
 
@@ -59,6 +60,10 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     if wanted("scale") {
         println!("bench: pages at scale");
         figures.extend(scale::run(opts).await?);
+    }
+    if wanted("purge") {
+        println!("bench: purging a business while others' deliveries arrive");
+        figures.extend(purge::run(opts).await?);
     }
     Ok(figures)
 }

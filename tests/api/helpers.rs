@@ -199,3 +199,19 @@ impl Supervised {
         started.elapsed()
     }
 }
+
+/// The `pg_dump` binary: on the PATH, else the newest under /usr/lib/postgresql.
+pub fn pg_dump() -> String {
+    if std::process::Command::new("pg_dump").arg("--version").output().is_ok() {
+        return "pg_dump".into();
+    }
+    let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|d| d.path().join("bin/pg_dump"))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    found.pop().expect("pg_dump is installed with PostgreSQL").display().to_string()
+}

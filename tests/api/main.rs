@@ -18,6 +18,7 @@ mod limits;
 mod pipeline;
 mod pool_fit;
 mod prune;
+mod purge;
 mod queue_batching;
 mod queue_chaos;
 mod queue_crash;

@@ -16,11 +16,14 @@ use crate::{
     pipeline::{envelope, text, Pipeline},
 };
 
-/// A reply sent to a customer: its wamid, once Meta took it.
+/// A reply sent to a customer: its wamid, once Meta took it and the send stored it.
 async fn sent_reply(p: &Pipeline, number: &str, from: &str) -> String {
     p.graph.set_auto_statuses(false);
     assert_eq!(p.deliver(&text(number, "wamid.HOT1", from, "When do you open?", 1)).await, StatusCode::OK);
-    p.sends(1).await[0].wamid.clone()
+    let wamid = p.sends(1).await[0].wamid.clone();
+    p.until_count(&format!("select count(*) from messages where wamid = '{wamid}' and status = 'sent'"), 1)
+        .await;
+    wamid
 }
 
 fn delivered(number: &str, wamid: &str, from: &str) -> serde_json::Value {

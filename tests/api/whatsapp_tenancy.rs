@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::database_url,
+    helpers::{database_url, pg_dump},
     pipeline::{text, Pipeline, APP_SECRET, TOKEN},
     web::{verify_email, Browser},
 };
@@ -112,19 +112,4 @@ async fn a_database_dump_holds_no_plaintext_secret_and_rotation_moves_every_secr
         assert_eq!(Keyring::key_id(&secret_enc), Some("k2"));
         assert_eq!(only_new.open(&token_enc, &token_context(id)).unwrap().expose_secret(), TOKEN);
     }
-}
-
-fn pg_dump() -> String {
-    if Command::new("pg_dump").arg("--version").output().is_ok() {
-        return "pg_dump".into();
-    }
-    let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|d| d.path().join("bin/pg_dump"))
-        .filter(|p| p.exists())
-        .collect();
-    found.sort();
-    found.pop().expect("pg_dump is installed with PostgreSQL").display().to_string()
 }

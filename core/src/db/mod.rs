@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod messages;
 pub mod outbound;
 pub mod parked_statuses;
+pub mod purge;
 pub mod queue;
 pub mod rate_limits;
 pub mod reset_requests;

@@ -1,0 +1,57 @@
+//! Purging a tenant's conversation content, the heart of an account deletion: messages,
+//! raw webhook events, parked statuses, conversations and contacts in batches of
+//! [`BATCH`] rows, pausing after each three times as long as it took (short transactions
+//! at a quarter of the database's time: other tenants keep writing meanwhile), then the
+//! email outbox, links, sessions, connections and their secrets, bot settings and the
+//! tenant's job rows, with its users anonymised, in one transaction that also writes the
+//! audit row. Invoices and usage, the tenant row and the audit log stay. Idempotent: a
+//! purge interrupted anywhere is finished by running it again. Not yet wired to an
+//! owner's deletion request (the privacy issue's deletion flow): `scripts/bench` and the
+//! tests call it.
+
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::{
+    db::{
+        audit::{self, Actor},
+        purge::{self, Content},
+    },
+    domain::TenantId,
+};
+
+/// Rows deleted per statement.
+pub const BATCH: i64 = 1_000;
+
+/// What a purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Rows of the content tables.
+    pub content_rows: u64,
+    /// Job rows.
+    pub jobs: u64,
+}
+
+/// Purges `tenant`'s conversation content; see the module doc.
+pub async fn purge_content(pool: &PgPool, tenant: TenantId) -> Result<Purged, sqlx::Error> {
+    let mut purged = Purged::default();
+    for table in Content::ALL {
+        loop {
+            let started = std::time::Instant::now();
+            let n = purge::delete_batch(pool, tenant, table, BATCH).await?;
+            purged.content_rows += n;
+            if n < BATCH as u64 {
+                break;
+            }
+            // Three quarters of the time for everyone else: other tenants' writes share
+            // the database.
+            tokio::time::sleep(started.elapsed() * 3).await;
+        }
+    }
+    let mut tx = pool.begin().await?;
+    purged.jobs = purge::personal_rows(&mut tx, tenant).await?;
+    let detail = json!({ "content_rows": purged.content_rows, "jobs": purged.jobs });
+    audit::record(&mut tx, Some(tenant), &Actor::System, "content_purged", detail).await?;
+    tx.commit().await?;
+    Ok(purged)
+}

@@ -1,0 +1,83 @@
+//! Purging a tenant's conversation content (the heart of an account deletion): afterwards
+//! a `pg_dump` holds none of its customers' words, numbers or names, nor its users'
+//! names and addresses, while another tenant's conversation, the usage counts and the
+//! audit rows remain; running it again finishes an interrupted purge and changes nothing
+//! else.
+
+use std::process::Command;
+
+use mujibak_core::{domain::TenantId, purge::purge_content};
+use sqlx::PgPool;
+
+use crate::{
+    helpers::{database_url, pg_dump},
+    pipeline::{text, Pipeline},
+};
+
+fn dump(pool: &PgPool) -> String {
+    let out =
+        Command::new(pg_dump()).arg("--no-owner").arg(database_url(pool)).output().expect("pg_dump runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[sqlx::test(migrations = false)]
+async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_remains(pool: PgPool) {
+    // Arrange: a business whose customer wrote and got a reply; another business's row.
+    let p = Pipeline::start(pool, "owner@purge.sa", "PN1800").await;
+    let said = "Please deliver to 7 Tahlia Street, my name is Reem";
+    p.graph.set_auto_statuses(false); // nothing arrives for the business meanwhile
+    p.deliver(&text("PN1800", "wamid.PURGE1", "966500001800", said, 1)).await;
+    p.sends(1).await;
+    p.until_finished(&["handle_inbound", "generate_reply", "send_message"]).await;
+    let tenant: TenantId =
+        sqlx::query_scalar("select tenant_id from users").fetch_one(&p.pool).await.unwrap();
+    sqlx::raw_sql(
+        "insert into tenants (tenant_id, business_name) values ('00000000-0000-0000-0000-00000000000b', 'Other Shop');
+         insert into contacts (tenant_id, contact_id, connection_id, wa_id, name)
+           values ('00000000-0000-0000-0000-00000000000b', gen_random_uuid(), gen_random_uuid(), '966599990000', 'Other Customer');",
+    )
+    .execute(&p.pool)
+    .await
+    .unwrap();
+    let before = dump(&p.pool);
+    for (what, needle) in [("text", said), ("number", "966500001800"), ("owner", "owner@purge.sa")] {
+        assert!(before.contains(needle), "the dump had the {what} before");
+    }
+
+    // Act: twice (the second finishes nothing left, as after an interruption).
+    let first = purge_content(&p.pool, tenant).await.unwrap();
+    let second = purge_content(&p.pool, tenant).await.unwrap();
+
+    // Assert
+    assert!(first.content_rows >= 5, "{first:?}");
+    assert_eq!(second.content_rows, 0);
+    let after = dump(&p.pool);
+    for needle in [said, "Tahlia", "966500001800", "500001800", "Sara", "owner@purge.sa"] {
+        assert!(!after.contains(needle), "the dump still holds {needle:?}");
+    }
+    let (name, email): (String, String) =
+        sqlx::query_as("select name, email from users where tenant_id = $1")
+            .bind(tenant)
+            .fetch_one(&p.pool)
+            .await
+            .unwrap();
+    assert_eq!(name, "Deleted user");
+    assert!(email.starts_with("deleted-") && email.ends_with("@deleted.invalid"), "{email}");
+    assert!(after.contains("Other Customer") && after.contains("966599990000"), "another tenant's rows stay");
+    let usage: i64 =
+        sqlx::query_scalar("select coalesce(sum(inbound), 0) from usage_daily where tenant_id = $1")
+            .bind(tenant)
+            .fetch_one(&p.pool)
+            .await
+            .unwrap();
+    assert_eq!(usage, 1, "usage counts (billing) stay");
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where tenant_id = $1 and action in ('account_created', 'content_purged')",
+    )
+    .bind(tenant)
+    .fetch_one(&p.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 3, "the audit rows stay, and each purge adds one");
+}
