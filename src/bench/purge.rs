@@ -42,15 +42,11 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
             stop.store(true, Ordering::Relaxed);
         })
     };
-    let mut before = post_until(&stage, &next, stop).await;
+    let mut before = post_with(stage.http.clone(), stage.businesses.clone(), next.clone(), stop).await;
     timer.await?;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let posting = {
-        let (stage_http, businesses, next, stop) =
-            (stage.http.clone(), stage.businesses.clone(), next.clone(), stop.clone());
-        tokio::spawn(async move { post_with(stage_http, businesses, next, stop).await })
-    };
+    let posting = tokio::spawn(post_with(stage.http.clone(), stage.businesses.clone(), next, stop.clone()));
     let started = std::time::Instant::now();
     let purged = purge_content(&stage.db, tenant).await;
     let took = started.elapsed().as_secs_f64();
@@ -73,10 +69,6 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
         Figure::new("ingest_p99_during_purge_ms", quantile(&mut during, 0.99), "ms", "≤ 2 × before")
             .against(quantile(&mut before, 0.99)),
     ])
-}
-
-async fn post_until(stage: &Stage, next: &Arc<AtomicUsize>, stop: Arc<AtomicBool>) -> Vec<f64> {
-    post_with(stage.http.clone(), stage.businesses.clone(), next.clone(), stop).await
 }
 
 /// Eight posters sending one text delivery after another to the businesses in turn until
