@@ -8,6 +8,7 @@ pub mod mail;
 pub mod roles;
 pub mod sandbox;
 pub mod shutdown;
+pub mod staff_cli;
 pub mod state;
 pub mod web;
 

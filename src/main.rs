@@ -1,4 +1,5 @@
-//! The one binary, in the roles of the Procfile: `mujibak migrate | web | worker | dev`.
+//! The one binary, in the roles of the Procfile: `mujibak migrate | web | worker | dev`,
+//! and the operator's commands (`rotate-keys`, `staff-token`).
 
 use std::process::ExitCode;
 
@@ -26,6 +27,9 @@ enum Command {
     Dev,
     /// Re-encrypt every stored secret under the current key of ENCRYPTION_KEYS.
     RotateKeys,
+    /// Manage the ops console's staff access tokens.
+    #[command(subcommand)]
+    StaffToken(mujibak::staff_cli::StaffToken),
 }
 
 #[tokio::main]
@@ -45,6 +49,7 @@ async fn main() -> ExitCode {
         Command::Worker => roles::worker(config).await,
         Command::Dev => roles::dev(config).await,
         Command::RotateKeys => roles::rotate_keys(&config).await,
+        Command::StaffToken(command) => mujibak::staff_cli::run(&config, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

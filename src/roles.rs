@@ -104,7 +104,7 @@ pub async fn dev(mut config: Config) -> anyhow::Result<()> {
     web.and(worker)
 }
 
-async fn connect(config: &Config) -> anyhow::Result<PgPool> {
+pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
     db::connect(&config.database).await.context("cannot connect to the database named by DATABASE_URL")
 }
 

@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod domain;
 pub mod inbound;
 pub mod notices;
+pub mod ops;
 pub mod purge;
 pub mod telemetry;
 

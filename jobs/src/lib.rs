@@ -42,6 +42,7 @@ pub mod schema;
 pub mod send_email;
 pub mod send_message;
 mod settler;
+pub mod stats_rollup;
 pub mod sweep_inbound;
 mod wake;
 pub mod worker;

@@ -1,9 +1,9 @@
 //! PruneSessions: deletes ended sessions (idle or past their absolute age) and expired
-//! rate-limit windows. Runs hourly; signed-out visitors' sessions would otherwise pile up.
+//! rate-limit windows, and expired ops console sessions. Runs hourly; signed-out visitors' sessions would otherwise pile up.
 
 use std::time::Duration;
 
-use mujibak_core::db::{rate_limits, sessions};
+use mujibak_core::db::{rate_limits, sessions, staff};
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Job, JobContext, JobError};
@@ -21,6 +21,7 @@ impl Job for PruneSessions {
         let idle = ctx.session_idle.as_secs() as i64;
         let ended = sessions::prune(&ctx.db, idle).await?;
         let windows = rate_limits::prune(&ctx.db, Duration::from_secs(24 * 3600)).await?;
+        staff::delete_session(&ctx.db, &[]).await?;
         tracing::info!(sessions = ended, rate_limit_windows = windows, "pruned sessions");
         Ok(())
     }

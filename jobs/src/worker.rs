@@ -29,6 +29,7 @@ use crate::{
     send_email::SendEmail,
     send_message::SendMessage,
     settler::Settler,
+    stats_rollup,
     sweep_inbound::SweepInbound,
     wake,
 };
@@ -176,8 +177,8 @@ impl Workers {
         self.monitor.run().await
     }
 
-    /// Runs the workers and `scheduler` until `shutdown`, restarting a worker that stops
-    /// on an error. On shutdown: no new claims; in-flight jobs get `opts.shutdown_timeout`
+    /// Runs the workers, `scheduler` and the queue statistics' rollup (`stats_rollup`)
+    /// until `shutdown`, restarting a worker that stops on an error. On shutdown: no new claims; in-flight jobs get `opts.shutdown_timeout`
     /// to finish (each one's outcome is recorded as it ends); the jobs still unfinished
     /// then are handed back to the queue at once.
     pub async fn supervise<S>(
@@ -190,6 +191,7 @@ impl Workers {
         S: Future<Output = ()> + Clone + Send + 'static,
     {
         let cron = tokio::spawn(scheduler.run(shutdown.clone()));
+        let rollup = self.db.clone().map(|db| tokio::spawn(stats_rollup::run(db, shutdown.clone())));
         let monitor = self
             .monitor
             .should_restart(|worker, error| {
@@ -206,6 +208,9 @@ impl Workers {
             })
             .await;
         let _ = cron.await;
+        if let Some(rollup) = rollup {
+            let _ = rollup.await;
+        }
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(db) = &self.db {
             match mujibak_core::db::queue::hand_back(db, &names).await {

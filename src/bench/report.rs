@@ -11,18 +11,11 @@ pub struct Figure {
     pub baseline: Option<f64>,
     /// What the figure is held against (the design's target), for the table.
     pub target: &'static str,
-    /// `Some(what)` when the thing measured is not built yet: printed, never a number.
-    pub missing: Option<&'static str>,
 }
 
 impl Figure {
     pub fn new(name: impl Into<String>, value: f64, unit: &'static str, target: &'static str) -> Self {
-        Self { name: name.into(), value, unit, baseline: None, target, missing: None }
-    }
-
-    /// A figure whose subject is not built yet (`what` names it).
-    pub fn not_built(name: impl Into<String>, unit: &'static str, what: &'static str) -> Self {
-        Self { name: name.into(), value: f64::NAN, unit, baseline: None, target: "-", missing: Some(what) }
+        Self { name: name.into(), value, unit, baseline: None, target }
     }
 
     pub fn against(mut self, baseline: f64) -> Self {
@@ -40,13 +33,6 @@ pub fn print(figures: &[Figure]) {
     println!();
     println!("{:<44} {:>12} {:<6} {:>12} {:>8}  target", "figure", "value", "unit", "baseline", "ratio");
     for f in figures {
-        if let Some(what) = f.missing {
-            println!(
-                "{:<44} {:>12} {:<6} {:>12} {:>8}  not built yet: {what}",
-                f.name, "-", f.unit, "-", "-"
-            );
-            continue;
-        }
         let baseline = f.baseline.map(|b| format!("{b:.1}")).unwrap_or_else(|| "-".into());
         let ratio = f.ratio().map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into());
         println!(
@@ -56,10 +42,6 @@ pub fn print(figures: &[Figure]) {
     }
     println!();
     for f in figures {
-        if f.missing.is_some() {
-            println!("BENCH {} - {} - -", f.name, f.unit);
-            continue;
-        }
         let baseline = f.baseline.map(|b| format!("{b:.3}")).unwrap_or_else(|| "-".into());
         let ratio = f.ratio().map(|r| format!("{r:.3}")).unwrap_or_else(|| "-".into());
         println!("BENCH {} {:.3} {} {baseline} {ratio}", f.name, f.value, f.unit);

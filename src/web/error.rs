@@ -25,6 +25,15 @@ pub enum WebError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
+    /// No credentials, or a token that is unknown, expired or revoked (the ops API).
+    #[error("unauthorized")]
+    Unauthorized,
+    /// The request is understood but the state does not allow it (said in plain words).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A field's value is not acceptable (said in plain words; machine clients).
+    #[error("invalid: {0}")]
+    Invalid(String),
     #[error("sign-in required")]
     SignInRequired(String),
     #[error("too many attempts; retry in {0}s")]
@@ -76,6 +85,18 @@ impl From<AccountError> for WebError {
     }
 }
 
+impl From<mujibak_core::ops::OpsError> for WebError {
+    fn from(e: mujibak_core::ops::OpsError) -> Self {
+        use mujibak_core::ops::OpsError as E;
+        match e {
+            E::NoSuchJob | E::NoSuchToken => Self::NotFound,
+            E::Conflict(why) => Self::Conflict(why.to_owned()),
+            E::Db(e) => e.into(),
+            e => Self::Invalid(e.to_string()),
+        }
+    }
+}
+
 impl From<mujibak_jobs::enqueue::QueueError> for WebError {
     fn from(e: mujibak_jobs::enqueue::QueueError) -> Self {
         Self::Internal(e.into())
@@ -102,6 +123,15 @@ impl IntoResponse for WebError {
             }
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(why) => return (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+            Self::Unauthorized => {
+                let mut response =
+                    (StatusCode::UNAUTHORIZED, "a live staff token is required (Authorization: Bearer)")
+                        .into_response();
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
+            Self::Conflict(why) => return (StatusCode::CONFLICT, why).into_response(),
+            Self::Invalid(why) => return (StatusCode::UNPROCESSABLE_ENTITY, why).into_response(),
             Self::Plain(status) => return (status, status.canonical_reason().unwrap_or("")).into_response(),
             Self::Internal(ref e) => {
                 tracing::error!(error = %format!("{e:#}"), "internal error");

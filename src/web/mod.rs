@@ -1,7 +1,8 @@
 //! The axum router: every area's `routes()` merged (only through `routes::Routes`, so every
 //! route is in the table `routes::ROUTES`), then the layers every response passes:
 //! security headers (outermost, so error pages get them too), trace, timeout, body limit,
-//! and sessions + CSRF. `server.rs` serves it.
+//! and sessions + CSRF (the ops console has its own staff sessions: `ops::auth`).
+//! `server.rs` serves it.
 
 mod auth;
 pub mod background;
@@ -16,6 +17,7 @@ mod inbox;
 pub mod input;
 pub mod limits;
 pub mod next;
+pub mod ops;
 mod origin;
 mod pages;
 mod profile;
@@ -76,7 +78,7 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
     let pages = pages
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), session::middleware));
-    let (outside, more) = health::routes().merge(webhooks::routes()).into_parts();
+    let (outside, more) = health::routes().merge(webhooks::routes()).merge(ops::routes(&state)).into_parts();
     paths.extend(more);
     let router = outside
         .merge(pages)

@@ -7,6 +7,8 @@
 
 use axum::{routing::MethodRouter, Router};
 
+use mujibak_core::ops::Scope;
+
 use crate::state::AppState;
 
 /// Who a route is for (the security suite derives its expected answers from this).
@@ -26,6 +28,18 @@ pub enum Access {
     Webhook,
     /// `mujibak dev` only, the owner.
     Sandbox,
+    /// The ops console and its JSON API: a staff token (Bearer) or a console session, with
+    /// this scope (no credentials or a dead token: 401; a token without it: 403).
+    Staff(Scope),
+    /// The ops console's sign-in and sign-out: no credentials needed.
+    StaffSignIn,
+}
+
+impl Access {
+    /// The ops console's routes (staff credentials, or its own sign-in).
+    pub fn is_staff(self) -> bool {
+        matches!(self, Access::Staff(_) | Access::StaffSignIn)
+    }
 }
 
 /// One route of the table.
@@ -112,7 +126,30 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/settings/whatsapp/disconnect", P, Access::Owner, NONE),
     r("/settings/bot", GP, Access::Owner, BOT),
     r("/sandbox/simulator", GP, Access::Sandbox, &["phone", "name", "text"]),
+    r("/static/ops.js", G, Access::Open, NONE),
+    r("/ops/signin", GP, Access::StaffSignIn, &["token"]),
+    r("/ops/signout", P, Access::StaffSignIn, NONE),
+    r("/ops", G, Access::Staff(Scope::OpsRead), NONE),
+    r("/ops/queues", G, Access::Staff(Scope::OpsRead), NONE),
+    r("/ops/jobs", G, Access::Staff(Scope::OpsRead), &["queue", "state", "tenant"]),
+    r("/ops/jobs/{job}", G, Access::Staff(Scope::OpsRead), NONE),
+    r("/ops/jobs/{job}/retry", P, Access::Staff(Scope::OpsWrite), NONE),
+    r("/ops/jobs/{job}/cancel", P, Access::Staff(Scope::OpsWrite), NONE),
+    r("/ops/jobs/{job}/discard", P, Access::Staff(Scope::OpsWrite), NONE),
+    r("/ops/tenants", G, Access::Staff(Scope::OpsRead), &["q"]),
+    r("/ops/tenants/{tenant}", G, Access::Staff(Scope::OpsRead), NONE),
+    r("/ops/tenants/{tenant}/conversations", G, Access::Staff(Scope::SupportRead), &["reason"]),
+    r("/ops/tenants/{tenant}/conversations/{id}", G, Access::Staff(Scope::SupportRead), &["reason"]),
+    r("/ops/audit", G, Access::Staff(Scope::OpsRead), &["tenant", "actor", "action", "before"]),
 ];
+
+/// The scope `path` needs, if it is a staff route.
+pub fn scope(path: &str) -> Option<Scope> {
+    match spec(path)?.access {
+        Access::Staff(scope) => Some(scope),
+        _ => None,
+    }
+}
 
 /// The table's entry for `path`.
 pub fn spec(path: &str) -> Option<&'static RouteSpec> {

@@ -26,6 +26,8 @@ pub struct World {
     pub conversation: String,
     pub agent_id: String,
     pub webhook_key: String,
+    /// Mujibak staff, signed in to the ops console with every scope.
+    pub staff: Browser,
 }
 
 impl World {
@@ -56,7 +58,12 @@ impl World {
             .unwrap();
         let webhook_key = p.webhook_url.rsplit('/').next().unwrap().to_owned();
         let anonymous = Browser::with_headers(p.addr, &[("accept-language", "en")]);
-        Self { p, anonymous, other, agent, conversation, agent_id, webhook_key }
+        let scopes = mujibak_core::ops::Scope::ALL.map(|s| s.as_str()).join(",");
+        let token = crate::ops::token(&p.pool, "suite", &scopes).await;
+        let staff = Browser::new(p.addr);
+        assert_eq!(staff.post_raw("/ops/signin", &[("token", &token)]).await.status, StatusCode::SEE_OTHER);
+        staff.get("/ops/queues").await;
+        Self { p, anonymous, other, agent, conversation, agent_id, webhook_key, staff }
     }
 
     /// `pattern` with tenant A's ids (and an unknown token) in its parameters.
@@ -66,6 +73,8 @@ impl World {
             .replace("{token}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
             .replace("{id}", &self.conversation)
             .replace("{user_id}", &self.agent_id)
+            .replace("{job}", "job-1")
+            .replace("{tenant}", "00000000-0000-0000-0000-000000000000")
     }
 }
 
@@ -92,6 +101,13 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "access_token") => "junk-token",
         (_, "app_secret") => "sample-secret",
         (_, "enabled") => "on",
+        (_, "token") => "not-a-staff-token",
+        (_, "queue") => "send_message",
+        (_, "state") => "dead",
+        (_, "tenant") => "",
+        (_, "reason") => "Ticket 42: a customer complaint",
+        (_, "actor") => "staff",
+        (_, "action") => "job.",
         (_, "reply_language") => "match",
         (_, "model") => "",
         (_, f) if f.starts_with("hours_") => "09:00-17:00",

@@ -72,3 +72,57 @@ pub async fn for_tenant(pool: &PgPool, tenant: TenantId, limit: i64) -> Result<V
     .fetch_all(pool)
     .await
 }
+
+/// What the ops console's audit viewer filters by (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub tenant: Option<TenantId>,
+    /// `user`, `staff` or `system`.
+    pub actor_kind: Option<String>,
+    pub actor_id: Option<String>,
+    /// An exact action (`job.cancel`) or a family (`job.`).
+    pub action: Option<String>,
+    /// Only rows older than this audit id (the next page).
+    pub before: Option<i64>,
+}
+
+/// A row as the viewer shows it.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Entry {
+    pub audit_id: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub tenant_id: Option<TenantId>,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub detail: Json<Value>,
+}
+
+/// The newest `limit` rows matching `s`, newest first.
+pub async fn search(pool: &PgPool, s: &Search, limit: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    let action = s.action.as_ref().map(|a| {
+        let escaped = a.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        if a.ends_with('.') {
+            format!("{escaped}%")
+        } else {
+            escaped
+        }
+    });
+    sqlx::query_as(
+        "select audit_id, at, tenant_id, actor_kind, actor_id, action, detail from audit_log
+          where ($1::uuid is null or tenant_id = $1)
+            and ($2::text is null or actor_kind = $2)
+            and ($3::text is null or actor_id = $3)
+            and ($4::text is null or action like $4)
+            and ($5::bigint is null or audit_id < $5)
+          order by audit_id desc limit $6",
+    )
+    .bind(s.tenant)
+    .bind(&s.actor_kind)
+    .bind(&s.actor_id)
+    .bind(action)
+    .bind(s.before)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}

@@ -1,7 +1,8 @@
 //! CSRF on every state-changing route of the table: without a token, with another
 //! session's token, and with the right token from a foreign `Origin`, each POST is refused
 //! with 403 and changes nothing. (Webhooks are not browser forms: they need Meta's
-//! signature instead, which `matrix` checks.)
+//! signature instead, which `matrix` checks; the ops console's own CSRF and credentials
+//! are checked in `ops`.)
 
 use mujibak::web::routes::{Access, ROUTES};
 use reqwest::StatusCode;
@@ -44,8 +45,10 @@ async fn every_state_changing_route_refuses_a_missing_foreign_or_cross_origin_to
 
     // Act + Assert: each POST route, four ways.
     let mut checked = 0;
-    let routes: Vec<_> =
-        ROUTES.iter().filter(|r| r.methods.contains(&"POST") && r.access != Access::Webhook).collect();
+    let routes: Vec<_> = ROUTES
+        .iter()
+        .filter(|r| r.methods.contains(&"POST") && r.access != Access::Webhook && !r.access.is_staff())
+        .collect();
     for route in &routes {
         let url = w.url(route.path);
         let fields = form(route.path, route.fields);

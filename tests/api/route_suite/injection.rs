@@ -1,4 +1,4 @@
-//! Hostile text in every field of every route of the table (each POST form field, each GET
+//! Hostile text in every field of every route of the table (the ops console's as staff) (each POST form field, each GET
 //! query field): markup, template syntax, a NUL byte, bidi controls and a 100 KB string (in
 //! a query, 60 KB: a URL holds no more than 64 KB).
 //! Each is escaped or refused, never a 500: a NUL is refused (400/422, or the link's 410),
@@ -34,7 +34,7 @@ fn assert_safe(what: &str, page: &Page) {
 
 fn assert_refused_or_kept(what: &str, kind: &str, page: &Page) {
     let status = page.status.as_u16();
-    assert!([200, 303, 400, 404, 410, 414, 422, 429].contains(&status), "{what}: {status}");
+    assert!([200, 303, 400, 401, 404, 410, 414, 422, 429].contains(&status), "{what}: {status}");
     if kind == "a NUL byte" {
         assert!([400, 410, 422].contains(&status), "{what}: a NUL was not refused ({status})");
     }
@@ -67,8 +67,14 @@ async fn hostile_text_in_every_field_is_escaped_or_refused_never_a_500(pool: PgP
                 let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 let signed_out = matches!(route.access, Access::Public | Access::Link);
                 let anonymous = fresh();
-                let browser = if signed_out { &anonymous } else { &w.p.owner };
-                if !signed_out {
+                let browser = if route.access.is_staff() {
+                    &w.staff
+                } else if signed_out {
+                    &anonymous
+                } else {
+                    &w.p.owner
+                };
+                if !signed_out && !route.access.is_staff() {
                     browser.get("/dashboard").await;
                 }
                 let page = browser.post(&w.url(route.path), &pairs).await;
@@ -83,19 +89,24 @@ async fn hostile_text_in_every_field_is_escaped_or_refused_never_a_500(pool: PgP
     }
 
     // Every query field of the pages that read one, and `next` of the sign-in page.
-    let mut queries: Vec<(&str, &str, bool)> = ROUTES
+    let mut queries: Vec<(&str, &str, Access)> = ROUTES
         .iter()
         .filter(|r| r.methods == ["GET"])
-        .flat_map(|r| r.fields.iter().map(move |f| (r.path, *f, r.access != Access::Public)))
+        .flat_map(|r| r.fields.iter().map(move |f| (r.path, *f, r.access)))
         .collect();
-    queries.push(("/signin", "next", false));
-    for (path, field, signed_in) in queries {
+    queries.push(("/signin", "next", Access::Public));
+    queries.push(("/ops/signin", "next", Access::StaffSignIn));
+    for (path, field, access) in queries {
         for (kind, payload) in payloads() {
             let what = format!("GET {path}?{field}={kind}");
             let payload: String = payload.chars().take(60 * 1024).collect();
             let value: String = form_urlencoded::byte_serialize(payload.as_bytes()).collect();
             let anonymous = fresh();
-            let browser = if signed_in { &w.p.owner } else { &anonymous };
+            let browser = match access {
+                Access::Public | Access::StaffSignIn => &anonymous,
+                a if a.is_staff() => &w.staff,
+                _ => &w.p.owner,
+            };
             let page = browser.get(&format!("{}?{field}={value}", w.url(path))).await;
             assert_safe(&what, &page);
             assert_refused_or_kept(&what, kind, &page);

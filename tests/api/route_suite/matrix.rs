@@ -25,6 +25,12 @@ const A_ONLY: [Want; 4] = [S, Is(404), Is(200), Is(200)];
 /// An owner's page (B's owner sees B's own).
 const OWNER_PAGE: [Want; 4] = [S, Is(200), Is(403), Is(200)];
 
+/// An ops console page without staff credentials (and not a browser's page load, which
+/// goes to the console's sign-in: tests/api/ops/console.rs).
+const STAFF_PAGE: [Want; 4] = [Is(401); 4];
+/// An ops action without staff credentials.
+const STAFF_ACTION: [Want; 4] = [Is(401); 4];
+
 /// (method, route, [anonymous, other tenant, agent, owner]).
 const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("GET", "/healthz", ALL_200),
@@ -74,6 +80,23 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/settings/bot", [S, Is(303), Is(403), Is(303)]),
     ("GET", "/sandbox/simulator", OWNER_PAGE),
     ("POST", "/sandbox/simulator", [S, Is(404), Is(403), Is(303)]),
+    // The ops console is for staff credentials only (tests/api/ops checks every scope).
+    ("GET", "/static/ops.js", ALL_200),
+    ("GET", "/ops/signin", ALL_200),
+    ("POST", "/ops/signin", [Is(401); 4]),
+    ("POST", "/ops/signout", [Is(303); 4]),
+    ("GET", "/ops", STAFF_PAGE),
+    ("GET", "/ops/queues", STAFF_PAGE),
+    ("GET", "/ops/jobs", STAFF_PAGE),
+    ("GET", "/ops/jobs/{job}", STAFF_PAGE),
+    ("POST", "/ops/jobs/{job}/retry", STAFF_ACTION),
+    ("POST", "/ops/jobs/{job}/cancel", STAFF_ACTION),
+    ("POST", "/ops/jobs/{job}/discard", STAFF_ACTION),
+    ("GET", "/ops/tenants", STAFF_PAGE),
+    ("GET", "/ops/tenants/{tenant}", STAFF_PAGE),
+    ("GET", "/ops/tenants/{tenant}/conversations", STAFF_PAGE),
+    ("GET", "/ops/tenants/{tenant}/conversations/{id}", STAFF_PAGE),
+    ("GET", "/ops/audit", STAFF_PAGE),
     // These end something the routes above need: they run last, in this order.
     ("POST", "/team/{user_id}/remove", [S, Is(404), Is(403), Is(303)]),
     ("POST", "/settings/whatsapp/disconnect", [S, Is(404), Is(403), Is(303)]),
@@ -126,13 +149,15 @@ async fn every_route_answers_each_kind_of_visitor_as_the_table_says(pool: PgPool
         assert!(listed.contains(&(*m, *p)), "{m} {p} is not in web::routes::ROUTES");
     }
 
-    // Methods a route does not list.
+    // Methods a route does not list (asked by someone the route is for: the ops console
+    // answers 401 before anything else to a caller without staff credentials).
     for route in ROUTES {
+        let caller = if route.access.is_staff() { &w.staff } else { &w.p.owner };
         for method in ["GET", "POST"].into_iter().filter(|m| !route.methods.contains(m)) {
             let page = if method == "GET" {
-                w.p.owner.get(&w.url(route.path)).await
+                caller.get(&w.url(route.path)).await
             } else {
-                w.p.owner.post(&w.url(route.path), &[]).await
+                caller.post(&w.url(route.path), &[]).await
             };
             assert_eq!(page.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {}", route.path);
         }

@@ -1,0 +1,182 @@
+//! The queues page's SQL: live counts by queue and state over the rows that are not Done
+//! (index `jobs_ops_open`: a million finished rows are never read), the per-minute rollup
+//! (`job_stats_minute`) and the workers' heartbeats. Job rows are not tenant-owned.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use sqlx::{FromRow, PgPool};
+
+/// Live counts of one queue.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct QueueCounts {
+    pub queue: String,
+    /// Runnable now.
+    pub pending: i64,
+    /// Waiting for their time (`run_at` in the future), first attempt.
+    pub scheduled: i64,
+    pub running: i64,
+    /// Failed with attempts left (waiting for, or due for, their next attempt).
+    pub retrying: i64,
+    /// Never run again: aborted or cancelled (`Killed`), or failed with no attempt left.
+    pub dead: i64,
+    /// Seconds the oldest runnable job has waited past its `run_at`.
+    pub oldest_pending_secs: Option<f64>,
+}
+
+impl QueueCounts {
+    pub fn empty(queue: &str) -> Self {
+        Self {
+            queue: queue.to_owned(),
+            pending: 0,
+            scheduled: 0,
+            running: 0,
+            retrying: 0,
+            dead: 0,
+            oldest_pending_secs: None,
+        }
+    }
+}
+
+/// The statement behind [`counts`] (a test EXPLAINs it).
+pub const COUNTS_SQL: &str = "select job_type as queue,
+        count(*) filter (where status = 'Pending' and run_at <= now()) as pending,
+        count(*) filter (where status = 'Pending' and run_at > now()) as scheduled,
+        count(*) filter (where status in ('Running', 'Queued')) as running,
+        count(*) filter (where status = 'Failed' and attempts < max_attempts) as retrying,
+        count(*) filter (where status = 'Killed' or (status = 'Failed' and attempts >= max_attempts)) as dead,
+        extract(epoch from now() - min(run_at) filter (
+            where (status = 'Pending' or (status = 'Failed' and attempts < max_attempts)) and run_at <= now()
+        ))::float8 as oldest_pending_secs
+   from apalis.jobs where status <> 'Done' group by job_type order by job_type";
+
+pub async fn counts(pool: &PgPool) -> Result<Vec<QueueCounts>, sqlx::Error> {
+    sqlx::query_as(COUNTS_SQL).fetch_all(pool).await
+}
+
+/// One queue's minute of the rollup.
+#[derive(Debug, Clone, FromRow)]
+pub struct MinuteRow {
+    pub queue: String,
+    pub minute: DateTime<Utc>,
+    pub done: i32,
+    pub failed: i32,
+    pub wait_counts: Vec<i32>,
+    pub run_counts: Vec<i32>,
+}
+
+pub async fn minutes_since(pool: &PgPool, since: DateTime<Utc>) -> Result<Vec<MinuteRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select queue, minute, done, failed, wait_counts, run_counts from job_stats_minute
+          where minute >= $1 order by queue, minute",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await
+}
+
+/// A worker and its last heartbeat.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct WorkerRow {
+    pub worker: String,
+    pub queue: String,
+    pub last_seen: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub running: i64,
+}
+
+/// Workers seen in the last hour, with the jobs each holds.
+pub async fn workers(pool: &PgPool) -> Result<Vec<WorkerRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select w.id as worker, w.worker_type as queue, w.last_seen, w.started_at,
+                (select count(*) from apalis.jobs j where j.lock_by = w.id and j.status in ('Running', 'Queued')) as running
+           from apalis.workers w where w.last_seen > now() - interval '1 hour'
+          order by w.worker_type, w.id",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The newest minute rolled up, if any.
+pub async fn last_minute(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar("select max(minute) from job_stats_minute").fetch_one(pool).await
+}
+
+/// The advisory lock the rollup takes (any constant unique to it).
+const ROLLUP_LOCK: i64 = 0x6d6a_625f_7374_6174; // "mjb_stat"
+
+/// Rewrites the rollup rows of the minutes in [`from`, `to`) from the Done rows and the
+/// error history of those minutes, then drops rows older than two days, in one
+/// transaction under an advisory lock: `None` (nothing done) if another process holds it.
+pub async fn rollup(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    bounds: &[f64],
+    buckets: usize,
+) -> Result<Option<usize>, sqlx::Error> {
+    type Key = (String, DateTime<Utc>);
+    let mut tx = pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
+        .bind(ROLLUP_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !locked {
+        return Ok(None);
+    }
+    let done: Vec<(String, DateTime<Utc>, i32, i32, i64)> = sqlx::query_as(
+        "select job_type, date_trunc('minute', done_at),
+                width_bucket(greatest(extract(epoch from lock_at - run_at), 0)::float8 * 1000, $3),
+                width_bucket(greatest(extract(epoch from done_at - lock_at), 0)::float8 * 1000, $3),
+                count(*)
+           from apalis.jobs where status = 'Done' and done_at >= $1 and done_at < $2 and lock_at is not null
+          group by 1, 2, 3, 4",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(bounds)
+    .fetch_all(&mut *tx)
+    .await?;
+    let failed: Vec<(String, DateTime<Utc>, i64)> = sqlx::query_as(
+        "select queue, date_trunc('minute', created_at), count(*) from job_errors
+          where created_at >= $1 and created_at < $2 group by 1, 2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut rows: BTreeMap<Key, (i32, i32, Vec<i32>, Vec<i32>)> = BTreeMap::new();
+    let empty = || (0, 0, vec![0; buckets], vec![0; buckets]);
+    for (queue, minute, wait, run, n) in done {
+        let row = rows.entry((queue, minute)).or_insert_with(empty);
+        row.0 += n as i32;
+        row.2[(wait.max(0) as usize).min(buckets - 1)] += n as i32;
+        row.3[(run.max(0) as usize).min(buckets - 1)] += n as i32;
+    }
+    for (queue, minute, n) in failed {
+        rows.entry((queue, minute)).or_insert_with(empty).1 += n as i32;
+    }
+    sqlx::query("delete from job_stats_minute where (minute >= $1 and minute < $2) or minute < $3")
+        .bind(from)
+        .bind(to)
+        .bind(Utc::now() - Duration::days(2))
+        .execute(&mut *tx)
+        .await?;
+    for ((queue, minute), (done, failed, wait, run)) in &rows {
+        sqlx::query(
+            "insert into job_stats_minute (queue, minute, done, failed, wait_counts, run_counts)
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(queue)
+        .bind(minute)
+        .bind(done)
+        .bind(failed)
+        .bind(wait)
+        .bind(run)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(rows.len()))
+}

@@ -1,0 +1,154 @@
+//! Tenants: search by business name, email or number; one tenant's page (connection
+//! health, usage, recent failures, its audit trail); and, with support:read and a stated
+//! reason, its conversations — each such view writes an audit row with the reason and is
+//! shown under a banner saying so. Without a reason the page asks for one and shows nothing.
+
+use axum::{
+    extract::{Path, State},
+    response::Response,
+    routing::get,
+};
+use mujibak_core::{
+    db::{audit, conversations, messages, ops_tenants, usage},
+    domain::TenantId,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{show, StaffCtx};
+use crate::{
+    state::AppState,
+    web::{input::Query, routes::Routes, WebError},
+};
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .route("/ops/tenants", get(search))
+        .route("/ops/tenants/{tenant}", get(detail))
+        .route("/ops/tenants/{tenant}/conversations", get(conversation_list))
+        .route("/ops/tenants/{tenant}/conversations/{id}", get(conversation))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SearchView {
+    q: String,
+    tenants: Vec<ops_tenants::TenantRow>,
+}
+
+async fn search(
+    State(state): State<AppState>,
+    ctx: StaffCtx,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, WebError> {
+    let q = q.q.unwrap_or_default().trim().to_owned();
+    let tenants = if q.is_empty() { Vec::new() } else { ops_tenants::search(&state.db, &q, 50).await? };
+    show(&state, &ctx, "ops/tenants.html", &SearchView { q, tenants })
+}
+
+fn tenant_id(raw: &str) -> Result<TenantId, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound)
+}
+
+#[derive(Serialize)]
+struct DetailView {
+    tenant: ops_tenants::TenantRow,
+    usage: Vec<usage::Day>,
+    failures: Vec<ops_tenants::Failure>,
+    audit: Vec<audit::Entry>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    ctx: StaffCtx,
+    Path(raw): Path<String>,
+) -> Result<Response, WebError> {
+    let id = tenant_id(&raw)?;
+    let tenant = ops_tenants::get(&mut *state.db.acquire().await?, id).await?.ok_or(WebError::NotFound)?;
+    let usage = usage::last_days(&state.db, id, 30).await?;
+    let failures = ops_tenants::recent_failures(&state.db, id, 20).await?;
+    let audit =
+        audit::search(&state.db, &audit::Search { tenant: Some(id), ..Default::default() }, 20).await?;
+    show(&state, &ctx, "ops/tenant.html", &DetailView { tenant, usage, failures, audit })
+}
+
+#[derive(Deserialize)]
+struct Reason {
+    reason: Option<String>,
+}
+
+/// The stated reason, if it says something (10 to 500 characters).
+fn reason(r: Reason) -> Result<Option<String>, WebError> {
+    let Some(text) = r.reason.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else { return Ok(None) };
+    let n = text.chars().count();
+    if !(10..=500).contains(&n) {
+        return Err(WebError::Invalid("a reason is 10 to 500 characters".into()));
+    }
+    Ok(Some(text))
+}
+
+#[derive(Serialize)]
+struct SupportView<T: Serialize> {
+    tenant: ops_tenants::TenantRow,
+    /// `None`: the page asks for a reason and shows no content.
+    reason: Option<String>,
+    conversation: Option<Uuid>,
+    content: Option<T>,
+}
+
+async fn support_view<T: Serialize>(
+    state: &AppState,
+    ctx: &StaffCtx,
+    raw: &str,
+    conversation: Option<Uuid>,
+    why: Reason,
+    load: impl AsyncFnOnce(&mut sqlx::PgConnection, TenantId) -> Result<Option<T>, sqlx::Error>,
+) -> Result<Response, WebError> {
+    let id = tenant_id(raw)?;
+    let mut conn = state.db.acquire().await?;
+    let tenant = ops_tenants::get(&mut conn, id).await?.ok_or(WebError::NotFound)?;
+    let Some(reason) = reason(why)? else {
+        if ctx.json {
+            return Err(WebError::Invalid("reading a tenant's conversations needs a reason".into()));
+        }
+        let view: SupportView<T> = SupportView { tenant, reason: None, conversation, content: None };
+        return show(state, ctx, "ops/conversations.html", &view);
+    };
+    let content = load(&mut conn, id).await?.ok_or(WebError::NotFound)?;
+    let detail = json!({ "reason": reason, "conversation": conversation });
+    audit::record(&mut conn, Some(id), &ctx.staff.actor(), "support.view_conversations", detail).await?;
+    let view = SupportView { tenant, reason: Some(reason), conversation, content: Some(content) };
+    show(state, ctx, "ops/conversations.html", &view)
+}
+
+async fn conversation_list(
+    State(state): State<AppState>,
+    ctx: StaffCtx,
+    Path(raw): Path<String>,
+    Query(why): Query<Reason>,
+) -> Result<Response, WebError> {
+    support_view(&state, &ctx, &raw, None, why, async |conn, id| {
+        conversations::inbox(conn, id, None, None, 100)
+            .await
+            .map(|rows| Some(json!({ "conversations": rows })))
+    })
+    .await
+}
+
+async fn conversation(
+    State(state): State<AppState>,
+    ctx: StaffCtx,
+    Path((raw, conversation)): Path<(String, Uuid)>,
+    Query(why): Query<Reason>,
+) -> Result<Response, WebError> {
+    support_view(&state, &ctx, &raw, Some(conversation), why, async |conn, id| {
+        let messages = messages::recent(conn, id, conversation, 200).await?;
+        Ok((!messages.is_empty()).then(|| json!({ "messages": messages })))
+    })
+    .await
+}
