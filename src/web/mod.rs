@@ -15,6 +15,7 @@ mod health;
 mod inbox;
 pub mod input;
 pub mod limits;
+pub mod metrics;
 pub mod next;
 mod origin;
 mod pages;
@@ -76,7 +77,7 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
     let pages = pages
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), session::middleware));
-    let (outside, more) = health::routes().merge(webhooks::routes()).into_parts();
+    let (outside, more) = health::routes().merge(metrics::routes()).merge(webhooks::routes()).into_parts();
     paths.extend(more);
     let router = outside
         .merge(pages)

@@ -24,6 +24,9 @@ pub enum Access {
     Owner,
     /// Meta's webhooks: the URL key and the signature, never a session.
     Webhook,
+    /// A bearer token, never a session (`/metrics`: 404 while no token is configured,
+    /// 401 without the right one).
+    Token,
     /// `mujibak dev` only, the owner.
     Sandbox,
 }
@@ -73,6 +76,7 @@ const BOT: &[&str] = &[
 pub const ROUTES: &[RouteSpec] = &[
     r("/healthz", G, Access::Open, NONE),
     r("/readyz", G, Access::Open, NONE),
+    r("/metrics", G, Access::Token, NONE),
     r("/static/app.css", G, Access::Open, NONE),
     r("/static/inbox.js", G, Access::Open, NONE),
     r("/webhooks/whatsapp/{key}", GP, Access::Webhook, NONE),

@@ -34,7 +34,11 @@ impl World {
             pool,
             "owner@a.example",
             "PN-A",
-            Options { dev: true, ..Options::default() },
+            Options {
+                dev: true,
+                vars: &[("METRICS_TOKEN", "route-suite-metrics-token")],
+                ..Options::default()
+            },
         )
         .await;
         assert_eq!(p.deliver(&text("PN-A", "wamid.S1", "966500000001", "Hello", 1)).await, StatusCode::OK);

@@ -37,10 +37,12 @@
 //! | `SANDBOX_MAIL_DIR` | `.dev/mail` | `mujibak dev`: folder the sink writes `.eml` files to |
 //! | `SANDBOX_GRAPH_PORT` | 2600 | `mujibak dev`: port of the local Graph API |
 //! | `SANDBOX_OPENAI_PORT` | 2601 | `mujibak dev`: port of the local OpenAI-compatible server |
+//! | `METRICS_TOKEN` | none (`/metrics` answers 404) | bearer token `/metrics` requires; at least 16 characters |
+//! | `READYZ_MAX_QUEUE_AGE_SECS` | 300 | `/readyz` answers 503 when a queue's oldest due job waited longer |
 
 use std::{str::FromStr, time::Duration};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Why the configuration could not be read. `Display` is the one line an operator sees.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -63,6 +65,7 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub whatsapp: WhatsAppConfig,
     pub ai: AiConfig,
+    pub ops: OpsConfig,
     /// Keys for secrets at rest; `None` when `ENCRYPTION_KEYS` is unset.
     pub keyring: Option<crate::crypto::Keyring>,
 }
@@ -180,6 +183,16 @@ impl Config {
         if whatsapp.timeout.is_zero() {
             return Err(invalid("WHATSAPP_TIMEOUT_SECS", "must be at least 1"));
         }
+        let ops = OpsConfig {
+            metrics_token: env.optional("METRICS_TOKEN").map(|t| SecretString::from(t.trim().to_owned())),
+            readyz_max_queue_age: Duration::from_secs(env.parsed("READYZ_MAX_QUEUE_AGE_SECS", 300)?),
+        };
+        if ops.metrics_token.as_ref().is_some_and(|t| t.expose_secret().len() < 16) {
+            return Err(invalid("METRICS_TOKEN", "use at least 16 random characters"));
+        }
+        if ops.readyz_max_queue_age.is_zero() {
+            return Err(invalid("READYZ_MAX_QUEUE_AGE_SECS", "must be at least 1"));
+        }
         let idle_minutes: u64 = env.parsed("SESSION_IDLE_MINUTES", 720)?;
         let max_days: u64 = env.parsed("SESSION_MAX_DAYS", 30)?;
         if idle_minutes == 0 || max_days == 0 {
@@ -218,6 +231,7 @@ impl Config {
             },
             whatsapp,
             ai,
+            ops,
             keyring,
         })
     }

@@ -119,3 +119,12 @@ impl HttpConfig {
         self.base_url.starts_with("https://")
     }
 }
+
+/// Operating the service: the metrics endpoint and the readiness probe.
+#[derive(Debug, Clone)]
+pub struct OpsConfig {
+    /// Bearer token `/metrics` requires; `None`: the route answers 404.
+    pub metrics_token: Option<SecretString>,
+    /// `/readyz` answers 503 when a queue's oldest due job has waited longer than this.
+    pub readyz_max_queue_age: Duration,
+}

@@ -97,3 +97,14 @@ fn raw_webhook_events_are_kept_at_least_as_long_as_meta_redelivers() {
     let c = config(&[("DATABASE_URL", "postgres://h/db"), ("INBOUND_RETENTION_DAYS", "8")]).unwrap();
     assert_eq!(c.queue.inbound_retention, Duration::from_secs(8 * 24 * 3600));
 }
+
+#[test]
+fn metrics_token_is_optional_secret_and_not_too_short() {
+    let c = config(&[("DATABASE_URL", "postgres://x")]).unwrap();
+    assert!(c.ops.metrics_token.is_none());
+    assert_eq!(c.ops.readyz_max_queue_age, Duration::from_secs(300));
+    let err = config(&[("DATABASE_URL", "postgres://x"), ("METRICS_TOKEN", "short")]).unwrap_err();
+    assert!(matches!(err, ConfigError::Invalid { name: "METRICS_TOKEN", .. }));
+    let c = config(&[("DATABASE_URL", "postgres://x"), ("METRICS_TOKEN", "scrape-me-0123456789")]).unwrap();
+    assert!(!format!("{c:?}").contains("scrape-me"));
+}

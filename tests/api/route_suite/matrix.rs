@@ -29,6 +29,8 @@ const OWNER_PAGE: [Want; 4] = [S, Is(200), Is(403), Is(200)];
 const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("GET", "/healthz", ALL_200),
     ("GET", "/readyz", ALL_200),
+    // A session never opens it: only the bearer token (route_suite::World configures one).
+    ("GET", "/metrics", [Is(401); 4]),
     ("GET", "/static/app.css", ALL_200),
     ("GET", "/static/inbox.js", ALL_200),
     ("GET", "/webhooks/whatsapp/{key}", [Is(403); 4]),
