@@ -38,7 +38,9 @@ pub async fn web(config: Config) -> anyhow::Result<()> {
     config.require(Role::Web)?;
     let pool = connect(&config).await?;
     ensure_migrated(&pool).await?;
-    serve(AppState::new(pool, config, false)?, shutdown::signal()).await
+    let served = serve(AppState::new(pool.clone(), config, false)?, shutdown::signal()).await;
+    final_flush(&pool).await;
+    served
 }
 
 /// `mujibak worker`: every queue and the cron scheduler, refusing an unmigrated database.
@@ -46,7 +48,17 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     config.require(Role::Worker)?;
     let pool = connect(&config).await?;
     ensure_migrated(&pool).await?;
-    run_worker(pool, &config, shutdown::signal()).await
+    mujibak_core::metrics::flush::start(pool.clone(), "worker");
+    let ran = run_worker(pool.clone(), &config, shutdown::signal()).await;
+    final_flush(&pool).await;
+    ran
+}
+
+/// Writes the counts of the last few seconds before the process exits.
+async fn final_flush(pool: &PgPool) {
+    if let Err(e) = mujibak_core::metrics::flush::flush_now(pool).await {
+        tracing::warn!(error = %e, "the last metrics flush failed; its counts are lost");
+    }
 }
 
 /// `mujibak dev`: migrate, then the sandbox (local Graph API, OpenAI-compatible server
@@ -100,7 +112,9 @@ pub async fn dev(mut config: Config) -> anyhow::Result<()> {
     // concurrency is fitted to its own pool.
     let state = AppState::new(pool, config.clone(), true)?;
     let worker_pool = connect(&config).await?;
-    let (web, worker) = tokio::join!(serve(state, stop.clone()), run_worker(worker_pool, &config, stop));
+    let (web, worker) =
+        tokio::join!(serve(state, stop.clone()), run_worker(worker_pool.clone(), &config, stop));
+    final_flush(&worker_pool).await;
     web.and(worker)
 }
 

@@ -37,7 +37,8 @@ impl AppState {
     }
 
     /// Loads the templates (fails if any template or catalog is broken) and starts the
-    /// background task (so it must be called inside the Tokio runtime).
+    /// background task and the process's metrics flusher (so it must be called inside the
+    /// Tokio runtime).
     pub fn new(db: PgPool, config: Config, sandbox: bool) -> anyhow::Result<Self> {
         let graph = GraphClient::new(&config.whatsapp);
         let background = Background::default();
@@ -51,6 +52,7 @@ impl AppState {
             connections: Arc::default(),
         };
         tokio::spawn(background::run(state.clone(), state.background.clone()));
+        mujibak_core::metrics::flush::start(state.db.clone(), "web");
         Ok(state)
     }
 }

@@ -1,4 +1,4 @@
-//! Mujibak's core: configuration, telemetry and all SQL (`db`). Both processes (web and
+//! Mujibak's core: configuration, telemetry, metrics and all SQL (`db`). Both processes (web and
 //! worker) stand on it. It must not depend on axum, tera or apalis: the web layer lives in
 //! the root package and the queue runtime in `mujibak-jobs`.
 
@@ -12,6 +12,7 @@ pub mod db;
 pub mod delivery;
 pub mod domain;
 pub mod inbound;
+pub mod metrics;
 pub mod notices;
 pub mod ops;
 pub mod purge;

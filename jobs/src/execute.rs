@@ -9,6 +9,8 @@
 //!    ends the job dead with its error. Writing happens in one transaction, retried from
 //!    the heartbeat if the database is away, so bookkeeping trouble never changes an
 //!    outcome or burns an attempt.
+//! 4. The outcome (done, retry, dead) and the attempt's run time are counted in the
+//!    process's metrics registry (memory only; `metrics::flush` writes them later).
 //!
 //! [`current_attempt`]: crate::job::current_attempt
 
@@ -16,7 +18,10 @@ use std::panic::AssertUnwindSafe;
 
 use apalis::prelude::{AbortError, BoxDynError, Data, FromRequest, MissingDataError, Task};
 use futures::FutureExt;
-use mujibak_core::db::queue::{Outcome, Settlement};
+use mujibak_core::{
+    db::queue::{Outcome, Settlement},
+    metrics::{self, JobOutcome},
+};
 
 use crate::{
     backend::Claim,
@@ -57,19 +62,23 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
         tracing::error!(queue = J::QUEUE, task.id = %meta.task_id, attempt, "job is dead: its worker stopped on every attempt");
         let outcome = Outcome::Dead { status: "Killed", kind: "abandoned".into(), message: why.clone() };
         meta.claim.lease.settle(settlement(outcome)).await;
+        metrics::job_finished(J::QUEUE, JobOutcome::Dead, None);
         return Err(AbortError::new(why).into());
     }
 
     let info = AttemptInfo { number: attempt.max(1) as u32, max: max.max(1) as u32 };
+    let started = std::time::Instant::now();
     let run = ATTEMPT.scope(info, AssertUnwindSafe(job.run(ctx)).catch_unwind());
     let result = match tokio::time::timeout(J::TIMEOUT, run).await {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => Err(JobError::transient(anyhow::anyhow!("panicked: {}", panic_message(&panic)))),
         Err(_) => Err(JobError::transient(anyhow::anyhow!("timed out after {}s", J::TIMEOUT.as_secs()))),
     };
+    let ran = Some(started.elapsed());
     let error = match result {
         Ok(()) => {
             meta.claim.lease.settle(settlement(Outcome::Done)).await;
+            metrics::job_finished(J::QUEUE, JobOutcome::Done, ran);
             return Ok(());
         }
         Err(error) => error,
@@ -90,6 +99,8 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
         }
     };
     let settled = meta.claim.lease.settle(settlement(outcome.clone())).await;
+    let counted = if matches!(outcome, Outcome::Retry { .. }) { JobOutcome::Retry } else { JobOutcome::Dead };
+    metrics::job_finished(J::QUEUE, counted, ran);
     match outcome {
         Outcome::Dead { status: "Killed", .. } => {
             tracing::error!(queue = J::QUEUE, task.id = %meta.task_id, attempt, error = %message, "job failed permanently");

@@ -9,7 +9,8 @@
 //! outcome of that resend is not repeated: the message stays uncertain and the inbox says
 //! so. Meta's errors are acted on by class: a dead token marks the connection for
 //! re-authorisation and emails the owner (never for timeouts or 5xx); rate limits back
-//! off; a closed window is not retried.
+//! off; a closed window is not retried. A bot reply accepted by Meta is counted in the
+//! reply latency metric (its customer message's arrival to Meta's answer).
 
 use chrono::Utc;
 use mujibak_core::{
@@ -18,7 +19,7 @@ use mujibak_core::{
     db::{connections, conversations, messages, outbound},
     delivery,
     domain::{reply, TenantId},
-    notices,
+    metrics, notices,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
@@ -102,8 +103,15 @@ impl Job for SendMessage {
             Ok(wamid) => {
                 let note = msg.resent_at.map(|_| "resent");
                 let mut tx = ctx.db.begin().await?;
-                delivery::sent(&mut tx, tenant, id, &wamid, note).await?;
+                let moved = delivery::sent(&mut tx, tenant, id, &wamid, note).await?;
+                let asked_at = match msg.reply_to.filter(|_| moved && msg.author == "bot") {
+                    Some(question) => messages::received_at(&mut tx, tenant, question).await?,
+                    None => None,
+                };
                 tx.commit().await?;
+                if let Some(at) = asked_at {
+                    metrics::reply_sent((Utc::now() - at).to_std().unwrap_or_default());
+                }
                 return Ok(());
             }
             Err(e) if e.is_ambiguous() => return self.uncertain(ctx, &msg, &e.to_string()).await,

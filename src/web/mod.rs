@@ -16,6 +16,7 @@ mod health;
 mod inbox;
 pub mod input;
 pub mod limits;
+pub mod metrics;
 pub mod next;
 pub mod ops;
 mod origin;

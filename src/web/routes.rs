@@ -141,6 +141,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/ops/tenants/{tenant}/conversations", G, Access::Staff(Scope::SupportRead), &["reason"]),
     r("/ops/tenants/{tenant}/conversations/{id}", G, Access::Staff(Scope::SupportRead), &["reason"]),
     r("/ops/audit", G, Access::Staff(Scope::OpsRead), &["tenant", "actor", "action", "before"]),
+    r("/metrics", G, Access::Staff(Scope::OpsRead), NONE),
 ];
 
 /// The scope `path` needs, if it is a staff route.

@@ -11,7 +11,8 @@
 //! (`unprocessable`), webhook-level errors (`webhook_error`), fields Mujibak does not know
 //! (`ignored`), and events naming another number or business account than the
 //! connection's (`misfiled`); each with a warning naming only the field and code. NUL
-//! characters are stripped; deliveries up to 4 MiB are accepted.
+//! characters are stripped; deliveries up to 4 MiB are accepted. Every POST is counted by
+//! outcome, with the time it took to answer (`metrics::webhook_delivery`).
 
 use std::collections::HashMap;
 
@@ -31,6 +32,7 @@ use mujibak_core::{
     },
     delivery,
     domain::whatsapp::{parse_delivery, signature_valid, Event, ParseError},
+    metrics::{self, WebhookOutcome},
 };
 use mujibak_jobs::{enqueue, handle_inbound::HandleInbound, Job};
 use secrecy::ExposeSecret;
@@ -83,22 +85,41 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    if !mujibak_core::auth::well_formed(&key) {
+    let started = std::time::Instant::now();
+    let result = ingest(&state, &key, &headers, &body).await;
+    let outcome = match &result {
+        Ok(outcome) => *outcome,
+        Err(WebError::Plain(StatusCode::NOT_FOUND)) => WebhookOutcome::UnknownConnection,
+        Err(WebError::Plain(StatusCode::UNAUTHORIZED)) => WebhookOutcome::BadSignature,
+        Err(_) => WebhookOutcome::Error,
+    };
+    metrics::webhook_delivery(outcome, started.elapsed());
+    result.map(|_| StatusCode::OK.into_response())
+}
+
+/// Verifies and stores one delivery; what became of it.
+async fn ingest(
+    state: &AppState,
+    key: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<WebhookOutcome, WebError> {
+    if !mujibak_core::auth::well_formed(key) {
         return Err(WebError::Plain(StatusCode::NOT_FOUND));
     }
-    let conn = state.connections.get(&state.db, &key).await?.ok_or(WebError::Plain(StatusCode::NOT_FOUND))?;
+    let conn = state.connections.get(&state.db, key).await?.ok_or(WebError::Plain(StatusCode::NOT_FOUND))?;
     let secret = connections::app_secret(state.keyring()?, &conn).map_err(anyhow::Error::from)?;
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
-    if !signature_valid(secret.expose_secret(), &body, signature) {
+    if !signature_valid(secret.expose_secret(), body, signature) {
         tracing::warn!(tenant.id = %conn.tenant_id, "webhook refused: bad or missing signature");
         return Err(WebError::Plain(StatusCode::UNAUTHORIZED));
     }
-    let parsed = parse_delivery(&body);
-    if let Err(e) = store(&state, &conn, &body, &parsed, true).await {
+    let parsed = parse_delivery(body);
+    if let Err(e) = store(state, &conn, body, &parsed, true).await {
         tracing::warn!(tenant.id = %conn.tenant_id, error = %e, "applying a delivery's statuses failed; storing it for the job");
-        store(&state, &conn, &body, &parsed, false).await?;
+        store(state, &conn, body, &parsed, false).await?;
     }
-    Ok(StatusCode::OK.into_response())
+    Ok(if parsed.is_ok() { WebhookOutcome::Accepted } else { WebhookOutcome::Unprocessable })
 }
 
 /// Stores a signed delivery's events with one `handle_inbound` job for those to process,

@@ -15,6 +15,7 @@ mod helpers;
 mod i18n;
 mod inbound_guarantees;
 mod limits;
+mod metrics;
 mod ops;
 mod pipeline;
 mod pool_fit;

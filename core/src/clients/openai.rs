@@ -3,6 +3,7 @@
 //! here its built-in retry is replaced by a plain HTTP service (retries are the job
 //! runtime's, with backoff), and every call is bounded by a total timeout. Its error
 //! bodies can quote customer text, so errors are reduced to their class and status.
+//! Every call is counted by outcome (`metrics::outbound_call`, provider `openai`).
 
 use std::time::Duration;
 
@@ -19,7 +20,10 @@ use async_openai::{
 };
 use secrecy::ExposeSecret;
 
-use crate::config::{AiConfig, TokenField};
+use crate::{
+    config::{AiConfig, TokenField},
+    metrics::{self, CallOutcome, Provider},
+};
 
 /// One earlier turn of the conversation.
 #[derive(Debug, Clone)]
@@ -113,15 +117,25 @@ impl ReplyModel {
         let request = req.build().map_err(invalid)?;
         let chat = self.client.chat();
         let call = chat.create(request);
-        let response = tokio::time::timeout(self.config.timeout + Duration::from_secs(1), call)
-            .await
-            .map_err(|_| ModelError::Transient("timed out".into()))?
-            .map_err(classify)?;
+        let answered = tokio::time::timeout(self.config.timeout + Duration::from_secs(1), call).await;
+        metrics::outbound_call(Provider::OpenAi, call_outcome(&answered));
+        let response = answered.map_err(|_| ModelError::Transient("timed out".into()))?.map_err(classify)?;
         let text = response.choices.into_iter().next().and_then(|c| c.message.content).unwrap_or_default();
         if text.trim().is_empty() {
             return Err(ModelError::Transient("empty reply".into()));
         }
         Ok(text)
+    }
+}
+
+/// How a call ended, for the metrics (whatever the taxonomy makes of it).
+fn call_outcome<T>(answered: &Result<Result<T, OpenAIError>, tokio::time::error::Elapsed>) -> CallOutcome {
+    match answered {
+        Err(_) => CallOutcome::Timeout,
+        Ok(Ok(_)) => CallOutcome::Ok,
+        Ok(Err(OpenAIError::ApiError(api))) => CallOutcome::from_status(api.status_code.as_u16()),
+        Ok(Err(OpenAIError::Reqwest(e))) if e.is_timeout() => CallOutcome::Timeout,
+        Ok(Err(_)) => CallOutcome::Error,
     }
 }
 

@@ -4,7 +4,8 @@
 //! way the send job must act (see `GraphErrorClass`); a failure that may have happened after
 //! the request reached Meta is [`GraphError::Ambiguous`], never a plain retry. Every send
 //! carries our message id as `biz_opaque_callback_data`, which Meta echoes in its status
-//! webhooks, so an ambiguous send can be settled by its status.
+//! webhooks, so an ambiguous send can be settled by its status. Every call is counted by
+//! outcome (`metrics::outbound_call`, provider `meta`).
 
 use std::time::Duration;
 
@@ -12,7 +13,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::config::WhatsAppConfig;
+use crate::{
+    config::WhatsAppConfig,
+    metrics::{self, CallOutcome, Provider},
+};
 
 /// Who a message goes to: a phone (`to`), or only a business-scoped user id (`recipient`).
 #[derive(Debug, Clone, Copy)]
@@ -171,13 +175,23 @@ impl GraphClient {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.map_err(transport)?;
+        let res = match req.send().await {
+            Ok(res) => res,
+            Err(e) => {
+                metrics::outbound_call(Provider::Meta, failed_exchange(&e));
+                return Err(transport(e));
+            }
+        };
         let http = res.status().as_u16();
         let text = match res.text().await {
             Ok(text) => text,
-            Err(e) if (200..300).contains(&http) => return Err(transport(e)),
+            Err(e) if (200..300).contains(&http) => {
+                metrics::outbound_call(Provider::Meta, failed_exchange(&e));
+                return Err(transport(e));
+            }
             Err(_) => String::new(), // an error status is answer enough
         };
+        metrics::outbound_call(Provider::Meta, CallOutcome::from_status(http));
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if (200..300).contains(&http) {
             return Ok(value);
@@ -186,6 +200,14 @@ impl GraphClient {
             value.pointer("/error/code").and_then(Value::as_i64).unwrap_or(if http >= 500 { 2 } else { 100 });
         let message = value.pointer("/error/message").and_then(Value::as_str).unwrap_or("no error body");
         Err(GraphError::Api { http, code, message: truncate(message, 200).to_owned() })
+    }
+}
+
+fn failed_exchange(e: &reqwest::Error) -> CallOutcome {
+    if e.is_timeout() {
+        CallOutcome::Timeout
+    } else {
+        CallOutcome::Error
     }
 }
 

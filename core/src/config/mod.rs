@@ -37,6 +37,7 @@
 //! | `SANDBOX_MAIL_DIR` | `.dev/mail` | `mujibak dev`: folder the sink writes `.eml` files to |
 //! | `SANDBOX_GRAPH_PORT` | 2600 | `mujibak dev`: port of the local Graph API |
 //! | `SANDBOX_OPENAI_PORT` | 2601 | `mujibak dev`: port of the local OpenAI-compatible server |
+//! | `READYZ_MAX_QUEUE_AGE_SECS` | 300 | `/readyz` answers 503 when a queue's oldest due job waited longer |
 
 use std::{str::FromStr, time::Duration};
 
@@ -63,6 +64,7 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub whatsapp: WhatsAppConfig,
     pub ai: AiConfig,
+    pub ops: OpsConfig,
     /// Keys for secrets at rest; `None` when `ENCRYPTION_KEYS` is unset.
     pub keyring: Option<crate::crypto::Keyring>,
 }
@@ -180,6 +182,12 @@ impl Config {
         if whatsapp.timeout.is_zero() {
             return Err(invalid("WHATSAPP_TIMEOUT_SECS", "must be at least 1"));
         }
+        let ops = OpsConfig {
+            readyz_max_queue_age: Duration::from_secs(env.parsed("READYZ_MAX_QUEUE_AGE_SECS", 300)?),
+        };
+        if ops.readyz_max_queue_age.is_zero() {
+            return Err(invalid("READYZ_MAX_QUEUE_AGE_SECS", "must be at least 1"));
+        }
         let idle_minutes: u64 = env.parsed("SESSION_IDLE_MINUTES", 720)?;
         let max_days: u64 = env.parsed("SESSION_MAX_DAYS", 30)?;
         if idle_minutes == 0 || max_days == 0 {
@@ -218,6 +226,7 @@ impl Config {
             },
             whatsapp,
             ai,
+            ops,
             keyring,
         })
     }

@@ -119,3 +119,10 @@ impl HttpConfig {
         self.base_url.starts_with("https://")
     }
 }
+
+/// Operating the service: the readiness probe.
+#[derive(Debug, Clone)]
+pub struct OpsConfig {
+    /// `/readyz` answers 503 when a queue's oldest due job has waited longer than this.
+    pub readyz_max_queue_age: Duration,
+}

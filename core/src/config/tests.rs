@@ -97,3 +97,11 @@ fn raw_webhook_events_are_kept_at_least_as_long_as_meta_redelivers() {
     let c = config(&[("DATABASE_URL", "postgres://h/db"), ("INBOUND_RETENTION_DAYS", "8")]).unwrap();
     assert_eq!(c.queue.inbound_retention, Duration::from_secs(8 * 24 * 3600));
 }
+
+#[test]
+fn readyz_queue_age_defaults_to_five_minutes_and_is_never_zero() {
+    let c = config(&[("DATABASE_URL", "postgres://x")]).unwrap();
+    assert_eq!(c.ops.readyz_max_queue_age, Duration::from_secs(300));
+    let err = config(&[("DATABASE_URL", "postgres://x"), ("READYZ_MAX_QUEUE_AGE_SECS", "0")]).unwrap_err();
+    assert!(matches!(err, ConfigError::Invalid { name: "READYZ_MAX_QUEUE_AGE_SECS", .. }));
+}

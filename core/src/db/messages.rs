@@ -206,6 +206,19 @@ pub async fn get(
         .await
 }
 
+/// When message `id` reached us (`None` if it is gone).
+pub async fn received_at(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar("select received_at from messages where tenant_id = $1 and message_id = $2")
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
 /// The last `limit` messages of a conversation, oldest first.
 pub async fn recent(
     conn: &mut PgConnection,

@@ -14,6 +14,7 @@ pub mod inbound_events;
 pub mod job_push;
 pub mod jobs;
 pub mod messages;
+pub mod metrics;
 pub mod ops_jobs;
 pub mod ops_queues;
 pub mod ops_tenants;

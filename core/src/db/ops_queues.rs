@@ -1,6 +1,7 @@
-//! The queues page's SQL: live counts by queue and state over the rows that are not Done
-//! (index `jobs_ops_open`: a million finished rows are never read), the per-minute rollup
-//! (`job_stats_minute`) and the workers' heartbeats. Job rows are not tenant-owned.
+//! Queue figures for the queues page, `/metrics` and `/readyz`: live counts by queue and
+//! state over the rows that are not Done (index `jobs_ops_open`: a million finished rows
+//! are never read), each queue's oldest due job (`jobs_runnable_by_age`), the per-minute
+//! rollup (`job_stats_minute`) and the workers' heartbeats. Job rows are not tenant-owned.
 
 use std::collections::BTreeMap;
 
@@ -53,6 +54,27 @@ pub const COUNTS_SQL: &str = "select job_type as queue,
 
 pub async fn counts(pool: &PgPool) -> Result<Vec<QueueCounts>, sqlx::Error> {
     sqlx::query_as(COUNTS_SQL).fetch_all(pool).await
+}
+
+/// The oldest due job of every queue that has one: a loose index scan over
+/// `jobs_runnable_by_age`
+/// (`/readyz` asks it on every probe: it never reads a dead or finished row) (one index probe per queue), so no queue list is needed.
+pub const OLDEST_SQL: &str = "
+    with recursive q as (
+        (select job_type, run_at from apalis.jobs
+          where status = 'Pending' or (status = 'Failed' and attempts < max_attempts)
+          order by job_type, run_at limit 1)
+        union all
+        select n.job_type, n.run_at from q cross join lateral (
+            select job_type, run_at from apalis.jobs
+             where (status = 'Pending' or (status = 'Failed' and attempts < max_attempts))
+               and job_type > q.job_type
+             order by job_type, run_at limit 1) n)
+    select job_type, run_at from q where run_at <= now() order by run_at";
+
+/// (queue, run_at of its oldest due job), oldest first.
+pub async fn oldest_due(pool: &PgPool) -> Result<Vec<(String, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(OLDEST_SQL).fetch_all(pool).await
 }
 
 /// One queue's minute of the rollup.

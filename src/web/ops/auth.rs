@@ -22,7 +22,7 @@ use crate::{
     web::{csrf, routes, session::cookie, WebError},
 };
 
-/// The console session cookie (Path=/ops, SameSite=Strict).
+/// The console session cookie (HttpOnly, SameSite=Strict).
 pub const COOKIE: &str = "mujibak_ops";
 
 /// The caller, as handlers see it.

@@ -1,5 +1,5 @@
 //! The ops console: Mujibak's own staff watch the queues, act on jobs, look up tenants and
-//! read the audit log. Every page is also the JSON API: the same URL called with a staff
+//! read the audit log; Prometheus scrapes `/metrics` (`web::metrics`) through the same gate. Every page is also the JSON API: the same URL called with a staff
 //! token as `Authorization: Bearer` (or with `Accept: application/json` from a console
 //! session) answers JSON. `auth` decides who may call what; handlers extract, call core,
 //! and answer through [`show`] / [`done`]. English only: the console is for Mujibak's staff.
@@ -32,6 +32,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(jobs::routes())
         .merge(tenants::routes())
         .merge(audit::routes())
+        .merge(super::metrics::routes())
         .map(|r| r.route_layer(middleware::from_fn_with_state(state.clone(), auth::middleware)));
     signin::routes().route("/static/ops.js", get(queues::script)).merge(guarded)
 }

@@ -1,6 +1,6 @@
 //! Opening and closing a console session with a staff token: the token is checked, a
 //! session row (hash only) is stored for the token's life or 12 hours, whichever ends first,
-//! and its cookie is HttpOnly, SameSite=Strict and scoped to /ops. Signing in is audited.
+//! and its cookie is HttpOnly and SameSite=Strict. Signing in is audited.
 
 use axum::{
     extract::State,
@@ -103,5 +103,5 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 
 fn cookie_value(state: &AppState, token: &str, max_age: i64) -> String {
     let secure = if state.config.http.is_https() { "; Secure" } else { "" };
-    format!("{COOKIE}={token}; Path=/ops; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+    format!("{COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
 }

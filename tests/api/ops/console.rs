@@ -1,5 +1,5 @@
-//! The console in a browser's shoes: a staff token opens a session (HttpOnly, SameSite=Strict
-//! cookie on /ops), the queues page carries its self-refresh script and answers its own
+//! The console in a browser's shoes: a staff token opens a session (an HttpOnly,
+//! SameSite=Strict cookie), the queues page carries its self-refresh script and answers its own
 //! JSON, forms need the session's CSRF token, and revoking the token ends the session.
 
 use reqwest::StatusCode;
@@ -30,7 +30,7 @@ async fn a_token_opens_a_console_session_that_needs_csrf_and_dies_with_the_token
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert_eq!(page.location(), "/ops/jobs?state=dead");
     let cookie = staff.set_cookies.lock().unwrap().last().cloned().unwrap();
-    for attribute in ["mujibak_ops=", "Path=/ops", "HttpOnly", "SameSite=Strict"] {
+    for attribute in ["mujibak_ops=", "Path=/;", "HttpOnly", "SameSite=Strict"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
     assert_eq!(audited(&pool, "staff.sign_in").await.len(), 1);

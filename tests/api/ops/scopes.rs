@@ -25,6 +25,7 @@ const EXPECT: &[(&str, &str, Scope, u16)] = &[
     ("GET", "/ops/tenants/{tenant}/conversations", Scope::SupportRead, 200),
     ("GET", "/ops/tenants/{tenant}/conversations/{id}", Scope::SupportRead, 200),
     ("GET", "/ops/audit", Scope::OpsRead, 200),
+    ("GET", "/metrics", Scope::OpsRead, 200),
 ];
 
 struct Ids {

@@ -35,6 +35,7 @@ const STAFF_ACTION: [Want; 4] = [Is(401); 4];
 const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("GET", "/healthz", ALL_200),
     ("GET", "/readyz", ALL_200),
+    // A session never opens it: only the bearer token (route_suite::World configures one).
     ("GET", "/static/app.css", ALL_200),
     ("GET", "/static/inbox.js", ALL_200),
     ("GET", "/webhooks/whatsapp/{key}", [Is(403); 4]),
@@ -97,6 +98,7 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("GET", "/ops/tenants/{tenant}/conversations", STAFF_PAGE),
     ("GET", "/ops/tenants/{tenant}/conversations/{id}", STAFF_PAGE),
     ("GET", "/ops/audit", STAFF_PAGE),
+    ("GET", "/metrics", STAFF_PAGE),
     // These end something the routes above need: they run last, in this order.
     ("POST", "/team/{user_id}/remove", [S, Is(404), Is(403), Is(303)]),
     ("POST", "/settings/whatsapp/disconnect", [S, Is(404), Is(403), Is(303)]),
