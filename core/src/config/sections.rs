@@ -119,3 +119,11 @@ impl HttpConfig {
         self.base_url.starts_with("https://")
     }
 }
+
+/// Privacy promises that operators may tune within the policy's bounds.
+#[derive(Debug, Clone)]
+pub struct PrivacyConfig {
+    /// How long after a deletion request the purge runs (the owner can cancel until
+    /// then); at most 29 days.
+    pub deletion_grace: chrono::Duration,
+}

@@ -97,3 +97,17 @@ fn raw_webhook_events_are_kept_at_least_as_long_as_meta_redelivers() {
     let c = config(&[("DATABASE_URL", "postgres://h/db"), ("INBOUND_RETENTION_DAYS", "8")]).unwrap();
     assert_eq!(c.queue.inbound_retention, Duration::from_secs(8 * 24 * 3600));
 }
+
+#[test]
+fn deletion_grace_defaults_to_a_week_and_stays_within_the_thirty_day_promise() {
+    let c = config(&[("DATABASE_URL", "postgres://h/db")]).unwrap();
+    assert_eq!(c.privacy.deletion_grace, chrono::Duration::days(7));
+    let zero = config(&[("DATABASE_URL", "postgres://h/db"), ("DELETION_GRACE_DAYS", "0")]).unwrap();
+    assert_eq!(zero.privacy.deletion_grace, chrono::Duration::zero());
+    let max = config(&[("DATABASE_URL", "postgres://h/db"), ("DELETION_GRACE_DAYS", "29")]).unwrap();
+    assert_eq!(max.privacy.deletion_grace, chrono::Duration::days(29));
+    let long = config(&[("DATABASE_URL", "postgres://h/db"), ("DELETION_GRACE_DAYS", "30")]).unwrap_err();
+    assert!(long.to_string().contains("DELETION_GRACE_DAYS"), "{long}");
+    let negative = config(&[("DATABASE_URL", "postgres://h/db"), ("DELETION_GRACE_DAYS", "-1")]).unwrap_err();
+    assert!(negative.to_string().contains("DELETION_GRACE_DAYS"), "{negative}");
+}
