@@ -3,6 +3,7 @@
 //! security headers (outermost, so error pages get them too), trace, timeout, body limit,
 //! and sessions + CSRF. `server.rs` serves it.
 
+mod account;
 mod auth;
 pub mod background;
 pub mod connection_cache;
@@ -11,6 +12,7 @@ mod email;
 mod error;
 pub mod extract;
 mod forms;
+mod gate;
 mod health;
 mod inbox;
 pub mod input;
@@ -69,6 +71,7 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
         .merge(auth::routes())
         .merge(email::routes())
         .merge(profile::routes())
+        .merge(account::routes())
         .merge(team::routes())
         .merge(settings::routes())
         .merge(inbox::routes())
