@@ -74,6 +74,8 @@ pub fn sample(path: &str, field: &str) -> &'static str {
     match (path, field) {
         ("/signup", "password") => "x", // invalid on purpose: no account is made
         ("/password", "current_password") => "not-the-password-1",
+        // Wrong on purpose: the suite's accounts must not be deleted.
+        ("/account/delete" | "/account/deletion/cancel", "password") => "not-the-password-1",
         (_, "current_password") => PASSWORD,
         (_, "password" | "new_password") => "fresh-lantern-harbor-62",
         ("/profile", "email") => "owner@a.example",
