@@ -143,7 +143,12 @@ async fn cancel(
     Form { data: f, refused }: Form<PasswordForm>,
 ) -> Result<Response, WebError> {
     let Some(req) = deletion::pending(&mut *state.db.acquire().await?, user.tenant_id).await? else {
-        return Ok(Redirect::to("/dashboard").into_response());
+        // Nothing to cancel; a value no field accepts is still refused as such.
+        return if refused.is_empty() {
+            Ok(Redirect::to("/dashboard").into_response())
+        } else {
+            Err(WebError::BadInput)
+        };
     };
     let mut view = PendingView { purge_after: req.purge_after.to_rfc3339(), ..PendingView::default() };
     view.form.refuse(&page, &refused);
