@@ -9,6 +9,7 @@ pub mod config;
 pub mod connections;
 pub mod crypto;
 pub mod db;
+pub mod deletion;
 pub mod delivery;
 pub mod domain;
 pub mod inbound;

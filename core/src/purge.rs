@@ -5,9 +5,8 @@
 //! email outbox, links, sessions, connections and their secrets, bot settings and the
 //! tenant's job rows, with its users anonymised, in one transaction that also writes the
 //! audit row. Invoices and usage, the tenant row and the audit log stay. Idempotent: a
-//! purge interrupted anywhere is finished by running it again. Not yet wired to an
-//! owner's deletion request (the privacy issue's deletion flow): `scripts/bench` and the
-//! tests call it.
+//! purge interrupted anywhere is finished by running it again. An account deletion runs
+//! it through `crate::deletion::carry_out`; `scripts/bench` and the tests call it too.
 
 use serde_json::json;
 use sqlx::PgPool;

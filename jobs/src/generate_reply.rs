@@ -1,6 +1,6 @@
 //! GenerateReply: one answer per customer turn. Runs a few seconds after the latest
 //! customer message (a burst gets one reply: an older request is dropped when a newer one
-//! exists), checks that a reply is allowed before spending tokens (bot on, not paused,
+//! exists), checks that a reply is allowed before spending tokens (account active, bot on, not paused,
 //! connection active, 24-hour window open, the turn not emptied by deletions), marks the customer's message read with a
 //! typing indicator, asks the model (no transaction held open), then stores the reply and
 //! enqueues its send in one transaction. A model that keeps failing falls back to the
@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use mujibak_core::{
+    accounts,
     clients::{openai::ModelError, whatsapp::Creds},
     connections::token_context,
     db::{bot_settings, connections, conversations, messages, tenants},
@@ -49,6 +50,12 @@ impl Job for GenerateReply {
             .ok_or_else(|| JobError::permanent(anyhow::anyhow!("WhatsApp is not configured")))?;
         let (tenant, id) = (self.tenant_id, self.conversation_id);
         let mut conn = ctx.db.acquire().await?;
+        let status = accounts::status(&mut conn, tenant).await?;
+        if !status.is_active() {
+            // Suspended or being deleted: no tokens spent, nothing to retry.
+            tracing::info!(tenant.id = %tenant, status = status.as_str(), "tenant not active; no reply");
+            return Ok(());
+        }
         let Some(conv) = conversations::get(&mut conn, tenant, id).await? else { return Ok(()) };
         if !self.is_latest(conv.reply_requested_at) || !conv.unanswered {
             return Ok(()); // a newer request will answer, or someone already did

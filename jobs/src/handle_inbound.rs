@@ -8,9 +8,11 @@
 //! one is recorded on its row and the others go on; the job fails (and its retry redoes
 //! only the unprocessed events) only if some event failed. A status for a message we do
 //! not know is parked, never a failure. Idempotent: processed events and known wamids are
-//! skipped.
+//! skipped. Events of an account that is not active (suspended, being deleted) are
+//! marked processed and dropped.
 
 use mujibak_core::{
+    accounts,
     db::inbound_events,
     delivery,
     domain::{
@@ -48,6 +50,23 @@ impl Job for HandleInbound {
     }
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
+        let mut conn = ctx.db.acquire().await?;
+        let status = accounts::status(&mut conn, self.tenant_id).await?;
+        if !status.is_active() {
+            // Stored just before the account was disabled: dropped, as the webhook now does.
+            for &event_id in &self.event_ids {
+                inbound_events::mark_processed(
+                    &mut conn,
+                    self.tenant_id,
+                    event_id,
+                    Some("dropped: account not active"),
+                )
+                .await?;
+            }
+            tracing::info!(tenant.id = %self.tenant_id, status = status.as_str(), "tenant not active; events dropped");
+            return Ok(());
+        }
+        drop(conn);
         let mut failed = 0;
         for &event_id in &self.event_ids {
             let Err(error) = self.process(ctx, event_id).await else { continue };

@@ -22,11 +22,14 @@
 //! Jobs: `handle_inbound` → `generate_reply` → `send_message` (the WhatsApp pipeline),
 //! `reconcile_send` (a send with an unknown outcome), `sweep_inbound` (webhook events a
 //! dead job left behind), `send_email` (outbox delivery), `prune_jobs` (finished and dead
-//! job rows), `prune_sessions` (ended sessions, stale rate-limit windows).
+//! job rows), `prune_sessions` (ended sessions, stale rate-limit windows),
+//! `delete_account` (an account's purge after its grace, and the daily sweep that no
+//! deletion outlives the 30-day promise).
 
 mod backend;
 pub mod backoff;
 pub mod cron;
+pub mod delete_account;
 pub mod enqueue;
 mod execute;
 pub mod fit;

@@ -1,5 +1,5 @@
 //! SendMessage: sends one stored outbound text through the Graph API, effectively once.
-//! Just before sending it re-checks that the connection is active, the 24-hour window is
+//! Just before sending it re-checks that the account and the connection are active, the 24-hour window is
 //! open and (for a bot reply) the bot was not paused meanwhile. Every send carries our
 //! message id as callback data. Only an error proving Meta never got the request is
 //! retried; an ambiguous outcome (timeout or broken exchange after the request was
@@ -14,6 +14,7 @@
 
 use chrono::Utc;
 use mujibak_core::{
+    accounts,
     clients::whatsapp::{Creds, GraphErrorClass, Recipient},
     connections::token_context,
     db::{connections, conversations, messages, outbound},
@@ -66,6 +67,11 @@ impl Job for SendMessage {
                 return self.uncertain(ctx, &msg, "the send was interrupted").await;
             }
             _ => return Ok(()),
+        }
+        let account = accounts::status(&mut conn, tenant).await?;
+        if !account.is_active() {
+            give_up(&mut conn, tenant, &msg, "skipped", "the account is suspended or being deleted").await?;
+            return Ok(());
         }
         let conv = conversations::get(&mut conn, tenant, msg.conversation_id)
             .await?

@@ -18,6 +18,7 @@ use mujibak_core::config::QueueConfig;
 use crate::{
     backend::PgQueue,
     cron::{Schedule, ScheduleError, Scheduler},
+    delete_account::DeleteAccount,
     execute::execute,
     fit::{fit_concurrency, PoolFitError},
     generate_reply::GenerateReply,
@@ -93,6 +94,7 @@ pub const QUEUES: &[QueueSpec] = &[
     spec::<SendEmail>(),
     spec::<PruneSessions>(),
     spec::<PruneJobs>(),
+    spec::<DeleteAccount>(),
 ];
 
 /// Every recurring task, with expressions from configuration, in Asia/Riyadh time.
@@ -101,6 +103,8 @@ pub fn schedules(config: &QueueConfig) -> Result<Vec<Schedule>, ScheduleError> {
         Schedule::new("prune_jobs", &config.prune_schedule, |_| PruneJobs {})?.catch_up(1),
         Schedule::new("prune_sessions", "0 7 * * * *", |_| PruneSessions {})?.catch_up(1),
         Schedule::new("sweep_inbound", "0 * * * * *", |_| SweepInbound {})?.catch_up(1),
+        // Daily at 03:23 Riyadh; a missed day is caught up at start-up.
+        Schedule::new("sweep_deletions", "0 23 3 * * *", |_| DeleteAccount::Sweep)?.catch_up(1),
     ])
 }
 

@@ -145,6 +145,14 @@ async fn signin(
             view.error(&page, "form", "errors.invalid_credentials");
             page.invalid("auth/signin.html", &view)
         }
+        Err(AccountError::Suspended) => {
+            view.error(&page, "form", "errors.account_suspended");
+            page.invalid("auth/signin.html", &view)
+        }
+        Err(AccountError::Deleting) => {
+            view.error(&page, "form", "errors.account_deleting");
+            page.invalid("auth/signin.html", &view)
+        }
         Err(e) => Err(e.into()),
     }
 }

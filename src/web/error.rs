@@ -79,7 +79,7 @@ impl From<tera::Error> for WebError {
 impl From<AccountError> for WebError {
     fn from(e: AccountError) -> Self {
         match e {
-            AccountError::Unverified => Self::Forbidden,
+            AccountError::Unverified | AccountError::Suspended | AccountError::Deleting => Self::Forbidden,
             e => Self::Internal(e.into()),
         }
     }

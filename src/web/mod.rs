@@ -4,6 +4,7 @@
 //! and sessions + CSRF (the ops console has its own staff sessions: `ops::auth`).
 //! `server.rs` serves it.
 
+mod account;
 mod auth;
 pub mod background;
 pub mod connection_cache;
@@ -12,6 +13,7 @@ mod email;
 mod error;
 pub mod extract;
 mod forms;
+mod gate;
 mod health;
 mod inbox;
 pub mod input;
@@ -72,6 +74,7 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
         .merge(auth::routes())
         .merge(email::routes())
         .merge(profile::routes())
+        .merge(account::routes())
         .merge(team::routes())
         .merge(settings::routes())
         .merge(inbox::routes())

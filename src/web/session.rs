@@ -6,7 +6,8 @@
 //! something to keep (a flash message); until then its CSRF token is derived from the
 //! cookie token (`auth::csrf_for`), so requests without a cookie write nothing. Sign-in
 //! replaces the session (the id rotates). Every state-changing request must pass the CSRF
-//! check (`csrf.rs`) or gets 403 and reaches no handler. Every page answer is marked
+//! check (`csrf.rs`) or gets 403 and reaches no handler. A signed-in request of an account
+//! that is suspended or being deleted is answered by the gate (`gate.rs`) instead. Every page answer is marked
 //! `Cache-Control: no-store` (pages hold the CSRF token and, signed in, private data), and
 //! error answers, axum's own rejections included, become the localised error page.
 
@@ -122,8 +123,11 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, WebE
     let mut req = req;
     req.extensions_mut().insert(ctx.clone());
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let gated = super::gate::check(&state, &ctx, req.uri().path()).await?;
     let response = if nul_in_uri(&req) {
         WebError::BadInput.into_response()
+    } else if let Some(gated) = gated {
+        gated
     } else if unsafe_method {
         match csrf::check(&state, req, &ctx.csrf).await {
             Ok(req) => next.run(req).await,

@@ -11,7 +11,8 @@ use crate::{
 
 const SIGNED_OUT: [&str; 7] =
     ["/", "/signin", "/signup", "/forgot", "/privacy", "/reset/expired-or-unknown", "/missing"];
-const SIGNED_IN: [&str; 6] = ["/dashboard", "/profile", "/password", "/team", "/privacy", "/missing"];
+const SIGNED_IN: [&str; 7] =
+    ["/dashboard", "/profile", "/password", "/team", "/account/delete", "/privacy", "/missing"];
 
 fn assert_language(path: &str, page: &Page, lang: &str) {
     let dir = if lang == "ar" { "rtl" } else { "ltr" };

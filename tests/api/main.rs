@@ -6,6 +6,8 @@ mod audit;
 mod bad_input;
 mod cli;
 mod cron;
+mod deletion;
+mod deletion_gate;
 mod delivery_edges;
 mod dev_mode;
 mod enumeration;

@@ -8,6 +8,7 @@ mod explain;
 mod jobs;
 mod scopes;
 mod support;
+mod tenants;
 
 use std::{net::SocketAddr, time::Duration};
 

@@ -14,7 +14,7 @@ use crate::{
     pipeline::{text, Pipeline},
 };
 
-fn dump(pool: &PgPool) -> String {
+pub fn dump(pool: &PgPool) -> String {
     let out =
         Command::new(pg_dump()).arg("--no-owner").arg(database_url(pool)).output().expect("pg_dump runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

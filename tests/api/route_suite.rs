@@ -83,6 +83,8 @@ pub fn sample(path: &str, field: &str) -> &'static str {
     match (path, field) {
         ("/signup", "password") => "x", // invalid on purpose: no account is made
         ("/password", "current_password") => "not-the-password-1",
+        // Wrong on purpose: the suite's accounts must not be deleted.
+        ("/account/delete" | "/account/deletion/cancel", "password") => "not-the-password-1",
         (_, "current_password") => PASSWORD,
         (_, "password" | "new_password") => "fresh-lantern-harbor-62",
         ("/profile", "email") => "owner@a.example",
@@ -107,7 +109,7 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "tenant") => "",
         (_, "reason") => "Ticket 42: a customer complaint",
         (_, "actor") => "staff",
-        (_, "action") => "job.",
+        (_, "action") => "job_*",
         (_, "reply_language") => "match",
         (_, "model") => "",
         (_, f) if f.starts_with("hours_") => "09:00-17:00",

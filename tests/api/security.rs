@@ -151,7 +151,8 @@ async fn walking_every_page_and_form_sets_only_the_session_and_language_cookies(
     b.post("/forgot", &[("email", "x@example.sa")]).await;
     b.post("/signin", &[("email", "x@example.sa"), ("password", "wrong-wrong-1")]).await;
     b.sign_up("Amal", "amal@example.sa", "Amal Design", "en").await;
-    for path in ["/", "/dashboard", "/profile", "/password", "/team", "/privacy", "/nope"] {
+    for path in ["/", "/dashboard", "/profile", "/password", "/team", "/account/delete", "/privacy", "/nope"]
+    {
         b.get(path).await;
     }
     b.post(

@@ -5,6 +5,7 @@
 //! other open link of the user is voided and the user's other sessions end.
 
 mod email;
+mod status;
 mod team;
 
 use chrono::{Duration, Utc};
@@ -12,6 +13,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 pub use email::*;
+pub use status::*;
 pub use team::*;
 
 use crate::{
@@ -41,6 +43,10 @@ pub enum AccountError {
     InvalidToken,
     #[error("the account has not proved its email address")]
     Unverified,
+    #[error("the account is suspended")]
+    Suspended,
+    #[error("the account is being deleted")]
+    Deleting,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -94,6 +100,14 @@ pub async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<
     let stored = found.as_ref().map(|c| c.password_hash.clone());
     if auth::verify_password(password.to_owned(), stored).await {
         let user = found.map(|c| c.user).ok_or(AccountError::InvalidCredentials)?;
+        // Told only to someone who knows the password. An owner may still sign in to a
+        // deleting account: to the page that cancels it (the web's gate allows no other).
+        match status(&mut *pool.acquire().await?, user.tenant_id).await? {
+            TenantStatus::Active => {}
+            TenantStatus::Suspended { .. } => return Err(AccountError::Suspended),
+            TenantStatus::Deleting { purged: false, .. } if user.role == Role::Owner => {}
+            TenantStatus::Deleting { .. } => return Err(AccountError::Deleting),
+        }
         let actor = Actor::User(user.user_id);
         audit::record(&mut *pool.acquire().await?, Some(user.tenant_id), &actor, "signed_in", json!({}))
             .await?;

@@ -13,6 +13,7 @@
 //! | `JOB_DEAD_RETENTION_HOURS` | 336 | dead job rows and their error history are kept this long |
 //! | `JOB_PRUNE_SCHEDULE` | `0 17 * * * *` | cron (sec min hour dom mon dow, Asia/Riyadh) of the prune |
 //! | `INBOUND_RETENTION_DAYS` | 30 | processed (or given-up) raw webhook events older than this are pruned; at least 8 (Meta redelivers for 7 days) |
+//! | `DELETION_GRACE_DAYS` | 7 | days an owner can cancel an account deletion before the purge; 0 to 29 (the policy promises deletion within 30 days) |
 //! | `SHUTDOWN_TIMEOUT_SECS` | 25 | grace period for in-flight work on SIGTERM |
 //! | `SMTP_URL` | none (worker refuses to start) | `smtp://user:pass@host:587?tls=required`, `smtps://…` |
 //! | `MAIL_FROM` | `Mujibak <no-reply@mujibak.com>` | sender of every email |
@@ -61,6 +62,7 @@ pub struct Config {
     pub queue: QueueConfig,
     pub mail: MailConfig,
     pub session: SessionConfig,
+    pub privacy: PrivacyConfig,
     pub sandbox: SandboxConfig,
     pub whatsapp: WhatsAppConfig,
     pub ai: AiConfig,
@@ -122,6 +124,13 @@ impl Config {
             return Err(invalid(
                 "INBOUND_RETENTION_DAYS",
                 "Meta redelivers a webhook for up to 7 days: keep events at least 8 days so a redelivery is still recognised",
+            ));
+        }
+        let grace_days: u32 = env.parsed("DELETION_GRACE_DAYS", 7)?;
+        if grace_days > crate::deletion::MAX_GRACE_DAYS {
+            return Err(invalid(
+                "DELETION_GRACE_DAYS",
+                "the privacy policy promises deletion within 30 days: use 0 to 29",
             ));
         }
         let shutdown_secs: u64 = env.parsed("SHUTDOWN_TIMEOUT_SECS", 25)?;
@@ -218,6 +227,7 @@ impl Config {
                 max_age: Duration::from_secs(max_days * 86_400),
                 trust_proxy: env.parsed("TRUST_PROXY", false)?,
             },
+            privacy: PrivacyConfig { deletion_grace: chrono::Duration::days(grace_days.into()) },
             sandbox: SandboxConfig {
                 smtp_port: env.parsed("SANDBOX_SMTP_PORT", 2525)?,
                 mail_dir: env.optional("SANDBOX_MAIL_DIR").unwrap_or_else(|| ".dev/mail".into()).into(),

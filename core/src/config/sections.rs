@@ -126,3 +126,11 @@ pub struct OpsConfig {
     /// `/readyz` answers 503 when a queue's oldest due job has waited longer than this.
     pub readyz_max_queue_age: Duration,
 }
+
+/// Privacy promises that operators may tune within the policy's bounds.
+#[derive(Debug, Clone)]
+pub struct PrivacyConfig {
+    /// How long after a deletion request the purge runs (the owner can cancel until
+    /// then); at most 29 days.
+    pub deletion_grace: chrono::Duration,
+}

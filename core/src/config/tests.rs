@@ -105,3 +105,17 @@ fn readyz_queue_age_defaults_to_five_minutes_and_is_never_zero() {
     let err = config(&[("DATABASE_URL", "postgres://x"), ("READYZ_MAX_QUEUE_AGE_SECS", "0")]).unwrap_err();
     assert!(matches!(err, ConfigError::Invalid { name: "READYZ_MAX_QUEUE_AGE_SECS", .. }));
 }
+
+#[test]
+fn deletion_grace_defaults_to_a_week_and_stays_within_the_thirty_day_promise() {
+    let c = config(&[("DATABASE_URL", "postgres://h/db")]).unwrap();
+    assert_eq!(c.privacy.deletion_grace, chrono::Duration::days(7));
+    let zero = config(&[("DATABASE_URL", "postgres://h/db"), ("DELETION_GRACE_DAYS", "0")]).unwrap();
+    assert_eq!(zero.privacy.deletion_grace, chrono::Duration::zero());
+    let max = config(&[("DATABASE_URL", "postgres://h/db"), ("DELETION_GRACE_DAYS", "29")]).unwrap();
+    assert_eq!(max.privacy.deletion_grace, chrono::Duration::days(29));
+    let long = config(&[("DATABASE_URL", "postgres://h/db"), ("DELETION_GRACE_DAYS", "30")]).unwrap_err();
+    assert!(long.to_string().contains("DELETION_GRACE_DAYS"), "{long}");
+    let negative = config(&[("DATABASE_URL", "postgres://h/db"), ("DELETION_GRACE_DAYS", "-1")]).unwrap_err();
+    assert!(negative.to_string().contains("DELETION_GRACE_DAYS"), "{negative}");
+}

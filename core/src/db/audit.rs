@@ -80,7 +80,7 @@ pub struct Search {
     /// `user`, `staff` or `system`.
     pub actor_kind: Option<String>,
     pub actor_id: Option<String>,
-    /// An exact action (`job.cancel`) or a family (`job.`).
+    /// An exact action (`job_cancelled`) or, ending in `*`, a family (`job_*`).
     pub action: Option<String>,
     /// Only rows older than this audit id (the next page).
     pub before: Option<i64>,

@@ -2,7 +2,9 @@
 //! transaction): its events, each unless its dedupe key was seen, and, when any event the
 //! job is to process is new, the job that processes them (an `apalis.jobs` row as
 //! `job_push` writes it). Redelivered events keep their first row; their fresh ids in the
-//! job name no row, and the job skips them.
+//! job name no row, and the job skips them. Nothing is stored for a tenant that is not
+//! active (suspended, or its deletion asked for): `tenant_is_active` is checked in the
+//! statement itself, so a web process's cached connection cannot let a delivery in.
 
 use serde_json::Value;
 use sqlx::{types::Json, PgConnection};
@@ -48,6 +50,7 @@ pub async fn store(
                    case when e.note is null and not e.done then null else now() end, e.note
               from unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $13::bool[])
                    as e (id, key, kind, payload, note, done)
+             where tenant_is_active($1)
             on conflict (tenant_id, dedupe_key) do nothing
             returning event_id),
          pushed as (

@@ -41,8 +41,8 @@ pub struct Stale {
     pub sweeps: i32,
 }
 
-/// Stores an event unless its dedupe key was seen; returns the new id, or `None` for a
-/// duplicate.
+/// Stores an event unless its dedupe key was seen or the tenant is not active (see
+/// `deliveries`); returns the new id, or `None` for a duplicate or a dropped event.
 pub async fn insert(
     conn: &mut PgConnection,
     tenant_id: TenantId,
@@ -50,7 +50,8 @@ pub async fn insert(
 ) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
         "insert into inbound_events (tenant_id, event_id, connection_id, dedupe_key, kind, payload, processed_at, error)
-         values ($1, $2, $3, $4, $5, $6, case when $7::text is null then null else now() end, $7)
+         select $1, $2, $3, $4, $5, $6, case when $7::text is null then null else now() end, $7
+          where tenant_is_active($1)
          on conflict (tenant_id, dedupe_key) do nothing returning event_id",
     )
     .bind(tenant_id)

@@ -8,6 +8,7 @@ pub mod connections;
 pub mod contacts;
 pub mod conversations;
 pub mod cron_ticks;
+pub mod deletion_requests;
 pub mod deliveries;
 pub mod emails;
 pub mod inbound_events;

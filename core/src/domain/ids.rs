@@ -53,3 +53,7 @@ id_type!(
     /// A row of the email outbox.
     EmailId
 );
+id_type!(
+    /// A request to delete a tenant's account.
+    DeletionRequestId
+);

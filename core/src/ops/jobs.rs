@@ -1,5 +1,5 @@
 //! Staff actions on jobs: retry now, cancel, discard. Each runs in one transaction with
-//! its audit row (action `job.retry`, `job.cancel`, `job.discard`, naming the job, its
+//! its audit row (action `job_retried`, `job_cancelled`, `job_discarded`, naming the job, its
 //! queue and tenant), so an action that happened is always audited and an audited action
 //! always happened. Why an action may be refused is in `db::ops_jobs`.
 
@@ -21,20 +21,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "retry" => Some(Action::Retry),
-            "cancel" => Some(Action::Cancel),
-            "discard" => Some(Action::Discard),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
+    /// The audit log's action.
+    pub fn audited_as(self) -> &'static str {
         match self {
-            Action::Retry => "retry",
-            Action::Cancel => "cancel",
-            Action::Discard => "discard",
+            Action::Retry => "job_retried",
+            Action::Cancel => "job_cancelled",
+            Action::Discard => "job_discarded",
         }
     }
 
@@ -64,14 +56,8 @@ pub async fn apply(pool: &PgPool, staff: &Staff, id: &str, action: Action) -> Re
         return Err(OpsError::Conflict(action.refusal()));
     }
     let tenant: Option<TenantId> = tenant.and_then(|t| t.parse().ok());
-    audit::record(
-        &mut tx,
-        tenant,
-        &staff.actor(),
-        &format!("job.{}", action.as_str()),
-        json!({ "job": id, "queue": queue }),
-    )
-    .await?;
+    audit::record(&mut tx, tenant, &staff.actor(), action.audited_as(), json!({ "job": id, "queue": queue }))
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -81,7 +81,7 @@ pub async fn create(
     let mut tx = pool.begin().await?;
     staff::insert_token(&mut tx, id, name, &auth::token_digest(&token), &names, expires_at).await?;
     let detail = json!({ "token": id, "name": name, "scopes": names, "expires_at": expires_at });
-    audit::record(&mut tx, None, &Actor::System, "staff_token.create", detail).await?;
+    audit::record(&mut tx, None, &Actor::System, "staff_token_created", detail).await?;
     tx.commit().await?;
     Ok((token, id, expires_at))
 }
@@ -104,7 +104,7 @@ pub async fn revoke(pool: &PgPool, id: Uuid) -> Result<(), OpsError> {
     if !staff::revoke(&mut tx, id).await? {
         return Err(OpsError::NoSuchToken);
     }
-    audit::record(&mut tx, None, &Actor::System, "staff_token.revoke", json!({ "token": id })).await?;
+    audit::record(&mut tx, None, &Actor::System, "staff_token_revoked", json!({ "token": id })).await?;
     tx.commit().await?;
     Ok(())
 }

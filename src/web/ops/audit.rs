@@ -1,5 +1,5 @@
 //! The audit log viewer: newest first, 100 a page, filtered by tenant, actor (`staff`,
-//! `user`, `system`, or one actor's id) and action (exact, or a family such as `job.`).
+//! `user`, `system`, or one actor's id) and action (exact, or a family such as `job_*`).
 
 use axum::{extract::State, response::Response, routing::get};
 use mujibak_core::db::audit;

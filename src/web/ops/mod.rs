@@ -9,6 +9,7 @@ pub mod auth;
 mod jobs;
 mod queues;
 mod signin;
+mod tenant_actions;
 mod tenants;
 
 use axum::{
@@ -31,6 +32,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(queues::routes())
         .merge(jobs::routes())
         .merge(tenants::routes())
+        .merge(tenant_actions::routes())
         .merge(audit::routes())
         .merge(super::metrics::routes())
         .map(|r| r.route_layer(middleware::from_fn_with_state(state.clone(), auth::middleware)));

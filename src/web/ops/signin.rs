@@ -80,8 +80,14 @@ async fn sign_in(State(state): State<AppState>, form: Form<SignIn>) -> Result<Re
     let expires = staff.expires_at.min(Utc::now() + Duration::hours(12));
     let mut tx = state.db.begin().await?;
     staff::insert_session(&mut tx, &hash, staff.token_id, &csrf, expires).await?;
-    audit::record(&mut tx, None, &staff.actor(), "staff.sign_in", serde_json::json!({ "name": staff.name }))
-        .await?;
+    audit::record(
+        &mut tx,
+        None,
+        &staff.actor(),
+        "staff_signed_in",
+        serde_json::json!({ "name": staff.name }),
+    )
+    .await?;
     tx.commit().await?;
     let mut response = Redirect::to(&next).into_response();
     append_cookie(

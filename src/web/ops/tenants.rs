@@ -1,5 +1,6 @@
-//! Tenants: search by business name, email or number; one tenant's page (connection
-//! health, usage, recent failures, its audit trail); and, with support:read and a stated
+//! Tenants: search by business name, email or number; one tenant's page (its status,
+//! connection health, usage, recent failures, its audit trail; the actions are in
+//! `tenant_actions`); and, with support:read and a stated
 //! reason, its conversations — each such view writes an audit row with the reason and is
 //! shown under a banner saying so. Without a reason the page asks for one and shows nothing.
 
@@ -9,6 +10,7 @@ use axum::{
     routing::get,
 };
 use mujibak_core::{
+    accounts::{self, TenantStatus},
     db::{audit, conversations, messages, ops_tenants, usage},
     domain::TenantId,
 };
@@ -51,13 +53,26 @@ async fn search(
     show(&state, &ctx, "ops/tenants.html", &SearchView { q, tenants })
 }
 
-fn tenant_id(raw: &str) -> Result<TenantId, WebError> {
+/// A tenant id from the path (not one: 404).
+pub(super) fn tenant_id(raw: &str) -> Result<TenantId, WebError> {
     raw.parse().map_err(|_| WebError::NotFound)
+}
+
+/// 404 unless the tenant exists.
+pub(super) async fn existing(
+    conn: &mut sqlx::PgConnection,
+    id: TenantId,
+) -> Result<ops_tenants::TenantRow, WebError> {
+    ops_tenants::get(conn, id).await?.ok_or(WebError::NotFound)
 }
 
 #[derive(Serialize)]
 struct DetailView {
     tenant: ops_tenants::TenantRow,
+    /// active, suspended, deleting or deleted.
+    status: &'static str,
+    /// The suspension's reason, or when the purge runs.
+    status_note: Option<String>,
     usage: Vec<usage::Day>,
     failures: Vec<ops_tenants::Failure>,
     audit: Vec<audit::Entry>,
@@ -69,12 +84,23 @@ async fn detail(
     Path(raw): Path<String>,
 ) -> Result<Response, WebError> {
     let id = tenant_id(&raw)?;
-    let tenant = ops_tenants::get(&mut *state.db.acquire().await?, id).await?.ok_or(WebError::NotFound)?;
+    let mut conn = state.db.acquire().await?;
+    let tenant = existing(&mut conn, id).await?;
+    let gate = accounts::status(&mut conn, id).await?;
+    drop(conn);
+    let status_note = match &gate {
+        TenantStatus::Active => None,
+        TenantStatus::Suspended { reason } => Some(reason.clone()),
+        TenantStatus::Deleting { purge_after, .. } => {
+            Some(format!("purge after {}", purge_after.to_rfc3339()))
+        }
+    };
     let usage = usage::last_days(&state.db, id, 30).await?;
     let failures = ops_tenants::recent_failures(&state.db, id, 20).await?;
     let audit =
         audit::search(&state.db, &audit::Search { tenant: Some(id), ..Default::default() }, 20).await?;
-    show(&state, &ctx, "ops/tenant.html", &DetailView { tenant, usage, failures, audit })
+    let view = DetailView { tenant, status: gate.as_str(), status_note, usage, failures, audit };
+    show(&state, &ctx, "ops/tenant.html", &view)
 }
 
 #[derive(Deserialize)]
@@ -82,9 +108,9 @@ struct Reason {
     reason: Option<String>,
 }
 
-/// The stated reason, if it says something (10 to 500 characters).
-fn reason(r: Reason) -> Result<Option<String>, WebError> {
-    let Some(text) = r.reason.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else { return Ok(None) };
+/// The stated reason, if one is given: 10 to 500 characters, or the request is refused.
+pub(super) fn stated_reason(given: Option<String>) -> Result<Option<String>, WebError> {
+    let Some(text) = given.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else { return Ok(None) };
     let n = text.chars().count();
     if !(10..=500).contains(&n) {
         return Err(WebError::Invalid("a reason is 10 to 500 characters".into()));
@@ -111,8 +137,8 @@ async fn support_view<T: Serialize>(
 ) -> Result<Response, WebError> {
     let id = tenant_id(raw)?;
     let mut conn = state.db.acquire().await?;
-    let tenant = ops_tenants::get(&mut conn, id).await?.ok_or(WebError::NotFound)?;
-    let Some(reason) = reason(why)? else {
+    let tenant = existing(&mut conn, id).await?;
+    let Some(reason) = stated_reason(why.reason)? else {
         if ctx.json {
             return Err(WebError::Invalid("reading a tenant's conversations needs a reason".into()));
         }
@@ -121,7 +147,7 @@ async fn support_view<T: Serialize>(
     };
     let content = load(&mut conn, id).await?.ok_or(WebError::NotFound)?;
     let detail = json!({ "reason": reason, "conversation": conversation });
-    audit::record(&mut conn, Some(id), &ctx.staff.actor(), "support.view_conversations", detail).await?;
+    audit::record(&mut conn, Some(id), &ctx.staff.actor(), "conversations_viewed", detail).await?;
     let view = SupportView { tenant, reason: Some(reason), conversation, content: Some(content) };
     show(state, ctx, "ops/conversations.html", &view)
 }

@@ -33,7 +33,7 @@ async fn a_token_opens_a_console_session_that_needs_csrf_and_dies_with_the_token
     for attribute in ["mujibak_ops=", "Path=/;", "HttpOnly", "SameSite=Strict"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
-    assert_eq!(audited(&pool, "staff.sign_in").await.len(), 1);
+    assert_eq!(audited(&pool, "staff_signed_in").await.len(), 1);
 
     // The queues page: every queue, the script that refreshes it, and its own JSON.
     let page = staff.get("/ops/queues").await;
@@ -136,5 +136,5 @@ async fn the_staff_token_command_creates_lists_and_revokes_tokens(pool: PgPool) 
     assert!(out.contains("revoked"), "{out}");
     let actions: Vec<String> =
         sqlx::query_scalar("select action from audit_log order by audit_id").fetch_all(&pool).await.unwrap();
-    assert_eq!(actions, ["staff_token.create", "staff_token.revoke"]);
+    assert_eq!(actions, ["staff_token_created", "staff_token_revoked"]);
 }

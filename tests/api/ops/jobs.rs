@@ -127,9 +127,9 @@ async fn retry_cancel_and_discard_act_on_real_jobs_and_each_writes_an_audit_row(
 
     // One audit row per action that happened, none for the refused ones, each naming the staff token.
     for (action, jobs) in [
-        ("job.cancel", vec![&cancelled]),
-        ("job.retry", vec![&cancelled, &scheduled]),
-        ("job.discard", vec![&dead]),
+        ("job_cancelled", vec![&cancelled]),
+        ("job_retried", vec![&cancelled, &scheduled]),
+        ("job_discarded", vec![&dead]),
     ] {
         let rows = audited(&pool, action).await;
         let named: Vec<String> = rows.iter().map(|r| r.2["job"].as_str().unwrap().to_owned()).collect();
@@ -191,7 +191,7 @@ async fn a_cancel_racing_the_worker_never_lets_the_job_run_after_it_answered_suc
         }
     }
     assert!(won > 0, "no cancel won the race: the test proved nothing");
-    assert_eq!(super::audited(&pool, "job.cancel").await.len(), won);
+    assert_eq!(super::audited(&pool, "job_cancelled").await.len(), won);
 }
 
 #[sqlx::test(migrations = false)]

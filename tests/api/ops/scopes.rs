@@ -24,6 +24,10 @@ const EXPECT: &[(&str, &str, Scope, u16)] = &[
     ("GET", "/ops/tenants/{tenant}", Scope::OpsRead, 200),
     ("GET", "/ops/tenants/{tenant}/conversations", Scope::SupportRead, 200),
     ("GET", "/ops/tenants/{tenant}/conversations/{id}", Scope::SupportRead, 200),
+    // Without a reason, or with nothing to lift: refused, but only after the scope.
+    ("POST", "/ops/tenants/{tenant}/suspend", Scope::TenantsWrite, 422),
+    ("POST", "/ops/tenants/{tenant}/unsuspend", Scope::TenantsWrite, 409),
+    ("POST", "/ops/tenants/{tenant}/delete", Scope::TenantsWrite, 422),
     ("GET", "/ops/audit", Scope::OpsRead, 200),
     ("GET", "/metrics", Scope::OpsRead, 200),
 ];
@@ -43,7 +47,7 @@ fn url(path: &str, ids: &Ids) -> String {
         p if p.contains("/conversations") => {
             "?reason=Ticket+42%3A+customer+reports+a+double+reply".to_owned()
         }
-        "/ops/audit" => "?actor=staff&action=job.".to_owned(),
+        "/ops/audit" => "?actor=staff&action=job_*".to_owned(),
         _ => String::new(),
     };
     format!("{base}{query}")

@@ -30,7 +30,7 @@ async fn support_views_of_conversations_need_a_reason_and_are_audited_with_it(po
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {}", answer.body);
         assert!(!answer.body.contains(secret) && !answer.body.contains("966500000042"), "{path}");
     }
-    assert!(audited(&pool, "support.view_conversations").await.is_empty());
+    assert!(audited(&pool, "conversations_viewed").await.is_empty());
 
     // With a reason: the list, then the thread, each audited with the reason.
     let reason = "Ticket 981: customer says the bot replied twice";
@@ -42,7 +42,7 @@ async fn support_views_of_conversations_need_a_reason_and_are_audited_with_it(po
     assert_eq!(answer.status, StatusCode::OK);
     assert!(answer.body.contains(secret), "the thread shows the messages");
 
-    let rows = audited(&pool, "support.view_conversations").await;
+    let rows = audited(&pool, "conversations_viewed").await;
     assert_eq!(rows.len(), 2, "one row per view");
     for (i, (kind, actor, detail)) in rows.iter().enumerate() {
         assert_eq!((kind.as_str(), actor.as_deref()), ("staff", Some(staff.as_str())));
@@ -50,12 +50,11 @@ async fn support_views_of_conversations_need_a_reason_and_are_audited_with_it(po
         let expected = if i == 0 { serde_json::Value::Null } else { conversation.as_str().into() };
         assert_eq!(detail["conversation"], expected);
     }
-    let tenants: Vec<Option<String>> = sqlx::query_scalar(
-        "select tenant_id::text from audit_log where action = 'support.view_conversations'",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let tenants: Vec<Option<String>> =
+        sqlx::query_scalar("select tenant_id::text from audit_log where action = 'conversations_viewed'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert!(tenants.iter().all(|t| t.as_deref() == Some(tenant.as_str())), "rows name the tenant viewed");
 
     // The console page shows the banner (and, without a reason, only the question).
@@ -70,5 +69,5 @@ async fn support_views_of_conversations_need_a_reason_and_are_audited_with_it(po
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Staff support view") && page.body.contains("recorded in the audit log"));
     assert!(page.body.contains(secret) && page.body.contains("Ticket 981"));
-    assert_eq!(audited(&pool, "support.view_conversations").await.len(), 3, "every view, API or page");
+    assert_eq!(audited(&pool, "conversations_viewed").await.len(), 3, "every view, API or page");
 }

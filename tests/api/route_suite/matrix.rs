@@ -71,6 +71,12 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/inbox/{id}/pause", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/resume", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/reply", [S, Is(404), Is(303), Is(303)]),
+    // The sample password is wrong: nothing is deleted (a pending deletion's pages send
+    // an owner without one to the dashboard).
+    ("GET", "/account/delete", OWNER_PAGE),
+    ("POST", "/account/delete", [S, Is(422), Is(403), Is(422)]),
+    ("GET", "/account/deletion", [S, Is(303), Is(403), Is(303)]),
+    ("POST", "/account/deletion/cancel", [S, Is(303), Is(403), Is(303)]),
     ("GET", "/team", OWNER_PAGE),
     ("POST", "/team/invite", [S, Is(303), Is(403), Is(303)]),
     ("GET", "/settings/whatsapp", OWNER_PAGE),
@@ -97,6 +103,9 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("GET", "/ops/tenants/{tenant}", STAFF_PAGE),
     ("GET", "/ops/tenants/{tenant}/conversations", STAFF_PAGE),
     ("GET", "/ops/tenants/{tenant}/conversations/{id}", STAFF_PAGE),
+    ("POST", "/ops/tenants/{tenant}/suspend", STAFF_ACTION),
+    ("POST", "/ops/tenants/{tenant}/unsuspend", STAFF_ACTION),
+    ("POST", "/ops/tenants/{tenant}/delete", STAFF_ACTION),
     ("GET", "/ops/audit", STAFF_PAGE),
     ("GET", "/metrics", STAFF_PAGE),
     // These end something the routes above need: they run last, in this order.

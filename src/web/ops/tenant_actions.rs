@@ -1,0 +1,94 @@
+//! Staff actions on a tenant (tenants:write), each with a stated reason where it changes
+//! what the business can do: suspend for abuse (sign-in closed, bot stopped, webhooks
+//! dropped: `accounts::suspend`), lift the suspension, and start a deletion the owner
+//! asked for by email (`deletion::request_by_staff`, then the same confirmation email and
+//! scheduled purge as the owner's own request). Each is audited in its own transaction.
+
+use axum::{
+    extract::{Path, State},
+    response::Response,
+    routing::post,
+};
+use mujibak_core::{accounts, deletion};
+use serde::Deserialize;
+
+use super::{done, tenants::stated_reason, StaffCtx};
+use crate::{
+    state::AppState,
+    web::{account, input::Form, routes::Routes, WebError},
+};
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .route("/ops/tenants/{tenant}/suspend", post(suspend))
+        .route("/ops/tenants/{tenant}/unsuspend", post(unsuspend))
+        .route("/ops/tenants/{tenant}/delete", post(delete))
+}
+
+#[derive(Deserialize)]
+struct ReasonForm {
+    reason: Option<String>,
+}
+
+/// The form's reason: required here (10 to 500 characters).
+fn required_reason(form: Form<ReasonForm>) -> Result<String, WebError> {
+    if !form.refused.is_empty() {
+        return Err(WebError::BadInput);
+    }
+    stated_reason(form.data.reason)?.ok_or_else(|| WebError::Invalid("a reason is required".into()))
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    ctx: StaffCtx,
+    Path(raw): Path<String>,
+    form: Form<ReasonForm>,
+) -> Result<Response, WebError> {
+    let id = super::tenants::tenant_id(&raw)?;
+    let reason = required_reason(form)?;
+    let mut tx = state.db.begin().await?;
+    super::tenants::existing(&mut tx, id).await?;
+    if !accounts::suspend(&mut tx, id, &ctx.staff.actor(), &reason).await? {
+        return Err(WebError::Conflict("the tenant is already suspended".into()));
+    }
+    tx.commit().await?;
+    Ok(done(&ctx, &format!("/ops/tenants/{id}")))
+}
+
+async fn unsuspend(
+    State(state): State<AppState>,
+    ctx: StaffCtx,
+    Path(raw): Path<String>,
+) -> Result<Response, WebError> {
+    let id = super::tenants::tenant_id(&raw)?;
+    let mut tx = state.db.begin().await?;
+    super::tenants::existing(&mut tx, id).await?;
+    if !accounts::unsuspend(&mut tx, id, &ctx.staff.actor()).await? {
+        return Err(WebError::Conflict("the tenant is not suspended".into()));
+    }
+    tx.commit().await?;
+    Ok(done(&ctx, &format!("/ops/tenants/{id}")))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    ctx: StaffCtx,
+    Path(raw): Path<String>,
+    form: Form<ReasonForm>,
+) -> Result<Response, WebError> {
+    let id = super::tenants::tenant_id(&raw)?;
+    let reason = required_reason(form)?;
+    let mut tx = state.db.begin().await?;
+    super::tenants::existing(&mut tx, id).await?;
+    let grace = state.config.privacy.deletion_grace;
+    let request = match deletion::request_by_staff(&mut tx, id, &ctx.staff.actor(), &reason, grace).await {
+        Ok(request) => request,
+        Err(deletion::DeletionError::AlreadyRequested) => {
+            return Err(WebError::Conflict("a deletion is already requested for this tenant".into()))
+        }
+        Err(e) => return Err(WebError::Internal(e.into())),
+    };
+    account::schedule(&state, &mut tx, &request).await?;
+    tx.commit().await?;
+    Ok(done(&ctx, &format!("/ops/tenants/{id}")))
+}
