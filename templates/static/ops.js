@@ -7,6 +7,12 @@
   if (!root) return;
   var SVG = "http://www.w3.org/2000/svg";
 
+  var RIYADH = { timeZone: "Asia/Riyadh", hour12: false };
+  function riyadh(iso, dateToo) {
+    var d = new Date(iso);
+    return dateToo ? d.toLocaleString("en-GB", RIYADH) : d.toLocaleTimeString("en-GB", RIYADH);
+  }
+
   function text(el, value) { if (el && el.textContent !== String(value)) el.textContent = value; }
 
   function chart(figure, points) {
@@ -53,7 +59,7 @@
       body.textContent = "";
       data.workers.forEach(function (w) {
         var tr = document.createElement("tr");
-        [w.worker, w.queue, w.running, new Date(w.last_seen).toLocaleString()].forEach(function (v) {
+        [w.worker, w.queue, w.running, riyadh(w.last_seen, true)].forEach(function (v) {
           var td = document.createElement("td");
           td.textContent = v;
           tr.appendChild(td);
@@ -62,7 +68,7 @@
       });
     }
     var updated = document.getElementById("updated");
-    if (updated) { updated.setAttribute("datetime", data.at); text(updated, new Date(data.at).toLocaleTimeString()); }
+    if (updated) { updated.setAttribute("datetime", data.at); text(updated, riyadh(data.at, false)); }
     root.setAttribute("data-refreshed", data.at);
   }
 

@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod bad_input;
+mod browser;
 mod cli;
 mod cron;
 mod deletion;

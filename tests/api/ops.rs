@@ -3,6 +3,7 @@
 //! and the job list at a million finished rows (`explain`), audited support views
 //! (`support`), and the console's own pages and sessions (`console`).
 
+mod browser;
 mod console;
 mod explain;
 mod jobs;
