@@ -5,6 +5,7 @@
 
 mod browser;
 mod console;
+mod deliveries;
 mod explain;
 mod jobs;
 mod scopes;

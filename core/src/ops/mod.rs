@@ -1,7 +1,10 @@
 //! The ops console's domain: staff access tokens and their scopes ([`tokens`]), the queue
-//! statistics the queues page shows ([`stats`]), and the staff actions on jobs ([`jobs`]),
-//! each audited. The SQL is in `db::staff`, `db::ops_queues` and `db::ops_jobs`.
+//! statistics the queues page shows ([`stats`]), and the staff actions on jobs ([`jobs`])
+//! and webhook deliveries ([`deliveries`]),
+//! each audited. The SQL is in `db::staff`, `db::ops_queues`, `db::ops_jobs` and
+//! `db::ops_deliveries`.
 
+pub mod deliveries;
 pub mod jobs;
 pub mod stats;
 pub mod tokens;

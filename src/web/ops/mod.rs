@@ -6,6 +6,7 @@
 
 mod audit;
 pub mod auth;
+mod deliveries;
 mod jobs;
 mod queues;
 mod signin;
@@ -31,6 +32,7 @@ pub fn routes(state: &AppState) -> Routes {
         .route("/ops", get(|| async { Redirect::to("/ops/queues") }))
         .merge(queues::routes())
         .merge(jobs::routes())
+        .merge(deliveries::routes())
         .merge(tenants::routes())
         .merge(tenant_actions::routes())
         .merge(audit::routes())

@@ -20,6 +20,10 @@ const EXPECT: &[(&str, &str, Scope, u16)] = &[
     ("POST", "/ops/jobs/{job}/retry", Scope::OpsWrite, 409),
     ("POST", "/ops/jobs/{job}/cancel", Scope::OpsWrite, 409),
     ("POST", "/ops/jobs/{job}/discard", Scope::OpsWrite, 409),
+    ("GET", "/ops/deliveries", Scope::OpsRead, 200),
+    // No such event: refused as a conflict, after the scope.
+    ("POST", "/ops/deliveries/{tenant}/{event}/reprocess", Scope::OpsWrite, 409),
+    ("POST", "/ops/deliveries/{tenant}/{event}/handled", Scope::OpsWrite, 409),
     ("GET", "/ops/tenants", Scope::OpsRead, 200),
     ("GET", "/ops/tenants/{tenant}", Scope::OpsRead, 200),
     ("GET", "/ops/tenants/{tenant}/conversations", Scope::SupportRead, 200),
@@ -39,8 +43,11 @@ struct Ids {
 }
 
 fn url(path: &str, ids: &Ids) -> String {
-    let base =
-        path.replace("{job}", &ids.job).replace("{tenant}", &ids.tenant).replace("{id}", &ids.conversation);
+    let base = path
+        .replace("{job}", &ids.job)
+        .replace("{tenant}", &ids.tenant)
+        .replace("{id}", &ids.conversation)
+        .replace("{event}", "00000000-0000-0000-0000-000000000001");
     let query = match path {
         "/ops/jobs" => format!("?queue=handle_inbound&state=done&tenant={}", ids.tenant),
         "/ops/tenants" => "?q=Alnoor".to_owned(),
