@@ -28,8 +28,16 @@ const LIMIT: i64 = 100;
 pub fn routes() -> Routes {
     Routes::new()
         .route("/ops/deliveries", get(list))
-        .route("/ops/deliveries/{tenant}/{event}/reprocess", post(reprocess))
-        .route("/ops/deliveries/{tenant}/{event}/handled", post(handled))
+        .route(
+            "/ops/deliveries/{tenant}/{event}/reprocess",
+            post(|s: State<AppState>, c: StaffCtx, p: Path<(String, String)>| {
+                act(s, c, p, Action::Reprocess)
+            }),
+        )
+        .route(
+            "/ops/deliveries/{tenant}/{event}/handled",
+            post(|s: State<AppState>, c: StaffCtx, p: Path<(String, String)>| act(s, c, p, Action::Handled)),
+        )
 }
 
 #[derive(Deserialize)]
@@ -67,27 +75,29 @@ fn ids(tenant: &str, event: &str) -> Result<(TenantId, Uuid), WebError> {
     Ok((tenant.parse().map_err(|_| WebError::NotFound)?, event.parse().map_err(|_| WebError::NotFound)?))
 }
 
-async fn reprocess(
-    State(state): State<AppState>,
-    ctx: StaffCtx,
-    Path((tenant, event)): Path<(String, String)>,
-) -> Result<Response, WebError> {
-    let (tenant, event) = ids(&tenant, &event)?;
-    let mut tx = state.db.begin().await?;
-    deliveries::reprocess(&mut tx, &ctx.staff, tenant, event).await?;
-    mujibak_jobs::enqueue(&mut tx, &HandleInbound { tenant_id: tenant, event_ids: vec![event] }).await?;
-    tx.commit().await?;
-    Ok(done(&ctx, &format!("/ops/deliveries?tenant={tenant}")))
+/// What staff do with an event.
+#[derive(Clone, Copy)]
+enum Action {
+    Reprocess,
+    Handled,
 }
 
-async fn handled(
+async fn act(
     State(state): State<AppState>,
     ctx: StaffCtx,
     Path((tenant, event)): Path<(String, String)>,
+    action: Action,
 ) -> Result<Response, WebError> {
     let (tenant, event) = ids(&tenant, &event)?;
     let mut tx = state.db.begin().await?;
-    deliveries::mark_handled(&mut tx, &ctx.staff, tenant, event).await?;
+    match action {
+        Action::Reprocess => {
+            deliveries::reprocess(&mut tx, &ctx.staff, tenant, event).await?;
+            mujibak_jobs::enqueue(&mut tx, &HandleInbound { tenant_id: tenant, event_ids: vec![event] })
+                .await?;
+        }
+        Action::Handled => deliveries::mark_handled(&mut tx, &ctx.staff, tenant, event).await?,
+    }
     tx.commit().await?;
     Ok(done(&ctx, &format!("/ops/deliveries?tenant={tenant}")))
 }

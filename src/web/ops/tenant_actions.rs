@@ -9,8 +9,9 @@ use axum::{
     response::Response,
     routing::post,
 };
-use mujibak_core::{accounts, deletion};
+use mujibak_core::{accounts, deletion, domain::TenantId};
 use serde::Deserialize;
+use sqlx::{Postgres, Transaction};
 
 use super::{done, tenants::stated_reason, StaffCtx};
 use crate::{
@@ -38,16 +39,22 @@ fn required_reason(form: Form<ReasonForm>) -> Result<String, WebError> {
     stated_reason(form.data.reason)?.ok_or_else(|| WebError::Invalid("a reason is required".into()))
 }
 
+/// The tenant of the path (it must exist) and a transaction to act on it in.
+async fn begin(state: &AppState, raw: &str) -> Result<(TenantId, Transaction<'static, Postgres>), WebError> {
+    let id = super::tenants::tenant_id(raw)?;
+    let mut tx = state.db.begin().await?;
+    super::tenants::existing(&mut tx, id).await?;
+    Ok((id, tx))
+}
+
 async fn suspend(
     State(state): State<AppState>,
     ctx: StaffCtx,
     Path(raw): Path<String>,
     form: Form<ReasonForm>,
 ) -> Result<Response, WebError> {
-    let id = super::tenants::tenant_id(&raw)?;
     let reason = required_reason(form)?;
-    let mut tx = state.db.begin().await?;
-    super::tenants::existing(&mut tx, id).await?;
+    let (id, mut tx) = begin(&state, &raw).await?;
     if !accounts::suspend(&mut tx, id, &ctx.staff.actor(), &reason).await? {
         return Err(WebError::Conflict("the tenant is already suspended".into()));
     }
@@ -76,10 +83,8 @@ async fn delete(
     Path(raw): Path<String>,
     form: Form<ReasonForm>,
 ) -> Result<Response, WebError> {
-    let id = super::tenants::tenant_id(&raw)?;
     let reason = required_reason(form)?;
-    let mut tx = state.db.begin().await?;
-    super::tenants::existing(&mut tx, id).await?;
+    let (id, mut tx) = begin(&state, &raw).await?;
     let grace = state.config.privacy.deletion_grace;
     let request = match deletion::request_by_staff(&mut tx, id, &ctx.staff.actor(), &reason, grace).await {
         Ok(request) => request,
