@@ -16,7 +16,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
 }
 
 async fn others_p99(opts: &Options, flood: bool) -> anyhow::Result<f64> {
-    let (secs, flood_n) = if opts.quick { (5, 1_000) } else { (30, 10_000) };
+    let (secs, flood_n) = if opts.quick { (2, 150) } else { (30, 10_000) };
     let stage = Stage::start(opts, if flood { "fairness_flood" } else { "fairness_quiet" }, 51, 1).await?;
     let mut flooding = JoinSet::new();
     if flood {

@@ -20,7 +20,7 @@ use super::{
 use crate::harness::load;
 
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
-    let secs = if opts.quick { 4 } else { 30 };
+    let secs = if opts.quick { 1 } else { 30 };
     let stage = Stage::start(opts, "latency", 200, 1).await?;
     let customers: Vec<(usize, String)> = (0..200 * secs).map(|i| (i % 200, format!("9667{i:08}"))).collect();
     let mut ms = paced(&stage, &customers, 200.0, Duration::from_secs(secs as u64 + 120)).await?;

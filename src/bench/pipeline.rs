@@ -13,7 +13,7 @@ use super::{report::Figure, stage::Stage, Options};
 use crate::harness::load;
 
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
-    let n: usize = if opts.quick { 1_000 } else { 20_000 };
+    let n: usize = if opts.quick { 400 } else { 20_000 };
     let stage = Stage::start(opts, "pipeline", 200, 1).await?;
     let deliveries: Vec<load::Delivery> = (0..n)
         .map(|k| {

@@ -24,7 +24,7 @@ use crate::harness::load;
 
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     let (messages, conversations, before_secs) =
-        if opts.quick { (20_000, 200, 2) } else { (200_000, 2_000, 10) };
+        if opts.quick { (10_000, 100, 2) } else { (200_000, 2_000, 10) };
     let stage = Stage::start(opts, "purge", 50, 0).await?;
     let tenant = TenantId::new();
     sqlx::query("insert into tenants (tenant_id, business_name) values ($1, 'Leaving Bakery')")

@@ -22,7 +22,7 @@ const PASSWORD: &str = "bench-lantern-harbor-42";
 
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     let (messages, conversations, jobs, requests) =
-        if opts.quick { (20_000, 200, 20_000, 20) } else { (1_000_000, 10_000, 1_000_000, 200) };
+        if opts.quick { (10_000, 100, 10_000, 10) } else { (1_000_000, 10_000, 1_000_000, 200) };
     let stage = Stage::start(opts, "scale", 0, 0).await?;
     let signup = SignUp {
         name: DisplayName::parse("Bench Owner", 100).map_err(anyhow::Error::msg)?,
