@@ -5,7 +5,7 @@ use axum::{extract::State, response::Response, routing::get};
 use mujibak_core::db::audit;
 use serde::{Deserialize, Serialize};
 
-use super::{show, StaffCtx};
+use super::{given, show, tenant_filter, StaffCtx};
 use crate::{
     state::AppState,
     web::{input::Query, routes::Routes, WebError},
@@ -33,20 +33,15 @@ struct View {
     next: Option<i64>,
 }
 
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 async fn viewer(
     State(state): State<AppState>,
     ctx: StaffCtx,
     Query(f): Query<Filters>,
 ) -> Result<Response, WebError> {
-    let invalid = |what: &str| WebError::Invalid(what.to_owned());
-    let tenant =
-        given(&f.tenant).map(|t| t.parse().map_err(|_| invalid("tenant is a tenant id"))).transpose()?;
-    let before =
-        given(&f.before).map(|b| b.parse().map_err(|_| invalid("before is an audit id"))).transpose()?;
+    let tenant = tenant_filter(&f.tenant)?;
+    let before = given(&f.before)
+        .map(|b| b.parse().map_err(|_| WebError::Invalid("before is an audit id".into())))
+        .transpose()?;
     let (actor_kind, actor_id) = match given(&f.actor) {
         None => (None, None),
         Some(kind @ ("user" | "staff" | "system")) => (Some(kind.to_owned()), None),

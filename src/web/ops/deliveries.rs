@@ -17,7 +17,7 @@ use mujibak_jobs::handle_inbound::HandleInbound;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{done, show, StaffCtx};
+use super::{done, show, tenant_filter, StaffCtx};
 use crate::{
     state::AppState,
     web::{input::Query, routes::Routes, WebError},
@@ -58,10 +58,7 @@ async fn list(
     ctx: StaffCtx,
     Query(f): Query<Filter>,
 ) -> Result<Response, WebError> {
-    let tenant = match f.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        None => None,
-        Some(t) => Some(t.parse().map_err(|_| WebError::Invalid("tenant is a tenant id (a UUID)".into()))?),
-    };
+    let tenant = tenant_filter(&f.tenant)?;
     let view = View {
         tenant,
         attention: ops_deliveries::attention(&state.db, tenant, LIMIT).await?,

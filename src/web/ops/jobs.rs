@@ -13,7 +13,7 @@ use mujibak_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{done, show, StaffCtx};
+use super::{done, given, show, tenant_filter, StaffCtx};
 use crate::{
     state::AppState,
     web::{input::Query, routes::Routes, WebError},
@@ -56,26 +56,19 @@ struct ListView {
     jobs: Vec<ops_jobs::JobSummary>,
 }
 
-fn given(v: Option<String>) -> Option<String> {
-    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
 async fn list(
     State(state): State<AppState>,
     ctx: StaffCtx,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    let st = match given(q.state) {
+    let st = match given(&q.state) {
         None => ops_jobs::State::Pending,
-        Some(s) => ops_jobs::State::parse(&s).ok_or_else(|| {
+        Some(s) => ops_jobs::State::parse(s).ok_or_else(|| {
             WebError::Invalid("state is one of pending, scheduled, running, retrying, dead, done".into())
         })?,
     };
-    let tenant = given(q.tenant);
-    if tenant.as_deref().is_some_and(|t| t.parse::<uuid::Uuid>().is_err()) {
-        return Err(WebError::Invalid("tenant is a tenant id (a UUID)".into()));
-    }
-    let filter = ops_jobs::Filter { queue: given(q.queue), state: Some(st), tenant };
+    let tenant = tenant_filter(&q.tenant)?.map(|t| t.to_string());
+    let filter = ops_jobs::Filter { queue: given(&q.queue).map(str::to_owned), state: Some(st), tenant };
     let jobs = ops_jobs::list(&state.db, &filter, LIMIT).await?;
     let states = ops_jobs::State::ALL.iter().map(|s| s.as_str()).collect();
     let view = ListView { queue: filter.queue, state: st.as_str(), tenant: filter.tenant, states, jobs };

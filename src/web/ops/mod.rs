@@ -18,7 +18,7 @@ use axum::{
     response::{Html, IntoResponse, Json, Redirect, Response},
     routing::get,
 };
-use mujibak_core::domain::Locale;
+use mujibak_core::domain::{Locale, TenantId};
 use serde::Serialize;
 
 pub use auth::StaffCtx;
@@ -66,6 +66,18 @@ pub fn show<T: Serialize>(
         csrf: ctx.csrf.as_deref().unwrap_or(""),
     };
     Ok(Html(state.views.render_plain(template, &layout, Locale::En)?).into_response())
+}
+
+/// A query field's value, if it says anything (trimmed; empty is absent).
+pub fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A `tenant` filter of a list: absent, or a tenant id (anything else is refused).
+pub fn tenant_filter(v: &Option<String>) -> Result<Option<TenantId>, WebError> {
+    given(v)
+        .map(|t| t.parse().map_err(|_| WebError::Invalid("tenant is a tenant id (a UUID)".into())))
+        .transpose()
 }
 
 /// Answers a completed action: `{"ok": true}` for API calls, else back to `to`.

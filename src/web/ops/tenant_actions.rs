@@ -47,6 +47,16 @@ async fn begin(state: &AppState, raw: &str) -> Result<(TenantId, Transaction<'st
     Ok((id, tx))
 }
 
+/// Commits the action and answers it (back to the tenant's page).
+async fn finish(
+    tx: Transaction<'static, Postgres>,
+    ctx: &StaffCtx,
+    id: TenantId,
+) -> Result<Response, WebError> {
+    tx.commit().await?;
+    Ok(done(ctx, &format!("/ops/tenants/{id}")))
+}
+
 async fn suspend(
     State(state): State<AppState>,
     ctx: StaffCtx,
@@ -58,8 +68,7 @@ async fn suspend(
     if !accounts::suspend(&mut tx, id, &ctx.staff.actor(), &reason).await? {
         return Err(WebError::Conflict("the tenant is already suspended".into()));
     }
-    tx.commit().await?;
-    Ok(done(&ctx, &format!("/ops/tenants/{id}")))
+    finish(tx, &ctx, id).await
 }
 
 async fn unsuspend(
@@ -67,14 +76,11 @@ async fn unsuspend(
     ctx: StaffCtx,
     Path(raw): Path<String>,
 ) -> Result<Response, WebError> {
-    let id = super::tenants::tenant_id(&raw)?;
-    let mut tx = state.db.begin().await?;
-    super::tenants::existing(&mut tx, id).await?;
+    let (id, mut tx) = begin(&state, &raw).await?;
     if !accounts::unsuspend(&mut tx, id, &ctx.staff.actor()).await? {
         return Err(WebError::Conflict("the tenant is not suspended".into()));
     }
-    tx.commit().await?;
-    Ok(done(&ctx, &format!("/ops/tenants/{id}")))
+    finish(tx, &ctx, id).await
 }
 
 async fn delete(
@@ -94,6 +100,5 @@ async fn delete(
         Err(e) => return Err(WebError::Internal(e.into())),
     };
     account::schedule(&state, &mut tx, &request).await?;
-    tx.commit().await?;
-    Ok(done(&ctx, &format!("/ops/tenants/{id}")))
+    finish(tx, &ctx, id).await
 }
