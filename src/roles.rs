@@ -185,6 +185,7 @@ async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> 
         mailer: Some(mailer),
         session_idle: config.session.idle,
         whatsapp: Some(whatsapp),
+        base_url: config.http.base_url.clone(),
     };
     let schedules = worker::schedules(&config.queue)?;
     let opts = WorkerOptions { shutdown_timeout: config.queue.shutdown_timeout, ..WorkerOptions::default() };

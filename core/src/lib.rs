@@ -12,6 +12,7 @@ pub mod db;
 pub mod deletion;
 pub mod delivery;
 pub mod domain;
+pub mod export;
 pub mod inbound;
 pub mod metrics;
 pub mod notices;

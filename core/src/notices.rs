@@ -51,3 +51,27 @@ pub fn connection_stopped(business_name: &str, status: &str, settings_url: &str)
     );
     (subject, text, html)
 }
+
+/// Subject, text and HTML of the email telling the owner who asked that their data export
+/// is ready at `link` (sign-in required) until `until` (a date).
+pub fn export_ready(business_name: &str, link: &str, until: &str) -> (String, String, String) {
+    let subject = "مُجيب: تصدير بياناتك جاهز · Mujibak: your data export is ready".to_owned();
+    let text = format!(
+        "تصدير بيانات {business_name} جاهز للتنزيل حتى {until}: {link}\n\
+         سيُطلب منك تسجيل الدخول. يُحذف الملف بعد ذلك التاريخ.\n\n\
+         The data export of {business_name} is ready to download until {until}: {link}\n\
+         You will be asked to sign in. The file is deleted after that date.\n"
+    );
+    let esc =
+        |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let html = format!(
+        "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">تصدير بيانات {b} جاهز للتنزيل حتى {d}: \
+         <a href=\"{u}\">نزّل الملف</a>. سيُطلب منك تسجيل الدخول، ويُحذف الملف بعد ذلك التاريخ.</p>\
+         <p dir=\"ltr\" lang=\"en\">The data export of {b} is ready to download until {d}: \
+         <a href=\"{u}\">download it</a>. You will be asked to sign in; the file is deleted after that date.</p></body></html>",
+        b = esc(business_name),
+        d = esc(until),
+        u = esc(link)
+    );
+    (subject, text, html)
+}

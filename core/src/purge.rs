@@ -2,7 +2,7 @@
 //! raw webhook events, parked statuses, conversations and contacts in batches of
 //! [`BATCH`] rows, pausing after each three times as long as it took (short transactions
 //! at a quarter of the database's time: other tenants keep writing meanwhile), then the
-//! email outbox, links, sessions, connections and their secrets, bot settings and the
+//! email outbox, links, sessions, connections and their secrets, bot settings, data exports and the
 //! tenant's job rows, with its users anonymised, in one transaction that also writes the
 //! audit row. Invoices and usage, the tenant row and the audit log stay. Idempotent: a
 //! purge interrupted anywhere is finished by running it again. An account deletion runs

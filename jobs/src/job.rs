@@ -129,6 +129,8 @@ pub struct JobContext {
     pub session_idle: Duration,
     /// WhatsApp pipeline clients and settings; `None` in processes that do not run it.
     pub whatsapp: Option<WhatsAppContext>,
+    /// The app's public URL (`BASE_URL`), for links in emails.
+    pub base_url: String,
 }
 
 /// What the WhatsApp jobs need.

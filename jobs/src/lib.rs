@@ -24,7 +24,8 @@
 //! dead job left behind), `send_email` (outbox delivery), `prune_jobs` (finished and dead
 //! job rows), `prune_sessions` (ended sessions, stale rate-limit windows),
 //! `delete_account` (an account's purge after its grace, and the daily sweep that no
-//! deletion outlives the 30-day promise).
+//! deletion outlives the 30-day promise), `export_data` (a tenant's data export, and the
+//! hourly expiry of old ones).
 
 mod backend;
 pub mod backoff;
@@ -32,6 +33,7 @@ pub mod cron;
 pub mod delete_account;
 pub mod enqueue;
 mod execute;
+pub mod export_data;
 pub mod fit;
 pub mod generate_reply;
 pub mod handle_inbound;

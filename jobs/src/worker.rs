@@ -20,6 +20,7 @@ use crate::{
     cron::{Schedule, ScheduleError, Scheduler},
     delete_account::DeleteAccount,
     execute::execute,
+    export_data::ExportData,
     fit::{fit_concurrency, PoolFitError},
     generate_reply::GenerateReply,
     handle_inbound::HandleInbound,
@@ -95,6 +96,7 @@ pub const QUEUES: &[QueueSpec] = &[
     spec::<PruneSessions>(),
     spec::<PruneJobs>(),
     spec::<DeleteAccount>(),
+    spec::<ExportData>(),
 ];
 
 /// Every recurring task, with expressions from configuration, in Asia/Riyadh time.
@@ -105,6 +107,7 @@ pub fn schedules(config: &QueueConfig) -> Result<Vec<Schedule>, ScheduleError> {
         Schedule::new("sweep_inbound", "0 * * * * *", |_| SweepInbound {})?.catch_up(1),
         // Daily at 03:23 Riyadh; a missed day is caught up at start-up.
         Schedule::new("sweep_deletions", "0 23 3 * * *", |_| DeleteAccount::Sweep)?.catch_up(1),
+        Schedule::new("expire_exports", "0 17 * * * *", |_| ExportData::Expire)?.catch_up(1),
     ])
 }
 

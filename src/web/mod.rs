@@ -11,6 +11,7 @@ pub mod connection_cache;
 mod csrf;
 mod email;
 mod error;
+mod export;
 pub mod extract;
 mod forms;
 mod gate;
@@ -75,6 +76,7 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
         .merge(email::routes())
         .merge(profile::routes())
         .merge(account::routes())
+        .merge(export::routes())
         .merge(team::routes())
         .merge(settings::routes())
         .merge(inbox::routes())

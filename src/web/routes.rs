@@ -115,6 +115,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/account/delete", GP, Access::Owner, &["password"]),
     r("/account/deletion", G, Access::Owner, NONE),
     r("/account/deletion/cancel", P, Access::Owner, &["password"]),
+    r("/account/export", GP, Access::Owner, NONE),
+    r("/account/export/{export}/download", G, Access::Owner, NONE),
     r("/team", G, Access::Owner, NONE),
     r("/team/invite", P, Access::Owner, &["email"]),
     r("/team/{user_id}/remove", P, Access::Owner, NONE),

@@ -49,6 +49,7 @@ pub fn job_context(pool: &PgPool) -> JobContext {
         mailer: None,
         session_idle: Duration::from_secs(3600),
         whatsapp: None,
+        base_url: "http://127.0.0.1".into(),
     }
 }
 

@@ -12,6 +12,8 @@ mod deletion_gate;
 mod delivery_edges;
 mod dev_mode;
 mod enumeration;
+mod export;
+mod export_build;
 mod first_run;
 mod health;
 mod helpers;

@@ -119,6 +119,7 @@ impl Pipeline {
                 debounce: config.ai.debounce,
                 settings_url: format!("http://{addr}/settings/whatsapp"),
             }),
+            base_url: format!("http://{addr}"),
             ..job_context(&pool)
         };
         let fast = fast_options();

@@ -74,6 +74,7 @@ impl World {
             .replace("{id}", &self.conversation)
             .replace("{user_id}", &self.agent_id)
             .replace("{job}", "job-1")
+            .replace("{export}", "00000000-0000-0000-0000-000000000002")
             .replace("{event}", "00000000-0000-0000-0000-000000000001")
             .replace("{tenant}", "00000000-0000-0000-0000-000000000000")
     }

@@ -87,6 +87,13 @@ impl Browser {
         self.read(response).await
     }
 
+    /// A download: status, headers and the body's bytes.
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, header::HeaderMap, Vec<u8>) {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
     /// The CSRF token of the last page seen.
     pub fn csrf(&self) -> Option<String> {
         self.csrf.lock().unwrap().clone()

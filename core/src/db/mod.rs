@@ -11,6 +11,8 @@ pub mod cron_ticks;
 pub mod deletion_requests;
 pub mod deliveries;
 pub mod emails;
+pub mod export_rows;
+pub mod exports;
 pub mod inbound_events;
 pub mod job_push;
 pub mod jobs;

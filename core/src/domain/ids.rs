@@ -57,3 +57,7 @@ id_type!(
     /// A request to delete a tenant's account.
     DeletionRequestId
 );
+id_type!(
+    /// An export of a tenant's data.
+    ExportId
+);

@@ -77,6 +77,10 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/account/delete", [S, Is(422), Is(403), Is(422)]),
     ("GET", "/account/deletion", [S, Is(303), Is(403), Is(303)]),
     ("POST", "/account/deletion/cancel", [S, Is(303), Is(403), Is(303)]),
+    ("GET", "/account/export", OWNER_PAGE),
+    ("POST", "/account/export", [S, Is(303), Is(403), Is(303)]),
+    // No such export (tests/api/export.rs downloads real ones).
+    ("GET", "/account/export/{export}/download", [S, Is(404), Is(403), Is(404)]),
     ("GET", "/team", OWNER_PAGE),
     ("POST", "/team/invite", [S, Is(303), Is(403), Is(303)]),
     ("GET", "/settings/whatsapp", OWNER_PAGE),

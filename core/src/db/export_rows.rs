@@ -1,0 +1,168 @@
+//! What an export reads, as the tenant holds it: JSON rows built by Postgres (`to_jsonb`,
+//! so a column added later is exported without a change here) minus the secrets, and
+//! message rows for the CSV. Paged by keyset on each table's primary key (or the thread
+//! index for messages): a page costs the same at the millionth row as at the first.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+
+/// A table exported as a JSON array, read page by page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paged {
+    Users,
+    Connections,
+    Contacts,
+    Conversations,
+    Usage,
+    Audit,
+}
+
+impl Paged {
+    pub const ALL: [Paged; 6] =
+        [Paged::Users, Paged::Connections, Paged::Contacts, Paged::Conversations, Paged::Usage, Paged::Audit];
+
+    /// The file it is written to.
+    pub fn file(self) -> &'static str {
+        match self {
+            Paged::Users => "users.json",
+            Paged::Connections => "whatsapp_connections.json",
+            Paged::Contacts => "contacts.json",
+            Paged::Conversations => "conversations.json",
+            Paged::Usage => "usage_daily.json",
+            Paged::Audit => "audit_log.json",
+        }
+    }
+
+    /// The key before the first row.
+    pub fn start(self) -> &'static str {
+        match self {
+            Paged::Usage => "0001-01-01",
+            Paged::Audit => "0",
+            _ => "00000000-0000-0000-0000-000000000000",
+        }
+    }
+
+    /// `$1` tenant, `$2` the last key read (text), `$3` the page size; yields (key, json).
+    fn sql(self) -> &'static str {
+        match self {
+            Paged::Users => {
+                "select user_id::text, (to_jsonb(u) - 'password_hash')::text from users u
+                  where tenant_id = $1 and user_id > $2::uuid order by user_id limit $3"
+            }
+            Paged::Connections => {
+                "select connection_id::text,
+                        (to_jsonb(c) - 'access_token_enc' - 'app_secret_enc' - 'verify_token' - 'webhook_key')::text
+                   from whatsapp_connections c
+                  where tenant_id = $1 and connection_id > $2::uuid order by connection_id limit $3"
+            }
+            Paged::Contacts => {
+                "select contact_id::text, to_jsonb(c)::text from contacts c
+                  where tenant_id = $1 and contact_id > $2::uuid order by contact_id limit $3"
+            }
+            Paged::Conversations => {
+                "select conversation_id::text, to_jsonb(c)::text from conversations c
+                  where tenant_id = $1 and conversation_id > $2::uuid order by conversation_id limit $3"
+            }
+            Paged::Usage => {
+                "select day::text, to_jsonb(u)::text from usage_daily u
+                  where tenant_id = $1 and day > $2::date order by day limit $3"
+            }
+            Paged::Audit => {
+                "select audit_id::text, to_jsonb(a)::text from audit_log a
+                  where tenant_id = $1 and audit_id > $2::bigint order by audit_id limit $3"
+            }
+        }
+    }
+}
+
+/// Up to `limit` rows of `table` after key `after`, as (key, JSON object).
+pub async fn page(
+    pool: &PgPool,
+    tenant: TenantId,
+    table: Paged,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(table.sql()).bind(tenant).bind(after).bind(limit).fetch_all(pool).await
+}
+
+/// The account: the tenant row and its bot settings, one JSON object.
+pub async fn account(pool: &PgPool, tenant: TenantId) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(
+        "select jsonb_build_object('tenant', to_jsonb(t), 'bot_settings', to_jsonb(b))::text
+           from tenants t left join bot_settings b using (tenant_id)
+          where t.tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_one(pool)
+    .await
+}
+
+/// Rows the export will write (for its progress).
+pub async fn count(pool: &PgPool, tenant: TenantId) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select (select count(*) from users where tenant_id = $1)
+              + (select count(*) from whatsapp_connections where tenant_id = $1)
+              + (select count(*) from contacts where tenant_id = $1)
+              + (select count(*) from conversations where tenant_id = $1)
+              + (select count(*) from messages where tenant_id = $1)
+              + (select count(*) from usage_daily where tenant_id = $1)
+              + (select count(*) from audit_log where tenant_id = $1)",
+    )
+    .bind(tenant)
+    .fetch_one(pool)
+    .await
+}
+
+/// One message, for the CSV.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub conversation_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub message_id: Uuid,
+    pub contact_name: Option<String>,
+    pub contact_number: Option<String>,
+    pub direction: String,
+    pub author: String,
+    pub kind: String,
+    pub body: Option<String>,
+    pub details: Option<String>,
+    pub status: String,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub wamid: Option<String>,
+}
+
+/// Where a page of messages starts: after (conversation, created_at, message).
+pub type MessageKey = (Uuid, DateTime<Utc>, Uuid);
+
+/// Up to `limit` messages after `after`, thread by thread, oldest first.
+pub async fn messages(
+    pool: &PgPool,
+    tenant: TenantId,
+    after: Option<MessageKey>,
+    limit: i64,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    let (conversation, at, message) =
+        after.unwrap_or((Uuid::nil(), DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()));
+    sqlx::query_as(
+        "select m.conversation_id, m.created_at, m.message_id, ct.name as contact_name,
+                coalesce(ct.wa_id, ct.bsuid) as contact_number, m.direction, m.author, m.kind, m.body,
+                m.details::text as details, m.status, m.sent_at, m.wamid
+           from messages m
+           left join conversations cv on cv.tenant_id = m.tenant_id and cv.conversation_id = m.conversation_id
+           left join contacts ct on ct.tenant_id = cv.tenant_id and ct.contact_id = cv.contact_id
+          where m.tenant_id = $1 and (m.conversation_id, m.created_at, m.message_id) > ($2, $3, $4)
+          order by m.conversation_id, m.created_at, m.message_id
+          limit $5",
+    )
+    .bind(tenant)
+    .bind(conversation)
+    .bind(at)
+    .bind(message)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
