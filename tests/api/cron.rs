@@ -122,6 +122,7 @@ async fn the_production_schedules_enqueue_every_recurring_job_each_day_and_the_r
     let count = |queue: &str| enqueued.iter().find(|(q, _)| q == queue).map_or(0, |(_, n)| *n);
     assert!(count("prune_sessions") >= 24, "ended sessions are pruned hourly: {enqueued:?}");
     assert!(count("prune_jobs") >= 24, "finished jobs are pruned hourly: {enqueued:?}");
+    assert!(count("export_data") >= 24, "exports past their 7 days are deleted hourly: {enqueued:?}");
     // … and the registry consumes every queue the schedules feed: each job finishes.
     let registered: Vec<&str> = worker::QUEUES.iter().map(|q| q.name).collect();
     for (queue, _) in &enqueued {
