@@ -2,13 +2,15 @@
 //! (a small page and chunk size here, so a few hundred messages cross many page and
 //! chunk boundaries, with ties on the time), every message exactly once; a build that
 //! died halfway is started over cleanly; one the owner gave up on (24 h) frees the way
-//! for a new request; an account deletion removes exports and their files.
+//! for a new request, and so does one whose last attempt failed; an account deletion
+//! removes exports and their files; 100k messages are exported in bounded memory.
 
 use mujibak_core::{
     domain::{TenantId, UserId},
     export::{self, ExportError, Limits},
     purge::purge_content,
 };
+use mujibak_jobs::{export_data::ExportData, Job};
 use sqlx::PgPool;
 
 use crate::{
@@ -218,4 +220,35 @@ async fn exporting_100k_messages_keeps_memory_to_a_page_and_a_chunk(pool: PgPool
     let chunks: i64 =
         sqlx::query_scalar("select count(*) from export_chunks").fetch_one(&pool).await.unwrap();
     assert!(chunks >= 5, "{chunks} chunks of 1 MiB");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_build_whose_last_attempt_fails_is_marked_failed_so_the_owner_can_ask_again(pool: PgPool) {
+    // Arrange: storing a chunk fails (a trigger refuses it), and this is the last attempt
+    // (a job run outside a worker is its own first and last attempt).
+    migrated(&pool).await;
+    let (tenant, user) = seed(&pool, 5).await;
+    let mut tx = pool.begin().await.unwrap();
+    let e = export::request(&mut tx, tenant, user).await.unwrap();
+    tx.commit().await.unwrap();
+    sqlx::raw_sql(
+        "create function refuse() returns trigger language plpgsql as $$
+         begin raise exception 'disk full'; end $$;
+         create trigger refuse before insert on export_chunks for each row execute function refuse();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let job = ExportData::Build { tenant_id: tenant, export_id: e.export_id };
+
+    // Act
+    let outcome = job.run(&crate::helpers::job_context(&pool)).await;
+
+    // Assert
+    assert!(outcome.is_err());
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("select status, error from exports").fetch_one(&pool).await.unwrap();
+    assert_eq!((status.as_str(), error.as_deref()), ("failed", Some("build_failed")));
+    let mut tx = pool.begin().await.unwrap();
+    assert!(export::request(&mut tx, tenant, user).await.is_ok(), "a new export can be asked for");
 }
