@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod billing;
 pub mod clients;
 pub mod config;
 pub mod connections;

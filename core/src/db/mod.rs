@@ -14,6 +14,7 @@ pub mod emails;
 pub mod export_rows;
 pub mod exports;
 pub mod inbound_events;
+pub mod invoices;
 pub mod job_push;
 pub mod jobs;
 pub mod messages;
