@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
-    db::{conversations, messages, outbound, parked_statuses, usage},
+    db::{ai_usage, conversations, messages, outbound, parked_statuses, usage},
     domain::{whatsapp::StatusUpdate, TenantId},
 };
 
@@ -84,7 +84,8 @@ pub async fn apply_status(
 }
 
 /// Meta's id for message `id` is known (the send's answer, or a status carrying our
-/// callback data): records it with `note`, counts the send, and applies the statuses
+/// callback data): records it with `note`, counts the send (and, for a reply the model
+/// wrote, the month's AI replies), and applies the statuses
 /// parked for it. `false` if the message already had an id (nothing done).
 pub async fn sent(
     conn: &mut PgConnection,
@@ -97,6 +98,7 @@ pub async fn sent(
         return Ok(false);
     }
     usage::bump(conn, tenant, 0, 1).await?;
+    ai_usage::count_if_generated(conn, tenant, id).await?;
     apply_parked(conn, tenant, wamid).await?;
     Ok(true)
 }

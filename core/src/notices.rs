@@ -75,3 +75,42 @@ pub fn export_ready(business_name: &str, link: &str, until: &str) -> (String, St
     );
     (subject, text, html)
 }
+
+/// Subject, text and HTML of the email telling owners their business used `percent` %
+/// of the plan's AI replies this month (`used` of `limit`); at 100 % the bot has stopped
+/// answering until the next month or a bigger plan.
+pub fn quota_warning(
+    business_name: &str,
+    percent: u8,
+    used: i32,
+    limit: i32,
+    link: &str,
+) -> (String, String, String) {
+    let (ar, en) = if percent >= 100 {
+        (
+            format!("استخدم {business_name} كل الردود الآلية في باقته هذا الشهر ({used} من {limit})، فتوقف الرد الآلي حتى بداية الشهر القادم أو الترقية إلى باقة أكبر."),
+            format!("{business_name} has used all of its plan's AI replies this month ({used} of {limit}), so automatic replies have stopped until next month or a bigger plan."),
+        )
+    } else {
+        (
+            format!("استخدم {business_name} {percent}٪ من الردود الآلية في باقته هذا الشهر ({used} من {limit})."),
+            format!("{business_name} has used {percent}% of its plan's AI replies this month ({used} of {limit})."),
+        )
+    };
+    let subject = if percent >= 100 {
+        "مُجيب: انتهت ردود باقتك لهذا الشهر · Mujibak: your plan's replies are used up".to_owned()
+    } else {
+        format!("مُجيب: استخدمت {percent}٪ من ردود باقتك · Mujibak: {percent}% of your plan's replies used")
+    };
+    let text = format!("{ar}\n{link}\n\n{en}\n{link}\n");
+    let esc =
+        |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let html = format!(
+        "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">{} <a href=\"{u}\">لوحة التحكم</a></p>\
+         <p dir=\"ltr\" lang=\"en\">{} <a href=\"{u}\">Dashboard</a></p></body></html>",
+        esc(&ar),
+        esc(&en),
+        u = esc(link)
+    );
+    (subject, text, html)
+}

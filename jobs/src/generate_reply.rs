@@ -1,7 +1,8 @@
 //! GenerateReply: one answer per customer turn. Runs a few seconds after the latest
 //! customer message (a burst gets one reply: an older request is dropped when a newer one
 //! exists), checks that a reply is allowed before spending tokens (account active, bot on, not paused,
-//! connection active, 24-hour window open, the turn not emptied by deletions), marks the customer's message read with a
+//! connection active, 24-hour window open, the turn not emptied by deletions, the plan's
+//! AI replies not used up: `plan_limit`), marks the customer's message read with a
 //! typing indicator, asks the model (no transaction held open), then stores the reply and
 //! enqueues its send in one transaction. A model that keeps failing falls back to the
 //! business's fallback message, and the inbox shows why.
@@ -20,6 +21,7 @@ use uuid::Uuid;
 use crate::{
     enqueue,
     job::{current_attempt, Job, JobContext, JobError, WhatsAppContext},
+    plan_limit,
     send_message::SendMessage,
 };
 
@@ -92,25 +94,36 @@ impl Job for GenerateReply {
                 tracing::warn!(tenant.id = %tenant, conversation.id = %id, error = %e, "could not mark read");
             }
         }
-        let text = if !reply::open_now(&settings, Utc::now()) && !settings.away_message.trim().is_empty() {
-            settings.away_message.clone()
-        } else {
-            match self.ask_model(ctx, wa, &settings, &history).await? {
-                Answer::Model(text) => text,
-                Answer::Fallback(text) => {
-                    self.store_and_send(ctx, latest_in.map(|m| m.message_id), &text).await?;
-                    let mut conn = ctx.db.acquire().await?;
-                    conversations::set_notice(&mut conn, tenant, id, "model_failed", true).await?;
-                    return Ok(());
+        let (text, generated) =
+            if !reply::open_now(&settings, Utc::now()) && !settings.away_message.trim().is_empty() {
+                (settings.away_message.clone(), false)
+            } else if !plan_limit::allows(ctx, tenant).await? {
+                // The plan's AI replies are used up: no model call; the fallback if one is set,
+                // and the inbox says why (after the send, which clears notices).
+                let fallback = settings.fallback_message.trim();
+                if !fallback.is_empty() {
+                    self.store_and_send(ctx, latest_in.map(|m| m.message_id), fallback, false).await?;
                 }
-                Answer::Nothing => {
-                    return Err(JobError::permanent(anyhow::anyhow!(
-                        "the model failed and no fallback message is set"
-                    )))
+                let mut conn = ctx.db.acquire().await?;
+                conversations::set_notice(&mut conn, tenant, id, "quota_reached", true).await?;
+                return Ok(());
+            } else {
+                match self.ask_model(ctx, wa, &settings, &history).await? {
+                    Answer::Model(text) => (text, true),
+                    Answer::Fallback(text) => {
+                        self.store_and_send(ctx, latest_in.map(|m| m.message_id), &text, false).await?;
+                        let mut conn = ctx.db.acquire().await?;
+                        conversations::set_notice(&mut conn, tenant, id, "model_failed", true).await?;
+                        return Ok(());
+                    }
+                    Answer::Nothing => {
+                        return Err(JobError::permanent(anyhow::anyhow!(
+                            "the model failed and no fallback message is set"
+                        )))
+                    }
                 }
-            }
-        };
-        self.store_and_send(ctx, latest_in.map(|m| m.message_id), &text).await
+            };
+        self.store_and_send(ctx, latest_in.map(|m| m.message_id), &text, generated).await
     }
 }
 
@@ -164,6 +177,7 @@ impl GenerateReply {
         ctx: &JobContext,
         reply_to: Option<Uuid>,
         text: &str,
+        generated: bool,
     ) -> Result<(), JobError> {
         let mut tx = ctx.db.begin().await?;
         let Some(conv) = conversations::lock(&mut tx, self.tenant_id, self.conversation_id).await? else {
@@ -172,9 +186,16 @@ impl GenerateReply {
         if !self.is_latest(conv.reply_requested_at) || !conv.unanswered || conv.bot_paused {
             return Ok(()); // a newer message arrived, a human answered, or the bot was paused
         }
-        let message_id =
-            messages::insert_outbound(&mut tx, self.tenant_id, self.conversation_id, "bot", text, reply_to)
-                .await?;
+        let message_id = messages::insert_outbound(
+            &mut tx,
+            self.tenant_id,
+            self.conversation_id,
+            "bot",
+            text,
+            reply_to,
+            generated,
+        )
+        .await?;
         conversations::answered(&mut tx, self.tenant_id, self.conversation_id).await?;
         enqueue(&mut tx, &SendMessage { tenant_id: self.tenant_id, message_id })
             .await

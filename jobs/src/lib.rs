@@ -40,6 +40,7 @@ pub mod handle_inbound;
 pub mod job;
 mod lease;
 pub mod notify;
+pub mod plan_limit;
 pub mod prune_jobs;
 pub mod prune_sessions;
 pub mod reconcile_send;

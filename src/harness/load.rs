@@ -17,7 +17,7 @@ use mujibak_core::{
     config::WhatsAppConfig,
     connections::{self, ConnectInput},
     crypto::Keyring,
-    db::{audit::Actor, bot_settings, tenants},
+    db::{audit::Actor, bot_settings, plans, tenants},
     domain::{whatsapp::signature, TenantId},
 };
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -52,9 +52,21 @@ pub async fn businesses(
         timeout: Duration::from_secs(10),
         reconcile_after: Duration::from_secs(120),
     });
+    let unlimited = plans::Plan {
+        plan_id: "load-test".into(),
+        name_en: "Load test".into(),
+        name_ar: "اختبار الحمل".into(),
+        price_halalas: 0,
+        ai_replies: i32::MAX,
+        numbers: 1,
+        seats: 1,
+    };
+    plans::insert_if_missing(&mut *pool.acquire().await?, &unlimited, 1000).await?;
     for i in 0..n {
         let tenant = TenantId::new();
         tenants::insert(&mut *pool.acquire().await?, tenant, &format!("Chaos business {i}")).await?;
+        // Load runs send far more replies than a plan allows in a month.
+        plans::set_for(&mut *pool.acquire().await?, tenant, "load-test").await?;
         let bot = bot_settings::BotSettings {
             enabled: true,
             description: "A test business.".into(),

@@ -7,7 +7,7 @@ use mujibak_core::{
     clients::whatsapp::GraphClient,
     connections::{self, ConnectInput},
     crypto::Keyring,
-    db::{audit::Actor, bot_settings, connections as db_connections, users},
+    db::{audit::Actor, bot_settings, connections as db_connections, plans, users},
     domain::{DisplayName, EmailAddress, Locale, NewPassword},
 };
 use secrecy::SecretString;
@@ -49,6 +49,8 @@ pub async fn ensure(pool: &PgPool, keyring: &Keyring, graph: &GraphClient) -> an
                 ..Default::default()
             };
             bot_settings::save(&mut *pool.acquire().await?, owner.tenant_id, &bot).await?;
+            // The demo shows a paying business (the trial's 100 replies run out in a demo day).
+            plans::set_for(&mut *pool.acquire().await?, owner.tenant_id, "pro").await?;
             tracing::info!("demo business created");
             owner
         }

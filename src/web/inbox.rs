@@ -195,7 +195,7 @@ async fn reply(
     let mut tx = state.db.begin().await?;
     conversations::lock(&mut tx, tenant, uuid).await?.ok_or(WebError::NotFound)?;
     conversations::set_paused(&mut tx, tenant, uuid, true).await?;
-    let message_id = messages::insert_outbound(&mut tx, tenant, uuid, "human", text, None).await?;
+    let message_id = messages::insert_outbound(&mut tx, tenant, uuid, "human", text, None, false).await?;
     conversations::answered(&mut tx, tenant, uuid).await?;
     enqueue(&mut tx, &SendMessage { tenant_id: tenant, message_id }).await?;
     tx.commit().await?;

@@ -35,6 +35,7 @@ mod queue_fairness;
 mod queue_liveness;
 mod queue_retry;
 mod queue_shutdown;
+mod quota;
 mod redirects;
 mod retention;
 mod route_suite;

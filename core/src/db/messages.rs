@@ -172,6 +172,8 @@ pub async fn delete_content(
 }
 
 /// Queues an outbound text by `author` (`bot` or `human`).
+/// A reply to send, by `author` (`bot` or `human`); `generated` if the model wrote it
+/// (counted against the plan once Meta accepts it).
 pub async fn insert_outbound(
     conn: &mut PgConnection,
     tenant_id: TenantId,
@@ -179,10 +181,12 @@ pub async fn insert_outbound(
     author: &str,
     body: &str,
     reply_to: Option<Uuid>,
+    generated: bool,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar(
-        "insert into messages (tenant_id, message_id, conversation_id, direction, author, kind, body, status, reply_to)
-         values ($1, $2, $3, 'out', $4, 'text', $5, 'queued', $6) returning message_id",
+        "insert into messages (tenant_id, message_id, conversation_id, direction, author, kind, body, status,
+                               reply_to, generated)
+         values ($1, $2, $3, 'out', $4, 'text', $5, 'queued', $6, $7) returning message_id",
     )
     .bind(tenant_id)
     .bind(Uuid::new_v4())
@@ -190,6 +194,7 @@ pub async fn insert_outbound(
     .bind(author)
     .bind(body)
     .bind(reply_to)
+    .bind(generated)
     .fetch_one(conn)
     .await
 }

@@ -2,6 +2,7 @@
 //! tenant id as their first argument after the executor. This file owns the pool and the
 //! migration bookkeeping.
 
+pub mod ai_usage;
 pub mod audit;
 pub mod bot_settings;
 pub mod connections;
@@ -25,6 +26,7 @@ pub mod ops_queues;
 pub mod ops_tenants;
 pub mod outbound;
 pub mod parked_statuses;
+pub mod plans;
 pub mod purge;
 pub mod queue;
 pub mod rate_limits;

@@ -132,8 +132,8 @@ async fn welcome(
     if !contacts::mark_welcomed(conn, tenant, party.contact_id).await? {
         return Ok(Effects::note("opened the chat; welcomed before"));
     }
-    let id =
-        messages::insert_outbound(conn, tenant, party.conversation_id, "bot", text, Some(opened)).await?;
+    let id = messages::insert_outbound(conn, tenant, party.conversation_id, "bot", text, Some(opened), false)
+        .await?;
     conversations::answered(conn, tenant, party.conversation_id).await?;
     Ok(Effects { send: Some(id), ..Effects::default() })
 }

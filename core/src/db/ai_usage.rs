@@ -1,0 +1,66 @@
+//! AI replies per tenant and Riyadh calendar month, against the tenant's plan: counted
+//! when Meta accepts a reply the model wrote (`count_if_generated`, called by
+//! `crate::delivery::sent`), read before the model is asked (`allowance`), and the owner's
+//! 80 % and 100 % warnings claimed once per month (`claim_warning`).
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+
+const MONTH: &str = "date_trunc('month', now() at time zone 'Asia/Riyadh')::date";
+
+/// Counts message `id` if the model wrote it.
+pub async fn count_if_generated(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "insert into ai_usage_monthly (tenant_id, month, replies)
+         select tenant_id, {MONTH}, 1 from messages where tenant_id = $1 and message_id = $2 and generated
+         on conflict (tenant_id, month) do update set replies = ai_usage_monthly.replies + 1"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// This month's AI replies and the plan's allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Allowance {
+    pub used: i32,
+    pub limit: i32,
+}
+
+pub async fn allowance(conn: &mut PgConnection, tenant: TenantId) -> Result<Allowance, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select coalesce(u.replies, 0) as used, p.ai_replies as limit
+           from tenants t join plans p using (plan_id)
+           left join ai_usage_monthly u on u.tenant_id = t.tenant_id and u.month = {MONTH}
+          where t.tenant_id = $1"
+    )))
+    .bind(tenant)
+    .fetch_one(conn)
+    .await
+}
+
+/// Claims this month's warning at `percent` (80 or 100): true once per month.
+pub async fn claim_warning(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    percent: u8,
+) -> Result<bool, sqlx::Error> {
+    let column = if percent >= 100 { "warned_100_at" } else { "warned_80_at" };
+    let claimed = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "insert into ai_usage_monthly (tenant_id, month, {column}) values ($1, {MONTH}, now())
+         on conflict (tenant_id, month) do update set {column} = now()
+          where ai_usage_monthly.{column} is null"
+    )))
+    .bind(tenant)
+    .execute(conn)
+    .await?;
+    Ok(claimed.rows_affected() == 1)
+}
