@@ -13,6 +13,7 @@ pub mod deletion;
 pub mod delivery;
 pub mod domain;
 pub mod inbound;
+pub mod incidents;
 pub mod metrics;
 pub mod notices;
 pub mod ops;

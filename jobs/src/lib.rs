@@ -24,7 +24,8 @@
 //! dead job left behind), `send_email` (outbox delivery), `prune_jobs` (finished and dead
 //! job rows), `prune_sessions` (ended sessions, stale rate-limit windows),
 //! `delete_account` (an account's purge after its grace, and the daily sweep that no
-//! deletion outlives the 30-day promise).
+//! deletion outlives the 30-day promise), `notify_breach` (one user's security incident
+//! notice).
 
 mod backend;
 pub mod backoff;
@@ -38,6 +39,7 @@ pub mod handle_inbound;
 pub mod job;
 mod lease;
 pub mod notify;
+pub mod notify_breach;
 pub mod prune_jobs;
 pub mod prune_sessions;
 pub mod reconcile_send;

@@ -24,6 +24,7 @@ use crate::{
     generate_reply::GenerateReply,
     handle_inbound::HandleInbound,
     job::{Job, JobContext},
+    notify_breach::NotifyBreach,
     prune_jobs::PruneJobs,
     prune_sessions::PruneSessions,
     reconcile_send::ReconcileSend,
@@ -95,6 +96,7 @@ pub const QUEUES: &[QueueSpec] = &[
     spec::<PruneSessions>(),
     spec::<PruneJobs>(),
     spec::<DeleteAccount>(),
+    spec::<NotifyBreach>(),
 ];
 
 /// Every recurring task, with expressions from configuration, in Asia/Riyadh time.

@@ -17,6 +17,7 @@ mod health;
 mod helpers;
 mod i18n;
 mod inbound_guarantees;
+mod incidents;
 mod limits;
 mod metrics;
 mod ops;

@@ -12,6 +12,7 @@ pub mod deletion_requests;
 pub mod deliveries;
 pub mod emails;
 pub mod inbound_events;
+pub mod incidents;
 pub mod job_push;
 pub mod jobs;
 pub mod messages;
