@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod domain;
 pub mod export;
 pub mod inbound;
+pub mod incidents;
 pub mod metrics;
 pub mod notices;
 pub mod ops;

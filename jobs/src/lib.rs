@@ -25,7 +25,7 @@
 //! job rows), `prune_sessions` (ended sessions, stale rate-limit windows),
 //! `delete_account` (an account's purge after its grace, and the daily sweep that no
 //! deletion outlives the 30-day promise), `export_data` (a tenant's data export, and the
-//! hourly expiry of old ones).
+//! hourly expiry of old ones), `notify_breach` (one user's security incident notice).
 
 mod backend;
 pub mod backoff;
@@ -40,6 +40,7 @@ pub mod handle_inbound;
 pub mod job;
 mod lease;
 pub mod notify;
+pub mod notify_breach;
 pub mod plan_limit;
 pub mod prune_jobs;
 pub mod prune_sessions;

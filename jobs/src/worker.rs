@@ -25,6 +25,7 @@ use crate::{
     generate_reply::GenerateReply,
     handle_inbound::HandleInbound,
     job::{Job, JobContext},
+    notify_breach::NotifyBreach,
     prune_jobs::PruneJobs,
     prune_sessions::PruneSessions,
     reconcile_send::ReconcileSend,
@@ -97,6 +98,7 @@ pub const QUEUES: &[QueueSpec] = &[
     spec::<PruneJobs>(),
     spec::<DeleteAccount>(),
     spec::<ExportData>(),
+    spec::<NotifyBreach>(),
 ];
 
 /// Every recurring task, with expressions from configuration, in Asia/Riyadh time.

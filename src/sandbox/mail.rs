@@ -1,8 +1,11 @@
 //! An SMTP sink: accepts every message (no TLS, no auth) and keeps it in memory and, when
 //! given a folder, as `<n>.eml` files a developer can open. Enough of RFC 5321 for lettre
 //! and common clients: EHLO/HELO, MAIL, RCPT, DATA (dot-unstuffed), RSET, NOOP, QUIT.
+//! Fault switch: [`MailSink::fail_rcpt`] refuses a recipient with a 4xx at RCPT for its
+//! next N attempts (what a greylisting or overloaded server does), and counts them.
 
 use std::{
+    collections::HashMap,
     net::SocketAddr,
     path::PathBuf,
     sync::{Arc, Mutex},
@@ -26,22 +29,47 @@ pub struct ReceivedMail {
 pub struct MailSink {
     addr: SocketAddr,
     inbox: Arc<Mutex<Vec<ReceivedMail>>>,
+    faults: Arc<Mutex<Faults>>,
+}
+
+/// Recipients to refuse, and the refusals made.
+#[derive(Default)]
+struct Faults {
+    /// Lower-cased address → RCPT attempts still to refuse.
+    refuse: HashMap<String, u32>,
+    /// Lower-cased address → RCPT attempts refused so far.
+    refused: HashMap<String, u32>,
+}
+
+impl Faults {
+    /// Whether this RCPT of `address` is refused (and counts it).
+    fn refuses(&mut self, address: &str) -> bool {
+        let key = address.to_ascii_lowercase();
+        match self.refuse.get_mut(&key) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                *self.refused.entry(key).or_default() += 1;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl MailSink {
     /// Listens on `addr` (port 0 picks a free one) and serves until the process ends.
     pub async fn start(addr: &str, folder: Option<PathBuf>) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        let sink = Self { addr: listener.local_addr()?, inbox: Arc::default() };
+        let sink = Self { addr: listener.local_addr()?, inbox: Arc::default(), faults: Arc::default() };
         if let Some(dir) = &folder {
             std::fs::create_dir_all(dir)?;
         }
-        let inbox = sink.inbox.clone();
+        let (inbox, faults) = (sink.inbox.clone(), sink.faults.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (inbox, folder) = (inbox.clone(), folder.clone());
+                let (inbox, faults, folder) = (inbox.clone(), faults.clone(), folder.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = session(stream, &inbox, folder.as_ref()).await {
+                    if let Err(e) = session(stream, &inbox, &faults, folder.as_ref()).await {
                         tracing::debug!(error = %e, "sandbox smtp session ended");
                     }
                 });
@@ -63,11 +91,23 @@ impl MailSink {
     pub fn messages(&self) -> Vec<ReceivedMail> {
         self.inbox.lock().expect("inbox lock").clone()
     }
+
+    /// Refuses `address` (any case) with `450` at RCPT for its next `times` attempts.
+    pub fn fail_rcpt(&self, address: &str, times: u32) {
+        self.faults.lock().expect("faults lock").refuse.insert(address.to_ascii_lowercase(), times);
+    }
+
+    /// How many RCPT attempts of `address` were refused so far.
+    pub fn refused(&self, address: &str) -> u32 {
+        let faults = self.faults.lock().expect("faults lock");
+        faults.refused.get(&address.to_ascii_lowercase()).copied().unwrap_or(0)
+    }
 }
 
 async fn session(
     stream: TcpStream,
     inbox: &Mutex<Vec<ReceivedMail>>,
+    faults: &Mutex<Faults>,
     folder: Option<&PathBuf>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
@@ -90,8 +130,13 @@ async fn session(
             to.clear();
             b"250 OK\r\n"
         } else if command.starts_with("RCPT TO:") {
-            to.push(address(&line));
-            b"250 OK\r\n"
+            let rcpt = address(&line);
+            if faults.lock().expect("faults lock").refuses(&rcpt) {
+                b"450 4.2.1 Mailbox temporarily unavailable, try again later\r\n"
+            } else {
+                to.push(rcpt);
+                b"250 OK\r\n"
+            }
         } else if command == "DATA" {
             write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
             let raw = read_data(&mut lines).await?;

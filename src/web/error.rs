@@ -97,6 +97,27 @@ impl From<mujibak_core::ops::OpsError> for WebError {
     }
 }
 
+impl From<mujibak_core::incidents::IncidentError> for WebError {
+    fn from(e: mujibak_core::incidents::IncidentError) -> Self {
+        use mujibak_core::incidents::IncidentError as E;
+        match e {
+            E::Invalid(why) => Self::Invalid(why),
+            E::NotFound => Self::NotFound,
+            E::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<mujibak_jobs::notify_breach::FanOutError> for WebError {
+    fn from(e: mujibak_jobs::notify_breach::FanOutError) -> Self {
+        use mujibak_jobs::notify_breach::FanOutError as E;
+        match e {
+            E::Incident(e) => e.into(),
+            E::Queue(e) => e.into(),
+        }
+    }
+}
+
 impl From<mujibak_jobs::enqueue::QueueError> for WebError {
     fn from(e: mujibak_jobs::enqueue::QueueError) -> Self {
         Self::Internal(e.into())

@@ -1,4 +1,5 @@
-//! Extractors: [`Page`] (what every page handler renders with), [`CurrentUser`] (signed in,
+//! Extractors: [`Page`] (what every page handler renders with; for a signed-in user it also
+//! loads the security incident banners of the user's tenant), [`CurrentUser`] (signed in,
 //! else off to sign-in), [`Owner`] (owner-only pages: 403 for agents) and [`ClientIp`].
 //! The tenant of every query comes from `CurrentUser`, never from the request.
 
@@ -11,7 +12,8 @@ use axum::{
 };
 use mujibak_core::{
     db::users::User,
-    domain::{Role, TenantId},
+    domain::{IncidentId, Role, TenantId},
+    incidents,
 };
 use serde::Serialize;
 
@@ -24,10 +26,16 @@ use crate::state::AppState;
 
 /// Layout data for `ctx`.
 pub fn chrome(state: &AppState, ctx: &SessionCtx, path: &str) -> Chrome {
-    chrome_with(state, ctx, path, Vec::new())
+    chrome_with(state, ctx, path, Vec::new(), Vec::new())
 }
 
-fn chrome_with(state: &AppState, ctx: &SessionCtx, path: &str, alerts: Vec<String>) -> Chrome {
+fn chrome_with(
+    state: &AppState,
+    ctx: &SessionCtx,
+    path: &str,
+    alerts: Vec<String>,
+    incidents: Vec<IncidentId>,
+) -> Chrome {
     Chrome {
         lang: ctx.locale.as_str(),
         dir: ctx.locale.dir(),
@@ -46,6 +54,7 @@ fn chrome_with(state: &AppState, ctx: &SessionCtx, path: &str, alerts: Vec<Strin
         support_email: state.config.mail.support_address.clone(),
         sandbox: state.sandbox,
         alerts,
+        incidents,
     }
 }
 
@@ -56,13 +65,15 @@ pub struct Page {
     pub session: SessionCtx,
     pub path: String,
     alerts: std::sync::Mutex<Vec<String>>,
+    /// Security incidents whose banner the signed-in user sees.
+    incidents: Vec<IncidentId>,
 }
 
 impl Page {
     /// Renders `template` with `data` inside the layout.
     pub fn render(&self, template: &str, data: &impl Serialize) -> Result<Html<String>, WebError> {
         let alerts = self.alerts.lock().map(|a| a.clone()).unwrap_or_default();
-        let chrome = chrome_with(&self.state, &self.session, &self.path, alerts);
+        let chrome = chrome_with(&self.state, &self.session, &self.path, alerts, self.incidents.clone());
         Ok(Html(self.state.views.render(template, data, &chrome)?))
     }
 
@@ -86,11 +97,16 @@ impl FromRequestParts<AppState> for Page {
             .get::<SessionCtx>()
             .cloned()
             .ok_or_else(|| WebError::Internal(anyhow::anyhow!("no session on a page route")))?;
+        let incidents = match &session.user {
+            Some(user) => incidents::banners(&mut *state.db.acquire().await?, user.tenant_id).await?,
+            None => Vec::new(),
+        };
         Ok(Page {
             state: state.clone(),
             session,
             path: parts.uri.path().to_owned(),
             alerts: Default::default(),
+            incidents,
         })
     }
 }

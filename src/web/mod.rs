@@ -17,6 +17,7 @@ mod forms;
 mod gate;
 mod health;
 mod inbox;
+mod incidents;
 pub mod input;
 pub mod limits;
 pub mod metrics;
@@ -80,6 +81,7 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
         .merge(team::routes())
         .merge(settings::routes())
         .merge(inbox::routes())
+        .merge(incidents::routes())
         .into_parts();
     let pages = pages
         .fallback(|| async { WebError::NotFound })

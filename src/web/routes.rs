@@ -112,6 +112,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/inbox/{id}/pause", P, Access::SignedIn, NONE),
     r("/inbox/{id}/resume", P, Access::SignedIn, NONE),
     r("/inbox/{id}/reply", P, Access::SignedIn, &["text"]),
+    r("/incidents/{incident}", G, Access::SignedIn, NONE),
     r("/account/delete", GP, Access::Owner, &["password"]),
     r("/account/deletion", G, Access::Owner, NONE),
     r("/account/deletion/cancel", P, Access::Owner, &["password"]),
@@ -151,6 +152,15 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/ops/tenants/{tenant}/suspend", P, Access::Staff(Scope::TenantsWrite), &["reason"]),
     r("/ops/tenants/{tenant}/unsuspend", P, Access::Staff(Scope::TenantsWrite), NONE),
     r("/ops/tenants/{tenant}/delete", P, Access::Staff(Scope::TenantsWrite), &["reason"]),
+    r(
+        "/ops/incidents",
+        GP,
+        Access::Staff(Scope::IncidentsWrite),
+        &["title", "description_ar", "description_en", "detected_at", "affects", "tenants"],
+    ),
+    r("/ops/incidents/new", G, Access::Staff(Scope::IncidentsWrite), NONE),
+    r("/ops/incidents/{incident}", G, Access::Staff(Scope::IncidentsWrite), NONE),
+    r("/ops/incidents/{incident}/notify", P, Access::Staff(Scope::IncidentsWrite), NONE),
     r("/ops/audit", G, Access::Staff(Scope::OpsRead), &["tenant", "actor", "action", "before"]),
     r("/metrics", G, Access::Staff(Scope::OpsRead), NONE),
 ];

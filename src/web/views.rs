@@ -30,6 +30,9 @@ pub struct Chrome {
     pub sandbox: bool,
     /// Messages about the page's form as a whole, already translated.
     pub alerts: Vec<String>,
+    /// Security incidents that affected the signed-in user's tenant, notified within the
+    /// last 30 days: each shows a banner linking to its notice.
+    pub incidents: Vec<mujibak_core::domain::IncidentId>,
 }
 
 /// The signed-in user, as the layout shows them.

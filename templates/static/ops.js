@@ -81,3 +81,21 @@
   }
   refresh();
 })();
+
+// The incident pages: each `data-deadline` (the regulator's 72-hour deadline) counts down
+// every 30 seconds, as "41 h 12 min left" or "overdue by 3 h 5 min".
+(function () {
+  "use strict";
+  var els = document.querySelectorAll("[data-deadline]");
+  if (!els.length) return;
+  function span(s) { return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min"; }
+  function tick() {
+    els.forEach(function (el) {
+      var left = Math.floor((new Date(el.getAttribute("data-deadline")) - new Date()) / 1000);
+      el.textContent = left >= 0 ? span(left) + " left" : "overdue by " + span(-left);
+      el.classList.toggle("bad", left < 0);
+    });
+  }
+  tick();
+  setInterval(tick, 30000);
+})();

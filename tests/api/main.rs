@@ -19,6 +19,7 @@ mod health;
 mod helpers;
 mod i18n;
 mod inbound_guarantees;
+mod incidents;
 mod invoices;
 mod limits;
 mod metrics;

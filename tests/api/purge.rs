@@ -81,3 +81,29 @@ async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_rema
     .unwrap();
     assert_eq!(audited, 3, "the audit rows stay, and each purge adds one");
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_purge_marks_the_tenants_unsent_breach_notices_skipped(pool: PgPool) {
+    // Arrange: an incident notified to a tenant whose notice job has not run yet.
+    crate::helpers::migrated(&pool).await;
+    let tenant = TenantId::new();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "insert into tenants (tenant_id, business_name) values ('{tenant}', 'Leaving Shop');
+         insert into incidents (incident_id, title, description_ar, description_en, detected_at, recorded_by,
+                                recorded_by_name, affects_all)
+           values ('00000000-0000-0000-0000-0000000000a1', 'Leak', 'تسرب', 'Leak', now(), 'staff', 'Staff', true);
+         insert into incident_notifications (incident_id, user_id, tenant_id)
+           values ('00000000-0000-0000-0000-0000000000a1', gen_random_uuid(), '{tenant}');"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    // Act
+    purge_content(&pool, tenant).await.unwrap();
+
+    // Assert: the incident page counts it skipped, not waiting forever.
+    let status: String =
+        sqlx::query_scalar("select status from incident_notifications").fetch_one(&pool).await.unwrap();
+    assert_eq!(status, "skipped");
+}

@@ -77,6 +77,7 @@ impl World {
             .replace("{export}", "00000000-0000-0000-0000-000000000002")
             .replace("{event}", "00000000-0000-0000-0000-000000000001")
             .replace("{tenant}", "00000000-0000-0000-0000-000000000000")
+            .replace("{incident}", "00000000-0000-0000-0000-000000000002")
     }
 }
 
@@ -110,6 +111,12 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "state") => "dead",
         (_, "tenant") => "",
         (_, "reason") => "Ticket 42: a customer complaint",
+        (_, "title") => "Sample incident",
+        (_, "description_ar" | "description_en") => "Some words",
+        (_, "detected_at") => "2026-01-02T03:04",
+        // Every tenant: the sample records an incident (nobody is notified by recording).
+        (_, "affects") => "all",
+        (_, "tenants") => "",
         (_, "actor") => "staff",
         (_, "action") => "job_*",
         (_, "reply_language") => "match",

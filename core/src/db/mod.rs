@@ -15,6 +15,7 @@ pub mod emails;
 pub mod export_rows;
 pub mod exports;
 pub mod inbound_events;
+pub mod incidents;
 pub mod invoices;
 pub mod job_push;
 pub mod jobs;

@@ -78,6 +78,8 @@ pub async fn personal_rows(conn: &mut PgConnection, tenant: TenantId) -> Result<
         "delete from bot_settings where tenant_id = $1",
         // Data exports, their ZIP chunks with them (cascade).
         "delete from exports where tenant_id = $1",
+        // Breach notices not yet mailed: their jobs go with the tenant's job rows below.
+        "update incident_notifications set status = 'skipped' where tenant_id = $1 and status = 'queued'",
     ] {
         sqlx::query(sql).bind(tenant).execute(&mut *conn).await?;
     }

@@ -54,6 +54,10 @@ id_type!(
     EmailId
 );
 id_type!(
+    /// A security incident staff recorded (breach notification).
+    IncidentId
+);
+id_type!(
     /// A request to delete a tenant's account.
     DeletionRequestId
 );

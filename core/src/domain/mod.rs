@@ -10,7 +10,7 @@ pub mod role;
 pub mod whatsapp;
 
 pub use email::EmailAddress;
-pub use ids::{DeletionRequestId, EmailId, ExportId, TenantId, UserId};
+pub use ids::{DeletionRequestId, EmailId, ExportId, IncidentId, TenantId, UserId};
 pub use locale::Locale;
 pub use name::DisplayName;
 pub use password::NewPassword;

@@ -7,6 +7,7 @@
 mod audit;
 pub mod auth;
 mod deliveries;
+mod incidents;
 mod jobs;
 mod queues;
 mod signin;
@@ -35,6 +36,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(deliveries::routes())
         .merge(tenants::routes())
         .merge(tenant_actions::routes())
+        .merge(incidents::routes())
         .merge(audit::routes())
         .merge(super::metrics::routes())
         .map(|r| r.route_layer(middleware::from_fn_with_state(state.clone(), auth::middleware)));

@@ -32,6 +32,13 @@ const EXPECT: &[(&str, &str, Scope, u16)] = &[
     ("POST", "/ops/tenants/{tenant}/suspend", Scope::TenantsWrite, 422),
     ("POST", "/ops/tenants/{tenant}/unsuspend", Scope::TenantsWrite, 409),
     ("POST", "/ops/tenants/{tenant}/delete", Scope::TenantsWrite, 422),
+    // An empty form is refused, but only after the scope; notifying an incident answers
+    // with how many it queued (the first call all users, later ones none).
+    ("GET", "/ops/incidents", Scope::IncidentsWrite, 200),
+    ("POST", "/ops/incidents", Scope::IncidentsWrite, 422),
+    ("GET", "/ops/incidents/new", Scope::IncidentsWrite, 200),
+    ("GET", "/ops/incidents/{incident}", Scope::IncidentsWrite, 200),
+    ("POST", "/ops/incidents/{incident}/notify", Scope::IncidentsWrite, 200),
     ("GET", "/ops/audit", Scope::OpsRead, 200),
     ("GET", "/metrics", Scope::OpsRead, 200),
 ];
@@ -40,6 +47,7 @@ struct Ids {
     job: String,
     tenant: String,
     conversation: String,
+    incident: String,
 }
 
 fn url(path: &str, ids: &Ids) -> String {
@@ -47,6 +55,7 @@ fn url(path: &str, ids: &Ids) -> String {
         .replace("{job}", &ids.job)
         .replace("{tenant}", &ids.tenant)
         .replace("{id}", &ids.conversation)
+        .replace("{incident}", &ids.incident)
         .replace("{event}", "00000000-0000-0000-0000-000000000001");
     let query = match path {
         "/ops/jobs" => format!("?queue=handle_inbound&state=done&tenant={}", ids.tenant),
@@ -81,7 +90,16 @@ async fn every_ops_route_answers_each_scope_as_the_table_says_and_dead_tokens_ge
     .fetch_one(&pool)
     .await
     .unwrap();
-    let ids = Ids { job, tenant, conversation: p.conversation_id().await };
+    let incident: String = sqlx::query_scalar(
+        "insert into incidents (incident_id, title, description_ar, description_en, detected_at,
+                                recorded_by, recorded_by_name, affects_all)
+         values (gen_random_uuid(), 'Scopes', 'وصف', 'Description', now(), 'test', 'test', true)
+         returning incident_id::text",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let ids = Ids { job, tenant, conversation: p.conversation_id().await, incident };
     let mut by_scope = Vec::new();
     for scope in Scope::ALL {
         by_scope.push((scope, Api::new(p.addr, Some(&token(&pool, scope.as_str(), scope.as_str()).await))));

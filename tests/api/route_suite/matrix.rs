@@ -71,6 +71,8 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/inbox/{id}/pause", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/resume", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/reply", [S, Is(404), Is(303), Is(303)]),
+    // No incident has this id (the suite's is unknown): a notice only its tenants can read.
+    ("GET", "/incidents/{incident}", [S, Is(404), Is(404), Is(404)]),
     // The sample password is wrong: nothing is deleted (a pending deletion's pages send
     // an owner without one to the dashboard).
     ("GET", "/account/delete", OWNER_PAGE),
@@ -113,6 +115,11 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/ops/tenants/{tenant}/suspend", STAFF_ACTION),
     ("POST", "/ops/tenants/{tenant}/unsuspend", STAFF_ACTION),
     ("POST", "/ops/tenants/{tenant}/delete", STAFF_ACTION),
+    ("GET", "/ops/incidents", STAFF_PAGE),
+    ("POST", "/ops/incidents", STAFF_ACTION),
+    ("GET", "/ops/incidents/new", STAFF_PAGE),
+    ("GET", "/ops/incidents/{incident}", STAFF_PAGE),
+    ("POST", "/ops/incidents/{incident}/notify", STAFF_ACTION),
     ("GET", "/ops/audit", STAFF_PAGE),
     ("GET", "/metrics", STAFF_PAGE),
     // These end something the routes above need: they run last, in this order.
