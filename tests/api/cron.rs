@@ -95,12 +95,7 @@ async fn the_production_schedules_enqueue_every_recurring_job_each_day_and_the_r
     pool: PgPool,
 ) {
     // Arrange: the production schedules (default configuration) and the real registry.
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(20)
-        .connect_with((*pool.connect_options()).clone())
-        .await
-        .unwrap();
-    migrated(&pool).await;
+    let pool = crate::helpers::sized_pool(&pool, 20).await;
     let config = mujibak_core::Config::from_lookup(|n| (n == "DATABASE_URL").then(|| "postgres://x".into()))
         .expect("defaults");
     let scheduler = Scheduler::new(pool.clone(), worker::schedules(&config.queue).unwrap(), t0());

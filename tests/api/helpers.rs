@@ -40,6 +40,18 @@ pub async fn runs(pool: &PgPool, key: &str) -> Vec<DateTime<Utc>> {
         .unwrap()
 }
 
+/// A migrated pool of `size` connections to the test's database (the test harness's own
+/// pool is small; production-sized pools and several workers need more).
+pub async fn sized_pool(pool: &PgPool, size: u32) -> PgPool {
+    let sized = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(size)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    migrated(&sized).await;
+    sized
+}
+
 pub fn job_context(pool: &PgPool) -> JobContext {
     JobContext {
         db: pool.clone(),

@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    helpers::{eventually, fast_options, job_context, migrated, spawn_app, TestWorker},
+    helpers::{eventually, fast_options, job_context, spawn_app, TestWorker},
     ops::{audited, token, Api},
     web::read_mail,
 };
@@ -34,12 +34,7 @@ struct World {
 
 impl World {
     async fn start(pool: PgPool) -> Self {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(20)
-            .connect_with((*pool.connect_options()).clone())
-            .await
-            .unwrap();
-        migrated(&pool).await;
+        let pool = crate::helpers::sized_pool(&pool, 20).await;
         let sink = MailSink::start("127.0.0.1:0", None).await.unwrap();
         let config = MailConfig {
             smtp_url: Some(sink.url().into()),

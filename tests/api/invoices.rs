@@ -68,12 +68,7 @@ async fn two_racing_runs_issue_one_invoice_per_tenant_with_gapless_numbers_and_a
     pool: PgPool,
 ) {
     // Arrange: 30 tenants; a run that took number 1 and rolled back.
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(10)
-        .connect_with((*pool.connect_options()).clone())
-        .await
-        .unwrap();
-    migrated(&pool).await;
+    let pool = crate::helpers::sized_pool(&pool, 10).await;
     let ids = tenants(&pool, 30).await;
     let mut tx = pool.begin().await.unwrap();
     let buyer = Buyer { name: "Rolled back".into(), email: "x@shop.sa".into() };

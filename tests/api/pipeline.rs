@@ -22,7 +22,7 @@ mod inspect;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::{fast_options, job_context, migrated, spawn_app_as, TestWorker},
+    helpers::{fast_options, job_context, spawn_app_as, TestWorker},
     web::{verify_email, Browser},
 };
 
@@ -77,12 +77,7 @@ impl Pipeline {
     pub async fn start_opts(pool: PgPool, email: &str, phone_number_id: &str, opts: Options<'_>) -> Self {
         // The app and four workers share one database, as `mujibak dev` does: give them a
         // production-sized pool rather than the test harness's small one.
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(40)
-            .connect_with((*pool.connect_options()).clone())
-            .await
-            .unwrap();
-        migrated(&pool).await;
+        let pool = crate::helpers::sized_pool(&pool, 40).await;
         let graph = GraphFake::start("127.0.0.1:0").await.unwrap();
         let model = OpenAiFake::start("127.0.0.1:0").await.unwrap();
         let mail = MailSink::start("127.0.0.1:0", None).await.unwrap();

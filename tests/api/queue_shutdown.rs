@@ -9,9 +9,7 @@ use mujibak_jobs::{enqueue, worker::WorkerOptions, Job, JobContext, JobError};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use crate::helpers::{
-    eventually, fast_options, job_context, log_run, migrated, runs, Supervised, TestWorker,
-};
+use crate::helpers::{eventually, fast_options, job_context, log_run, runs, Supervised, TestWorker};
 
 /// Takes `secs` on its first run, no time on later ones.
 #[derive(Serialize, Deserialize)]
@@ -45,12 +43,7 @@ async fn jobs_that_finish_during_the_grace_period_never_run_again_and_the_long_o
     pool: PgPool,
 ) {
     // Arrange: a production-sized pool, one 60 s job and five 2 s ones in flight at once.
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(10)
-        .connect_with((*pool.connect_options()).clone())
-        .await
-        .unwrap();
-    migrated(&pool).await;
+    let pool = crate::helpers::sized_pool(&pool, 10).await;
     let long = push(&pool, "long", 60).await;
     let mut fast = Vec::new();
     for n in 0..5 {
