@@ -186,6 +186,7 @@ async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> 
         session_idle: config.session.idle,
         whatsapp: Some(whatsapp),
         base_url: config.http.base_url.clone(),
+        seller: config.seller.clone(),
     };
     let schedules = worker::schedules(&config.queue)?;
     let opts = WorkerOptions { shutdown_timeout: config.queue.shutdown_timeout, ..WorkerOptions::default() };

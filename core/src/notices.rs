@@ -114,3 +114,33 @@ pub fn quota_warning(
     );
     (subject, text, html)
 }
+
+/// Subject, text and HTML of the email telling owners an invoice was issued (`number`,
+/// `total` in SAR with VAT), to see and pay on the billing page at `link`.
+pub fn invoice_issued(
+    business_name: &str,
+    number: &str,
+    total: &str,
+    link: &str,
+) -> (String, String, String) {
+    let subject = format!("مُجيب: فاتورة {number} · Mujibak: invoice {number}");
+    let text = format!(
+        "صدرت فاتورة {business_name} رقم {number} بمبلغ {total} ر.س شاملًا ضريبة القيمة المضافة. \
+         تجدها في صفحة الفوترة: {link}\n\n\
+         Invoice {number} for {business_name} is issued: {total} SAR including VAT. \
+         See it on the billing page: {link}\n"
+    );
+    let esc =
+        |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let html = format!(
+        "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">صدرت فاتورة {b} رقم <bdi>{n}</bdi> بمبلغ \
+         <bdi>{t}</bdi> ر.س شاملًا الضريبة. <a href=\"{u}\">صفحة الفوترة</a></p>\
+         <p dir=\"ltr\" lang=\"en\">Invoice {n} for {b} is issued: {t} SAR including VAT. \
+         <a href=\"{u}\">Billing page</a></p></body></html>",
+        b = esc(business_name),
+        n = esc(number),
+        t = esc(total),
+        u = esc(link)
+    );
+    (subject, text, html)
+}

@@ -131,6 +131,8 @@ pub struct JobContext {
     pub whatsapp: Option<WhatsAppContext>,
     /// The app's public URL (`BASE_URL`), for links in emails.
     pub base_url: String,
+    /// The seller on invoices; `None`: the invoice run issues nothing (and retries).
+    pub seller: Option<mujibak_core::billing::Seller>,
 }
 
 /// What the WhatsApp jobs need.

@@ -25,7 +25,8 @@
 //! job rows), `prune_sessions` (ended sessions, stale rate-limit windows),
 //! `delete_account` (an account's purge after its grace, and the daily sweep that no
 //! deletion outlives the 30-day promise), `export_data` (a tenant's data export, and the
-//! hourly expiry of old ones), `notify_breach` (one user's security incident notice).
+//! hourly expiry of old ones), `notify_breach` (one user's security incident notice),
+//! `issue_invoice` (the monthly invoice run and each business's invoice).
 
 mod backend;
 pub mod backoff;
@@ -37,6 +38,7 @@ pub mod export_data;
 pub mod fit;
 pub mod generate_reply;
 pub mod handle_inbound;
+pub mod issue_invoice;
 pub mod job;
 mod lease;
 pub mod notify;

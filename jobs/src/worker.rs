@@ -13,7 +13,7 @@ use std::{
 
 use apalis::prelude::{Monitor, MonitorError, WorkerBuilder, WorkerBuilderExt};
 use chrono::Utc;
-use mujibak_core::config::QueueConfig;
+use mujibak_core::{billing::run::period_before, config::QueueConfig};
 
 use crate::{
     backend::PgQueue,
@@ -24,6 +24,7 @@ use crate::{
     fit::{fit_concurrency, PoolFitError},
     generate_reply::GenerateReply,
     handle_inbound::HandleInbound,
+    issue_invoice::IssueInvoice,
     job::{Job, JobContext},
     notify_breach::NotifyBreach,
     prune_jobs::PruneJobs,
@@ -99,6 +100,7 @@ pub const QUEUES: &[QueueSpec] = &[
     spec::<DeleteAccount>(),
     spec::<ExportData>(),
     spec::<NotifyBreach>(),
+    spec::<IssueInvoice>(),
 ];
 
 /// Every recurring task, with expressions from configuration, in Asia/Riyadh time.
@@ -110,6 +112,11 @@ pub fn schedules(config: &QueueConfig) -> Result<Vec<Schedule>, ScheduleError> {
         // Daily at 03:23 Riyadh; a missed day is caught up at start-up.
         Schedule::new("sweep_deletions", "0 23 3 * * *", |_| DeleteAccount::Sweep)?.catch_up(1),
         Schedule::new("expire_exports", "0 17 * * * *", |_| ExportData::Expire)?.catch_up(1),
+        // 00:10 Riyadh on the 1st; a worker down over the 1st catches the run up at start-up.
+        Schedule::new("invoice_run", "0 10 0 1 * *", |tick| IssueInvoice::Run {
+            period: period_before(tick),
+        })?
+        .catch_up(3),
     ])
 }
 

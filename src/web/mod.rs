@@ -7,6 +7,7 @@
 mod account;
 mod auth;
 pub mod background;
+mod billing;
 pub mod connection_cache;
 mod csrf;
 mod email;
@@ -78,6 +79,7 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
         .merge(profile::routes())
         .merge(account::routes())
         .merge(export::routes())
+        .merge(billing::routes())
         .merge(team::routes())
         .merge(settings::routes())
         .merge(inbox::routes())

@@ -8,7 +8,7 @@ use axum::{
     routing::{get, post},
 };
 use mujibak_core::{
-    db::{tenants, users},
+    db::{ai_usage, tenants, users},
     domain::Locale,
 };
 use serde::{Deserialize, Serialize};
@@ -47,15 +47,26 @@ async fn landing(page: Page) -> Result<Response, WebError> {
 struct DashboardView {
     business_name: String,
     usage: super::usage::Charts,
+    /// This month's AI replies and the plan's allowance.
+    ai_used: String,
+    ai_limit: String,
 }
 
 async fn dashboard(
     page: Page,
     CurrentTenant(tenant_id): CurrentTenant,
 ) -> Result<impl IntoResponse, WebError> {
-    let tenant = tenants::get(&mut *page.state.db.acquire().await?, tenant_id).await?;
+    let mut conn = page.state.db.acquire().await?;
+    let tenant = tenants::get(&mut conn, tenant_id).await?;
+    let allowance = ai_usage::allowance(&mut conn, tenant_id).await?;
+    drop(conn);
     let days = mujibak_core::db::usage::last_days(&page.state.db, tenant_id, 30).await?;
-    let view = DashboardView { business_name: tenant.business_name, usage: super::usage::charts(&days) };
+    let view = DashboardView {
+        business_name: tenant.business_name,
+        usage: super::usage::charts(&days),
+        ai_used: allowance.used.to_string(),
+        ai_limit: allowance.limit.to_string(),
+    };
     page.render("dashboard/home.html", &view)
 }
 

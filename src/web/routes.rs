@@ -118,6 +118,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/account/deletion/cancel", P, Access::Owner, &["password"]),
     r("/account/export", GP, Access::Owner, NONE),
     r("/account/export/{export}/download", G, Access::Owner, NONE),
+    r("/billing", G, Access::Owner, NONE),
+    r("/billing/plan", P, Access::Owner, &["plan"]),
     r("/team", G, Access::Owner, NONE),
     r("/team/invite", P, Access::Owner, &["email"]),
     r("/team/{user_id}/remove", P, Access::Owner, NONE),

@@ -109,7 +109,9 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
 
     // Act: ask, wait, follow the email, download.
     let page = p.owner.get("/account/export").await;
-    assert!(page.body.contains("/privacy"), "the page points to the policy");
+    assert!(page.body.contains("href=\"/privacy\""), "the page points to the policy");
+    let policy = p.owner.get("/privacy").await;
+    assert!(policy.body.contains("href=\"/account/export\""), "the policy points to the page");
     let asked = p.owner.post("/account/export", &[]).await;
     assert_eq!((asked.status, asked.location()), (StatusCode::SEE_OTHER, "/account/export"));
     let again = p.owner.post("/account/export", &[]).await;

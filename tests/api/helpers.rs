@@ -62,6 +62,7 @@ pub fn job_context(pool: &PgPool) -> JobContext {
         session_idle: Duration::from_secs(3600),
         whatsapp: None,
         base_url: "http://127.0.0.1".into(),
+        seller: None,
     }
 }
 

@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod bad_input;
+mod billing_page;
 mod browser;
 mod cli;
 mod cron;
@@ -20,6 +21,7 @@ mod helpers;
 mod i18n;
 mod inbound_guarantees;
 mod incidents;
+mod invoice_run;
 mod invoices;
 mod limits;
 mod metrics;

@@ -109,6 +109,7 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "token") => "not-a-staff-token",
         (_, "queue") => "send_message",
         (_, "state") => "dead",
+        (_, "plan") => "starter",
         (_, "tenant") => "",
         (_, "reason") => "Ticket 42: a customer complaint",
         (_, "title") => "Sample incident",

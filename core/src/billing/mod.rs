@@ -15,7 +15,9 @@
 
 pub mod chain;
 pub mod money;
+pub mod plan;
 pub mod qr;
+pub mod run;
 
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Asia::Riyadh;

@@ -39,6 +39,9 @@
 //! | `SANDBOX_GRAPH_PORT` | 2600 | `mujibak dev`: port of the local Graph API |
 //! | `SANDBOX_OPENAI_PORT` | 2601 | `mujibak dev`: port of the local OpenAI-compatible server |
 //! | `READYZ_MAX_QUEUE_AGE_SECS` | 300 | `/readyz` answers 503 when a queue's oldest due job waited longer |
+//! | `SELLER_NAME` | none (no invoices are issued) | the seller printed on invoices and in their QR (Arabic first) |
+//! | `SELLER_VAT_NUMBER` | none | the seller's 15-digit VAT registration number (starts and ends with 3) |
+//! | `SELLER_ADDRESS` | none | the seller's address as printed on invoices |
 
 use std::{str::FromStr, time::Duration};
 
@@ -67,6 +70,8 @@ pub struct Config {
     pub whatsapp: WhatsAppConfig,
     pub ai: AiConfig,
     pub ops: OpsConfig,
+    /// The seller on invoices; `None` when unset (the invoice run then issues nothing).
+    pub seller: Option<crate::billing::Seller>,
     /// Keys for secrets at rest; `None` when `ENCRYPTION_KEYS` is unset.
     pub keyring: Option<crate::crypto::Keyring>,
 }
@@ -202,6 +207,7 @@ impl Config {
         if idle_minutes == 0 || max_days == 0 {
             return Err(invalid("SESSION_IDLE_MINUTES", "session lifetimes must be positive"));
         }
+        let seller = seller(&env)?;
         Ok(Config {
             database,
             http: HttpConfig { port, base_url: base_url.trim_end_matches('/').to_owned(), base_url_set },
@@ -237,9 +243,37 @@ impl Config {
             whatsapp,
             ai,
             ops,
+            seller,
             keyring,
         })
     }
+}
+
+/// `SELLER_NAME`, `SELLER_VAT_NUMBER` and `SELLER_ADDRESS`: all three or none.
+fn seller(env: &Env<'_>) -> Result<Option<crate::billing::Seller>, ConfigError> {
+    let (name, vat, address) =
+        (env.optional("SELLER_NAME"), env.optional("SELLER_VAT_NUMBER"), env.optional("SELLER_ADDRESS"));
+    let (name, vat_number, address) = match (name, vat, address) {
+        (None, None, None) => return Ok(None),
+        (Some(n), Some(v), Some(a)) => (n.trim().to_owned(), v.trim().to_owned(), a.trim().to_owned()),
+        _ => {
+            return Err(invalid(
+                "SELLER_VAT_NUMBER",
+                "set SELLER_NAME, SELLER_VAT_NUMBER and SELLER_ADDRESS together (or none: no invoices are issued)",
+            ))
+        }
+    };
+    let digits = vat_number.len() == 15 && vat_number.bytes().all(|b| b.is_ascii_digit());
+    if !digits || !vat_number.starts_with('3') || !vat_number.ends_with('3') {
+        return Err(invalid(
+            "SELLER_VAT_NUMBER",
+            "a Saudi VAT number is 15 digits starting and ending with 3",
+        ));
+    }
+    if name.len() > 255 {
+        return Err(invalid("SELLER_NAME", "at most 255 bytes fit the invoice's QR code"));
+    }
+    Ok(Some(crate::billing::Seller { name, vat_number, address }))
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {

@@ -119,3 +119,24 @@ fn deletion_grace_defaults_to_a_week_and_stays_within_the_thirty_day_promise() {
     let negative = config(&[("DATABASE_URL", "postgres://h/db"), ("DELETION_GRACE_DAYS", "-1")]).unwrap_err();
     assert!(negative.to_string().contains("DELETION_GRACE_DAYS"), "{negative}");
 }
+
+#[test]
+fn the_seller_is_all_three_variables_or_none_with_a_saudi_vat_number() {
+    let db = ("DATABASE_URL", "postgres://x");
+    assert!(config(&[db]).unwrap().seller.is_none(), "none: no invoices");
+    let full = [
+        db,
+        ("SELLER_NAME", "مُجيب للتقنية"),
+        ("SELLER_VAT_NUMBER", "300000000000003"),
+        ("SELLER_ADDRESS", "Riyadh"),
+    ];
+    let seller = config(&full).unwrap().seller.unwrap();
+    assert_eq!((seller.name.as_str(), seller.vat_number.as_str()), ("مُجيب للتقنية", "300000000000003"));
+    let partial = config(&[db, ("SELLER_NAME", "Mujibak")]).unwrap_err();
+    assert!(partial.to_string().contains("together"), "{partial}");
+    for bad in ["30000000000000", "400000000000003", "300000000000004", "3000000000000o3"] {
+        let vars = [db, ("SELLER_NAME", "M"), ("SELLER_VAT_NUMBER", bad), ("SELLER_ADDRESS", "Riyadh")];
+        let err = config(&vars).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "SELLER_VAT_NUMBER", .. }), "{bad}: {err}");
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod ai_usage;
 pub mod audit;
+pub mod billing_run;
 pub mod bot_settings;
 pub mod connections;
 pub mod contacts;

@@ -83,6 +83,8 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/account/export", [S, Is(303), Is(403), Is(303)]),
     // No such export (tests/api/export.rs downloads real ones).
     ("GET", "/account/export/{export}/download", [S, Is(404), Is(403), Is(404)]),
+    ("GET", "/billing", OWNER_PAGE),
+    ("POST", "/billing/plan", [S, Is(303), Is(403), Is(303)]),
     ("GET", "/team", OWNER_PAGE),
     ("POST", "/team/invite", [S, Is(303), Is(403), Is(303)]),
     ("GET", "/settings/whatsapp", OWNER_PAGE),

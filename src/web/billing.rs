@@ -1,0 +1,152 @@
+//! The billing page (owner only): the plan, this month's AI replies against it, the plans
+//! to choose from (prices without and with VAT) and the invoices issued so far. Choosing
+//! a plan takes effect at once (`billing::plan`, audited); the page says so.
+
+use axum::{
+    extract::State,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use mujibak_core::{
+    billing::{
+        money,
+        plan::{self, PlanChange},
+    },
+    db::{ai_usage, invoices, plans},
+    domain::TenantId,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    extract::{Owner, Page},
+    forms::FormView,
+    input::Form,
+    routes::Routes,
+    session::set_flash,
+    WebError,
+};
+use crate::state::AppState;
+
+pub fn routes() -> Routes {
+    Routes::new().route("/billing", get(billing_page)).route("/billing/plan", post(choose))
+}
+
+#[derive(Serialize)]
+struct PlanView {
+    id: String,
+    name_en: String,
+    name_ar: String,
+    price: String,
+    price_with_vat: String,
+    ai_replies: i32,
+    numbers: i32,
+    seats: i32,
+    current: bool,
+    /// Paid plans can be chosen; the trial is where a business starts.
+    choosable: bool,
+}
+
+#[derive(Serialize)]
+struct InvoiceView {
+    number: String,
+    issued_at: chrono::DateTime<chrono::Utc>,
+    total: String,
+    status: String,
+}
+
+#[derive(Serialize, Default)]
+struct BillingView {
+    #[serde(flatten)]
+    form: FormView,
+    plans: Vec<PlanView>,
+    /// This month's AI replies and the allowance, as printed.
+    used: String,
+    limit: String,
+    used_up: bool,
+    percent: i64,
+    invoices: Vec<InvoiceView>,
+}
+
+async fn view(state: &AppState, tenant: TenantId, form: FormView) -> Result<BillingView, WebError> {
+    let mut conn = state.db.acquire().await?;
+    let current = plans::of(&mut conn, tenant).await?.plan_id;
+    let allowance = ai_usage::allowance(&mut conn, tenant).await?;
+    let plans = plans::listed(&mut conn)
+        .await?
+        .into_iter()
+        .map(|p| PlanView {
+            current: p.plan_id == current,
+            choosable: p.price_halalas > 0,
+            price: money::sar(p.price_halalas),
+            price_with_vat: money::sar(money::totals(&[p.price_halalas]).total),
+            id: p.plan_id,
+            name_en: p.name_en,
+            name_ar: p.name_ar,
+            ai_replies: p.ai_replies,
+            numbers: p.numbers,
+            seats: p.seats,
+        })
+        .collect();
+    let invoices = invoices::for_tenant(&mut conn, tenant, 24)
+        .await?
+        .into_iter()
+        .map(|(i, status)| InvoiceView {
+            number: i.number,
+            issued_at: i.issued_at,
+            total: money::sar(i.total),
+            status,
+        })
+        .collect();
+    let percent = if allowance.limit > 0 {
+        (i64::from(allowance.used) * 100 / i64::from(allowance.limit)).min(100)
+    } else {
+        100
+    };
+    Ok(BillingView {
+        form,
+        plans,
+        used: allowance.used.to_string(),
+        limit: allowance.limit.to_string(),
+        used_up: allowance.used >= allowance.limit,
+        percent,
+        invoices,
+    })
+}
+
+async fn billing_page(page: Page, Owner(user): Owner) -> Result<Response, WebError> {
+    let v = view(&page.state, user.tenant_id, FormView::default()).await?;
+    Ok(page.render("billing/page.html", &v)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct PlanForm {
+    plan: String,
+}
+
+async fn choose(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(user): Owner,
+    Form { data: f, refused }: Form<PlanForm>,
+) -> Result<Response, WebError> {
+    let mut form = FormView::default();
+    form.refuse(&page, &refused);
+    let mut tx = state.db.begin().await?;
+    let outcome = if form.is_valid() {
+        plan::choose(&mut tx, user.tenant_id, user.user_id, f.plan.trim()).await?
+    } else {
+        PlanChange::Unknown
+    };
+    tx.commit().await?;
+    match outcome {
+        PlanChange::Changed { .. } => {
+            set_flash(&state, &page.session, "success", "flash.plan_changed").await?
+        }
+        PlanChange::Unchanged => {}
+        PlanChange::Unknown => {
+            form.error(&page, "plan", "errors.unknown_plan");
+            return page.invalid("billing/page.html", &view(&state, user.tenant_id, form).await?);
+        }
+    }
+    Ok(Redirect::to("/billing").into_response())
+}
