@@ -48,6 +48,7 @@ struct PlanView {
 
 #[derive(Serialize)]
 struct InvoiceView {
+    id: String,
     number: String,
     issued_at: chrono::DateTime<chrono::Utc>,
     total: String,
@@ -91,6 +92,7 @@ async fn view(state: &AppState, tenant: TenantId, form: FormView) -> Result<Bill
         .await?
         .into_iter()
         .map(|(i, status)| InvoiceView {
+            id: i.invoice_id.to_string(),
             number: i.number,
             issued_at: i.issued_at,
             total: money::sar(i.total),

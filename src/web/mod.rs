@@ -20,6 +20,7 @@ mod health;
 mod inbox;
 mod incidents;
 pub mod input;
+mod invoice;
 pub mod limits;
 pub mod metrics;
 pub mod next;
@@ -80,6 +81,7 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
         .merge(account::routes())
         .merge(export::routes())
         .merge(billing::routes())
+        .merge(invoice::routes())
         .merge(team::routes())
         .merge(settings::routes())
         .merge(inbox::routes())

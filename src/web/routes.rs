@@ -120,6 +120,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/account/export/{export}/download", G, Access::Owner, NONE),
     r("/billing", G, Access::Owner, NONE),
     r("/billing/plan", P, Access::Owner, &["plan"]),
+    r("/billing/invoices/{invoice}", G, Access::Owner, NONE),
     r("/team", G, Access::Owner, NONE),
     r("/team/invite", P, Access::Owner, &["email"]),
     r("/team/{user_id}/remove", P, Access::Owner, NONE),

@@ -21,6 +21,7 @@ mod helpers;
 mod i18n;
 mod inbound_guarantees;
 mod incidents;
+mod invoice_page;
 mod invoice_run;
 mod invoices;
 mod limits;

@@ -1,0 +1,107 @@
+//! One invoice or credit note, printable (owner only): a simplified tax invoice in Arabic
+//! with English alongside, as issued (seller, the buyer as printed, lines, subtotal, VAT,
+//! total) with its ZATCA QR code drawn as SVG from the stored payload. Another
+//! business's invoice is 404.
+
+use axum::{
+    extract::{Path, State},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use chrono::{DateTime, Utc};
+use mujibak_core::{billing::money, db::invoices};
+use qrcode::{render::svg, EcLevel, QrCode};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    extract::{Owner, Page},
+    routes::Routes,
+    WebError,
+};
+use crate::state::AppState;
+
+pub fn routes() -> Routes {
+    Routes::new().route("/billing/invoices/{invoice}", get(invoice_page))
+}
+
+#[derive(Serialize)]
+struct LineView {
+    description_ar: String,
+    description_en: String,
+    quantity: i32,
+    unit: String,
+    amount: String,
+}
+
+#[derive(Serialize)]
+struct InvoiceView {
+    credit_note: bool,
+    number: String,
+    credits: Option<String>,
+    issued_at: DateTime<Utc>,
+    seller_name: String,
+    seller_vat: String,
+    seller_address: String,
+    buyer_name: String,
+    buyer_email: String,
+    lines: Vec<LineView>,
+    subtotal: String,
+    vat: String,
+    total: String,
+    /// The QR code as an inline SVG element, drawn here from the stored payload.
+    qr_svg: String,
+    uuid: String,
+}
+
+async fn invoice_page(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(user): Owner,
+    Path(invoice): Path<String>,
+) -> Result<Response, WebError> {
+    let id: Uuid = invoice.parse().map_err(|_| WebError::NotFound)?;
+    let mut conn = state.db.acquire().await?;
+    let doc = invoices::get(&mut conn, user.tenant_id, id).await?.ok_or(WebError::NotFound)?;
+    let lines = invoices::lines(&mut conn, user.tenant_id, id).await?;
+    let credits = match doc.credits {
+        Some(original) => invoices::get(&mut conn, user.tenant_id, original).await?.map(|o| o.number),
+        None => None,
+    };
+    drop(conn);
+    let view = InvoiceView {
+        credit_note: doc.kind == "credit_note",
+        qr_svg: qr_svg(&doc.qr)?,
+        number: doc.number,
+        credits,
+        issued_at: doc.issued_at,
+        seller_name: doc.seller_name,
+        seller_vat: doc.seller_vat,
+        seller_address: doc.seller_address,
+        buyer_name: doc.buyer_name,
+        buyer_email: doc.buyer_email,
+        lines: lines
+            .into_iter()
+            .map(|l| LineView {
+                description_ar: l.description_ar,
+                description_en: l.description_en,
+                quantity: l.quantity,
+                unit: money::sar(l.unit_halalas),
+                amount: money::sar(l.amount_halalas),
+            })
+            .collect(),
+        subtotal: money::sar(doc.subtotal),
+        vat: money::sar(doc.vat),
+        total: money::sar(doc.total),
+        uuid: doc.uuid.to_string(),
+    };
+    Ok(page.render("billing/invoice.html", &view)?.into_response())
+}
+
+/// The QR code of `payload` as an `<svg>` element (no XML prolog, so it can sit in HTML).
+fn qr_svg(payload: &str) -> Result<String, WebError> {
+    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
+        .map_err(|e| WebError::Internal(anyhow::anyhow!("QR code: {e}")))?;
+    let drawn = code.render::<svg::Color<'_>>().min_dimensions(160, 160).quiet_zone(true).build();
+    Ok(drawn.find("<svg").map(|at| drawn[at..].to_owned()).unwrap_or(drawn))
+}
