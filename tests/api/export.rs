@@ -1,12 +1,16 @@
 //! Exporting an account's data from the dashboard: the owner asks, the `export_data` job
 //! builds the ZIP and emails the owner, the owner downloads it. The ZIP holds every row
-//! the database keeps for the tenant (each file checked against the tables), nothing of
+//! the database keeps for the tenant (invoices included) (each file checked against the tables), nothing of
 //! another tenant and no secret; the request and the download are audited; another
 //! tenant's owner cannot fetch it; after 7 days the link answers 410 and the sweep
 //! deletes the file.
 
 use std::io::Read;
 
+use mujibak_core::{
+    billing::{self, Buyer, NewLine, Seller},
+    domain::TenantId,
+};
 use mujibak_jobs::{export_data::ExportData, Job};
 use reqwest::StatusCode;
 use sqlx::PgPool;
@@ -53,6 +57,30 @@ pub fn csv_records(text: &str) -> Vec<Vec<String>> {
         }
     }
     records
+}
+
+/// Issues November's invoice to the business of owner `email`; its number.
+async fn invoice_for(pool: &PgPool, email: &str) -> String {
+    let tenant: TenantId = sqlx::query_scalar("select tenant_id from users where email = $1")
+        .bind(email)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let seller =
+        Seller { name: "Mujibak".into(), vat_number: "300000000000003".into(), address: "Riyadh".into() };
+    let buyer = Buyer { name: format!("Buyer of {email}"), email: email.into() };
+    let line = NewLine {
+        description_ar: "اشتراك".into(),
+        description_en: "Plan".into(),
+        quantity: 1,
+        unit_halalas: 9_900,
+    };
+    let period = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let (invoice, _) =
+        billing::issue(&mut tx, tenant, period, &seller, &buyer, &[line], chrono::Utc::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    invoice.number
 }
 
 /// Ids of `tenant`'s rows of `sql` (one text column).
@@ -105,6 +133,11 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
     .execute(&p.pool)
     .await
     .unwrap();
+    // Each business has an invoice for November.
+    let mut numbers = Vec::new();
+    for email in ["owner@export-a.sa", "owner@export-b.sa"] {
+        numbers.push(invoice_for(&p.pool, email).await);
+    }
     let _worker = TestWorker::start_with::<ExportData>(p.ctx(), &fast_options());
 
     // Act: ask, wait, follow the email, download.
@@ -142,6 +175,7 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
         ("conversations.json", "select conversation_id::text from conversations where tenant_id = $1::uuid"),
         ("usage_daily.json", "select day::text from usage_daily where tenant_id = $1::uuid"),
         ("audit_log.json", "select audit_id::text from audit_log where tenant_id = $1::uuid and action <> 'export_downloaded'"),
+        ("invoices.json", "select invoice_id::text from invoices where tenant_id = $1::uuid"),
     ] {
         let rows = ids(&p.pool, sql, &a).await;
         assert!(!rows.is_empty(), "seeded {file}");
@@ -174,8 +208,16 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
         .fetch_one(&p.pool)
         .await
         .unwrap();
-    for needle in [&b, "B-ONLY-WORDS", "966599998888", "Customer Of B", "Shop B Unique", "owner@export-b.sa"]
-    {
+    assert!(files["invoices.json"].contains(&numbers[0]) && files["invoices.json"].contains("\"lines\""));
+    for needle in [
+        &b,
+        "B-ONLY-WORDS",
+        "966599998888",
+        "Customer Of B",
+        "Shop B Unique",
+        "owner@export-b.sa",
+        &numbers[1],
+    ] {
         assert!(!everything.contains(needle), "the export holds another tenant's {needle:?}");
     }
     for secret in [TOKEN, APP_SECRET, &token_enc, &secret_enc, &verify, &key, &hash, "password_hash"] {

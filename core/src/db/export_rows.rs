@@ -18,11 +18,19 @@ pub enum Paged {
     Conversations,
     Usage,
     Audit,
+    Invoices,
 }
 
 impl Paged {
-    pub const ALL: [Paged; 6] =
-        [Paged::Users, Paged::Connections, Paged::Contacts, Paged::Conversations, Paged::Usage, Paged::Audit];
+    pub const ALL: [Paged; 7] = [
+        Paged::Users,
+        Paged::Connections,
+        Paged::Contacts,
+        Paged::Conversations,
+        Paged::Usage,
+        Paged::Audit,
+        Paged::Invoices,
+    ];
 
     /// The file it is written to.
     pub fn file(self) -> &'static str {
@@ -33,6 +41,7 @@ impl Paged {
             Paged::Conversations => "conversations.json",
             Paged::Usage => "usage_daily.json",
             Paged::Audit => "audit_log.json",
+            Paged::Invoices => "invoices.json",
         }
     }
 
@@ -74,6 +83,16 @@ impl Paged {
                 "select audit_id::text, to_jsonb(a)::text from audit_log a
                   where tenant_id = $1 and audit_id > $2::bigint order by audit_id limit $3"
             }
+            // Invoices and credit notes as issued, each with its lines and its state.
+            Paged::Invoices => {
+                "select i.invoice_id::text,
+                        (to_jsonb(i) || jsonb_build_object(
+                           'status', (select status from invoice_states s where s.invoice_id = i.invoice_id),
+                           'lines', (select coalesce(jsonb_agg(to_jsonb(l) - 'invoice_id' order by l.line_no), '[]')
+                                       from invoice_lines l where l.invoice_id = i.invoice_id)))::text
+                   from invoices i
+                  where tenant_id = $1 and invoice_id > $2::uuid order by invoice_id limit $3"
+            }
         }
     }
 }
@@ -110,7 +129,8 @@ pub async fn count(pool: &PgPool, tenant: TenantId) -> Result<i64, sqlx::Error> 
               + (select count(*) from conversations where tenant_id = $1)
               + (select count(*) from messages where tenant_id = $1)
               + (select count(*) from usage_daily where tenant_id = $1)
-              + (select count(*) from audit_log where tenant_id = $1)",
+              + (select count(*) from audit_log where tenant_id = $1)
+              + (select count(*) from invoices where tenant_id = $1)",
     )
     .bind(tenant)
     .fetch_one(pool)

@@ -5,9 +5,9 @@
 //!
 //! The ZIP holds everything kept for the tenant, secrets excepted (`db::export_rows`):
 //! `account.json` (the business and its bot settings), a JSON array per table (users,
-//! WhatsApp connections, contacts, conversations, daily usage, the audit log) and
-//! `messages.csv`, with a `README.txt` saying what each file is. Invoices join it when
-//! billing stores them. Rows are read a page at a time ([`Limits::page`]) and the archive
+//! WhatsApp connections, contacts, conversations, daily usage, the audit log, invoices and
+//! credit notes with their lines) and `messages.csv`, with a `README.txt` saying what each
+//! file is. Rows are read a page at a time ([`Limits::page`]) and the archive
 //! is written through a streaming ZIP writer into chunks of [`Limits::chunk_bytes`]
 //! stored in Postgres (web and worker processes share no disk), so memory stays at about
 //! one page plus one chunk whatever the tenant's size. A retried build starts over.
@@ -230,6 +230,7 @@ whatsapp_connections.json — بيانات ربط واتساب (دون الرم�
 contacts.json — العملاء · conversations.json — المحادثات
 messages.csv — كل الرسائل، محادثة بعد محادثة، الأقدم أولًا (الأوقات بالتوقيت العالمي UTC)
 usage_daily.json — الاستخدام اليومي · audit_log.json — سجل التدقيق
+invoices.json — الفواتير والإشعارات الدائنة كما صدرت، ببنودها
 
 Your Mujibak account's data export
 account.json — the business and its bot settings
@@ -239,4 +240,5 @@ contacts.json — customers · conversations.json — conversations
 messages.csv — every message, thread by thread, oldest first (times in UTC). A cell that
   would start with = + - or @ begins with an apostrophe so a spreadsheet shows it as text.
 usage_daily.json — daily usage · audit_log.json — the audit log
+invoices.json — invoices and credit notes as issued, with their lines
 ";
