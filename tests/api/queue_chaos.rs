@@ -39,7 +39,10 @@ impl Job for DeclinedLate {
     const MAX_ATTEMPTS: u32 = 5;
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
-        log_run(&ctx.db, &self.key).await?;
+        // The test starts the outage once it sees this row; on a loaded machine the
+        // outage can cut the connection before the commit's answer arrives, so the row is
+        // written but the call fails. The job's outcome must not depend on that race.
+        let _ = log_run(&ctx.db, &self.key).await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         Err(JobError::permanent(anyhow!("the card was declined")))
     }
