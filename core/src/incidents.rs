@@ -222,8 +222,7 @@ pub fn mail(locale: Locale, description: &str, detected_at: DateTime<Utc>) -> (S
         ),
     };
     let text = format!("{intro}\n\n{description}\n\n{aware}\n\n{closing}\n");
-    let esc =
-        |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let esc = crate::notices::esc;
     let paragraphs: String = description
         .split("\n\n")
         .map(|p| format!("<p>{}</p>", esc(p.trim()).replace('\n', "<br>")))

@@ -1,6 +1,10 @@
 //! System emails sent from jobs (which render no templates): bilingual, Arabic first: a
 //! rejected token, and a number Meta stopped (account updates).
 
+/// `s` escaped for HTML text and attribute values (the emails' HTML bodies).
+pub(crate) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
 /// Subject, text and HTML of the email telling an owner the WhatsApp token stopped working.
 pub fn reauthorisation_needed(business_name: &str, settings_url: &str) -> (String, String, String) {
     let subject = "مُجيب: أعد ربط رقم واتساب · Mujibak: reconnect your WhatsApp number".to_owned();
@@ -10,8 +14,6 @@ pub fn reauthorisation_needed(business_name: &str, settings_url: &str) -> (Strin
          Meta rejected the WhatsApp access token of {business_name}, so automatic replies have stopped.\n\
          Enter a new token in Settings: {settings_url}\n"
     );
-    let esc =
-        |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let html = format!(
         "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">رفضت Meta رمز الوصول لرقم واتساب الخاص بـ {b}، فتوقف الرد الآلي. \
          <a href=\"{u}\">أدخل رمزًا جديدًا</a>.</p><p dir=\"ltr\" lang=\"en\">Meta rejected the WhatsApp access token of {b}, \
@@ -40,8 +42,6 @@ pub fn connection_stopped(business_name: &str, status: &str, settings_url: &str)
         "{ar} ({business_name})، فتوقف الرد الآلي. التفاصيل في الإعدادات: {settings_url}\n\n\
          {en} ({business_name}), so automatic replies have stopped. See why in Settings: {settings_url}\n"
     );
-    let esc =
-        |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let html = format!(
         "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">{ar} ({b})، فتوقف الرد الآلي. \
          <a href=\"{u}\">التفاصيل في الإعدادات</a>.</p><p dir=\"ltr\" lang=\"en\">{en} ({b}), so automatic replies \
@@ -62,8 +62,6 @@ pub fn export_ready(business_name: &str, link: &str, until: &str) -> (String, St
          The data export of {business_name} is ready to download until {until}: {link}\n\
          You will be asked to sign in. The file is deleted after that date.\n"
     );
-    let esc =
-        |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let html = format!(
         "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">تصدير بيانات {b} جاهز للتنزيل حتى {d}: \
          <a href=\"{u}\">نزّل الملف</a>. سيُطلب منك تسجيل الدخول، ويُحذف الملف بعد ذلك التاريخ.</p>\
@@ -103,8 +101,6 @@ pub fn quota_warning(
         format!("مُجيب: استخدمت {percent}٪ من ردود باقتك · Mujibak: {percent}% of your plan's replies used")
     };
     let text = format!("{ar}\n{link}\n\n{en}\n{link}\n");
-    let esc =
-        |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let html = format!(
         "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">{} <a href=\"{u}\">لوحة التحكم</a></p>\
          <p dir=\"ltr\" lang=\"en\">{} <a href=\"{u}\">Dashboard</a></p></body></html>",
@@ -130,8 +126,6 @@ pub fn invoice_issued(
          Invoice {number} for {business_name} is issued: {total} SAR including VAT. \
          See it on the billing page: {link}\n"
     );
-    let esc =
-        |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let html = format!(
         "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">صدرت فاتورة {b} رقم <bdi>{n}</bdi> بمبلغ \
          <bdi>{t}</bdi> ر.س شاملًا الضريبة. <a href=\"{u}\">صفحة الفوترة</a></p>\

@@ -9,21 +9,31 @@ use mujibak_core::{db::ai_usage, domain::TenantId, notices};
 use crate::job::{JobContext, JobError};
 
 /// Whether the model may be asked for `tenant`'s next reply (emailing the warnings due).
+/// One read per reply; a transaction only when a warning is due and not yet sent.
 pub async fn allows(ctx: &JobContext, tenant: TenantId) -> Result<bool, JobError> {
-    let mut tx = ctx.db.begin().await?;
-    let a = ai_usage::allowance(&mut tx, tenant).await?;
-    let link = format!("{}/dashboard", ctx.base_url);
-    for percent in [80u8, 100] {
-        let reached = i64::from(a.used) * 100 >= i64::from(a.limit) * i64::from(percent);
-        if reached && ai_usage::claim_warning(&mut tx, tenant, percent).await? {
-            let kind = if percent >= 100 { "quota_100" } else { "quota_80" };
-            crate::notify::owners(&mut tx, tenant, kind, |business| {
-                notices::quota_warning(business, percent, a.used, a.limit, &link)
-            })
-            .await?;
-            tracing::info!(tenant.id = %tenant, percent, "plan allowance warning queued");
+    let a = ai_usage::allowance(&mut *ctx.db.acquire().await?, tenant).await?;
+    let reached = |percent: u8| i64::from(a.used) * 100 >= i64::from(a.limit) * i64::from(percent);
+    let due: Vec<u8> = [(80u8, a.warned_80), (100, a.warned_100)]
+        .into_iter()
+        .filter(|&(percent, warned)| !warned && reached(percent))
+        .map(|(percent, _)| percent)
+        .collect();
+    if !due.is_empty() {
+        let mut tx = ctx.db.begin().await?;
+        let link = format!("{}/dashboard", ctx.base_url);
+        for percent in due {
+            // Claimed with the email in one transaction: once per month even if two
+            // replies race here.
+            if ai_usage::claim_warning(&mut tx, tenant, percent).await? {
+                let kind = if percent >= 100 { "quota_100" } else { "quota_80" };
+                crate::notify::owners(&mut tx, tenant, kind, |business| {
+                    notices::quota_warning(business, percent, a.used, a.limit, &link)
+                })
+                .await?;
+                tracing::info!(tenant.id = %tenant, percent, "plan allowance warning queued");
+            }
         }
+        tx.commit().await?;
     }
-    tx.commit().await?;
     Ok(a.used < a.limit)
 }

@@ -28,16 +28,19 @@ pub async fn count_if_generated(
     Ok(())
 }
 
-/// This month's AI replies and the plan's allowance.
+/// This month's AI replies, the plan's allowance, and the warnings already sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct Allowance {
     pub used: i32,
     pub limit: i32,
+    pub warned_80: bool,
+    pub warned_100: bool,
 }
 
 pub async fn allowance(conn: &mut PgConnection, tenant: TenantId) -> Result<Allowance, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select coalesce(u.replies, 0) as used, p.ai_replies as limit
+        "select coalesce(u.replies, 0) as used, p.ai_replies as limit,
+                u.warned_80_at is not null as warned_80, u.warned_100_at is not null as warned_100
            from tenants t join plans p using (plan_id)
            left join ai_usage_monthly u on u.tenant_id = t.tenant_id and u.month = {MONTH}
           where t.tenant_id = $1"
