@@ -14,7 +14,7 @@ use mujibak_jobs::{
 use sqlx::PgPool;
 
 use crate::{
-    sandbox::{demo, graph::GraphFake, mail::MailSink, openai::OpenAiFake},
+    sandbox::{demo, graph::GraphFake, mail::MailSink, moyasar::MoyasarFake, openai::OpenAiFake},
     shutdown,
     state::AppState,
     web,
@@ -90,6 +90,17 @@ pub async fn dev(mut config: Config) -> anyhow::Result<()> {
         config.ai.api_key = Some("sk-sandbox".into());
         tracing::info!(url = %model.base_url(), "sandbox model: simulated, FAQ-driven answers");
     }
+    if config.seller.is_none() {
+        // Invoices need a seller: the sandbox prints a made-up one.
+        config.seller = Some(mujibak_core::billing::Seller {
+            name: "مُجيب (تجريبي)".into(),
+            vat_number: "300000000000003".into(),
+            address: "Riyadh (sandbox)".into(),
+        });
+    }
+    if config.billing.moyasar.is_none() {
+        config.billing.moyasar = Some(sandbox_moyasar(&config, sb.moyasar_port).await?);
+    }
     // The demo number is registered first (token only), so its connection can be verified
     // like any other; its webhook is added once the connection has its key.
     graph.register_number(demo::PHONE_NUMBER_ID, demo::ACCESS_TOKEN, None, None);
@@ -116,6 +127,25 @@ pub async fn dev(mut config: Config) -> anyhow::Result<()> {
         tokio::join!(serve(state, stop.clone()), run_worker(worker_pool.clone(), &config, stop));
     final_flush(&worker_pool).await;
     web.and(worker)
+}
+
+/// The sandbox's Moyasar, sending its webhooks to this app, and the configuration that
+/// points billing at it.
+async fn sandbox_moyasar(config: &Config, port: u16) -> anyhow::Result<mujibak_core::config::MoyasarConfig> {
+    const KEY: &str = "sk_test_sandbox_moyasar_key";
+    const SECRET: &str = "sandbox-moyasar-webhook-secret";
+    let moyasar = MoyasarFake::start(&format!("127.0.0.1:{port}"), KEY)
+        .await
+        .context("cannot start the sandbox Moyasar (SANDBOX_MOYASAR_PORT)")?;
+    moyasar.set_webhook(&format!("{}/webhooks/moyasar", config.http.base_url), SECRET);
+    tracing::info!(url = %moyasar.base_url(), "sandbox Moyasar: invoices are paid on its local page");
+    Ok(mujibak_core::config::MoyasarConfig {
+        api_url: moyasar.api_url(),
+        secret_key: KEY.into(),
+        webhook_secret: SECRET.into(),
+        live: false,
+        timeout: std::time::Duration::from_secs(10),
+    })
 }
 
 pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
@@ -187,6 +217,7 @@ async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> 
         whatsapp: Some(whatsapp),
         base_url: config.http.base_url.clone(),
         seller: config.seller.clone(),
+        payments: mujibak_jobs::PaymentsContext::new(&config.billing),
     };
     let schedules = worker::schedules(&config.queue)?;
     let opts = WorkerOptions { shutdown_timeout: config.queue.shutdown_timeout, ..WorkerOptions::default() };

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::{
     enqueue,
     job::{current_attempt, Job, JobContext, JobError, WhatsAppContext},
-    plan_limit,
+    plan_limit::{self, Gate},
     send_message::SendMessage,
 };
 
@@ -97,15 +97,16 @@ impl Job for GenerateReply {
         let (text, generated) =
             if !reply::open_now(&settings, Utc::now()) && !settings.away_message.trim().is_empty() {
                 (settings.away_message.clone(), false)
-            } else if !plan_limit::allows(ctx, tenant).await? {
-                // The plan's AI replies are used up: no model call; the fallback if one is set,
-                // and the inbox says why (after the send, which clears notices).
+            } else if let gate @ (Gate::UsedUp | Gate::OnHold) = plan_limit::gate(ctx, tenant).await? {
+                // Used up, or paused for an unpaid invoice: no model call; the fallback if
+                // one is set, and the inbox says why (after the send, which clears notices).
                 let fallback = settings.fallback_message.trim();
                 if !fallback.is_empty() {
                     self.store_and_send(ctx, latest_in.map(|m| m.message_id), fallback, false).await?;
                 }
+                let notice = if gate == Gate::OnHold { "billing_hold" } else { "quota_reached" };
                 let mut conn = ctx.db.acquire().await?;
-                conversations::set_notice(&mut conn, tenant, id, "quota_reached", true).await?;
+                conversations::set_notice(&mut conn, tenant, id, notice, true).await?;
                 return Ok(());
             } else {
                 match self.ask_model(ctx, wa, &settings, &history).await? {

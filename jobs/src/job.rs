@@ -133,6 +133,41 @@ pub struct JobContext {
     pub base_url: String,
     /// The seller on invoices; `None`: the invoice run issues nothing (and retries).
     pub seller: Option<mujibak_core::billing::Seller>,
+    /// Collecting payment: Moyasar and the dunning delays.
+    pub payments: PaymentsContext,
+}
+
+/// What the billing job needs to collect payment.
+#[derive(Clone, Debug)]
+pub struct PaymentsContext {
+    /// `None` when `MOYASAR_SECRET_KEY` is unset: invoices carry no payment link.
+    pub moyasar: Option<mujibak_core::clients::moyasar::MoyasarClient>,
+    /// An unpaid invoice's reminder goes this long after issue.
+    pub remind_after: chrono::Duration,
+    /// An unpaid invoice pauses the bot this long after issue.
+    pub suspend_after: chrono::Duration,
+}
+
+impl PaymentsContext {
+    /// From the billing section of the configuration.
+    pub fn new(config: &mujibak_core::config::BillingConfig) -> Self {
+        Self {
+            moyasar: config.moyasar.as_ref().map(mujibak_core::clients::moyasar::MoyasarClient::new),
+            remind_after: chrono::Duration::days(config.remind_after_days.into()),
+            suspend_after: chrono::Duration::days(config.suspend_after_days.into()),
+        }
+    }
+}
+
+impl Default for PaymentsContext {
+    /// No Moyasar; the default delays (3 and 14 days).
+    fn default() -> Self {
+        Self {
+            moyasar: None,
+            remind_after: chrono::Duration::days(3),
+            suspend_after: chrono::Duration::days(14),
+        }
+    }
 }
 
 /// What the WhatsApp jobs need.

@@ -26,10 +26,13 @@
 //! `delete_account` (an account's purge after its grace, and the daily sweep that no
 //! deletion outlives the 30-day promise), `export_data` (a tenant's data export, and the
 //! hourly expiry of old ones), `notify_breach` (one user's security incident notice),
-//! `issue_invoice` (the monthly invoice run and each business's invoice).
+//! `billing` (the monthly invoice run, each business's invoice, and collecting it through
+//! Moyasar: payment links, webhook events, the hourly reconciliation and dunning).
 
 mod backend;
 pub mod backoff;
+pub mod billing;
+mod collect;
 pub mod cron;
 pub mod delete_account;
 pub mod enqueue;
@@ -38,7 +41,6 @@ pub mod export_data;
 pub mod fit;
 pub mod generate_reply;
 pub mod handle_inbound;
-pub mod issue_invoice;
 pub mod job;
 mod lease;
 pub mod notify;
@@ -57,4 +59,4 @@ mod wake;
 pub mod worker;
 
 pub use enqueue::{enqueue, enqueue_at, enqueue_in, enqueue_many};
-pub use job::{current_attempt, Job, JobContext, JobError, WhatsAppContext};
+pub use job::{current_attempt, Job, JobContext, JobError, PaymentsContext, WhatsAppContext};

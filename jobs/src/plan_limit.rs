@@ -1,5 +1,6 @@
-//! The plan's monthly allowance of AI replies, as `generate_reply` applies it before
-//! asking the model: at 80 % and at 100 % the owners are emailed (once each per Riyadh
+//! Whether the model may be asked, as `generate_reply` decides before asking it: not
+//! while the bot is paused for an unpaid invoice (`billing_hold_since`, set and lifted by
+//! the billing job), and not past the plan's monthly allowance of AI replies: at 80 % and at 100 % the owners are emailed (once each per Riyadh
 //! month, claimed in the same transaction as the email), and at 100 % the model is not
 //! called. Replies are counted when Meta accepts them, so replies already on their way
 //! can pass the limit by at most the queue's concurrency.
@@ -8,9 +9,19 @@ use mujibak_core::{db::ai_usage, domain::TenantId, notices};
 
 use crate::job::{JobContext, JobError};
 
+/// What the plan says about asking the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    Allowed,
+    /// This month's AI replies are used up.
+    UsedUp,
+    /// Paused until an overdue invoice is paid.
+    OnHold,
+}
+
 /// Whether the model may be asked for `tenant`'s next reply (emailing the warnings due).
 /// One read per reply; a transaction only when a warning is due and not yet sent.
-pub async fn allows(ctx: &JobContext, tenant: TenantId) -> Result<bool, JobError> {
+pub async fn gate(ctx: &JobContext, tenant: TenantId) -> Result<Gate, JobError> {
     let a = ai_usage::allowance(&mut *ctx.db.acquire().await?, tenant).await?;
     let reached = |percent: u8| i64::from(a.used) * 100 >= i64::from(a.limit) * i64::from(percent);
     let due: Vec<u8> = [(80u8, a.warned_80), (100, a.warned_100)]
@@ -35,5 +46,11 @@ pub async fn allows(ctx: &JobContext, tenant: TenantId) -> Result<bool, JobError
         }
         tx.commit().await?;
     }
-    Ok(a.used < a.limit)
+    Ok(if a.on_hold {
+        Gate::OnHold
+    } else if a.used < a.limit {
+        Gate::Allowed
+    } else {
+        Gate::UsedUp
+    })
 }

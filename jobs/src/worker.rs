@@ -17,6 +17,7 @@ use mujibak_core::{billing::run::period_before, config::QueueConfig};
 
 use crate::{
     backend::PgQueue,
+    billing::Billing,
     cron::{Schedule, ScheduleError, Scheduler},
     delete_account::DeleteAccount,
     execute::execute,
@@ -24,7 +25,6 @@ use crate::{
     fit::{fit_concurrency, PoolFitError},
     generate_reply::GenerateReply,
     handle_inbound::HandleInbound,
-    issue_invoice::IssueInvoice,
     job::{Job, JobContext},
     notify_breach::NotifyBreach,
     prune_jobs::PruneJobs,
@@ -100,7 +100,7 @@ pub const QUEUES: &[QueueSpec] = &[
     spec::<DeleteAccount>(),
     spec::<ExportData>(),
     spec::<NotifyBreach>(),
-    spec::<IssueInvoice>(),
+    spec::<Billing>(),
 ];
 
 /// Every recurring task, with expressions from configuration, in Asia/Riyadh time.
@@ -113,10 +113,12 @@ pub fn schedules(config: &QueueConfig) -> Result<Vec<Schedule>, ScheduleError> {
         Schedule::new("sweep_deletions", "0 23 3 * * *", |_| DeleteAccount::Sweep)?.catch_up(1),
         Schedule::new("expire_exports", "0 17 * * * *", |_| ExportData::Expire)?.catch_up(1),
         // 00:10 Riyadh on the 1st; a worker down over the 1st catches the run up at start-up.
-        Schedule::new("invoice_run", "0 10 0 1 * *", |tick| IssueInvoice::Run {
-            period: period_before(tick),
-        })?
-        .catch_up(3),
+        Schedule::new("invoice_run", "0 10 0 1 * *", |tick| Billing::Run { period: period_before(tick) })?
+            .catch_up(3),
+        // Hourly: a paid invoice whose webhook was lost is found within the hour.
+        Schedule::new("reconcile_payments", "0 41 * * * *", |_| Billing::Reconcile)?.catch_up(1),
+        // Daily at 09:00 Riyadh: reminders and pauses for unpaid invoices.
+        Schedule::new("dunning", "0 0 9 * * *", |_| Billing::Dunning)?.catch_up(1),
     ])
 }
 

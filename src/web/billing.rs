@@ -1,9 +1,11 @@
 //! The billing page (owner only): the plan, this month's AI replies against it, the plans
-//! to choose from (prices without and with VAT) and the invoices issued so far. Choosing
-//! a plan takes effect at once (`billing::plan`, audited); the page says so.
+//! to choose from (prices without and with VAT) and the invoices issued so far with their
+//! status and, while unpaid, a "pay" button to Moyasar's hosted page; a banner while the
+//! bot is paused for an unpaid invoice, and a thank-you on the way back from paying.
+//! Choosing a plan takes effect at once (`billing::plan`, audited); the page says so.
 
 use axum::{
-    extract::State,
+    extract::{Query, State},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -53,6 +55,8 @@ struct InvoiceView {
     issued_at: chrono::DateTime<chrono::Utc>,
     total: String,
     status: String,
+    /// Moyasar's payment page while unpaid.
+    pay_url: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -66,6 +70,12 @@ struct BillingView {
     used_up: bool,
     percent: i64,
     invoices: Vec<InvoiceView>,
+    /// The bot is paused for an unpaid invoice.
+    on_hold: bool,
+    /// Back from Moyasar's page: the payment is being confirmed.
+    returning: bool,
+    /// `mujibak dev`: the button that runs this month's invoice run now.
+    sandbox: bool,
 }
 
 async fn view(state: &AppState, tenant: TenantId, form: FormView) -> Result<BillingView, WebError> {
@@ -91,12 +101,13 @@ async fn view(state: &AppState, tenant: TenantId, form: FormView) -> Result<Bill
     let invoices = invoices::for_tenant(&mut conn, tenant, 24)
         .await?
         .into_iter()
-        .map(|(i, status)| InvoiceView {
-            id: i.invoice_id.to_string(),
-            number: i.number,
-            issued_at: i.issued_at,
-            total: money::sar(i.total),
-            status,
+        .map(|l| InvoiceView {
+            id: l.invoice.invoice_id.to_string(),
+            number: l.invoice.number,
+            issued_at: l.invoice.issued_at,
+            total: money::sar(l.invoice.total),
+            pay_url: l.pay_url.filter(|_| l.status == "open"),
+            status: l.status,
         })
         .collect();
     let percent = if allowance.limit > 0 {
@@ -112,11 +123,25 @@ async fn view(state: &AppState, tenant: TenantId, form: FormView) -> Result<Bill
         used_up: allowance.used >= allowance.limit,
         percent,
         invoices,
+        on_hold: allowance.on_hold,
+        returning: false,
+        sandbox: state.sandbox,
     })
 }
 
-async fn billing_page(page: Page, Owner(user): Owner) -> Result<Response, WebError> {
-    let v = view(&page.state, user.tenant_id, FormView::default()).await?;
+#[derive(Deserialize)]
+struct Back {
+    /// Moyasar's `success_url` names the invoice just paid.
+    paid: Option<String>,
+}
+
+async fn billing_page(
+    page: Page,
+    Owner(user): Owner,
+    Query(back): Query<Back>,
+) -> Result<Response, WebError> {
+    let mut v = view(&page.state, user.tenant_id, FormView::default()).await?;
+    v.returning = back.paid.is_some();
     Ok(page.render("billing/page.html", &v)?.into_response())
 }
 

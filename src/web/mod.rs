@@ -27,6 +27,7 @@ pub mod next;
 pub mod ops;
 mod origin;
 mod pages;
+mod payments;
 mod profile;
 pub mod routes;
 mod server;
@@ -71,7 +72,11 @@ pub fn router(state: AppState) -> Router {
 pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
     let hsts =
         state.config.http.is_https().then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
-    let sandbox = if state.sandbox { crate::sandbox::simulator::routes() } else { routes::Routes::new() };
+    let sandbox = if state.sandbox {
+        crate::sandbox::simulator::routes().merge(crate::sandbox::billing::routes())
+    } else {
+        routes::Routes::new()
+    };
     let (pages, mut paths) = routes::Routes::new()
         .merge(sandbox)
         .merge(pages::routes())
@@ -90,7 +95,11 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
     let pages = pages
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), session::middleware));
-    let (outside, more) = health::routes().merge(webhooks::routes()).merge(ops::routes(&state)).into_parts();
+    let (outside, more) = health::routes()
+        .merge(webhooks::routes())
+        .merge(payments::routes())
+        .merge(ops::routes(&state))
+        .into_parts();
     paths.extend(more);
     let router = outside
         .merge(pages)

@@ -24,7 +24,7 @@ pub enum Access {
     SignedIn,
     /// The tenant's owner: agents get 403.
     Owner,
-    /// Meta's webhooks: the URL key and the signature, never a session.
+    /// Meta's and Moyasar's webhooks: a URL key, a signature or a secret token, never a session.
     Webhook,
     /// `mujibak dev` only, the owner.
     Sandbox,
@@ -90,6 +90,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/static/app.css", G, Access::Open, NONE),
     r("/static/inbox.js", G, Access::Open, NONE),
     r("/webhooks/whatsapp/{key}", GP, Access::Webhook, NONE),
+    r("/webhooks/moyasar", P, Access::Webhook, NONE),
+    r("/webhooks/moyasar/invoice", P, Access::Webhook, NONE),
     r("/", G, Access::Public, NONE),
     r("/privacy", G, Access::Public, NONE),
     r("/lang", P, Access::Public, &["lang", "next"]),
@@ -118,7 +120,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/account/deletion/cancel", P, Access::Owner, &["password"]),
     r("/account/export", GP, Access::Owner, NONE),
     r("/account/export/{export}/download", G, Access::Owner, NONE),
-    r("/billing", G, Access::Owner, NONE),
+    r("/billing", G, Access::Owner, &["paid"]),
     r("/billing/plan", P, Access::Owner, &["plan"]),
     r("/billing/invoices/{invoice}", G, Access::Owner, NONE),
     r("/team", G, Access::Owner, NONE),
@@ -135,6 +137,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/settings/whatsapp/disconnect", P, Access::Owner, NONE),
     r("/settings/bot", GP, Access::Owner, BOT),
     r("/sandbox/simulator", GP, Access::Sandbox, &["phone", "name", "text"]),
+    r("/sandbox/billing/run", P, Access::Sandbox, NONE),
     r("/static/ops.js", G, Access::Open, NONE),
     r("/ops/signin", GP, Access::StaffSignIn, &["token"]),
     r("/ops/signout", P, Access::StaffSignIn, NONE),

@@ -63,6 +63,7 @@ pub fn job_context(pool: &PgPool) -> JobContext {
         whatsapp: None,
         base_url: "http://127.0.0.1".into(),
         seller: None,
+        payments: mujibak_jobs::PaymentsContext::default(),
     }
 }
 

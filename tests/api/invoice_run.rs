@@ -5,7 +5,7 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use mujibak_core::{billing::Seller, domain::TenantId};
-use mujibak_jobs::{cron::Scheduler, issue_invoice::IssueInvoice, worker, Job, JobContext};
+use mujibak_jobs::{billing::Billing, cron::Scheduler, worker, Job, JobContext};
 use sqlx::PgPool;
 
 use crate::helpers::{eventually, fast_options, job_context, sized_pool, TestWorker};
@@ -61,11 +61,9 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
 
 async fn until_done(pool: &PgPool) {
     eventually(std::time::Duration::from_secs(20), "every invoice job to finish", || async {
-        let left = count(
-            pool,
-            "select count(*) from apalis.jobs where job_type = 'issue_invoice' and status <> 'Done'",
-        )
-        .await;
+        let left =
+            count(pool, "select count(*) from apalis.jobs where job_type = 'billing' and status <> 'Done'")
+                .await;
         (left == 0).then_some(())
     })
     .await;
@@ -89,13 +87,13 @@ async fn each_paid_business_gets_one_invoice_and_one_email_and_a_replayed_run_ad
     .await
     .unwrap();
     let ctx = ctx(&pool);
-    let _worker = TestWorker::start_with::<IssueInvoice>(&ctx, &fast_options());
+    let _worker = TestWorker::start_with::<Billing>(&ctx, &fast_options());
     let november = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
 
     // Act: the run, then the same run again (a replayed tick).
-    IssueInvoice::Run { period: november }.run(&ctx).await.unwrap();
+    Billing::Run { period: november }.run(&ctx).await.unwrap();
     until_done(&pool).await;
-    IssueInvoice::Run { period: november }.run(&ctx).await.unwrap();
+    Billing::Run { period: november }.run(&ctx).await.unwrap();
     until_done(&pool).await;
 
     // Assert
@@ -108,7 +106,7 @@ async fn each_paid_business_gets_one_invoice_and_one_email_and_a_replayed_run_ad
     );
     assert_eq!(count(&pool, "select count(*) from emails where kind = 'invoice_issued'").await, 2);
     // Each run queued a job per business; the second run's issued nothing.
-    assert_eq!(count(&pool, "select count(*) from apalis.jobs where job_type = 'issue_invoice'").await, 4);
+    assert_eq!(count(&pool, "select count(*) from apalis.jobs where job_type = 'billing'").await, 4);
 }
 
 #[sqlx::test(migrations = false)]
@@ -126,9 +124,13 @@ async fn a_worker_down_over_the_first_runs_the_missed_month_once_at_start_up(poo
     let start_up = Utc.with_ymd_and_hms(2026, 12, 2, 6, 0, 0).unwrap();
     scheduler.enqueue_due(start_up).await.unwrap();
     scheduler.enqueue_due(start_up).await.unwrap();
-    let runs = count(&pool, "select count(*) from apalis.jobs where job_type = 'issue_invoice'").await;
+    let runs = count(
+        &pool,
+        "select count(*) from apalis.jobs where job_type = 'billing' and convert_from(job, 'UTF8') like '%\"Run\"%'",
+    )
+    .await;
     let ctx = ctx(&pool);
-    let _worker = TestWorker::start_with::<IssueInvoice>(&ctx, &fast_options());
+    let _worker = TestWorker::start_with::<Billing>(&ctx, &fast_options());
     eventually(std::time::Duration::from_secs(20), "November's invoice", || async {
         (count(&pool, "select count(*) from invoices").await == 1).then_some(())
     })

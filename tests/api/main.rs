@@ -27,6 +27,7 @@ mod invoices;
 mod limits;
 mod metrics;
 mod ops;
+mod payments;
 mod pipeline;
 mod pool_fit;
 mod prune;

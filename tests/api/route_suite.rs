@@ -36,7 +36,14 @@ impl World {
             pool,
             "owner@a.example",
             "PN-A",
-            Options { dev: true, ..Options::default() },
+            Options {
+                dev: true,
+                vars: &[
+                    ("MOYASAR_SECRET_KEY", "sk_test_route_suite_key"),
+                    ("MOYASAR_WEBHOOK_SECRET", "route-suite-webhook-secret"),
+                ],
+                ..Options::default()
+            },
         )
         .await;
         assert_eq!(p.deliver(&text("PN-A", "wamid.S1", "966500000001", "Hello", 1)).await, StatusCode::OK);
@@ -111,6 +118,7 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "queue") => "send_message",
         (_, "state") => "dead",
         (_, "plan") => "starter",
+        (_, "paid") => "0",
         (_, "tenant") => "",
         (_, "reason") => "Ticket 42: a customer complaint",
         (_, "title") => "Sample incident",

@@ -1,5 +1,6 @@
 //! Billing's ledger: what an invoice holds and how it is issued, the Saudi VAT rule
-//! (`money`), the ZATCA phase-1 QR (`qr`) and the phase-2-ready chain (`chain`).
+//! (`money`), the ZATCA phase-1 QR (`qr`), the phase-2-ready chain (`chain`), plans and
+//! their limits (`plan`), the monthly run (`run`) and collecting through Moyasar (`pay`).
 //!
 //! [`issue`] runs in the caller's transaction and is the only way an invoice is made: it
 //! locks the chain (issuers queue there), returns the period's invoice if the tenant has
@@ -9,12 +10,11 @@
 //! [`credit`] reverses an invoice with a credit note (`CN-2026-000001`) on the same
 //! chain; the original is marked credited, not edited. Must not: know apalis, render
 //! templates or call Moyasar.
-//!
-//! Not built yet (issue #12): plan choice and quotas, metering, the monthly run, Moyasar,
-//! the billing pages and the PDF. This module is their foundation.
 
 pub mod chain;
+pub mod emails;
 pub mod money;
+pub mod pay;
 pub mod plan;
 pub mod qr;
 pub mod run;

@@ -12,10 +12,15 @@ use sqlx::{PgConnection, PgPool};
 use super::{issue, BillingError, Buyer, Invoice, NewLine, Seller};
 use crate::{db::billing_run as db, domain::TenantId};
 
+/// The Riyadh calendar month `at` falls in (its first day).
+pub fn period_of(at: DateTime<Utc>) -> NaiveDate {
+    let local = at.with_timezone(&Riyadh).date_naive();
+    local.with_day(1).unwrap_or(local)
+}
+
 /// The Riyadh calendar month before the one `tick` falls in (its first day).
 pub fn period_before(tick: DateTime<Utc>) -> NaiveDate {
-    let local = tick.with_timezone(&Riyadh).date_naive();
-    let first = local.with_day(1).unwrap_or(local);
+    let first = period_of(tick);
     first.checked_sub_months(Months::new(1)).unwrap_or(first)
 }
 

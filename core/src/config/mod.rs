@@ -42,6 +42,13 @@
 //! | `SELLER_NAME` | none (no invoices are issued) | the seller printed on invoices and in their QR (Arabic first) |
 //! | `SELLER_VAT_NUMBER` | none | the seller's 15-digit VAT registration number (starts and ends with 3) |
 //! | `SELLER_ADDRESS` | none | the seller's address as printed on invoices |
+//! | `MOYASAR_SECRET_KEY` | none (invoices carry no payment link) | `sk_test_…` or `sk_live_…`; the prefix sets the mode webhook events must match |
+//! | `MOYASAR_WEBHOOK_SECRET` | required with the key | the webhook's Secret Token in Moyasar's dashboard (16+ characters) |
+//! | `MOYASAR_API_URL` | `https://api.moyasar.com/v1` | Moyasar's API (the sandbox in dev/tests) |
+//! | `MOYASAR_TIMEOUT_SECS` | 15 | total time of one Moyasar API call |
+//! | `BILLING_REMIND_AFTER_DAYS` | 3 | days after issue an unpaid invoice is reminded by email |
+//! | `BILLING_SUSPEND_AFTER_DAYS` | 14 | days after issue an unpaid invoice pauses the bot, until paid |
+//! | `SANDBOX_MOYASAR_PORT` | 2602 | `mujibak dev`: port of the local Moyasar |
 
 use std::{str::FromStr, time::Duration};
 
@@ -72,10 +79,12 @@ pub struct Config {
     pub ops: OpsConfig,
     /// The seller on invoices; `None` when unset (the invoice run then issues nothing).
     pub seller: Option<crate::billing::Seller>,
+    pub billing: BillingConfig,
     /// Keys for secrets at rest; `None` when `ENCRYPTION_KEYS` is unset.
     pub keyring: Option<crate::crypto::Keyring>,
 }
 
+mod payments;
 mod roles;
 mod sections;
 
@@ -207,7 +216,8 @@ impl Config {
         if idle_minutes == 0 || max_days == 0 {
             return Err(invalid("SESSION_IDLE_MINUTES", "session lifetimes must be positive"));
         }
-        let seller = seller(&env)?;
+        let seller = payments::seller(&env)?;
+        let billing = payments::billing(&env)?;
         Ok(Config {
             database,
             http: HttpConfig { port, base_url: base_url.trim_end_matches('/').to_owned(), base_url_set },
@@ -239,41 +249,16 @@ impl Config {
                 mail_dir: env.optional("SANDBOX_MAIL_DIR").unwrap_or_else(|| ".dev/mail".into()).into(),
                 graph_port: env.parsed("SANDBOX_GRAPH_PORT", 2600)?,
                 openai_port: env.parsed("SANDBOX_OPENAI_PORT", 2601)?,
+                moyasar_port: env.parsed("SANDBOX_MOYASAR_PORT", 2602)?,
             },
             whatsapp,
             ai,
             ops,
             seller,
+            billing,
             keyring,
         })
     }
-}
-
-/// `SELLER_NAME`, `SELLER_VAT_NUMBER` and `SELLER_ADDRESS`: all three or none.
-fn seller(env: &Env<'_>) -> Result<Option<crate::billing::Seller>, ConfigError> {
-    let (name, vat, address) =
-        (env.optional("SELLER_NAME"), env.optional("SELLER_VAT_NUMBER"), env.optional("SELLER_ADDRESS"));
-    let (name, vat_number, address) = match (name, vat, address) {
-        (None, None, None) => return Ok(None),
-        (Some(n), Some(v), Some(a)) => (n.trim().to_owned(), v.trim().to_owned(), a.trim().to_owned()),
-        _ => {
-            return Err(invalid(
-                "SELLER_VAT_NUMBER",
-                "set SELLER_NAME, SELLER_VAT_NUMBER and SELLER_ADDRESS together (or none: no invoices are issued)",
-            ))
-        }
-    };
-    let digits = vat_number.len() == 15 && vat_number.bytes().all(|b| b.is_ascii_digit());
-    if !digits || !vat_number.starts_with('3') || !vat_number.ends_with('3') {
-        return Err(invalid(
-            "SELLER_VAT_NUMBER",
-            "a Saudi VAT number is 15 digits starting and ending with 3",
-        ));
-    }
-    if name.len() > 255 {
-        return Err(invalid("SELLER_NAME", "at most 255 bytes fit the invoice's QR code"));
-    }
-    Ok(Some(crate::billing::Seller { name, vat_number, address }))
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {

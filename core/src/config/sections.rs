@@ -47,6 +47,7 @@ pub struct SandboxConfig {
     pub mail_dir: std::path::PathBuf,
     pub graph_port: u16,
     pub openai_port: u16,
+    pub moyasar_port: u16,
 }
 
 /// Outgoing email.
@@ -133,4 +134,32 @@ pub struct PrivacyConfig {
     /// How long after a deletion request the purge runs (the owner can cancel until
     /// then); at most 29 days.
     pub deletion_grace: chrono::Duration,
+}
+
+/// Payment through Moyasar (hosted invoices, webhooks).
+#[derive(Debug, Clone)]
+pub struct MoyasarConfig {
+    /// `https://api.moyasar.com/v1`, or the sandbox's.
+    pub api_url: String,
+    /// `sk_test_…` or `sk_live_…`: Basic auth username, never shown.
+    pub secret_key: SecretString,
+    /// The Secret Token set on the webhook in Moyasar's dashboard (compared with each
+    /// event's `secret_token`).
+    pub webhook_secret: SecretString,
+    /// Whether the key is a live one: events whose `live` differs are refused.
+    pub live: bool,
+    /// Total time of one Moyasar API call.
+    pub timeout: Duration,
+}
+
+/// Collecting what invoices say is owed.
+#[derive(Debug, Clone)]
+pub struct BillingConfig {
+    /// Moyasar; `None` when `MOYASAR_SECRET_KEY` is unset (invoices are issued without a
+    /// payment link).
+    pub moyasar: Option<MoyasarConfig>,
+    /// Days after issue an unpaid invoice's reminder is emailed.
+    pub remind_after_days: u32,
+    /// Days after issue an unpaid invoice pauses the business's bot (until it is paid).
+    pub suspend_after_days: u32,
 }

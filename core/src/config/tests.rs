@@ -140,3 +140,30 @@ fn the_seller_is_all_three_variables_or_none_with_a_saudi_vat_number() {
         assert!(matches!(err, ConfigError::Invalid { name: "SELLER_VAT_NUMBER", .. }), "{bad}: {err}");
     }
 }
+
+#[test]
+fn moyasar_needs_a_secret_key_and_a_webhook_secret_and_the_key_sets_the_mode() {
+    let db = ("DATABASE_URL", "postgres://x");
+    let none = config(&[db]).unwrap().billing;
+    assert!(none.moyasar.is_none(), "unset: invoices carry no payment link");
+    assert_eq!((none.remind_after_days, none.suspend_after_days), (3, 14));
+    let secret = ("MOYASAR_WEBHOOK_SECRET", "a-webhook-secret-of-24ch");
+    let test = config(&[db, ("MOYASAR_SECRET_KEY", "sk_test_abc"), secret]).unwrap().billing.moyasar.unwrap();
+    assert!(!test.live);
+    assert_eq!(test.api_url, "https://api.moyasar.com/v1");
+    assert_eq!(test.secret_key.expose_secret(), "sk_test_abc");
+    assert!(!format!("{test:?}").contains("sk_test_abc"), "the key never shows in Debug");
+    let live = config(&[db, ("MOYASAR_SECRET_KEY", "sk_live_abc"), secret]).unwrap().billing.moyasar.unwrap();
+    assert!(live.live);
+    let publishable = config(&[db, ("MOYASAR_SECRET_KEY", "pk_test_abc"), secret]).unwrap_err();
+    assert!(matches!(publishable, ConfigError::Invalid { name: "MOYASAR_SECRET_KEY", .. }));
+    let no_secret = config(&[db, ("MOYASAR_SECRET_KEY", "sk_test_abc")]).unwrap_err();
+    assert!(matches!(no_secret, ConfigError::Missing { name: "MOYASAR_WEBHOOK_SECRET", .. }));
+    let short = config(&[db, ("MOYASAR_SECRET_KEY", "sk_test_abc"), ("MOYASAR_WEBHOOK_SECRET", "short")]);
+    assert!(matches!(short.unwrap_err(), ConfigError::Invalid { name: "MOYASAR_WEBHOOK_SECRET", .. }));
+    let backwards = config(&[db, ("BILLING_REMIND_AFTER_DAYS", "10"), ("BILLING_SUSPEND_AFTER_DAYS", "7")]);
+    assert!(matches!(
+        backwards.unwrap_err(),
+        ConfigError::Invalid { name: "BILLING_SUSPEND_AFTER_DAYS", .. }
+    ));
+}

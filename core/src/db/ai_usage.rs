@@ -35,12 +35,15 @@ pub struct Allowance {
     pub limit: i32,
     pub warned_80: bool,
     pub warned_100: bool,
+    /// The bot is paused for an unpaid invoice (`billing_hold_since`).
+    pub on_hold: bool,
 }
 
 pub async fn allowance(conn: &mut PgConnection, tenant: TenantId) -> Result<Allowance, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select coalesce(u.replies, 0) as used, p.ai_replies as limit,
-                u.warned_80_at is not null as warned_80, u.warned_100_at is not null as warned_100
+                u.warned_80_at is not null as warned_80, u.warned_100_at is not null as warned_100,
+                t.billing_hold_since is not null as on_hold
            from tenants t join plans p using (plan_id)
            left join ai_usage_monthly u on u.tenant_id = t.tenant_id and u.month = {MONTH}
           where t.tenant_id = $1"

@@ -216,25 +216,28 @@ pub async fn status(pool: &PgPool, tenant: TenantId, invoice: Uuid) -> Result<Op
     .await
 }
 
+/// One of a tenant's documents as the billing page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Listed {
+    #[sqlx(flatten)]
+    pub invoice: Invoice,
+    pub status: String,
+    /// Moyasar's payment page, once the payment link is made.
+    pub pay_url: Option<String>,
+}
+
 /// `tenant`'s latest documents with their state, newest first.
 pub async fn for_tenant(
     conn: &mut PgConnection,
     tenant: TenantId,
     limit: i64,
-) -> Result<Vec<(Invoice, String)>, sqlx::Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        invoice: Invoice,
-        status: String,
-    }
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS}, s.status from invoices join invoice_states s using (invoice_id)
+) -> Result<Vec<Listed>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS}, s.status, s.pay_url from invoices join invoice_states s using (invoice_id)
           where tenant_id = $1 order by issued_at desc limit $2"
     )))
     .bind(tenant)
     .bind(limit)
     .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.invoice, r.status)).collect())
+    .await
 }

@@ -65,7 +65,7 @@ pub enum Provider {
     OpenAi,
     /// The WhatsApp Cloud (Graph) API.
     Meta,
-    /// Payments: the label value exists; calls are counted once the billing client lands.
+    /// Payments (hosted invoices).
     Moyasar,
 }
 

@@ -40,6 +40,9 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("GET", "/static/inbox.js", ALL_200),
     ("GET", "/webhooks/whatsapp/{key}", [Is(403); 4]),
     ("POST", "/webhooks/whatsapp/{key}", [Is(401); 4]),
+    // A form is not a Moyasar event or invoice (a wrong secret token: tests/api/payments.rs).
+    ("POST", "/webhooks/moyasar", [Is(400); 4]),
+    ("POST", "/webhooks/moyasar/invoice", [Is(400); 4]),
     ("GET", "/", [Is(200), Is(303), Is(303), Is(303)]),
     ("GET", "/privacy", ALL_200),
     ("POST", "/lang", [Is(303); 4]),
@@ -97,6 +100,7 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/settings/bot", [S, Is(303), Is(403), Is(303)]),
     ("GET", "/sandbox/simulator", OWNER_PAGE),
     ("POST", "/sandbox/simulator", [S, Is(404), Is(403), Is(303)]),
+    ("POST", "/sandbox/billing/run", [S, Is(303), Is(403), Is(303)]),
     // The ops console is for staff credentials only (tests/api/ops checks every scope).
     ("GET", "/static/ops.js", ALL_200),
     ("GET", "/ops/signin", ALL_200),
