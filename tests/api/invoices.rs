@@ -2,7 +2,8 @@
 //! period issue one invoice per tenant with gapless numbers and an unbroken ZATCA chain;
 //! a rolled-back issue gives its number back; the database refuses to change or delete
 //! an issued invoice, and a credit note reverses one without editing it; the chain check
-//! catches a row changed behind the trigger's back; invoices survive an account purge.
+//! catches a row changed behind the trigger's back; invoices and their payments survive an
+//! account purge.
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use mujibak_core::{
@@ -180,6 +181,16 @@ async fn invoices_outlive_an_account_purge_with_the_buyer_as_printed(pool: PgPoo
     migrated(&pool).await;
     let t = tenants(&pool, 1).await[0];
     run(pool.clone(), vec![t]).await;
+    let invoice: uuid::Uuid =
+        sqlx::query_scalar("select invoice_id from invoices").fetch_one(&pool).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    mujibak_core::db::payments::record_link(&mut conn, t, invoice, "moyasar-inv-1", "https://pay/1")
+        .await
+        .unwrap();
+    let paid =
+        mujibak_core::db::payments::mark_paid(&mut conn, t, invoice, "moyasar-pay-1", chrono::Utc::now());
+    assert!(paid.await.unwrap());
+    drop(conn);
 
     // Act
     purge_content(&pool, t).await.unwrap();
@@ -193,5 +204,16 @@ async fn invoices_outlive_an_account_purge_with_the_buyer_as_printed(pool: PgPoo
     .await
     .unwrap();
     assert_eq!((buyer.as_str(), lines), (format!("Buyer {t}").as_str(), 1));
+    let payment: (String, Option<String>, Option<String>) =
+        sqlx::query_as("select status, moyasar_id, payment_id from invoice_states where invoice_id = $1")
+            .bind(invoice)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        payment,
+        ("paid".into(), Some("moyasar-inv-1".into()), Some("moyasar-pay-1".into())),
+        "the payment too"
+    );
     assert_eq!(billing::verify_chain(&pool).await.unwrap(), 1);
 }

@@ -239,6 +239,17 @@ async fn a_paid_amount_that_differs_is_flagged_for_staff_and_the_invoice_stays_o
     assert_eq!(w.status(invoice).await.0, "open");
     assert_eq!(w.count("select count(*) from audit_log where action = 'invoice_payment_mismatch'").await, 1);
     assert_eq!(w.count("select count(*) from emails where kind = 'payment_received'").await, 0);
+
+    // Assert: staff see the flag on the tenant's page in the ops console.
+    let api = crate::ops::Api::new(w.addr, Some(&crate::ops::token(&w.pool, "finance", "ops:read").await));
+    let page = api.get(&format!("/ops/tenants/{tenant}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let listed = &page.json()["billing"]["invoices"][0];
+    assert_eq!(
+        (listed["status"].as_str(), listed["moyasar_id"].as_str()),
+        (Some("open"), Some(mid.as_str()))
+    );
+    assert!(listed["flagged"].as_str().is_some_and(|f| f.contains("100 SAR")), "{listed}");
 }
 
 #[sqlx::test(migrations = false)]

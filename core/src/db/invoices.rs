@@ -224,6 +224,10 @@ pub struct Listed {
     pub status: String,
     /// Moyasar's payment page, once the payment link is made.
     pub pay_url: Option<String>,
+    /// Moyasar's id of it (staff).
+    pub moyasar_id: Option<String>,
+    /// Why staff must look (a payment that does not match).
+    pub flagged: Option<String>,
 }
 
 /// `tenant`'s latest documents with their state, newest first.
@@ -233,7 +237,7 @@ pub async fn for_tenant(
     limit: i64,
 ) -> Result<Vec<Listed>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS}, s.status, s.pay_url from invoices join invoice_states s using (invoice_id)
+        "select {COLUMNS}, s.status, s.pay_url, s.moyasar_id, s.flagged from invoices join invoice_states s using (invoice_id)
           where tenant_id = $1 order by issued_at desc limit $2"
     )))
     .bind(tenant)

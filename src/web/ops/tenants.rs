@@ -1,5 +1,7 @@
 //! Tenants: search by business name, email or number; one tenant's page (its status,
-//! connection health, usage, recent failures, its audit trail; the actions are in
+//! connection health, plan, invoices with their Moyasar payment and any mismatch flagged
+//! for staff, the bot's pause for an unpaid invoice, usage, recent failures, its audit
+//! trail; the actions are in
 //! `tenant_actions`); and, with support:read and a stated
 //! reason, its conversations — each such view writes an audit row with the reason and is
 //! shown under a banner saying so. Without a reason the page asks for one and shows nothing.
@@ -11,7 +13,8 @@ use axum::{
 };
 use mujibak_core::{
     accounts::{self, TenantStatus},
-    db::{audit, conversations, messages, ops_tenants, usage},
+    billing::money,
+    db::{audit, conversations, invoices, messages, ops_tenants, payments, plans, usage},
     domain::TenantId,
 };
 use serde::{Deserialize, Serialize};
@@ -76,6 +79,44 @@ struct DetailView {
     usage: Vec<usage::Day>,
     failures: Vec<ops_tenants::Failure>,
     audit: Vec<audit::Entry>,
+    billing: BillingFacts,
+}
+
+/// The plan, the bot's pause for an unpaid invoice, and the invoices with their payment.
+#[derive(Serialize)]
+struct BillingFacts {
+    plan: String,
+    hold_since: Option<chrono::DateTime<chrono::Utc>>,
+    invoices: Vec<OpsInvoice>,
+}
+
+#[derive(Serialize)]
+struct OpsInvoice {
+    number: String,
+    issued_at: chrono::DateTime<chrono::Utc>,
+    total: String,
+    status: String,
+    moyasar_id: Option<String>,
+    flagged: Option<String>,
+}
+
+async fn billing_facts(state: &AppState, id: TenantId) -> Result<BillingFacts, WebError> {
+    let mut conn = state.db.acquire().await?;
+    let plan = plans::of(&mut conn, id).await?.plan_id;
+    let hold_since = payments::hold_since(&mut conn, id).await?;
+    let invoices = invoices::for_tenant(&mut conn, id, 24)
+        .await?
+        .into_iter()
+        .map(|l| OpsInvoice {
+            number: l.invoice.number,
+            issued_at: l.invoice.issued_at,
+            total: money::sar(l.invoice.total),
+            status: l.status,
+            moyasar_id: l.moyasar_id,
+            flagged: l.flagged,
+        })
+        .collect();
+    Ok(BillingFacts { plan, hold_since, invoices })
 }
 
 async fn detail(
@@ -99,7 +140,8 @@ async fn detail(
     let failures = ops_tenants::recent_failures(&state.db, id, 20).await?;
     let audit =
         audit::search(&state.db, &audit::Search { tenant: Some(id), ..Default::default() }, 20).await?;
-    let view = DetailView { tenant, status: gate.as_str(), status_note, usage, failures, audit };
+    let billing = billing_facts(&state, id).await?;
+    let view = DetailView { tenant, status: gate.as_str(), status_note, usage, failures, audit, billing };
     show(&state, &ctx, "ops/tenant.html", &view)
 }
 
