@@ -119,7 +119,14 @@ async fn invite(
     };
     INVITATIONS.check(&state, &owner.tenant_id.to_string()).await?;
     let mut tx = state.db.begin().await?;
-    let invited = accounts::invite(&mut tx, &owner, &email).await?;
+    let invited = match accounts::invite(&mut tx, &owner, &email).await {
+        Ok(invited) => invited,
+        Err(AccountError::SeatsFull { .. }) => {
+            form.error(&page, "email", "errors.seats_full");
+            return page.invalid("team/index.html", &team_view(&state, &owner, form).await?);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let tenant = tenants::get(&mut tx, owner.tenant_id).await?;
     let data = InviteMail {
         inviter_name: name::for_email(&owner.name, name::PERSON_MAX),
@@ -214,6 +221,10 @@ async fn accept(
         Err(AccountError::InvalidToken | AccountError::EmailTaken) => {
             Ok((StatusCode::GONE, page.render("auth/link_invalid.html", &FormView::default())?)
                 .into_response())
+        }
+        Err(AccountError::SeatsFull { .. }) => {
+            page.alert("errors.team_full");
+            Ok((StatusCode::CONFLICT, page.render("team/accept.html", &view)?).into_response())
         }
         Err(e) => Err(e.into()),
     }

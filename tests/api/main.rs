@@ -44,6 +44,7 @@ mod quota;
 mod redirects;
 mod retention;
 mod route_suite;
+mod seats;
 mod security;
 mod send_guarantees;
 mod slow_clients;

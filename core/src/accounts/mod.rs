@@ -47,6 +47,9 @@ pub enum AccountError {
     Suspended,
     #[error("the account is being deleted")]
     Deleting,
+    /// Every seat of the plan is taken (members count; open invitations do not).
+    #[error("the plan's {seats} team seats are taken")]
+    SeatsFull { seats: i32 },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

@@ -1,6 +1,8 @@
 //! Team invitations: only an owner who proved their address can invite; an invitation to
 //! an address that already has an account is recorded like any other (so the inviter
-//! cannot tell the two apart) and can never be accepted.
+//! cannot tell the two apart) and can never be accepted. The plan's seats bound the team:
+//! no invitation while every seat has a member, and no joining once they fill up (the
+//! tenant's row is locked, so two people cannot take the last seat).
 
 use chrono::Utc;
 use serde_json::json;
@@ -10,7 +12,7 @@ use super::{map_duplicate, AccountError, INVITATION_TTL};
 use crate::{
     auth,
     db::audit::{self, Actor},
-    db::{tenants, tokens, tokens::Purpose, users, users::User},
+    db::{plans, tenants, tokens, tokens::Purpose, users, users::User},
     domain::{EmailAddress, Locale, NewPassword, Role, TenantId, UserId},
 };
 
@@ -29,6 +31,10 @@ pub async fn invite(
 ) -> Result<Invited, AccountError> {
     if !inviter.email_verified || inviter.role != Role::Owner {
         return Err(AccountError::Unverified);
+    }
+    let (members, seats) = plans::seats(conn, inviter.tenant_id).await?;
+    if members >= i64::from(seats) {
+        return Err(AccountError::SeatsFull { seats });
     }
     let has_account = users::by_email(conn, email.as_str()).await?.is_some();
     let (token, digest) = auth::new_token();
@@ -76,6 +82,11 @@ pub async fn accept_invitation(
         .await?
         .ok_or(AccountError::InvalidToken)?;
     let email = row.email.ok_or(AccountError::InvalidToken)?;
+    // The plan may have filled up (or shrunk) since the invitation: the link stays usable.
+    let (members, seats) = plans::seats(&mut tx, row.tenant_id).await?;
+    if members >= i64::from(seats) {
+        return Err(AccountError::SeatsFull { seats });
+    }
     let user_id = UserId::new();
     let new = users::NewUser {
         user_id,

@@ -84,3 +84,15 @@ pub async fn change(
     .fetch_optional(conn)
     .await
 }
+
+/// `tenant`'s members and its plan's seats, locking the tenant's row so two joins cannot
+/// both take the last seat: (members, seats).
+pub async fn seats(conn: &mut PgConnection, tenant: TenantId) -> Result<(i64, i32), sqlx::Error> {
+    sqlx::query_as(
+        "select (select count(*) from users u where u.tenant_id = t.tenant_id), p.seats
+           from tenants t join plans p using (plan_id) where t.tenant_id = $1 for update of t",
+    )
+    .bind(tenant)
+    .fetch_one(conn)
+    .await
+}
