@@ -31,6 +31,7 @@ impl Drop for Running {
 async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: PgPool) {
     // Arrange: the dev process on free ports.
     let (port, smtp, graph, model) = (free_port(), free_port(), free_port(), free_port());
+    let moyasar = free_port();
     let mail_dir = std::env::temp_dir().join(format!("mujibak-dev-mail-{port}"));
     let log_path = std::env::temp_dir().join(format!("mujibak-dev-log-{port}.txt"));
     let log = std::fs::File::create(&log_path).unwrap();
@@ -44,6 +45,7 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
         .env("SANDBOX_SMTP_PORT", smtp.to_string())
         .env("SANDBOX_GRAPH_PORT", graph.to_string())
         .env("SANDBOX_OPENAI_PORT", model.to_string())
+        .env("SANDBOX_MOYASAR_PORT", moyasar.to_string())
         .env("SANDBOX_MAIL_DIR", &mail_dir)
         .env("REPLY_DEBOUNCE_SECS", "1")
         .current_dir(std::env::temp_dir())
