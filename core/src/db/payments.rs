@@ -235,19 +235,21 @@ pub async fn holds_due(pool: &PgPool, before: DateTime<Utc>) -> Result<Vec<Tenan
     .await
 }
 
+/// An open invoice of tenant `t` issued before `$2`.
+const OVERDUE: &str = "select 1 from invoices i join invoice_states s using (invoice_id)
+                        where i.tenant_id = t.tenant_id and s.status = 'open' and i.kind = 'invoice'
+                          and i.issued_at < $2";
+
 /// Pauses `tenant`'s bot for an unpaid invoice issued before `before` (true if it paused now).
 pub async fn hold(
     conn: &mut PgConnection,
     tenant: TenantId,
     before: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
         "update tenants t set billing_hold_since = now()
-          where t.tenant_id = $1 and t.billing_hold_since is null
-            and exists (select 1 from invoices i join invoice_states s using (invoice_id)
-                         where i.tenant_id = t.tenant_id and s.status = 'open' and i.kind = 'invoice'
-                           and i.issued_at < $2)",
-    )
+          where t.tenant_id = $1 and t.billing_hold_since is null and exists ({OVERDUE})"
+    )))
     .bind(tenant)
     .bind(before)
     .execute(conn)
@@ -262,13 +264,10 @@ pub async fn release(
     tenant: TenantId,
     before: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
         "update tenants t set billing_hold_since = null
-          where t.tenant_id = $1 and t.billing_hold_since is not null
-            and not exists (select 1 from invoices i join invoice_states s using (invoice_id)
-                             where i.tenant_id = t.tenant_id and s.status = 'open' and i.kind = 'invoice'
-                               and i.issued_at < $2)",
-    )
+          where t.tenant_id = $1 and t.billing_hold_since is not null and not exists ({OVERDUE})"
+    )))
     .bind(tenant)
     .bind(before)
     .execute(conn)
