@@ -10,9 +10,10 @@
 use chrono::{DateTime, Utc};
 use mujibak_core::{
     accounts,
+    billing::plan,
     clients::{openai::ModelError, whatsapp::Creds},
     connections::token_context,
-    db::{bot_settings, connections, conversations, messages, tenants},
+    db::{bot_settings, connections, conversations, messages, plans, tenants},
     domain::{reply, TenantId},
 };
 use serde::{Deserialize, Serialize};
@@ -149,9 +150,14 @@ impl GenerateReply {
         settings: &bot_settings::BotSettings,
         history: &[messages::Message],
     ) -> Result<Answer, JobError> {
-        let business = tenants::get(&mut *ctx.db.acquire().await?, self.tenant_id).await?.business_name;
+        let mut conn = ctx.db.acquire().await?;
+        let business = tenants::get(&mut conn, self.tenant_id).await?.business_name;
+        // Only a model the plan allows (among the operator's); else the default.
+        let allowed =
+            plan::models_allowed(&plans::of(&mut conn, self.tenant_id).await?.models, wa.model.models());
+        drop(conn);
         let system = reply::system_prompt(&business, settings);
-        let model = Some(settings.model.as_str()).filter(|m| !m.is_empty());
+        let model = Some(settings.model.as_str()).filter(|m| !m.is_empty() && allowed.iter().any(|a| a == m));
         let failure = match wa.model.reply(model, &system, &reply::turns(history)).await {
             Ok(text) => return Ok(Answer::Model(text)),
             Err(e) => e,

@@ -60,6 +60,7 @@ pub async fn businesses(
         ai_replies: i32::MAX,
         numbers: 1,
         seats: 1,
+        models: Vec::new(),
     };
     plans::insert_if_missing(&mut *pool.acquire().await?, &unlimited, 1000).await?;
     for i in 0..n {

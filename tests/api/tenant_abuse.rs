@@ -116,7 +116,7 @@ async fn a_token_meta_refuses_cannot_claim_a_number_and_does_not_learn_who_holds
 }
 
 #[sqlx::test(migrations = false)]
-async fn only_models_the_operator_lists_can_be_chosen(pool: PgPool) {
+async fn only_models_the_operator_lists_and_the_plan_allows_can_be_chosen(pool: PgPool) {
     let vars = [("OPENAI_MODEL", "gpt-4o-mini"), ("OPENAI_MODELS", "gpt-4o-mini, gpt-4.1-mini")];
     let p = Pipeline::start_opts(
         pool,
@@ -128,29 +128,48 @@ async fn only_models_the_operator_lists_can_be_chosen(pool: PgPool) {
     let model = || async {
         sqlx::query_scalar::<_, String>("select model from bot_settings").fetch_one(&p.pool).await.unwrap()
     };
+    let asked = |n: usize| {
+        let p = &p;
+        async move {
+            eventually(std::time::Duration::from_secs(15), "a model request", || async {
+                let requests = p.model.requests();
+                (requests.len() >= n).then(|| requests[n - 1]["model"].as_str().unwrap_or("").to_owned())
+            })
+            .await
+        }
+    };
+    let choose = |model: &'static str| [("enabled", "on"), ("reply_language", "match"), ("model", model)];
 
-    // Act + Assert: the settings form refuses a model outside the list.
-    p.owner.get("/settings/bot").await;
-    let fields = [("enabled", "on"), ("reply_language", "match"), ("model", "o1-pro")];
-    assert_eq!(
-        p.owner.post("/settings/bot", &fields).await.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "o1-pro was saved"
-    );
+    // Act + Assert: on the trial, only the default; a model outside the operator's list never.
+    let page = p.owner.get("/settings/bot").await;
+    assert!(!page.body.contains(r#"<option value="gpt-4.1-mini""#), "the trial offers the default only");
+    for refused in ["o1-pro", "gpt-4.1-mini"] {
+        let answer = p.owner.post("/settings/bot", &choose(refused)).await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{refused} was saved");
+    }
     assert_eq!(model().await, "");
-    let fields = [("enabled", "on"), ("reply_language", "match"), ("model", "gpt-4.1-mini")];
-    assert_eq!(p.owner.post("/settings/bot", &fields).await.status, StatusCode::SEE_OTHER);
-    assert_eq!(model().await, "gpt-4.1-mini");
 
-    // A model stored before the list existed (or since removed from it) is not used.
+    // On the pro plan, any model the operator lists.
+    p.owner.get("/billing").await;
+    p.owner.post("/billing/plan", &[("plan", "pro")]).await;
+    assert!(p.owner.get("/settings/bot").await.body.contains(r#"<option value="gpt-4.1-mini""#));
+    assert_eq!(p.owner.post("/settings/bot", &choose("gpt-4.1-mini")).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(model().await, "gpt-4.1-mini");
+    p.deliver(&text("PN-M", "wamid.M1", "966500000011", "When do you open?", 1)).await;
+    assert_eq!(asked(1).await, "gpt-4.1-mini");
+
+    // Back on the starter plan, the stored choice is no longer used.
+    p.owner.post("/billing/plan", &[("plan", "starter")]).await;
+    p.deliver(&text("PN-M", "wamid.M2", "966500000012", "When do you open?", 1)).await;
+    assert_eq!(asked(2).await, "gpt-4o-mini", "a model the plan does not allow was asked");
+
+    // A model stored before the operator's list existed (or since removed from it) is not used.
+    p.owner.post("/billing/plan", &[("plan", "pro")]).await;
     sqlx::query("update bot_settings set model = 'o1-pro'").execute(&p.pool).await.unwrap();
+    p.deliver(&text("PN-M", "wamid.M3", "966500000013", "When do you open?", 1)).await;
     assert_eq!(
-        p.deliver(&text("PN-M", "wamid.M1", "966500000011", "When do you open?", 1)).await,
-        StatusCode::OK
+        asked(3).await,
+        "gpt-4o-mini",
+        "the platform's key was spent on a model the operator did not list"
     );
-    let asked = eventually(std::time::Duration::from_secs(15), "a model request", || async {
-        p.model.requests().last().and_then(|r| r["model"].as_str().map(str::to_owned))
-    })
-    .await;
-    assert_eq!(asked, "gpt-4o-mini", "the platform's key was spent on a model the operator did not list");
 }

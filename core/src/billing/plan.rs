@@ -2,6 +2,7 @@
 //! not one it can go back to). The change applies at once: the new allowance of AI
 //! replies counts this month's replies so far, and the monthly invoice bills the plan the
 //! business is on when the month ends. Audited (`plan_changed`, with both plan ids).
+//! A plan also decides which models its tenants may choose ([`models_allowed`]).
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -39,4 +40,37 @@ pub async fn choose(
     }
     let current = plans::of(conn, tenant).await?;
     Ok(if current.plan_id == plan { PlanChange::Unchanged } else { PlanChange::Unknown })
+}
+
+/// The models a tenant on a plan listing `plan_models` may choose, given the operator's
+/// `operator` list (its default first): the default always; `*` opens every listed model;
+/// any other name only if the operator lists it.
+pub fn models_allowed(plan_models: &[String], operator: &[String]) -> Vec<String> {
+    let every = plan_models.iter().any(|m| m == "*");
+    operator
+        .iter()
+        .enumerate()
+        .filter(|(i, m)| *i == 0 || every || plan_models.contains(m))
+        .map(|(_, m)| m.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::models_allowed;
+
+    fn list(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_plan_narrows_the_operators_models_and_always_keeps_the_default() {
+        let operator = list(&["gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1"]);
+        assert_eq!(models_allowed(&[], &operator), list(&["gpt-4o-mini"]));
+        assert_eq!(models_allowed(&list(&["*"]), &operator), operator);
+        assert_eq!(
+            models_allowed(&list(&["gpt-4.1", "o1-pro"]), &operator),
+            list(&["gpt-4o-mini", "gpt-4.1"])
+        );
+    }
 }

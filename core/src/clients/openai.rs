@@ -74,6 +74,11 @@ impl ReplyModel {
         self.config.api_key.is_some()
     }
 
+    /// The models the operator lists (`OPENAI_MODELS`), the default first.
+    pub fn models(&self) -> &[String] {
+        &self.config.models
+    }
+
     /// The model a reply is asked of: `chosen` if the operator lists it, else the default.
     pub fn model_for<'a>(&'a self, chosen: Option<&'a str>) -> &'a str {
         chosen.filter(|m| self.config.models.iter().any(|allowed| allowed == m)).unwrap_or(&self.config.model)

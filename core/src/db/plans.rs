@@ -14,16 +14,18 @@ pub struct Plan {
     pub ai_replies: i32,
     pub numbers: i32,
     pub seats: i32,
+    /// The models a tenant on it may choose (see `billing::plan::models_allowed`).
+    pub models: Vec<String>,
 }
 
-const COLUMNS: &str = "plan_id, name_en, name_ar, price_halalas, ai_replies, numbers, seats";
+const COLUMNS: &str = "plan_id, name_en, name_ar, price_halalas, ai_replies, numbers, seats, models";
 
 /// Adds an unlisted plan unless one with its id exists (load tests give their businesses
 /// a plan without a practical limit this way).
 pub async fn insert_if_missing(conn: &mut PgConnection, p: &Plan, position: i32) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into plans (plan_id, name_en, name_ar, price_halalas, ai_replies, numbers, seats, position, listed)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, false) on conflict (plan_id) do nothing",
+        "insert into plans (plan_id, name_en, name_ar, price_halalas, ai_replies, numbers, seats, models, position, listed)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, false) on conflict (plan_id) do nothing",
     )
     .bind(&p.plan_id)
     .bind(&p.name_en)
@@ -32,6 +34,7 @@ pub async fn insert_if_missing(conn: &mut PgConnection, p: &Plan, position: i32)
     .bind(p.ai_replies)
     .bind(p.numbers)
     .bind(p.seats)
+    .bind(&p.models)
     .bind(position)
     .execute(conn)
     .await?;

@@ -31,8 +31,10 @@ async fn bot(
     page: Page,
     Owner(owner): Owner,
 ) -> Result<impl IntoResponse, WebError> {
-    let settings = bot_settings::get(&mut *state.db.acquire().await?, owner.tenant_id).await?;
-    page.render("settings/bot.html", &BotView::from(&settings).with_models(&state))
+    let mut conn = state.db.acquire().await?;
+    let settings = bot_settings::get(&mut conn, owner.tenant_id).await?;
+    let models = allowed_models(&mut conn, &state, owner.tenant_id).await?;
+    page.render("settings/bot.html", &BotView::from(&settings).with_models(models))
 }
 
 /// The bot form: hours as one `HH:MM-HH:MM` text field per weekday.
@@ -50,16 +52,27 @@ struct BotView {
     model: String,
     #[serde(default)]
     hours: std::collections::BTreeMap<String, String>,
-    /// The models the operator lists, the default first (shown as "default").
+    /// The models the plan allows among those the operator lists, the default first
+    /// (shown as "default").
     #[serde(default)]
     models: Vec<String>,
 }
 
 impl BotView {
-    fn with_models(mut self, state: &AppState) -> Self {
-        self.models = state.config.ai.models.clone();
+    fn with_models(mut self, models: Vec<String>) -> Self {
+        self.models = models;
         self
     }
+}
+
+/// The models `tenant`'s plan allows among the operator's (`OPENAI_MODELS`).
+async fn allowed_models(
+    conn: &mut sqlx::PgConnection,
+    state: &AppState,
+    tenant: mujibak_core::domain::TenantId,
+) -> Result<Vec<String>, WebError> {
+    let plan = mujibak_core::db::plans::of(conn, tenant).await?;
+    Ok(mujibak_core::billing::plan::models_allowed(&plan.models, &state.config.ai.models))
 }
 
 const DAYS: [&str; 7] = ["sat", "sun", "mon", "tue", "wed", "thu", "fri"];
@@ -126,13 +139,14 @@ async fn save_bot(
         welcome_message: cap(get("welcome_message")),
         model: get("model"),
     };
-    let known = settings.model.is_empty() || state.config.ai.models.contains(&settings.model);
+    let allowed = allowed_models(&mut *state.db.acquire().await?, &state, owner.tenant_id).await?;
+    let known = settings.model.is_empty() || allowed.contains(&settings.model);
     if !refused.is_empty() || !known {
         page.refuse(&refused);
         if !known {
             page.alert("errors.model_unknown");
         }
-        let mut view = BotView::from(&settings).with_models(&state);
+        let mut view = BotView::from(&settings).with_models(allowed);
         // Show what was typed (the hours as entered, the model as the stored choice).
         view.hours = DAYS.iter().map(|d| (d.to_string(), get(&format!("hours_{d}")))).collect();
         if !known {
