@@ -4,6 +4,7 @@
 //! (hosted invoices with a pay page, callbacks and retried webhooks).
 
 pub mod billing;
+pub mod connect;
 pub mod demo;
 pub mod graph;
 pub mod mail;

@@ -73,7 +73,9 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
     let hsts =
         state.config.http.is_https().then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     let sandbox = if state.sandbox {
-        crate::sandbox::simulator::routes().merge(crate::sandbox::billing::routes())
+        crate::sandbox::simulator::routes()
+            .merge(crate::sandbox::billing::routes())
+            .merge(crate::sandbox::connect::routes())
     } else {
         routes::Routes::new()
     };

@@ -138,6 +138,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/settings/bot", GP, Access::Owner, BOT),
     r("/sandbox/simulator", GP, Access::Sandbox, &["phone", "name", "text"]),
     r("/sandbox/billing/run", P, Access::Sandbox, NONE),
+    r("/sandbox/connect", P, Access::Sandbox, NONE),
     r("/static/ops.js", G, Access::Open, NONE),
     r("/ops/signin", GP, Access::StaffSignIn, &["token"]),
     r("/ops/signout", P, Access::StaffSignIn, NONE),

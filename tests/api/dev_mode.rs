@@ -1,8 +1,9 @@
 //! `mujibak dev` (what `scripts/dev` runs), as a newcomer uses it: sign in with the demo
 //! login, type as a customer in the simulator, and see the bot's reply in the inbox within
 //! seconds; then a new business, its address confirmed from the sandbox's mail folder,
-//! connects the sandbox number (verified against the sandbox Graph API) once the demo
-//! business lets it go. The real binary, its sandbox fakes and a real database.
+//! connects a sandbox number of its own in one click (created at the sandbox Graph API and
+//! verified against it like a real one) and its customer gets an answer from its own FAQ.
+//! The real binary, its sandbox fakes and a real database.
 
 use std::{
     process::{Child, Command, Stdio},
@@ -90,10 +91,9 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     assert!(thread.body.contains("نفتح يوميًا"), "answered from the demo FAQ");
     assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
 
-    // Act + Assert: a new business connects the sandbox number once the demo lets it go.
-    b.get("/settings/whatsapp").await;
-    assert_eq!(b.post("/settings/whatsapp/disconnect", &[]).await.status, StatusCode::SEE_OTHER);
-    let newcomer = Browser::new(addr);
+    // Act: a new business, its address confirmed from the mail folder, gets its own
+    // sandbox number in one click, switches its bot on and is written to.
+    let newcomer = Browser::with_headers(addr, &[("accept-language", "en")]);
     newcomer.sign_up("Huda", "huda@dev.example", "Huda Sweets", "en").await;
     let link =
         crate::helpers::eventually(Duration::from_secs(15), "the verification email on disk", || async {
@@ -110,16 +110,42 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
         .await;
     newcomer.get(&link).await;
     assert_eq!(newcomer.post(&link, &[]).await.status, StatusCode::SEE_OTHER);
-    newcomer.get("/settings/whatsapp").await;
-    let sandbox_number = [
-        ("phone_number_id", "SANDBOX-PN-1"),
-        ("waba_id", "SANDBOX-WABA"),
-        ("display_number", "+966 50 000 0000"),
-        ("access_token", "sandbox-access-token"),
-        ("app_secret", "sandbox-app-secret"),
+    let settings = newcomer.get("/settings/whatsapp").await;
+    assert!(settings.body.contains(r#"action="/sandbox/connect""#), "{}", settings.body);
+    let connected = newcomer.post("/sandbox/connect", &[]).await;
+    assert_eq!((connected.status, connected.location()), (StatusCode::SEE_OTHER, "/settings/whatsapp"));
+    let settings = newcomer.get("/settings/whatsapp").await;
+    assert!(settings.body.contains("SANDBOX-PN-") && settings.body.contains("sandbox number is connected"));
+    newcomer.get("/settings/bot").await;
+    let bot = [
+        ("enabled", "on"),
+        ("reply_language", "match"),
+        ("knowledge", "Q: Do you deliver?\nA: Yes, across Jeddah for 20 SAR."),
     ];
-    let connected = newcomer.post("/settings/whatsapp", &sandbox_number).await;
-    assert_eq!(connected.status, StatusCode::SEE_OTHER, "{}", connected.body);
+    assert_eq!(newcomer.post("/settings/bot", &bot).await.status, StatusCode::SEE_OTHER);
+    newcomer.get("/sandbox/simulator").await;
+    let sent = newcomer
+        .post(
+            "/sandbox/simulator",
+            &[("phone", "966598765432"), ("name", "Salem"), ("text", "Do you deliver?")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+
+    // Assert: its own customer, answered from its own FAQ, in its own inbox.
+    let id: String =
+        crate::helpers::eventually(Duration::from_secs(15), "the newcomer's conversation", || async {
+            let inbox = newcomer.get("/inbox").await;
+            let at = inbox.body.find(r#"href="/inbox/"#)? + r#"href="/inbox/"#.len();
+            Some(inbox.body[at..].chars().take(36).collect())
+        })
+        .await;
+    crate::helpers::eventually(Duration::from_secs(15), "the bot's reply to the newcomer", || async {
+        let page = newcomer.get(&format!("/inbox/{id}")).await;
+        (page.body.contains("Do you deliver?") && page.body.contains("across Jeddah")).then_some(())
+    })
+    .await;
+    assert!(!b.get("/inbox").await.body.contains("Salem"), "the demo business never sees it");
 
     // Assert: even at debug level the logs hold no message text, number, token or password.
     drop(running);

@@ -3,7 +3,9 @@
 //! bodies and network faults (slow, timing out, accepting then hanging, answering without
 //! an id) on demand, and signed `statuses` webhooks posted back the way Meta does, echoing
 //! `biz_opaque_callback_data`. `GET /_sandbox/graph/sends` lists every accepted send so
-//! another process (the chaos run, the benchmark) can count sends per callback data. Owns
+//! another process (the chaos run, the benchmark) can count sends per callback data;
+//! `POST /_sandbox/graph/numbers` creates a number as Meta's dashboard would (how `mujibak
+//! dev` gives each business its own sandbox number). Owns
 //! only Meta's side of the wire formats (the Cloud API reference: signatures, sends,
 //! errors, statuses); everything lives in memory.
 
@@ -163,6 +165,7 @@ impl GraphFake {
         Router::new()
             .route("/_sandbox/graph/fault", post(switch_fault))
             .route("/_sandbox/graph/latency", post(switch_latency))
+            .route("/_sandbox/graph/numbers", post(add_number))
             .route("/_sandbox/graph/sends", get(list_sends))
             .route("/{version}/{phone_number_id}", get(phone_number))
             .route("/{version}/{phone_number_id}/messages", post(messages))

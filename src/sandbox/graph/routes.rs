@@ -131,3 +131,16 @@ pub(super) async fn list_sends(State(fake): Fake) -> Json<Value> {
         .collect();
     Json(json!({ "sends": sends }))
 }
+
+/// Registers (or replaces) a business number, as creating one in Meta's dashboard would:
+/// `{ "phone_number_id", "access_token", "webhook_url"?, "app_secret"? }`.
+pub(super) async fn add_number(State(fake): Fake, Json(number): Json<Value>) -> StatusCode {
+    let (Some(id), Some(token)) = (number["phone_number_id"].as_str(), number["access_token"].as_str())
+    else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let text = |k: &str| number[k].as_str().map(str::to_owned);
+    fake.register_number(id, token, text("webhook_url"), text("app_secret"));
+    tracing::info!("sandbox graph: a business number was registered");
+    StatusCode::NO_CONTENT
+}

@@ -60,6 +60,8 @@ struct WhatsAppView {
     live: Option<ConnectionView>,
     history: Vec<HistoryRow>,
     form: FormView,
+    /// `mujibak dev`: offer a sandbox number in one click.
+    sandbox: bool,
 }
 
 async fn view(
@@ -87,7 +89,7 @@ async fn view(
             unlinked_at: c.unlinked_at.map(|t| t.to_rfc3339()),
         })
         .collect();
-    Ok(WhatsAppView { live, history, form })
+    Ok(WhatsAppView { live, history, form, sandbox: state.sandbox })
 }
 
 async fn whatsapp(

@@ -133,6 +133,8 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     // These end something the routes above need: they run last, in this order.
     ("POST", "/team/{user_id}/remove", [S, Is(404), Is(403), Is(303)]),
     ("POST", "/settings/whatsapp/disconnect", [S, Is(404), Is(403), Is(303)]),
+    // B gets a sandbox number of its own, A one again after its disconnect.
+    ("POST", "/sandbox/connect", [S, Is(303), Is(403), Is(303)]),
     ("POST", "/signout", [Is(303); 4]),
 ];
 
