@@ -5,7 +5,10 @@
 //! AI replies not used up: `plan_limit`), marks the customer's message read with a
 //! typing indicator, asks the model (no transaction held open), then stores the reply and
 //! enqueues its send in one transaction. A model that keeps failing falls back to the
-//! business's fallback message, and the inbox shows why.
+//! business's fallback message, and the inbox shows why. Outside business hours the
+//! customer gets the away message once per closed period (`domain::hours::away`), alone
+//! or added to the AI's answer as the business chose; later messages in the same closed
+//! period wait for the team (or get the AI's answer alone).
 
 use chrono::{DateTime, Utc};
 use mujibak_core::{
@@ -14,7 +17,7 @@ use mujibak_core::{
     clients::{openai::ModelError, whatsapp::Creds},
     connections::token_context,
     db::{bot_settings, connections, conversations, messages, plans, tenants},
-    domain::{reply, TenantId},
+    domain::{hours, reply, TenantId},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -95,37 +98,58 @@ impl Job for GenerateReply {
                 tracing::warn!(tenant.id = %tenant, conversation.id = %id, error = %e, "could not mark read");
             }
         }
-        let (text, generated) =
-            if !reply::open_now(&settings, Utc::now()) && !settings.away_message.trim().is_empty() {
-                (settings.away_message.clone(), false)
-            } else if let gate @ (Gate::UsedUp | Gate::OnHold) = plan_limit::gate(ctx, tenant).await? {
-                // Used up, or paused for an unpaid invoice: no model call; the fallback if
-                // one is set, and the inbox says why (after the send, which clears notices).
-                let fallback = settings.fallback_message.trim();
-                if !fallback.is_empty() {
-                    self.store_and_send(ctx, latest_in.map(|m| m.message_id), fallback, false).await?;
+        // Outside the hours: the away message once per closed period, alone or with the
+        // AI's answer, as the business chose.
+        let away = hours::away(&settings, conv.away_noticed_at, Utc::now());
+        let notice = away.notice.then(|| settings.away_message.trim());
+        let reply_to = latest_in.map(|m| m.message_id);
+        if !away.ai {
+            if let Some(notice) = notice {
+                self.store_and_send(ctx, reply_to, notice, false, true).await?;
+            }
+            return Ok(());
+        }
+        let (text, generated) = if let gate @ (Gate::UsedUp | Gate::OnHold) =
+            plan_limit::gate(ctx, tenant).await?
+        {
+            // Used up, or paused for an unpaid invoice: no model call; the fallback if
+            // one is set, and the inbox says why (after the send, which clears notices).
+            let text = with_notice(settings.fallback_message.trim(), notice);
+            if !text.is_empty() {
+                self.store_and_send(ctx, reply_to, &text, false, notice.is_some()).await?;
+            }
+            let why = if gate == Gate::OnHold { "billing_hold" } else { "quota_reached" };
+            let mut conn = ctx.db.acquire().await?;
+            conversations::set_notice(&mut conn, tenant, id, why, true).await?;
+            return Ok(());
+        } else {
+            match self.ask_model(ctx, wa, &settings, &history).await? {
+                Answer::Model(text) => (text, true),
+                Answer::Fallback(text) => {
+                    self.store_and_send(ctx, reply_to, &with_notice(&text, notice), false, notice.is_some())
+                        .await?;
+                    let mut conn = ctx.db.acquire().await?;
+                    conversations::set_notice(&mut conn, tenant, id, "model_failed", true).await?;
+                    return Ok(());
                 }
-                let notice = if gate == Gate::OnHold { "billing_hold" } else { "quota_reached" };
-                let mut conn = ctx.db.acquire().await?;
-                conversations::set_notice(&mut conn, tenant, id, notice, true).await?;
-                return Ok(());
-            } else {
-                match self.ask_model(ctx, wa, &settings, &history).await? {
-                    Answer::Model(text) => (text, true),
-                    Answer::Fallback(text) => {
-                        self.store_and_send(ctx, latest_in.map(|m| m.message_id), &text, false).await?;
-                        let mut conn = ctx.db.acquire().await?;
-                        conversations::set_notice(&mut conn, tenant, id, "model_failed", true).await?;
-                        return Ok(());
-                    }
-                    Answer::Nothing => {
-                        return Err(JobError::permanent(anyhow::anyhow!(
-                            "the model failed and no fallback message is set"
-                        )))
-                    }
+                Answer::Nothing => {
+                    return Err(JobError::permanent(anyhow::anyhow!(
+                        "the model failed and no fallback message is set"
+                    )))
                 }
-            };
-        self.store_and_send(ctx, latest_in.map(|m| m.message_id), &text, generated).await
+            }
+        };
+        self.store_and_send(ctx, reply_to, &with_notice(&text, notice), generated, notice.is_some()).await
+    }
+}
+
+/// `text` with the away message after it, if one is due (one message: two in a row to
+/// the same customer would hit WhatsApp's pair rate limit).
+fn with_notice(text: &str, notice: Option<&str>) -> String {
+    match notice {
+        Some(n) if !text.is_empty() => format!("{text}\n\n{n}"),
+        Some(n) => n.to_owned(),
+        None => text.to_owned(),
     }
 }
 
@@ -185,6 +209,7 @@ impl GenerateReply {
         reply_to: Option<Uuid>,
         text: &str,
         generated: bool,
+        away_notice: bool,
     ) -> Result<(), JobError> {
         let mut tx = ctx.db.begin().await?;
         let Some(conv) = conversations::lock(&mut tx, self.tenant_id, self.conversation_id).await? else {
@@ -204,6 +229,9 @@ impl GenerateReply {
         )
         .await?;
         conversations::answered(&mut tx, self.tenant_id, self.conversation_id).await?;
+        if away_notice {
+            conversations::away_noticed(&mut tx, self.tenant_id, self.conversation_id).await?;
+        }
         enqueue(&mut tx, &SendMessage { tenant_id: self.tenant_id, message_id })
             .await
             .map_err(JobError::transient)?;

@@ -57,7 +57,9 @@ async fn list(
     CurrentTenant(tenant): CurrentTenant,
     Query(q): Query<ListQuery>,
 ) -> Result<impl IntoResponse, WebError> {
-    let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    // Numbers typed with Arabic-Indic digits (٠٥٠…) find the stored ASCII ones.
+    let typed = q.q.as_deref().map(mujibak_core::domain::digits::ascii_digits);
+    let query = typed.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let before = q.before.as_deref().and_then(|b| {
         let (at, id) = b.split_once('_')?;
         Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), id.parse::<Uuid>().ok()?))

@@ -79,7 +79,9 @@ const BOT: &[&str] = &[
     "hours_thu",
     "hours_fri",
     "away_message",
+    "away_mode",
     "fallback_message",
+    "welcome_message",
     "model",
 ];
 

@@ -6,6 +6,7 @@ mod audit;
 mod bad_input;
 mod billing_page;
 mod browser;
+mod business_hours;
 mod cli;
 mod cron;
 mod deletion;

@@ -132,9 +132,12 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "reply_language") => "match",
         (_, "model") => "",
         (_, f) if f.starts_with("hours_") => "09:00-17:00",
-        (_, "description" | "instructions" | "knowledge" | "away_message" | "fallback_message") => {
-            "Some words"
-        }
+        (_, "away_mode") => "notice_only",
+        (
+            _,
+            "description" | "instructions" | "knowledge" | "away_message" | "fallback_message"
+            | "welcome_message",
+        ) => "Some words",
         (path, field) => {
             panic!("no sample value for field {field} of {path}: add one to route_suite::sample")
         }

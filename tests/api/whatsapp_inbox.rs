@@ -39,10 +39,13 @@ async fn the_inbox_pages_by_keyset_and_searches_names_numbers_and_text(pool: PgP
     let rows = |b: &str| b.matches(r#"<a href="/inbox/"#).count();
     assert_eq!((rows(&first.body), rows(&second.body)), (30, 5));
 
-    // Search: by Arabic name, by number, by message text.
-    for (q, expect) in
-        [("نورة", "نورة القحطاني"), ("966500001015", "Customer 15"), ("شوكولاتة", "Customer 12")]
-    {
+    // Search: by Arabic name, by number (also typed in Arabic-Indic digits), by message text.
+    for (q, expect) in [
+        ("نورة", "نورة القحطاني"),
+        ("966500001015", "Customer 15"),
+        ("٩٦٦٥٠٠٠٠١٠١٥", "Customer 15"),
+        ("شوكولاتة", "Customer 12"),
+    ] {
         let page = p.owner.get(&format!("/inbox?q={}", urlencode(q))).await;
         assert!(page.body.contains(expect), "search {q}");
         assert_eq!(rows(&page.body), 1, "search {q} finds one");

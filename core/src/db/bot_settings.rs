@@ -19,6 +19,9 @@ pub struct BotSettings {
     pub reply_language: String,
     pub business_hours: Json<Hours>,
     pub away_message: String,
+    /// Outside the hours: `notice_only` (the away message alone, once per closed period)
+    /// or `notice_and_ai` (the AI answers, the away message added once per closed period).
+    pub away_mode: String,
     pub fallback_message: String,
     /// Empty: the configured default model.
     pub model: String,
@@ -29,22 +32,26 @@ pub struct BotSettings {
 pub async fn get(conn: &mut PgConnection, tenant_id: TenantId) -> Result<BotSettings, sqlx::Error> {
     let row: Option<BotSettings> = sqlx::query_as(
         "select enabled, description, instructions, knowledge, reply_language, business_hours, away_message,
-                fallback_message, model, welcome_message from bot_settings where tenant_id = $1",
+                away_mode, fallback_message, model, welcome_message from bot_settings where tenant_id = $1",
     )
     .bind(tenant_id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.unwrap_or_else(|| BotSettings { reply_language: "match".into(), ..Default::default() }))
+    Ok(row.unwrap_or_else(|| BotSettings {
+        reply_language: "match".into(),
+        away_mode: "notice_only".into(),
+        ..Default::default()
+    }))
 }
 
 pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into bot_settings (tenant_id, enabled, description, instructions, knowledge, reply_language,
-           business_hours, away_message, fallback_message, model, welcome_message, updated_at)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11, now())
+           business_hours, away_message, fallback_message, model, welcome_message, away_mode, updated_at)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12, now())
          on conflict (tenant_id) do update set enabled = $2, description = $3, instructions = $4, knowledge = $5,
            reply_language = $6, business_hours = $7, away_message = $8, fallback_message = $9, model = $10,
-           welcome_message = $11, updated_at = now()",
+           welcome_message = $11, away_mode = $12, updated_at = now()",
     )
     .bind(tenant_id)
     .bind(s.enabled)
@@ -57,6 +64,7 @@ pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings)
     .bind(&s.fallback_message)
     .bind(&s.model)
     .bind(&s.welcome_message)
+    .bind(if s.away_mode == "notice_and_ai" { "notice_and_ai" } else { "notice_only" })
     .execute(conn)
     .await?;
     Ok(())

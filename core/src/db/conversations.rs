@@ -24,6 +24,8 @@ pub struct Conversation {
     pub notice: Option<String>,
     /// The customer asked to stop marketing messages (templates must honour it).
     pub marketing_opt_out_at: Option<DateTime<Utc>>,
+    /// When the customer last got the away message.
+    pub away_noticed_at: Option<DateTime<Utc>>,
 }
 
 /// An inbox row.
@@ -41,7 +43,7 @@ pub struct InboxRow {
 
 const SELECT: &str = "select c.conversation_id, c.connection_id, k.name as contact_name, k.wa_id, k.bsuid,
     c.bot_paused, c.needs_human, c.unanswered, c.last_inbound_at, c.last_message_at, c.reply_requested_at, c.notice,
-    k.marketing_opt_out_at
+    k.marketing_opt_out_at, c.away_noticed_at
     from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id";
 
 pub async fn upsert(
@@ -213,4 +215,16 @@ pub async fn inbox(
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// Notes that the customer got the away message now (in the reply's transaction).
+pub async fn away_noticed(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update conversations set away_noticed_at = now() where tenant_id = $1 and conversation_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

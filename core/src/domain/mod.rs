@@ -1,6 +1,8 @@
 //! Pure domain types and rules: parsed once at the edge ("parse, don't validate"), no I/O.
 
+pub mod digits;
 pub mod email;
+pub mod hours;
 pub mod ids;
 pub mod locale;
 pub mod name;

@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
-use mujibak_core::db::bot_settings;
+use mujibak_core::{db::bot_settings, domain::hours};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -52,6 +52,11 @@ struct BotView {
     model: String,
     #[serde(default)]
     hours: std::collections::BTreeMap<String, String>,
+    /// `notice_only` or `notice_and_ai`.
+    away_mode: String,
+    /// A day's hours that could not be read: why, in the visitor's language.
+    #[serde(default)]
+    hour_errors: std::collections::BTreeMap<String, String>,
     /// The models the plan allows among those the operator lists, the default first
     /// (shown as "default").
     #[serde(default)]
@@ -96,6 +101,8 @@ impl From<&bot_settings::BotSettings> for BotView {
             knowledge: s.knowledge.clone(),
             reply_language: s.reply_language.clone(),
             away_message: s.away_message.clone(),
+            away_mode: s.away_mode.clone(),
+            hour_errors: Default::default(),
             fallback_message: s.fallback_message.clone(),
             welcome_message: s.welcome_message.clone(),
             model: s.model.clone(),
@@ -114,16 +121,16 @@ async fn save_bot(
     let get =
         |k: &str| f.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
     let mut hours = bot_settings::Hours::new();
+    let mut hour_errors = std::collections::BTreeMap::new();
     for day in DAYS {
-        let raw = get(&format!("hours_{day}"));
-        let ranges: Vec<(String, String)> = raw
-            .split(',')
-            .filter_map(|r| r.trim().split_once('-'))
-            .filter(|(a, b)| valid_time(a.trim()) && valid_time(b.trim()))
-            .map(|(a, b)| (a.trim().to_owned(), b.trim().to_owned()))
-            .collect();
-        if !ranges.is_empty() {
-            hours.insert(day.to_owned(), ranges);
+        match hours::parse_day(&get(&format!("hours_{day}"))) {
+            Ok(ranges) if ranges.is_empty() => {}
+            Ok(ranges) => {
+                hours.insert(day.to_owned(), ranges);
+            }
+            Err(e) => {
+                hour_errors.insert(day.to_owned(), page.text(e.key()));
+            }
         }
     }
     let language = get("reply_language");
@@ -135,20 +142,29 @@ async fn save_bot(
         reply_language: if ["ar", "en"].contains(&language.as_str()) { language } else { "match".into() },
         business_hours: sqlx::types::Json(hours),
         away_message: cap(get("away_message")),
+        away_mode: if get("away_mode") == "notice_and_ai" {
+            "notice_and_ai".into()
+        } else {
+            "notice_only".into()
+        },
         fallback_message: cap(get("fallback_message")),
         welcome_message: cap(get("welcome_message")),
         model: get("model"),
     };
     let allowed = allowed_models(&mut *state.db.acquire().await?, &state, owner.tenant_id).await?;
     let known = settings.model.is_empty() || allowed.contains(&settings.model);
-    if !refused.is_empty() || !known {
+    if !refused.is_empty() || !known || !hour_errors.is_empty() {
         page.refuse(&refused);
         if !known {
             page.alert("errors.model_unknown");
         }
+        if !hour_errors.is_empty() {
+            page.alert("errors.hours_not_saved");
+        }
         let mut view = BotView::from(&settings).with_models(allowed);
         // Show what was typed (the hours as entered, the model as the stored choice).
         view.hours = DAYS.iter().map(|d| (d.to_string(), get(&format!("hours_{d}")))).collect();
+        view.hour_errors = hour_errors;
         if !known {
             view.model = String::new();
         }
@@ -157,11 +173,6 @@ async fn save_bot(
     bot_settings::save(&mut *state.db.acquire().await?, owner.tenant_id, &settings).await?;
     set_flash(&state, &page.session, "success", "flash.bot_saved").await?;
     Ok(Redirect::to("/settings/bot").into_response())
-}
-
-fn valid_time(t: &str) -> bool {
-    let Some((h, m)) = t.split_once(':') else { return false };
-    matches!((h.parse::<u32>(), m.parse::<u32>()), (Ok(h), Ok(m)) if h <= 24 && m < 60 && h * 60 + m <= 24 * 60)
 }
 
 /// Business-provided text is bounded so the prompt stays bounded.
