@@ -127,7 +127,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/billing/invoices/{invoice}", G, Access::Owner, NONE),
     r("/team", G, Access::Owner, NONE),
     r("/team/invite", P, Access::Owner, &["email"]),
-    r("/team/{user_id}/remove", P, Access::Owner, NONE),
+    r("/team/{user_id}/remove", GP, Access::Owner, NONE),
+    r("/team/invitations/revoke", P, Access::Owner, &["email"]),
     r(
         "/settings/whatsapp",
         GP,
@@ -136,7 +137,7 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     r("/settings/whatsapp/check", P, Access::Owner, NONE),
     r("/settings/whatsapp/token", P, Access::Owner, &["access_token"]),
-    r("/settings/whatsapp/disconnect", P, Access::Owner, NONE),
+    r("/settings/whatsapp/disconnect", GP, Access::Owner, NONE),
     r("/settings/bot", GP, Access::Owner, BOT),
     r("/sandbox/simulator", GP, Access::Sandbox, &["phone", "name", "text"]),
     r("/sandbox/billing/run", P, Access::Sandbox, NONE),

@@ -33,7 +33,8 @@ pub fn routes() -> Routes {
     Routes::new()
         .route("/team", get(team))
         .route("/team/invite", post(invite))
-        .route("/team/{user_id}/remove", post(remove))
+        .route("/team/{user_id}/remove", get(confirm_remove).post(remove))
+        .route("/team/invitations/revoke", post(revoke))
         .route("/invite/{token}", get(accept_form).post(accept))
 }
 
@@ -148,6 +149,50 @@ async fn invite(
     Ok(Redirect::to("/team").into_response())
 }
 
+/// Who is about to be removed and what it means, before it is done; any other id is 404.
+async fn confirm_remove(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+    Path(user_id): Path<String>,
+) -> Result<Response, WebError> {
+    let user_id: UserId = user_id.parse().map_err(|_| WebError::NotFound)?;
+    let member = users::get(&mut *state.db.acquire().await?, owner.tenant_id, user_id)
+        .await?
+        .filter(|u| u.role != Role::Owner)
+        .ok_or(WebError::NotFound)?;
+    let view = Member {
+        user_id: member.user_id.to_string(),
+        name: member.name,
+        email: member.email,
+        is_owner: false,
+    };
+    Ok(page.render("team/remove.html", &view)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    email: String,
+}
+
+/// Revokes the open invitation to an address: its link stops working.
+async fn revoke(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+    Form { data: f, refused }: Form<RevokeForm>,
+) -> Result<Response, WebError> {
+    if !refused.is_empty() {
+        return Err(WebError::BadRequest);
+    }
+    let revoked =
+        accounts::revoke_invitation(&mut *state.db.acquire().await?, &owner, f.email.trim()).await?;
+    let flash =
+        if revoked { ("success", "flash.invitation_revoked") } else { ("error", "errors.no_invitation") };
+    set_flash(&state, &page.session, flash.0, flash.1).await?;
+    Ok(Redirect::to("/team").into_response())
+}
+
 /// Removes an agent of the owner's own tenant; any other id is 404.
 async fn remove(
     State(state): State<AppState>,
@@ -169,9 +214,8 @@ async fn accept_form(
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
     let Some((_, business, email)) = accounts::invitation(&state.db, &token).await? else {
-        return Ok(
-            (StatusCode::GONE, page.render("auth/link_invalid.html", &FormView::default())?).into_response()
-        );
+        return Ok((StatusCode::GONE, page.render("team/invitation_invalid.html", &FormView::default())?)
+            .into_response());
     };
     let view = FormView::default()
         .extra("business_name", &business)
@@ -194,9 +238,8 @@ async fn accept(
     Form { data: f, refused }: Form<AcceptForm>,
 ) -> Result<Response, WebError> {
     let Some((_, business, email)) = accounts::invitation(&state.db, &token).await? else {
-        return Ok(
-            (StatusCode::GONE, page.render("auth/link_invalid.html", &FormView::default())?).into_response()
-        );
+        return Ok((StatusCode::GONE, page.render("team/invitation_invalid.html", &FormView::default())?)
+            .into_response());
     };
     let mut view = FormView::default()
         .value("name", &f.name)
@@ -219,7 +262,7 @@ async fn accept(
     match accounts::accept_invitation(&state.db, &token, person.as_str(), password, locale).await {
         Ok(user) => start_session(&state, &page.session, &user, "/dashboard").await,
         Err(AccountError::InvalidToken | AccountError::EmailTaken) => {
-            Ok((StatusCode::GONE, page.render("auth/link_invalid.html", &FormView::default())?)
+            Ok((StatusCode::GONE, page.render("team/invitation_invalid.html", &FormView::default())?)
                 .into_response())
         }
         Err(AccountError::SeatsFull { .. }) => {

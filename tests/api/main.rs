@@ -50,6 +50,7 @@ mod security;
 mod send_guarantees;
 mod slow_clients;
 mod takeover;
+mod team_trust;
 mod tenancy;
 mod tenant_abuse;
 mod web;

@@ -2,7 +2,9 @@
 //! an address that already has an account is recorded like any other (so the inviter
 //! cannot tell the two apart) and can never be accepted. The plan's seats bound the team:
 //! no invitation while every seat has a member, and no joining once they fill up (the
-//! tenant's row is locked, so two people cannot take the last seat).
+//! tenant's row is locked, so two people cannot take the last seat). An address has at
+//! most one open invitation: inviting it again replaces the old link (a resend), the
+//! owner can revoke it, and joining through one closes any other.
 
 use chrono::Utc;
 use serde_json::json;
@@ -37,6 +39,8 @@ pub async fn invite(
         return Err(AccountError::SeatsFull { seats });
     }
     let has_account = users::by_email(conn, email.as_str()).await?.is_some();
+    // Inviting an address again replaces its open invitation (a resend): one link works.
+    tokens::void_invitations(conn, inviter.tenant_id, email.as_str()).await?;
     let (token, digest) = auth::new_token();
     let expires = Utc::now() + INVITATION_TTL;
     tokens::insert(
@@ -52,6 +56,20 @@ pub async fn invite(
     let actor = Actor::User(inviter.user_id);
     audit::record(conn, Some(inviter.tenant_id), &actor, "member_invited", json!({})).await?;
     Ok(Invited { token, has_account })
+}
+
+/// Revokes `owner`'s tenant's open invitations to `email` (audited); whether there were any.
+pub async fn revoke_invitation(
+    conn: &mut PgConnection,
+    owner: &User,
+    email: &str,
+) -> Result<bool, AccountError> {
+    let voided = tokens::void_invitations(conn, owner.tenant_id, email).await?;
+    if voided > 0 {
+        let actor = Actor::User(owner.user_id);
+        audit::record(conn, Some(owner.tenant_id), &actor, "invitation_revoked", json!({})).await?;
+    }
+    Ok(voided > 0)
 }
 
 /// The invitation behind a link, if still open: (tenant, business name, invited email).
@@ -98,6 +116,8 @@ pub async fn accept_invitation(
         email_verified: true,
     };
     users::insert(&mut tx, row.tenant_id, &new).await.map_err(map_duplicate)?;
+    // Another open invitation to the same address is done with too.
+    tokens::void_invitations(&mut tx, row.tenant_id, &email).await?;
     let user = users::get(&mut tx, row.tenant_id, user_id).await?.ok_or(AccountError::InvalidToken)?;
     let detail = json!({ "role": user.role });
     audit::record(&mut tx, Some(row.tenant_id), &Actor::User(user_id), "member_joined", detail).await?;

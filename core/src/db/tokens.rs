@@ -117,6 +117,24 @@ pub async fn pending_invitations(
     .await
 }
 
+/// Voids `tenant_id`'s open invitations to `email` (revoked, resent, or accepted through
+/// another of them); how many.
+pub async fn void_invitations(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    email: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "update user_tokens set used_at = now()
+         where tenant_id = $1 and purpose = 'invitation' and used_at is null and lower(email) = lower($2)",
+    )
+    .bind(tenant_id)
+    .bind(email)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Voids every open link of a user (a password or email change): resets, email changes
 /// and verifications; with `reverts`, also the links that take the account back to an old
 /// address (those survive the changes they exist to undo). Returns how many.

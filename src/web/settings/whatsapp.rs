@@ -33,7 +33,7 @@ pub(super) fn routes() -> Routes {
         .route("/settings/whatsapp", get(whatsapp).post(connect))
         .route("/settings/whatsapp/check", post(check))
         .route("/settings/whatsapp/token", post(new_token))
-        .route("/settings/whatsapp/disconnect", post(disconnect))
+        .route("/settings/whatsapp/disconnect", get(confirm_disconnect).post(disconnect))
 }
 
 #[derive(Serialize)]
@@ -255,6 +255,19 @@ async fn new_token(
     };
     set_flash(&state, &page.session, flash.0, flash.1).await?;
     Ok(Redirect::to("/settings/whatsapp").into_response())
+}
+
+/// What disconnecting does, before it is done (one click never disconnects).
+async fn confirm_disconnect(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+) -> Result<Response, WebError> {
+    let view = view(&state, &owner, FormView::default()).await?;
+    if view.live.is_none() {
+        return Err(WebError::NotFound);
+    }
+    Ok(page.render("settings/disconnect.html", &view)?.into_response())
 }
 
 async fn disconnect(

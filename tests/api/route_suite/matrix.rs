@@ -130,6 +130,10 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/ops/incidents/{incident}/notify", STAFF_ACTION),
     ("GET", "/ops/audit", STAFF_PAGE),
     ("GET", "/metrics", STAFF_PAGE),
+    ("GET", "/team/{user_id}/remove", [S, Is(404), Is(403), Is(200)]),
+    ("GET", "/settings/whatsapp/disconnect", [S, Is(404), Is(403), Is(200)]),
+    // No open invitation to the sample address: told so, nothing changes.
+    ("POST", "/team/invitations/revoke", [S, Is(303), Is(403), Is(303)]),
     // These end something the routes above need: they run last, in this order.
     ("POST", "/team/{user_id}/remove", [S, Is(404), Is(403), Is(303)]),
     ("POST", "/settings/whatsapp/disconnect", [S, Is(404), Is(403), Is(303)]),
