@@ -8,7 +8,10 @@
 //! business's fallback message, and the inbox shows why. Outside business hours the
 //! customer gets the away message once per closed period (`domain::hours::away`), alone
 //! or added to the AI's answer as the business chose; later messages in the same closed
-//! period wait for the team (or get the AI's answer alone).
+//! period wait for the team (or get the AI's answer alone). A customer asking for a person
+//! (`domain::handoff`: the built-in and the business's phrases, or the model's judgement)
+//! is told a person will answer; the bot pauses for that conversation and it is marked as
+//! needing a person.
 
 use chrono::{DateTime, Utc};
 use mujibak_core::{
@@ -17,7 +20,7 @@ use mujibak_core::{
     clients::{openai::ModelError, whatsapp::Creds},
     connections::token_context,
     db::{bot_settings, connections, conversations, messages, plans, tenants},
-    domain::{hours, reply, TenantId},
+    domain::{handoff, hours, reply, TenantId},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -103,9 +106,14 @@ impl Job for GenerateReply {
         let away = hours::away(&settings, conv.away_noticed_at, Utc::now());
         let notice = away.notice.then(|| settings.away_message.trim());
         let reply_to = latest_in.map(|m| m.message_id);
+        let with_away = Effects { away_notice: notice.is_some(), handoff: false };
+        // A customer asking for a person gets one, before any model call.
+        if handoff::requested(&reply::latest_turn(&history), &settings.handoff_phrases) {
+            return self.hand_off(ctx, reply_to, &settings, notice).await;
+        }
         if !away.ai {
             if let Some(notice) = notice {
-                self.store_and_send(ctx, reply_to, notice, false, true).await?;
+                self.store_and_send(ctx, reply_to, notice, false, with_away).await?;
             }
             return Ok(());
         }
@@ -116,7 +124,7 @@ impl Job for GenerateReply {
             // one is set, and the inbox says why (after the send, which clears notices).
             let text = with_notice(settings.fallback_message.trim(), notice);
             if !text.is_empty() {
-                self.store_and_send(ctx, reply_to, &text, false, notice.is_some()).await?;
+                self.store_and_send(ctx, reply_to, &text, false, with_away).await?;
             }
             let why = if gate == Gate::OnHold { "billing_hold" } else { "quota_reached" };
             let mut conn = ctx.db.acquire().await?;
@@ -124,10 +132,13 @@ impl Job for GenerateReply {
             return Ok(());
         } else {
             match self.ask_model(ctx, wa, &settings, &history).await? {
+                // The model judged that the customer asks for a person.
+                Answer::Model(text) if handoff::model_asked(&text) => {
+                    return self.hand_off(ctx, reply_to, &settings, notice).await
+                }
                 Answer::Model(text) => (text, true),
                 Answer::Fallback(text) => {
-                    self.store_and_send(ctx, reply_to, &with_notice(&text, notice), false, notice.is_some())
-                        .await?;
+                    self.store_and_send(ctx, reply_to, &with_notice(&text, notice), false, with_away).await?;
                     let mut conn = ctx.db.acquire().await?;
                     conversations::set_notice(&mut conn, tenant, id, "model_failed", true).await?;
                     return Ok(());
@@ -139,8 +150,17 @@ impl Job for GenerateReply {
                 }
             }
         };
-        self.store_and_send(ctx, reply_to, &with_notice(&text, notice), generated, notice.is_some()).await
+        self.store_and_send(ctx, reply_to, &with_notice(&text, notice), generated, with_away).await
     }
+}
+
+/// What a reply does besides sending its text, in the same transaction.
+#[derive(Debug, Clone, Copy, Default)]
+struct Effects {
+    /// It carries the away message.
+    away_notice: bool,
+    /// A person takes over.
+    handoff: bool,
 }
 
 /// `text` with the away message after it, if one is due (one message: two in a row to
@@ -202,6 +222,24 @@ impl GenerateReply {
         Ok(if fallback.is_empty() { Answer::Nothing } else { Answer::Fallback(fallback.to_owned()) })
     }
 
+    /// A person takes over: the customer is told so (the business's words), the bot
+    /// pauses for this conversation and it is marked as needing a person.
+    async fn hand_off(
+        &self,
+        ctx: &JobContext,
+        reply_to: Option<Uuid>,
+        settings: &bot_settings::BotSettings,
+        notice: Option<&str>,
+    ) -> Result<(), JobError> {
+        let said = Some(settings.handoff_message.trim())
+            .filter(|m| !m.is_empty())
+            .unwrap_or(handoff::DEFAULT_MESSAGE);
+        let effects = Effects { away_notice: notice.is_some(), handoff: true };
+        self.store_and_send(ctx, reply_to, &with_notice(said, notice), false, effects).await?;
+        tracing::info!(tenant.id = %self.tenant_id, conversation.id = %self.conversation_id, "handed off to a person");
+        Ok(())
+    }
+
     /// Stores the reply and enqueues its send, unless the turn changed meanwhile.
     async fn store_and_send(
         &self,
@@ -209,7 +247,7 @@ impl GenerateReply {
         reply_to: Option<Uuid>,
         text: &str,
         generated: bool,
-        away_notice: bool,
+        effects: Effects,
     ) -> Result<(), JobError> {
         let mut tx = ctx.db.begin().await?;
         let Some(conv) = conversations::lock(&mut tx, self.tenant_id, self.conversation_id).await? else {
@@ -218,19 +256,24 @@ impl GenerateReply {
         if !self.is_latest(conv.reply_requested_at) || !conv.unanswered || conv.bot_paused {
             return Ok(()); // a newer message arrived, a human answered, or the bot was paused
         }
+        // The hand-off's message is the system's: it goes out although the bot pauses.
+        let author = if effects.handoff { "system" } else { "bot" };
         let message_id = messages::insert_outbound(
             &mut tx,
             self.tenant_id,
             self.conversation_id,
-            "bot",
+            author,
             text,
             reply_to,
             generated,
         )
         .await?;
         conversations::answered(&mut tx, self.tenant_id, self.conversation_id).await?;
-        if away_notice {
+        if effects.away_notice {
             conversations::away_noticed(&mut tx, self.tenant_id, self.conversation_id).await?;
+        }
+        if effects.handoff {
+            conversations::handed_off(&mut tx, self.tenant_id, self.conversation_id).await?;
         }
         enqueue(&mut tx, &SendMessage { tenant_id: self.tenant_id, message_id })
             .await

@@ -42,6 +42,8 @@ pub fn routes() -> Routes {
 struct ListQuery {
     q: Option<String>,
     before: Option<String>,
+    /// `person`: only conversations that need a person.
+    filter: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -49,6 +51,10 @@ struct ListView {
     q: String,
     rows: Vec<conversations::InboxRow>,
     next: Option<String>,
+    /// Listing only those that need a person.
+    person: bool,
+    /// How many need a person.
+    needing: i64,
 }
 
 async fn list(
@@ -64,12 +70,19 @@ async fn list(
         let (at, id) = b.split_once('_')?;
         Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), id.parse::<Uuid>().ok()?))
     });
-    let rows =
-        conversations::inbox(&mut *state.db.acquire().await?, tenant, query, before, PAGE_SIZE).await?;
+    let person = q.filter.as_deref() == Some("person");
+    let filter = conversations::InboxFilter { query, needs_person: person };
+    let mut conn = state.db.acquire().await?;
+    let rows = conversations::inbox(&mut conn, tenant, filter, before, PAGE_SIZE).await?;
+    let needing = conversations::needing_person(&mut conn, tenant).await?;
+    drop(conn);
     let next = (rows.len() as i64 == PAGE_SIZE)
         .then(|| rows.last().map(|r| format!("{}_{}", r.last_message_at.to_rfc3339(), r.conversation_id)))
         .flatten();
-    page.render("inbox/list.html", &ListView { q: query.unwrap_or("").to_owned(), rows, next })
+    page.render(
+        "inbox/list.html",
+        &ListView { q: query.unwrap_or("").to_owned(), rows, next, person, needing },
+    )
 }
 
 #[derive(Serialize)]

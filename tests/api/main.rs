@@ -17,6 +17,7 @@ mod enumeration;
 mod export;
 mod export_build;
 mod first_run;
+mod handoff;
 mod health;
 mod helpers;
 mod i18n;

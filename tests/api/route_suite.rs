@@ -119,6 +119,7 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "state") => "dead",
         (_, "plan") => "starter",
         (_, "paid") => "0",
+        (_, "filter") => "person",
         (_, "tenant") => "",
         (_, "reason") => "Ticket 42: a customer complaint",
         (_, "title") => "Sample incident",
@@ -136,7 +137,7 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (
             _,
             "description" | "instructions" | "knowledge" | "away_message" | "fallback_message"
-            | "welcome_message",
+            | "welcome_message" | "handoff_message" | "handoff_phrases",
         ) => "Some words",
         (path, field) => {
             panic!("no sample value for field {field} of {path}: add one to route_suite::sample")

@@ -27,12 +27,17 @@ pub struct BotSettings {
     pub model: String,
     /// Sent once to each customer who opens the chat for the first time (empty: none).
     pub welcome_message: String,
+    /// Said when a person takes over (empty: `domain::handoff::DEFAULT_MESSAGE`).
+    pub handoff_message: String,
+    /// The business's own phrases asking for a person, one per line.
+    pub handoff_phrases: String,
 }
 
 pub async fn get(conn: &mut PgConnection, tenant_id: TenantId) -> Result<BotSettings, sqlx::Error> {
     let row: Option<BotSettings> = sqlx::query_as(
         "select enabled, description, instructions, knowledge, reply_language, business_hours, away_message,
-                away_mode, fallback_message, model, welcome_message from bot_settings where tenant_id = $1",
+                away_mode, fallback_message, model, welcome_message, handoff_message, handoff_phrases
+           from bot_settings where tenant_id = $1",
     )
     .bind(tenant_id)
     .fetch_optional(conn)
@@ -47,11 +52,13 @@ pub async fn get(conn: &mut PgConnection, tenant_id: TenantId) -> Result<BotSett
 pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into bot_settings (tenant_id, enabled, description, instructions, knowledge, reply_language,
-           business_hours, away_message, fallback_message, model, welcome_message, away_mode, updated_at)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12, now())
+           business_hours, away_message, fallback_message, model, welcome_message, away_mode, handoff_message,
+           handoff_phrases, updated_at)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14, now())
          on conflict (tenant_id) do update set enabled = $2, description = $3, instructions = $4, knowledge = $5,
            reply_language = $6, business_hours = $7, away_message = $8, fallback_message = $9, model = $10,
-           welcome_message = $11, away_mode = $12, updated_at = now()",
+           welcome_message = $11, away_mode = $12, handoff_message = $13, handoff_phrases = $14,
+           updated_at = now()",
     )
     .bind(tenant_id)
     .bind(s.enabled)
@@ -65,6 +72,8 @@ pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings)
     .bind(&s.model)
     .bind(&s.welcome_message)
     .bind(if s.away_mode == "notice_and_ai" { "notice_and_ai" } else { "notice_only" })
+    .bind(&s.handoff_message)
+    .bind(&s.handoff_phrases)
     .execute(conn)
     .await?;
     Ok(())

@@ -184,15 +184,33 @@ pub async fn set_paused(
     Ok(done.rows_affected() == 1)
 }
 
-/// The inbox, newest first, optionally filtered by contact name, number or message text;
-/// keyset-paginated after `(before_at, before_id)`.
+/// Which conversations the inbox lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InboxFilter<'a> {
+    /// Contact name, number or message text.
+    pub query: Option<&'a str>,
+    /// Only those that need a person.
+    pub needs_person: bool,
+}
+
+/// How many of `tenant_id`'s conversations need a person.
+pub async fn needing_person(conn: &mut PgConnection, tenant_id: TenantId) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from conversations where tenant_id = $1 and needs_human")
+        .bind(tenant_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// The inbox, newest first, filtered by `filter`; keyset-paginated after
+/// `(before_at, before_id)`.
 pub async fn inbox(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    query: Option<&str>,
+    filter: InboxFilter<'_>,
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<InboxRow>, sqlx::Error> {
+    let query = filter.query;
     let pattern =
         query.map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     sqlx::query_as(
@@ -206,6 +224,7 @@ pub async fn inbox(
                  select 1 from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
                    and m.body ilike $2))
            and ($3::timestamptz is null or (c.last_message_at, c.conversation_id) < ($3, $4))
+           and (not $6 or c.needs_human)
          order by c.last_message_at desc, c.conversation_id desc limit $5",
     )
     .bind(tenant_id)
@@ -213,6 +232,7 @@ pub async fn inbox(
     .bind(before.map(|b| b.0))
     .bind(before.map(|b| b.1))
     .bind(limit)
+    .bind(filter.needs_person)
     .fetch_all(conn)
     .await
 }
@@ -221,6 +241,20 @@ pub async fn inbox(
 pub async fn away_noticed(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update conversations set away_noticed_at = now() where tenant_id = $1 and conversation_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A person takes over: the bot pauses and the conversation needs a person (in the
+/// reply's transaction, after `answered`).
+pub async fn handed_off(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update conversations set bot_paused = true, needs_human = true, notice = 'handoff'
+          where tenant_id = $1 and conversation_id = $2",
     )
     .bind(tenant_id)
     .bind(id)

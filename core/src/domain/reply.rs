@@ -51,7 +51,8 @@ pub fn system_prompt(business_name: &str, s: &BotSettings) -> String {
     let mut p = format!(
         "You are the WhatsApp assistant of \"{business_name}\". Answer the customer's latest messages in one short \
          message (under 700 characters), politely, using only what the business tells you below. If you do not know \
-         the answer, say a member of the team will follow up. Never invent prices, hours or policies. {language}\n"
+         the answer, say a member of the team will follow up. Never invent prices, hours or policies. {language}\n{}\n",
+        super::handoff::PROMPT
     );
     for (title, text) in [
         ("About the business", &s.description),
@@ -87,6 +88,23 @@ fn in_conversation(m: &Message) -> bool {
     m.deleted_at.is_none()
         && !matches!(m.status.as_str(), "failed" | "skipped")
         && !matches!(m.kind.as_str(), "system" | "request_welcome")
+}
+
+/// The customer's latest turn (their messages since the last reply) as one text.
+pub fn latest_turn(history: &[Message]) -> String {
+    let last_reply = history
+        .iter()
+        .filter(|m| m.direction == "out" && !matches!(m.status.as_str(), "failed" | "skipped"))
+        .map(|m| m.received_at)
+        .max();
+    history
+        .iter()
+        .filter(|m| {
+            m.direction == "in" && last_reply.is_none_or(|at| m.received_at > at) && in_conversation(m)
+        })
+        .map(as_text)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Whether the customer's latest turn (their messages that arrived since the last reply)

@@ -201,7 +201,7 @@ async fn conversation_list(
     Query(why): Query<Reason>,
 ) -> Result<Response, WebError> {
     support_view(&state, &ctx, &raw, None, why, async |conn, id| {
-        conversations::inbox(conn, id, None, None, 100)
+        conversations::inbox(conn, id, conversations::InboxFilter::default(), None, 100)
             .await
             .map(|rows| Some(json!({ "conversations": rows })))
     })

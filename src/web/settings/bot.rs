@@ -54,6 +54,8 @@ struct BotView {
     hours: std::collections::BTreeMap<String, String>,
     /// `notice_only` or `notice_and_ai`.
     away_mode: String,
+    handoff_message: String,
+    handoff_phrases: String,
     /// A day's hours that could not be read: why, in the visitor's language.
     #[serde(default)]
     hour_errors: std::collections::BTreeMap<String, String>,
@@ -102,6 +104,8 @@ impl From<&bot_settings::BotSettings> for BotView {
             reply_language: s.reply_language.clone(),
             away_message: s.away_message.clone(),
             away_mode: s.away_mode.clone(),
+            handoff_message: s.handoff_message.clone(),
+            handoff_phrases: s.handoff_phrases.clone(),
             hour_errors: Default::default(),
             fallback_message: s.fallback_message.clone(),
             welcome_message: s.welcome_message.clone(),
@@ -149,6 +153,8 @@ async fn save_bot(
         },
         fallback_message: cap(get("fallback_message")),
         welcome_message: cap(get("welcome_message")),
+        handoff_message: cap(get("handoff_message")),
+        handoff_phrases: cap(get("handoff_phrases")),
         model: get("model"),
     };
     let allowed = allowed_models(&mut *state.db.acquire().await?, &state, owner.tenant_id).await?;
