@@ -2,8 +2,10 @@
 //! login, type as a customer in the simulator, and see the bot's reply in the inbox within
 //! seconds; then a new business, its address confirmed from the sandbox's mail folder,
 //! connects a sandbox number of its own in one click (created at the sandbox Graph API and
-//! verified against it like a real one) and its customer gets an answer from its own FAQ.
-//! The real binary, its sandbox fakes and a real database.
+//! verified against it like a real one) and its customer gets an answer from its own FAQ;
+//! it chooses a paid plan, runs this month's invoices from the sandbox's button, pays the
+//! emailed link on the sandbox Moyasar's page and sees the invoice paid. The real binary,
+//! its sandbox fakes and a real database.
 
 use std::{
     process::{Child, Command, Stdio},
@@ -146,6 +148,35 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     })
     .await;
     assert!(!b.get("/inbox").await.body.contains("Salem"), "the demo business never sees it");
+
+    // Act: the newcomer chooses a paid plan and runs this month's invoices from the
+    // sandbox's button; the invoice's payment link arrives in the mail folder.
+    newcomer.get("/billing").await;
+    newcomer.post("/billing/plan", &[("plan", "starter")]).await;
+    assert_eq!(newcomer.post("/sandbox/billing/run", &[]).await.status, StatusCode::SEE_OTHER);
+    let pay = crate::helpers::eventually(Duration::from_secs(30), "the invoice's payment link", || async {
+        let files = std::fs::read_dir(&mail_dir).ok()?;
+        files.flatten().find_map(|f| {
+            let raw = std::fs::read_to_string(f.path()).ok()?;
+            let mail = mailparse::parse_mail(raw.as_bytes()).ok()?;
+            let text = mail.subparts.iter().find(|p| p.ctype.mimetype == "text/plain")?.get_body().ok()?;
+            let link =
+                text.split_whitespace().find(|w| w.contains(&format!("127.0.0.1:{moyasar}/invoices/")))?;
+            raw.contains("huda@dev.example").then(|| link.split('?').next().unwrap_or(link).to_owned())
+        })
+    })
+    .await;
+
+    // Act: the owner pays on the sandbox Moyasar's hosted page.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    assert!(http.get(&pay).send().await.unwrap().text().await.unwrap().contains("113.85 SAR"));
+    assert_eq!(http.post(format!("{pay}/pay")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+
+    // Assert: Moyasar's webhook marked it paid; the billing page shows it.
+    crate::helpers::eventually(Duration::from_secs(30), "the invoice paid on the billing page", || async {
+        newcomer.get("/billing").await.body.contains(r#"<td class="invoice-status">Paid</td>"#).then_some(())
+    })
+    .await;
 
     // Assert: even at debug level the logs hold no message text, number, token or password.
     drop(running);
