@@ -214,8 +214,7 @@ async fn accept_form(
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
     let Some((_, business, email)) = accounts::invitation(&state.db, &token).await? else {
-        return Ok((StatusCode::GONE, page.render("team/invitation_invalid.html", &FormView::default())?)
-            .into_response());
+        return invitation_gone(&page);
     };
     let view = FormView::default()
         .extra("business_name", &business)
@@ -238,8 +237,7 @@ async fn accept(
     Form { data: f, refused }: Form<AcceptForm>,
 ) -> Result<Response, WebError> {
     let Some((_, business, email)) = accounts::invitation(&state.db, &token).await? else {
-        return Ok((StatusCode::GONE, page.render("team/invitation_invalid.html", &FormView::default())?)
-            .into_response());
+        return invitation_gone(&page);
     };
     let mut view = FormView::default()
         .value("name", &f.name)
@@ -261,14 +259,16 @@ async fn accept(
     let locale = Locale::parse(&f.locale).unwrap_or(page.session.locale);
     match accounts::accept_invitation(&state.db, &token, person.as_str(), password, locale).await {
         Ok(user) => start_session(&state, &page.session, &user, "/dashboard").await,
-        Err(AccountError::InvalidToken | AccountError::EmailTaken) => {
-            Ok((StatusCode::GONE, page.render("team/invitation_invalid.html", &FormView::default())?)
-                .into_response())
-        }
+        Err(AccountError::InvalidToken | AccountError::EmailTaken) => invitation_gone(&page),
         Err(AccountError::SeatsFull { .. }) => {
             page.alert("errors.team_full");
             Ok((StatusCode::CONFLICT, page.render("team/accept.html", &view)?).into_response())
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// 410: the invitation was used, revoked, replaced or has expired; ask for a new one.
+fn invitation_gone(page: &Page) -> Result<Response, WebError> {
+    Ok((StatusCode::GONE, page.render("team/invitation_invalid.html", &FormView::default())?).into_response())
 }

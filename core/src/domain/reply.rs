@@ -90,37 +90,29 @@ fn in_conversation(m: &Message) -> bool {
         && !matches!(m.kind.as_str(), "system" | "request_welcome")
 }
 
-/// The customer's latest turn (their messages since the last reply) as one text.
-pub fn latest_turn(history: &[Message]) -> String {
+/// The customer's messages since the last reply. Arrival is our clock (`received_at`),
+/// never Meta's timestamp: Meta delivers late when it retries, and a late message is
+/// still a new turn.
+fn latest_turn_messages(history: &[Message]) -> impl Iterator<Item = &Message> {
     let last_reply = history
         .iter()
         .filter(|m| m.direction == "out" && !matches!(m.status.as_str(), "failed" | "skipped"))
         .map(|m| m.received_at)
         .max();
-    history
-        .iter()
-        .filter(|m| {
-            m.direction == "in" && last_reply.is_none_or(|at| m.received_at > at) && in_conversation(m)
-        })
-        .map(as_text)
-        .collect::<Vec<_>>()
-        .join("\n")
+    history.iter().filter(move |m| {
+        m.direction == "in" && last_reply.is_none_or(|at| m.received_at > at) && in_conversation(m)
+    })
 }
 
-/// Whether the customer's latest turn (their messages that arrived since the last reply)
-/// leaves anything to answer: not when every one of them was deleted or carries nothing.
-/// Arrival is our clock (`received_at`), never Meta's timestamp: Meta delivers late when
-/// it retries, and a late message is still a new turn.
+/// The customer's latest turn as one text.
+pub fn latest_turn(history: &[Message]) -> String {
+    latest_turn_messages(history).map(as_text).collect::<Vec<_>>().join("\n")
+}
+
+/// Whether the customer's latest turn leaves anything to answer: not when every one of
+/// its messages was deleted or carries nothing.
 pub fn turn_has_substance(history: &[Message]) -> bool {
-    let last_reply = history
-        .iter()
-        .filter(|m| m.direction == "out" && !matches!(m.status.as_str(), "failed" | "skipped"))
-        .map(|m| m.received_at)
-        .max();
-    history
-        .iter()
-        .filter(|m| m.direction == "in" && last_reply.is_none_or(|at| m.received_at > at))
-        .any(|m| in_conversation(m) && !as_text(m).trim().is_empty())
+    latest_turn_messages(history).any(|m| !as_text(m).trim().is_empty())
 }
 
 /// A stored message as one line of text: what the customer said or sent, with the
