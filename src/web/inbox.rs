@@ -95,7 +95,10 @@ struct ThreadView {
     marketing_opt_out: bool,
     notice: Option<String>,
     window_open: bool,
-    window_left: String,
+    /// Time left in the 24-hour window, as hours and minutes (shown as a duration, never
+    /// as a clock time).
+    window_hours: i64,
+    window_minutes: i64,
     /// The reconcile window, for the "sent again" note.
     reconcile_secs: u64,
     messages: Vec<messages::Message>,
@@ -122,9 +125,8 @@ async fn load(
         marketing_opt_out: conv.marketing_opt_out_at.is_some(),
         notice: conv.notice,
         window_open: left.is_some(),
-        window_left: left
-            .map(|d| format!("{}:{:02}", d.num_hours(), d.num_minutes() % 60))
-            .unwrap_or_default(),
+        window_hours: left.map(|d| d.num_hours()).unwrap_or(0),
+        window_minutes: left.map(|d| d.num_minutes() % 60).unwrap_or(0),
         reconcile_secs: state.config.whatsapp.reconcile_after.as_secs(),
         messages,
     })

@@ -31,6 +31,7 @@ mod metrics;
 mod ops;
 mod payments;
 mod pipeline;
+mod polish;
 mod pool_fit;
 mod prune;
 mod purge;
