@@ -170,17 +170,12 @@ async fn confirm_remove(
     Ok(page.render("team/remove.html", &view)?.into_response())
 }
 
-#[derive(Deserialize)]
-struct RevokeForm {
-    email: String,
-}
-
 /// Revokes the open invitation to an address: its link stops working.
 async fn revoke(
     State(state): State<AppState>,
     page: Page,
     Owner(owner): Owner,
-    Form { data: f, refused }: Form<RevokeForm>,
+    Form { data: f, refused }: Form<InviteForm>,
 ) -> Result<Response, WebError> {
     if !refused.is_empty() {
         return Err(WebError::BadRequest);

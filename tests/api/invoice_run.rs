@@ -20,7 +20,7 @@ fn ctx(pool: &PgPool) -> JobContext {
 }
 
 /// A business with an owner on `plan`, signed up at `created` (SQL).
-async fn business(pool: &PgPool, name: &str, plan: &str, created: &str) -> TenantId {
+pub async fn business(pool: &PgPool, name: &str, plan: &str, created: &str) -> TenantId {
     let t = TenantId::new();
     sqlx::query(
         "insert into tenants (tenant_id, business_name, plan_id, created_at) values ($1, $2, $3, $4::timestamptz);

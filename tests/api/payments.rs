@@ -78,24 +78,8 @@ impl World {
 
     /// As [`Self::invoiced`], issued `days` days ago.
     pub async fn invoiced_ago(&self, name: &str, days: i64) -> (TenantId, Uuid) {
-        let t = TenantId::new();
-        sqlx::query(
-            "insert into tenants (tenant_id, business_name, plan_id, created_at) values ($1, $2, 'starter', now() - interval '60 days')",
-        )
-        .bind(t)
-        .bind(name)
-        .execute(&self.pool)
-        .await
-        .unwrap();
-        sqlx::query(
-            "insert into users (tenant_id, user_id, name, email, password_hash, role, locale)
-             values ($1, gen_random_uuid(), 'Owner', $2, '!', 'owner', 'ar')",
-        )
-        .bind(t)
-        .bind(format!("owner@{}.sa", name.to_lowercase()))
-        .execute(&self.pool)
-        .await
-        .unwrap();
+        let created = (chrono::Utc::now() - chrono::Duration::days(60)).to_rfc3339();
+        let t = crate::invoice_run::business(&self.pool, name, "starter", &created).await;
         let period = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let mut tx = self.pool.begin().await.unwrap();
         let invoice =
