@@ -101,7 +101,7 @@ impl Lease {
             }
             Err(e) => tracing::warn!(worker = %self.worker, error = %e, "heartbeat failed; retrying"),
         }
-        match db::rescue_orphans(&self.pool, self.queue, dead_after).await {
+        match db::rescue_orphans(&self.pool, self.queue, dead_after, &self.worker).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(queue = self.queue, jobs = n, "re-queued the jobs of a dead worker"),
             Err(e) => tracing::warn!(queue = self.queue, error = %e, "orphan rescue failed; retrying"),

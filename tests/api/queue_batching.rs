@@ -106,7 +106,7 @@ async fn a_running_job_whose_worker_row_is_gone_is_rescued(pool: PgPool) {
     let window = Duration::from_secs_f64((uptime - 1.0).clamp(0.5, 2.0));
 
     // Act
-    let rescued = queue::rescue_orphans(&pool, "test_batch", window).await.unwrap();
+    let rescued = queue::rescue_orphans(&pool, "test_batch", window, "a-live-worker").await.unwrap();
 
     // Assert
     assert_eq!(rescued, 1);

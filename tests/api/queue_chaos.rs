@@ -148,3 +148,54 @@ async fn an_outcome_the_outage_kept_from_being_written_is_written_afterwards_unc
     assert_eq!(runs(&pool, "declined").await.len(), 1);
     worker.shutdown().await;
 }
+
+/// Logs its run, then works for three seconds.
+#[derive(Serialize, Deserialize)]
+struct Slow {
+    key: String,
+}
+
+impl Job for Slow {
+    const QUEUE: &'static str = "test_slow_beat";
+
+    async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
+        log_run(&ctx.db, &self.key).await?;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        Ok(())
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_worker_whose_heartbeats_are_not_written_never_rescues_its_own_jobs(pool: PgPool) {
+    // Arrange: a job at work, then the worker's row frozen long stale, as after an outage
+    // whose end the heartbeat missed but the rescue in the same beat did not.
+    migrated(&pool).await;
+    let worker = Supervised::start::<Slow>(&job_context(&pool), &fast_options());
+    let id = push(&pool, &Slow { key: "slow".into() }).await;
+    eventually(Duration::from_secs(10), "the job to start", || async {
+        (!runs(&pool, "slow").await.is_empty()).then_some(())
+    })
+    .await;
+    sqlx::raw_sql(
+        "update apalis.workers set last_seen = now() - interval '1 hour' where worker_type = 'test_slow_beat';
+         create function test_hold_last_seen() returns trigger language plpgsql as
+           $$ begin return null; end $$;
+         create trigger hold_last_seen before update on apalis.workers
+           for each row when (old.worker_type = 'test_slow_beat') execute function test_hold_last_seen();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    // Act
+    let row = eventually(Duration::from_secs(20), "the outcome", || async {
+        jobs::find(&pool, &id).await.ok().flatten().filter(|j| j.status == "Done")
+    })
+    .await;
+
+    // Assert: one run, one attempt, no crash recorded.
+    assert_eq!(row.attempts, 1);
+    assert_eq!(runs(&pool, "slow").await.len(), 1);
+    assert!(jobs::errors(&pool, &id).await.unwrap().is_empty());
+    worker.shutdown().await;
+}

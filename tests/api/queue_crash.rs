@@ -131,11 +131,19 @@ async fn nothing_is_rescued_until_the_database_has_been_up_for_the_orphan_window
     // Act: an orphan window longer than the server has been up (as just after a Postgres
     // restart, when live workers have not reconnected yet), then a short one.
     let longer = Duration::from_secs_f64(uptime + 3600.0);
-    let during = mujibak_core::db::queue::rescue_orphans(&pool, "test_hangs_at_first", longer).await.unwrap();
+    let during =
+        mujibak_core::db::queue::rescue_orphans(&pool, "test_hangs_at_first", longer, "a-live-worker")
+            .await
+            .unwrap();
     let still = jobs::find(&pool, &id).await.unwrap().unwrap();
-    let after = mujibak_core::db::queue::rescue_orphans(&pool, "test_hangs_at_first", Duration::from_secs(2))
-        .await
-        .unwrap();
+    let after = mujibak_core::db::queue::rescue_orphans(
+        &pool,
+        "test_hangs_at_first",
+        Duration::from_secs(2),
+        "a-live-worker",
+    )
+    .await
+    .unwrap();
 
     // Assert
     assert_eq!((during, still.status.as_str()), (0, "Running"), "no rescue within the window of a restart");
@@ -161,10 +169,14 @@ async fn rows_of_long_dead_workers_are_pruned_once_their_jobs_are_rescued(pool: 
     .unwrap();
 
     // Act: one heartbeat's rescue pass, with a 2 s orphan window (rows unseen for 20 s go).
-    let rescued =
-        mujibak_core::db::queue::rescue_orphans(&pool, "test_hangs_at_first", Duration::from_secs(2))
-            .await
-            .unwrap();
+    let rescued = mujibak_core::db::queue::rescue_orphans(
+        &pool,
+        "test_hangs_at_first",
+        Duration::from_secs(2),
+        "a-live-worker",
+    )
+    .await
+    .unwrap();
 
     // Assert: the held job is back in the queue, and only the live worker's row is left.
     assert_eq!(rescued, 1);

@@ -208,15 +208,23 @@ pub async fn settle(pool: &PgPool, s: &Settlement) -> Result<Settled, sqlx::Erro
 /// (or whose worker row is gone),
 /// recording each lost attempt as `crashed`. Nothing is rescued until the database itself
 /// has been up for `dead_after`: after a Postgres restart, live workers get that long to
-/// reconnect and heartbeat. Also deletes worker rows unseen for ten times as long that no
-/// job references. Returns the jobs rescued.
-pub async fn rescue_orphans(pool: &PgPool, queue: &str, dead_after: Duration) -> Result<u64, sqlx::Error> {
+/// reconnect and heartbeat. The jobs of `rescuer` (the worker asking) are never taken: it
+/// is alive, whatever its row says when its own heartbeat could not be written. Also
+/// deletes worker rows unseen for ten times as long that no job references. Returns the
+/// jobs rescued.
+pub async fn rescue_orphans(
+    pool: &PgPool,
+    queue: &str,
+    dead_after: Duration,
+    rescuer: &str,
+) -> Result<u64, sqlx::Error> {
     let secs = dead_after.as_secs_f64();
     let rescued: Vec<String> = sqlx::query_scalar(
         "with stale as (
             select j.id from apalis.jobs j left join apalis.workers w on w.id = j.lock_by
              where j.job_type = $1 and j.status in ('Running', 'Queued')
                and (w.id is null or w.last_seen < now() - make_interval(secs => $2))
+               and j.lock_by is distinct from $3
                and pg_postmaster_start_time() < now() - make_interval(secs => $2)
              for update of j skip locked),
          rescued as (
@@ -235,6 +243,7 @@ pub async fn rescue_orphans(pool: &PgPool, queue: &str, dead_after: Duration) ->
     )
     .bind(queue)
     .bind(secs)
+    .bind(rescuer)
     .fetch_all(pool)
     .await?;
     sqlx::query(
