@@ -190,9 +190,7 @@ async fn serve(state: AppState, stop: shutdown::Shutdown) -> anyhow::Result<()> 
         .await
         .with_context(|| format!("cannot listen on port {} (PORT)", addr.port()))?;
     tracing::info!(port = addr.port(), base_url = %state.config.http.base_url, "web listening");
-    web::serve(listener, web::router(state), web::ServeLimits::default(), stop)
-        .await
-        .context("web server failed")
+    web::serve_app(listener, state, web::ServeLimits::default(), stop).await.context("web server failed")
 }
 
 async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> anyhow::Result<()> {

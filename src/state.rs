@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use crate::web::{
     background::{self, Background},
     connection_cache::ConnectionCache,
+    live::Live,
     views::Views,
 };
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub background: Background,
     /// Connections by webhook key, for the webhook path (`web::connection_cache`).
     pub connections: Arc<ConnectionCache>,
+    /// Changes pushed to the open inbox pages (`web::live`).
+    pub live: Live,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
         let graph = GraphClient::new(&config.whatsapp);
         let background = Background::default();
         let state = Self {
+            live: Live::new(&db),
             db,
             config: Arc::new(config),
             views: Arc::new(Views::load()?),

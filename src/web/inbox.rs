@@ -2,8 +2,10 @@
 //! a thread with delivery ticks and the 24-hour window, pausing the bot, and human
 //! replies (which pause the bot and go out through `send_message`). The thread shows what
 //! webhooks changed: edited and deleted messages, a flow's answers, replies sent from the
-//! WhatsApp Business app, a customer's marketing opt-out. The thread refreshes
-//! itself through `/inbox/{id}/thread` (polled by /static/inbox.js).
+//! WhatsApp Business app, a customer's marketing opt-out. Opening a thread marks its
+//! customer messages read. The list and the open thread update themselves: /static/inbox.js
+//! listens to `/inbox/events` (`web::live`) and re-reads `/inbox/rows` or
+//! `/inbox/{id}/thread` when their conversation changes.
 
 use axum::{
     extract::{Path, State},
@@ -11,7 +13,11 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, Utc};
-use mujibak_core::db::{conversations, messages};
+use mujibak_core::db::{
+    conversations,
+    inbox::{self, Show},
+    messages,
+};
 use mujibak_jobs::{enqueue, send_message::SendMessage};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -30,6 +36,8 @@ const PAGE_SIZE: i64 = 30;
 pub fn routes() -> Routes {
     Routes::new()
         .route("/inbox", get(list))
+        .route("/inbox/rows", get(rows))
+        .route("/inbox/events", get(super::live::events))
         .route("/inbox/{id}", get(thread))
         .route("/inbox/{id}/thread", get(thread_fragment))
         .route("/inbox/{id}/pause", post(pause))
@@ -42,19 +50,21 @@ pub fn routes() -> Routes {
 struct ListQuery {
     q: Option<String>,
     before: Option<String>,
-    /// `person`: only conversations that need a person.
+    /// `person`, `failed` or `unread`: only those conversations.
     filter: Option<String>,
 }
 
 #[derive(Serialize)]
 struct ListView {
     q: String,
-    rows: Vec<conversations::InboxRow>,
+    rows: Vec<inbox::InboxRow>,
     next: Option<String>,
-    /// Listing only those that need a person.
-    person: bool,
-    /// How many need a person.
-    needing: i64,
+    /// The filter shown: "", `person`, `failed` or `unread`.
+    filter: &'static str,
+    /// How many need a person, the bot failed, are unread.
+    counts: inbox::Counts,
+    /// An older page (not updated live: new conversations belong to the first).
+    older: bool,
 }
 
 async fn list(
@@ -62,7 +72,25 @@ async fn list(
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
     Query(q): Query<ListQuery>,
-) -> Result<impl IntoResponse, WebError> {
+) -> Result<Html<String>, WebError> {
+    page.render("inbox/list.html", &list_view(&state, tenant, q).await?)
+}
+
+/// The list's live part (filters, counts, rows), as the list page would show it.
+async fn rows(
+    State(state): State<AppState>,
+    page: Page,
+    CurrentTenant(tenant): CurrentTenant,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, WebError> {
+    page.render("inbox/_rows.html", &list_view(&state, tenant, q).await?)
+}
+
+async fn list_view(
+    state: &AppState,
+    tenant: mujibak_core::domain::TenantId,
+    q: ListQuery,
+) -> Result<ListView, WebError> {
     // Numbers typed with Arabic-Indic digits (٠٥٠…) find the stored ASCII ones.
     let typed = q.q.as_deref().map(mujibak_core::domain::digits::ascii_digits);
     let query = typed.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -70,19 +98,20 @@ async fn list(
         let (at, id) = b.split_once('_')?;
         Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), id.parse::<Uuid>().ok()?))
     });
-    let person = q.filter.as_deref() == Some("person");
-    let filter = conversations::InboxFilter { query, needs_person: person };
+    let (filter, show) = match q.filter.as_deref() {
+        Some("person") => ("person", Show::NeedsPerson),
+        Some("failed") => ("failed", Show::BotFailed),
+        Some("unread") => ("unread", Show::Unread),
+        _ => ("", Show::All),
+    };
     let mut conn = state.db.acquire().await?;
-    let rows = conversations::inbox(&mut conn, tenant, filter, before, PAGE_SIZE).await?;
-    let needing = conversations::needing_person(&mut conn, tenant).await?;
+    let rows = inbox::list(&mut conn, tenant, inbox::InboxFilter { query, show }, before, PAGE_SIZE).await?;
+    let counts = inbox::counts(&mut conn, tenant).await?;
     drop(conn);
     let next = (rows.len() as i64 == PAGE_SIZE)
         .then(|| rows.last().map(|r| format!("{}_{}", r.last_message_at.to_rfc3339(), r.conversation_id)))
         .flatten();
-    page.render(
-        "inbox/list.html",
-        &ListView { q: query.unwrap_or("").to_owned(), rows, next, person, needing },
-    )
+    Ok(ListView { q: query.unwrap_or("").to_owned(), rows, next, filter, counts, older: before.is_some() })
 }
 
 #[derive(Serialize)]
@@ -113,6 +142,7 @@ async fn load(
     let mut conn = state.db.acquire().await?;
     let conv = conversations::get(&mut conn, tenant, id).await?.ok_or(WebError::NotFound)?;
     let messages = messages::recent(&mut conn, tenant, id, 200).await?;
+    inbox::mark_read(&mut conn, tenant, id).await?;
     let left = conv
         .last_inbound_at
         .map(|at| at + chrono::Duration::hours(24) - Utc::now())

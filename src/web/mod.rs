@@ -22,6 +22,7 @@ mod incidents;
 pub mod input;
 mod invoice;
 pub mod limits;
+pub mod live;
 pub mod metrics;
 pub mod next;
 pub mod ops;
@@ -49,7 +50,7 @@ use tower::ServiceBuilder;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 pub use error::WebError;
-pub use server::{serve, ServeLimits};
+pub use server::{serve, serve_app, ServeLimits};
 
 use crate::state::AppState;
 

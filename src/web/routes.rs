@@ -113,6 +113,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/profile", GP, Access::SignedIn, &["name", "email", "business_name", "locale", "current_password"]),
     r("/password", GP, Access::SignedIn, &["current_password", "new_password"]),
     r("/inbox", G, Access::SignedIn, &["q", "before", "filter"]),
+    r("/inbox/rows", G, Access::SignedIn, &["q", "before", "filter"]),
+    r("/inbox/events", G, Access::SignedIn, NONE),
     r("/inbox/{id}", G, Access::SignedIn, NONE),
     r("/inbox/{id}/thread", G, Access::SignedIn, NONE),
     r("/inbox/{id}/pause", P, Access::SignedIn, NONE),

@@ -104,6 +104,22 @@ pub async fn serve(
     Ok(())
 }
 
+/// Serves the app over `state` until `stop` resolves; open inbox pages' event streams
+/// (`web::live`) end at once then, so they do not hold up the drain.
+pub async fn serve_app(
+    listener: TcpListener,
+    state: crate::AppState,
+    limits: ServeLimits,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let live = state.live.clone();
+    let stop = async move {
+        stop.await;
+        live.close();
+    };
+    serve(listener, crate::web::router(state), limits, stop).await
+}
+
 /// Answers 503 and closes, off the accept loop; warns at most once a minute.
 fn refuse_busy(mut stream: tokio::net::TcpStream, last_warned: &AtomicI64, max: usize) {
     let now = chrono::Utc::now().timestamp();

@@ -163,10 +163,9 @@ pub async fn spawn_app_limited(
     })
     .expect("test config");
     let state = AppState::new(pool, config, dev).expect("templates load");
-    let app = mujibak::router(state);
-    tokio::spawn(
-        async move { mujibak::web::serve(listener, app, limits, std::future::pending()).await.unwrap() },
-    );
+    tokio::spawn(async move {
+        mujibak::web::serve_app(listener, state, limits, std::future::pending()).await.unwrap()
+    });
     addr
 }
 

@@ -27,6 +27,7 @@ mod invoice_page;
 mod invoice_run;
 mod invoices;
 mod limits;
+mod live_inbox;
 mod metrics;
 mod ops;
 mod payments;

@@ -75,7 +75,10 @@ impl Browser {
         for c in headers.get_all(header::SET_COOKIE) {
             self.set_cookies.lock().unwrap().push(c.to_str().unwrap().to_owned());
         }
-        let body = response.text().await.unwrap();
+        // An event stream never ends: its status and headers are the page.
+        let streaming =
+            headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let body = if streaming { String::new() } else { response.text().await.unwrap() };
         if let Some(token) = csrf_in(&body) {
             *self.csrf.lock().unwrap() = Some(token);
         }
@@ -85,6 +88,16 @@ impl Browser {
     pub async fn get(&self, path: &str) -> Page {
         let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
         self.read(response).await
+    }
+
+    /// A response whose body is still to come (an event stream).
+    pub async fn open(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(3600))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// A download: status, headers and the body's bytes.

@@ -28,19 +28,6 @@ pub struct Conversation {
     pub away_noticed_at: Option<DateTime<Utc>>,
 }
 
-/// An inbox row.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
-pub struct InboxRow {
-    pub conversation_id: Uuid,
-    pub contact_name: String,
-    pub wa_id: Option<String>,
-    pub bot_paused: bool,
-    pub needs_human: bool,
-    pub unanswered: bool,
-    pub last_message_at: DateTime<Utc>,
-    pub preview: Option<String>,
-}
-
 const SELECT: &str = "select c.conversation_id, c.connection_id, k.name as contact_name, k.wa_id, k.bsuid,
     c.bot_paused, c.needs_human, c.unanswered, c.last_inbound_at, c.last_message_at, c.reply_requested_at, c.notice,
     k.marketing_opt_out_at, c.away_noticed_at
@@ -182,59 +169,6 @@ pub async fn set_paused(
             .execute(conn)
             .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Which conversations the inbox lists.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct InboxFilter<'a> {
-    /// Contact name, number or message text.
-    pub query: Option<&'a str>,
-    /// Only those that need a person.
-    pub needs_person: bool,
-}
-
-/// How many of `tenant_id`'s conversations need a person.
-pub async fn needing_person(conn: &mut PgConnection, tenant_id: TenantId) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from conversations where tenant_id = $1 and needs_human")
-        .bind(tenant_id)
-        .fetch_one(conn)
-        .await
-}
-
-/// The inbox, newest first, filtered by `filter`; keyset-paginated after
-/// `(before_at, before_id)`.
-pub async fn inbox(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    filter: InboxFilter<'_>,
-    before: Option<(DateTime<Utc>, Uuid)>,
-    limit: i64,
-) -> Result<Vec<InboxRow>, sqlx::Error> {
-    let query = filter.query;
-    let pattern =
-        query.map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-    sqlx::query_as(
-        "select c.conversation_id, k.name as contact_name, k.wa_id, c.bot_paused, c.needs_human, c.unanswered,
-                c.last_message_at,
-                (select m.body from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
-                   order by m.created_at desc limit 1) as preview
-         from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id
-         where c.tenant_id = $1
-           and ($2::text is null or k.name ilike $2 or k.wa_id like $2 or exists (
-                 select 1 from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
-                   and m.body ilike $2))
-           and ($3::timestamptz is null or (c.last_message_at, c.conversation_id) < ($3, $4))
-           and (not $6 or c.needs_human)
-         order by c.last_message_at desc, c.conversation_id desc limit $5",
-    )
-    .bind(tenant_id)
-    .bind(pattern)
-    .bind(before.map(|b| b.0))
-    .bind(before.map(|b| b.1))
-    .bind(limit)
-    .bind(filter.needs_person)
-    .fetch_all(conn)
-    .await
 }
 
 /// Notes that the customer got the away message now (in the reply's transaction).

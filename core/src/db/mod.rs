@@ -16,6 +16,7 @@ pub mod emails;
 pub mod export_rows;
 pub mod exports;
 pub mod inbound_events;
+pub mod inbox;
 pub mod incidents;
 pub mod invoices;
 pub mod job_push;

@@ -1,6 +1,6 @@
 //! The ops console's SQL over tenants: search by business name, email or number, and the
 //! figures of one tenant's page. Reading a tenant's conversations goes through the inbox's
-//! own queries (`conversations::inbox`, `messages::recent`), audited by the caller.
+//! own queries (`inbox::list`, `messages::recent`), audited by the caller.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

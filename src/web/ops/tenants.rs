@@ -14,7 +14,7 @@ use axum::{
 use mujibak_core::{
     accounts::{self, TenantStatus},
     billing::money,
-    db::{audit, conversations, invoices, messages, ops_tenants, payments, plans, usage},
+    db::{audit, inbox, invoices, messages, ops_tenants, payments, plans, usage},
     domain::TenantId,
 };
 use serde::{Deserialize, Serialize};
@@ -201,7 +201,7 @@ async fn conversation_list(
     Query(why): Query<Reason>,
 ) -> Result<Response, WebError> {
     support_view(&state, &ctx, &raw, None, why, async |conn, id| {
-        conversations::inbox(conn, id, conversations::InboxFilter::default(), None, 100)
+        inbox::list(conn, id, inbox::InboxFilter::default(), None, 100)
             .await
             .map(|rows| Some(json!({ "conversations": rows })))
     })

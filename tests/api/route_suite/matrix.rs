@@ -69,6 +69,9 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("GET", "/password", [S, Is(200), Is(200), Is(200)]),
     ("POST", "/password", [S, Is(422), Is(422), Is(422)]),
     ("GET", "/inbox", [S, Is(200), Is(200), Is(200)]),
+    ("GET", "/inbox/rows", [S, Is(200), Is(200), Is(200)]),
+    // An event stream of the caller's own business (tests/api/live_inbox.rs).
+    ("GET", "/inbox/events", [S, Is(200), Is(200), Is(200)]),
     ("GET", "/inbox/{id}", A_ONLY),
     ("GET", "/inbox/{id}/thread", A_ONLY),
     ("POST", "/inbox/{id}/pause", [S, Is(404), Is(303), Is(303)]),

@@ -1,0 +1,125 @@
+//! The inbox as the team sees it: the conversation list (search, filters, keyset pages),
+//! what is unread (customer messages since someone of the team last opened the
+//! conversation), and the counts beside the filters.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+
+/// An inbox row.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct InboxRow {
+    pub conversation_id: Uuid,
+    pub contact_name: String,
+    pub wa_id: Option<String>,
+    pub bot_paused: bool,
+    pub needs_human: bool,
+    pub unanswered: bool,
+    pub last_message_at: DateTime<Utc>,
+    pub preview: Option<String>,
+    /// Customer messages since the conversation was last opened.
+    pub unread: i64,
+    /// Why the bot did not answer, when it failed to (`notice`, hand-off excluded).
+    pub failure: Option<String>,
+}
+
+/// Which conversations the inbox lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Show {
+    #[default]
+    All,
+    /// Those that need a person.
+    NeedsPerson,
+    /// Those the bot failed to answer (model, send, window, quota, connection).
+    BotFailed,
+    /// Those with customer messages nobody has opened yet.
+    Unread,
+}
+
+/// Which conversations the inbox lists, and which words it looks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InboxFilter<'a> {
+    /// Contact name, number or message text.
+    pub query: Option<&'a str>,
+    pub show: Show,
+}
+
+/// The counts shown beside the filters.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow, serde::Serialize)]
+pub struct Counts {
+    pub needs_person: i64,
+    pub bot_failed: i64,
+    pub unread: i64,
+}
+
+/// Customer messages received after the conversation `c` was last opened.
+const UNREAD: &str = "select count(*) from messages m where m.tenant_id = c.tenant_id
+    and m.conversation_id = c.conversation_id and m.direction = 'in'
+    and m.received_at > coalesce(c.read_at, '-infinity')";
+
+/// `tenant_id`'s counts for the filters.
+pub async fn counts(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Counts, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select count(*) filter (where c.needs_human) as needs_person,
+                count(*) filter (where c.notice <> 'handoff') as bot_failed,
+                count(*) filter (where ({UNREAD}) > 0) as unread
+           from conversations c where c.tenant_id = $1"
+    )))
+    .bind(tenant_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// The inbox, newest first, filtered by `filter`; keyset-paginated after
+/// `(before_at, before_id)`.
+pub async fn list(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    filter: InboxFilter<'_>,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<InboxRow>, sqlx::Error> {
+    let pattern = filter
+        .query
+        .map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let show = match filter.show {
+        Show::All => "true",
+        Show::NeedsPerson => "c.needs_human",
+        Show::BotFailed => "c.notice <> 'handoff'",
+        Show::Unread => "unread.n > 0",
+    };
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select c.conversation_id, k.name as contact_name, k.wa_id, c.bot_paused, c.needs_human, c.unanswered,
+                c.last_message_at, unread.n as unread, nullif(c.notice, 'handoff') as failure,
+                (select m.body from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
+                   order by m.created_at desc limit 1) as preview
+         from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id
+         cross join lateral ({UNREAD}) unread(n)
+         where c.tenant_id = $1
+           and ($2::text is null or k.name ilike $2 or k.wa_id like $2 or exists (
+                 select 1 from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
+                   and m.body ilike $2))
+           and ($3::timestamptz is null or (c.last_message_at, c.conversation_id) < ($3, $4))
+           and {show}
+         order by c.last_message_at desc, c.conversation_id desc limit $5"
+    )))
+    .bind(tenant_id)
+    .bind(pattern)
+    .bind(before.map(|b| b.0))
+    .bind(before.map(|b| b.1))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Someone of the team opened the conversation: its customer messages so far are read.
+pub async fn mark_read(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("update conversations set read_at = now() where tenant_id = $1 and conversation_id = $2")
+        .bind(tenant_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
