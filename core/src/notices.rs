@@ -1,5 +1,6 @@
 //! System emails sent from jobs (which render no templates): bilingual, Arabic first: a
-//! rejected token, and a number Meta stopped (account updates).
+//! rejected token, a number Meta stopped (account updates), plan limits, and a customer
+//! waiting for a person.
 
 /// `s` escaped for HTML text and attribute values (the emails' HTML bodies).
 pub(crate) fn esc(s: &str) -> String {
@@ -134,6 +135,38 @@ pub fn invoice_issued(
         b = esc(business_name),
         n = esc(number),
         t = esc(total),
+        u = esc(link)
+    );
+    (subject, text, html)
+}
+
+/// Subject, text and HTML of the email telling the team that `customer` (the name on
+/// WhatsApp; may be empty) asked for a person `minutes` ago and nobody has opened the
+/// conversation (`link`). The customer's words are not in it.
+pub fn handoff_alert(
+    business_name: &str,
+    customer: &str,
+    minutes: u32,
+    link: &str,
+) -> (String, String, String) {
+    let (who_ar, who_en) = if customer.trim().is_empty() {
+        ("عميل".to_owned(), "A customer".to_owned())
+    } else {
+        (format!("العميل {customer}"), customer.to_owned())
+    };
+    let ar = format!(
+        "{who_ar} طلب التحدث مع موظف في {business_name} قبل {minutes} دقيقة، ولم يفتح أحد من الفريق المحادثة بعد. الرد الآلي متوقف في هذه المحادثة."
+    );
+    let en = format!(
+        "{who_en} asked to talk to a person at {business_name} {minutes} min ago, and nobody on the team has opened the conversation yet. The bot is paused in it."
+    );
+    let subject = "مُجيب: عميل ينتظر موظفًا · Mujibak: a customer is waiting for a person".to_owned();
+    let text = format!("{ar}\n{link}\n\n{en}\n{link}\n");
+    let html = format!(
+        "<!doctype html><html><body><p dir=\"rtl\" lang=\"ar\">{} <a href=\"{u}\">افتح المحادثة</a></p>\
+         <p dir=\"ltr\" lang=\"en\">{} <a href=\"{u}\">Open the conversation</a></p></body></html>",
+        esc(&ar),
+        esc(&en),
         u = esc(link)
     );
     (subject, text, html)

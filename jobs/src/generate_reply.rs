@@ -21,6 +21,7 @@ use mujibak_core::{
     connections::token_context,
     db::{bot_settings, connections, conversations, messages, plans, tenants},
     domain::{handoff, hours, reply, TenantId},
+    notices,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -28,6 +29,7 @@ use uuid::Uuid;
 use crate::{
     enqueue,
     job::{current_attempt, Job, JobContext, JobError, WhatsAppContext},
+    notify,
     plan_limit::{self, Gate},
     send_message::SendMessage,
 };
@@ -106,7 +108,7 @@ impl Job for GenerateReply {
         let away = hours::away(&settings, conv.away_noticed_at, Utc::now());
         let notice = away.notice.then(|| settings.away_message.trim());
         let reply_to = latest_in.map(|m| m.message_id);
-        let with_away = Effects { away_notice: notice.is_some(), handoff: false };
+        let with_away = Effects { away_notice: notice.is_some(), ..Effects::default() };
         // A customer asking for a person gets one, before any model call.
         if handoff::requested(&reply::latest_turn(&history), &settings.handoff_phrases) {
             return self.hand_off(ctx, reply_to, &settings, notice).await;
@@ -161,6 +163,8 @@ struct Effects {
     away_notice: bool,
     /// A person takes over.
     handoff: bool,
+    /// Minutes after which the team is emailed if nobody opened the conversation (0: never).
+    alert_minutes: u32,
 }
 
 /// `text` with the away message after it, if one is due (one message: two in a row to
@@ -234,7 +238,11 @@ impl GenerateReply {
         let said = Some(settings.handoff_message.trim())
             .filter(|m| !m.is_empty())
             .unwrap_or(handoff::DEFAULT_MESSAGE);
-        let effects = Effects { away_notice: notice.is_some(), handoff: true };
+        let effects = Effects {
+            away_notice: notice.is_some(),
+            handoff: true,
+            alert_minutes: u32::try_from(settings.handoff_email_minutes).unwrap_or(0),
+        };
         self.store_and_send(ctx, reply_to, &with_notice(said, notice), false, effects).await?;
         tracing::info!(tenant.id = %self.tenant_id, conversation.id = %self.conversation_id, "handed off to a person");
         Ok(())
@@ -274,6 +282,20 @@ impl GenerateReply {
         }
         if effects.handoff {
             conversations::handed_off(&mut tx, self.tenant_id, self.conversation_id).await?;
+            if effects.alert_minutes > 0 {
+                let link = format!("{}/inbox/{}", ctx.base_url, self.conversation_id);
+                let after = std::time::Duration::from_secs(u64::from(effects.alert_minutes) * 60);
+                notify::team_unless_opened(
+                    &mut tx,
+                    self.tenant_id,
+                    self.conversation_id,
+                    after,
+                    |business| {
+                        notices::handoff_alert(business, &conv.contact_name, effects.alert_minutes, &link)
+                    },
+                )
+                .await?;
+            }
         }
         enqueue(&mut tx, &SendMessage { tenant_id: self.tenant_id, message_id })
             .await

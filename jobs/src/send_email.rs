@@ -1,5 +1,6 @@
 //! SendEmail: delivers one outbox row over SMTP. Idempotent: a row already sent or failed
-//! is left alone. A refused message is marked failed and not retried; a connection problem
+//! is left alone. A hand-off alert whose conversation someone opened before it was due is
+//! skipped. A refused message is marked failed and not retried; a connection problem
 //! or a 4xx reply is retried with the runtime's backoff.
 
 use mujibak_core::{clients::smtp::MailError, db::emails, domain::EmailId};
@@ -34,6 +35,11 @@ impl Job for SendEmail {
         };
         if email.status != "queued" {
             tracing::warn!(email.id = %self.email_id, status = %email.status, "email already handled; skipping");
+            return Ok(());
+        }
+        if email.obsolete {
+            emails::mark_skipped(&ctx.db, self.email_id).await?;
+            tracing::info!(email.id = %self.email_id, kind = %email.kind, "email no longer needed; skipped");
             return Ok(());
         }
         let mailer =

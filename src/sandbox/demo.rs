@@ -46,6 +46,7 @@ pub async fn ensure(pool: &PgPool, keyring: &Keyring, graph: &GraphClient) -> an
                 knowledge: "س: متى تفتحون؟\nج: نفتح يوميًا من ٧ صباحًا حتى ١١ مساءً.\nQ: When do you open?\nA: Daily from 7am to 11pm.\nQ: Do you deliver?\nA: Yes, across Riyadh for 15 SAR.".into(),
                 reply_language: "match".into(),
                 fallback_message: "سيرد عليك أحد أفراد الفريق قريبًا. A team member will reply shortly.".into(),
+                handoff_email_minutes: 5,
                 ..Default::default()
             };
             bot_settings::save(&mut *pool.acquire().await?, owner.tenant_id, &bot).await?;

@@ -82,6 +82,7 @@ const BOT: &[&str] = &[
     "away_mode",
     "handoff_message",
     "handoff_phrases",
+    "handoff_email_minutes",
     "fallback_message",
     "welcome_message",
     "model",

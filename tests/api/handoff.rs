@@ -92,3 +92,76 @@ async fn the_models_judgement_and_the_businesss_own_phrases_hand_off_too(pool: P
     assert_eq!(p.model.requests().len(), 1, "no model call for the business's phrase");
     assert_eq!(flags(&p, "966500001412").await, (true, true, Some("handoff".into())));
 }
+
+#[sqlx::test(migrations = false)]
+async fn the_team_is_emailed_when_nobody_opens_a_handed_off_conversation_in_time(pool: PgPool) {
+    // Arrange: emails after 10 minutes, typed in Arabic-Indic digits; nonsense is refused.
+    let p = Pipeline::start(pool, "owner@alert.sa", "PN1412").await;
+    p.owner.get("/settings/bot").await;
+    let refused =
+        p.owner.post("/settings/bot", &[("enabled", "on"), ("handoff_email_minutes", "soon")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("whole number from 0 to 1440"));
+    p.configure_bot(&[("handoff_email_minutes", "١٠")]).await;
+    assert!(p
+        .owner
+        .get("/settings/bot")
+        .await
+        .body
+        .contains(r#"name="handoff_email_minutes" inputmode="numeric" dir="ltr" value="10""#));
+
+    // Act: two customers ask for a person; the team opens the first conversation only.
+    p.deliver(&text("PN1412", "wamid.A1", "966500001413", "أبغى أكلم موظف", 1)).await;
+    p.deliver(&text("PN1412", "wamid.A2", "966500001414", "I want a real person", 1)).await;
+    p.sends(2).await;
+    p.until_finished(&["handle_inbound", "generate_reply"]).await;
+    let id_of = |wa_id: &'static str| {
+        let pool = p.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select c.conversation_id::text from conversations c join contacts k using (contact_id) where k.wa_id = $1",
+            )
+            .bind(wa_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let (opened, waiting) = (id_of("966500001413").await, id_of("966500001414").await);
+    let due: Vec<f64> = sqlx::query_scalar(
+        "select extract(epoch from run_at - now())::float8 from apalis.jobs
+          where job_type = 'send_email' and status = 'Pending' order by 1",
+    )
+    .fetch_all(&p.pool)
+    .await
+    .unwrap();
+    assert!(due.len() == 2 && due.iter().all(|s| (560.0..=600.0).contains(s)), "due in 10 min: {due:?}");
+    p.owner.get(&format!("/inbox/{opened}")).await;
+
+    // Act: ten minutes pass.
+    sqlx::query("update apalis.jobs set run_at = now() where job_type = 'send_email'")
+        .execute(&p.pool)
+        .await
+        .unwrap();
+    p.until_finished(&["send_email"]).await;
+
+    // Assert: one email, about the conversation nobody opened, without the customer's words.
+    let alerts: Vec<_> = p
+        .mail
+        .messages()
+        .iter()
+        .map(crate::web::read_mail)
+        .filter(|(_, subject, _)| subject.contains("waiting for a person"))
+        .collect();
+    assert_eq!(alerts.len(), 1);
+    let (to, _, body) = &alerts[0];
+    assert_eq!(to, "owner@alert.sa");
+    assert!(body.contains(&format!("/inbox/{waiting}")) && !body.contains(&opened), "{body}");
+    assert!(!body.contains("real person"), "the customer's words stay out of email");
+    let statuses: Vec<String> =
+        sqlx::query_scalar("select status from emails where kind = 'handoff_alert' order by status")
+            .fetch_all(&p.pool)
+            .await
+            .unwrap();
+    assert_eq!(statuses, ["sent", "skipped"]);
+}

@@ -134,6 +134,7 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "model") => "",
         (_, f) if f.starts_with("hours_") => "09:00-17:00",
         (_, "away_mode") => "notice_only",
+        (_, "handoff_email_minutes") => "5",
         (
             _,
             "description" | "instructions" | "knowledge" | "away_message" | "fallback_message"

@@ -31,12 +31,16 @@ pub struct BotSettings {
     pub handoff_message: String,
     /// The business's own phrases asking for a person, one per line.
     pub handoff_phrases: String,
+    /// Minutes after a hand-off that the team is emailed if nobody opened the
+    /// conversation (0: never; at most 1440).
+    pub handoff_email_minutes: i32,
 }
 
 pub async fn get(conn: &mut PgConnection, tenant_id: TenantId) -> Result<BotSettings, sqlx::Error> {
     let row: Option<BotSettings> = sqlx::query_as(
         "select enabled, description, instructions, knowledge, reply_language, business_hours, away_message,
-                away_mode, fallback_message, model, welcome_message, handoff_message, handoff_phrases
+                away_mode, fallback_message, model, welcome_message, handoff_message, handoff_phrases,
+                handoff_email_minutes
            from bot_settings where tenant_id = $1",
     )
     .bind(tenant_id)
@@ -45,6 +49,7 @@ pub async fn get(conn: &mut PgConnection, tenant_id: TenantId) -> Result<BotSett
     Ok(row.unwrap_or_else(|| BotSettings {
         reply_language: "match".into(),
         away_mode: "notice_only".into(),
+        handoff_email_minutes: 5,
         ..Default::default()
     }))
 }
@@ -53,12 +58,12 @@ pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings)
     sqlx::query(
         "insert into bot_settings (tenant_id, enabled, description, instructions, knowledge, reply_language,
            business_hours, away_message, fallback_message, model, welcome_message, away_mode, handoff_message,
-           handoff_phrases, updated_at)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14, now())
+           handoff_phrases, handoff_email_minutes, updated_at)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15, now())
          on conflict (tenant_id) do update set enabled = $2, description = $3, instructions = $4, knowledge = $5,
            reply_language = $6, business_hours = $7, away_message = $8, fallback_message = $9, model = $10,
            welcome_message = $11, away_mode = $12, handoff_message = $13, handoff_phrases = $14,
-           updated_at = now()",
+           handoff_email_minutes = $15, updated_at = now()",
     )
     .bind(tenant_id)
     .bind(s.enabled)
@@ -74,6 +79,7 @@ pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings)
     .bind(if s.away_mode == "notice_and_ai" { "notice_and_ai" } else { "notice_only" })
     .bind(&s.handoff_message)
     .bind(&s.handoff_phrases)
+    .bind(s.handoff_email_minutes.clamp(0, 1440))
     .execute(conn)
     .await?;
     Ok(())

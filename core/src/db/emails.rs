@@ -29,6 +29,9 @@ pub struct Email {
     pub body_text: Option<String>,
     pub body_html: Option<String>,
     pub status: String,
+    /// A hand-off alert whose conversation someone opened since (or that no longer needs
+    /// a person, or is gone): not worth sending.
+    pub obsolete: bool,
 }
 
 pub async fn insert(conn: &mut PgConnection, e: &NewEmail) -> Result<(), sqlx::Error> {
@@ -50,11 +53,43 @@ pub async fn insert(conn: &mut PgConnection, e: &NewEmail) -> Result<(), sqlx::E
 
 pub async fn get(pool: &PgPool, email_id: EmailId) -> Result<Option<Email>, sqlx::Error> {
     sqlx::query_as(
-        "select email_id, kind, to_address, subject, body_text, body_html, status from emails where email_id = $1",
+        "select e.email_id, e.kind, e.to_address, e.subject, e.body_text, e.body_html, e.status,
+                e.unless_opened is not null and coalesce((
+                    select coalesce(c.read_at >= e.created_at, false) or not c.needs_human from conversations c
+                     where c.tenant_id = e.tenant_id and c.conversation_id = e.unless_opened), true) as obsolete
+           from emails e where e.email_id = $1",
     )
     .bind(email_id)
     .fetch_optional(pool)
     .await
+}
+
+/// The email (just queued) goes only if nobody of `tenant_id` opens `conversation` before
+/// it is due.
+pub async fn unless_opened(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    email_id: EmailId,
+    conversation: uuid::Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update emails set unless_opened = $3 where tenant_id = $1 and email_id = $2")
+        .bind(tenant_id)
+        .bind(email_id)
+        .bind(conversation)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Not sent because it no longer mattered: keep the record, drop the bodies.
+pub async fn mark_skipped(pool: &PgPool, email_id: EmailId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update emails set status = 'skipped', body_text = null, body_html = null where email_id = $1 and status = 'queued'",
+    )
+    .bind(email_id)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Delivered: keep the record, drop the bodies.

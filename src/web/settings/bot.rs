@@ -56,6 +56,8 @@ struct BotView {
     away_mode: String,
     handoff_message: String,
     handoff_phrases: String,
+    /// Minutes, as typed (Arabic-Indic digits accepted).
+    handoff_email_minutes: String,
     /// A day's hours that could not be read: why, in the visitor's language.
     #[serde(default)]
     hour_errors: std::collections::BTreeMap<String, String>,
@@ -106,6 +108,7 @@ impl From<&bot_settings::BotSettings> for BotView {
             away_mode: s.away_mode.clone(),
             handoff_message: s.handoff_message.clone(),
             handoff_phrases: s.handoff_phrases.clone(),
+            handoff_email_minutes: s.handoff_email_minutes.to_string(),
             hour_errors: Default::default(),
             fallback_message: s.fallback_message.clone(),
             welcome_message: s.welcome_message.clone(),
@@ -137,6 +140,12 @@ async fn save_bot(
             }
         }
     }
+    let typed_minutes = get("handoff_email_minutes");
+    // Left empty: the default, 5.
+    let minutes = match mujibak_core::domain::digits::ascii_digits(&typed_minutes).as_str() {
+        "" => Some(5),
+        typed => typed.parse::<i32>().ok().filter(|m| (0..=1440).contains(m)),
+    };
     let language = get("reply_language");
     let settings = bot_settings::BotSettings {
         enabled: get("enabled") == "on",
@@ -155,12 +164,16 @@ async fn save_bot(
         welcome_message: cap(get("welcome_message")),
         handoff_message: cap(get("handoff_message")),
         handoff_phrases: cap(get("handoff_phrases")),
+        handoff_email_minutes: minutes.unwrap_or(5),
         model: get("model"),
     };
     let allowed = allowed_models(&mut *state.db.acquire().await?, &state, owner.tenant_id).await?;
     let known = settings.model.is_empty() || allowed.contains(&settings.model);
-    if !refused.is_empty() || !known || !hour_errors.is_empty() {
+    if !refused.is_empty() || !known || !hour_errors.is_empty() || minutes.is_none() {
         page.refuse(&refused);
+        if minutes.is_none() {
+            page.alert("errors.handoff_minutes");
+        }
         if !known {
             page.alert("errors.model_unknown");
         }
@@ -171,6 +184,7 @@ async fn save_bot(
         // Show what was typed (the hours as entered, the model as the stored choice).
         view.hours = DAYS.iter().map(|d| (d.to_string(), get(&format!("hours_{d}")))).collect();
         view.hour_errors = hour_errors;
+        view.handoff_email_minutes = typed_minutes;
         if !known {
             view.model = String::new();
         }
