@@ -142,7 +142,7 @@ pub async fn events(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.live.subscribe();
     let closed = state.live.closed.subscribe();
-    let ready = Event::default().event("ready").retry(RETRY).data("");
+    let ready = Event::default().event("ready").retry(RETRY).data("-");
     let changes = stream::unfold((rx, closed), move |(mut rx, mut closed)| async move {
         loop {
             let event = tokio::select! {
@@ -153,7 +153,7 @@ pub async fn events(
                     }
                     Ok(Signal::Changed { .. }) => continue,
                     Ok(Signal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        Event::default().event("resync").data("")
+                        Event::default().event("resync").data("-")
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },

@@ -30,39 +30,86 @@ impl Drop for Running {
     }
 }
 
+/// A running `mujibak dev` on free ports, over the test's database; stopped (SIGTERM) when
+/// dropped.
+pub struct Dev {
+    running: Option<Running>,
+    pub addr: std::net::SocketAddr,
+    /// Where the sandbox's mail sink writes each email.
+    pub mail_dir: std::path::PathBuf,
+    pub log_path: std::path::PathBuf,
+    pub moyasar: u16,
+}
+
+impl Dev {
+    pub async fn start(pool: &PgPool) -> Self {
+        let (port, smtp, graph, model) = (free_port(), free_port(), free_port(), free_port());
+        let moyasar = free_port();
+        let mail_dir = std::env::temp_dir().join(format!("mujibak-dev-mail-{port}"));
+        let log_path = std::env::temp_dir().join(format!("mujibak-dev-log-{port}.txt"));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_mujibak"))
+            .arg("dev")
+            .env_clear()
+            .env("DATABASE_URL", database_url(pool))
+            .env("PORT", port.to_string())
+            .env("BASE_URL", format!("http://127.0.0.1:{port}"))
+            .env("ENCRYPTION_KEYS", TEST_KEYS)
+            .env("SANDBOX_SMTP_PORT", smtp.to_string())
+            .env("SANDBOX_GRAPH_PORT", graph.to_string())
+            .env("SANDBOX_OPENAI_PORT", model.to_string())
+            .env("SANDBOX_MOYASAR_PORT", moyasar.to_string())
+            .env("SANDBOX_MAIL_DIR", &mail_dir)
+            .env("REPLY_DEBOUNCE_SECS", "1")
+            .current_dir(std::env::temp_dir())
+            .env("RUST_LOG", "debug,hyper=info,h2=info,rustls=info")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        let running = Some(Running(child));
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        crate::helpers::eventually(Duration::from_secs(60), "mujibak dev to serve", || async {
+            reqwest::get(format!("http://{addr}/healthz")).await.ok().filter(|r| r.status().is_success())
+        })
+        .await;
+        Self { running, addr, mail_dir, log_path, moyasar }
+    }
+
+    /// The path of the first link to `path` in an email to `to` in the mail folder (15 s).
+    pub async fn link_in_mail(&self, to: &str, path: &str) -> String {
+        crate::helpers::eventually(Duration::from_secs(15), "the email on disk", || async {
+            let files = std::fs::read_dir(&self.mail_dir).ok()?;
+            files.flatten().find_map(|f| {
+                let raw = std::fs::read_to_string(f.path()).ok()?;
+                let mail = mailparse::parse_mail(raw.as_bytes()).ok()?;
+                let text =
+                    mail.subparts.iter().find(|p| p.ctype.mimetype == "text/plain")?.get_body().ok()?;
+                (raw.contains(to) && text.contains(path)).then(|| crate::web::link_path(&text, path))
+            })
+        })
+        .await
+    }
+
+    /// Stops the process (SIGTERM) and waits for it.
+    pub fn stop(&mut self) {
+        self.running.take();
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
+        let _ = std::fs::remove_file(&self.log_path);
+    }
+}
+
 #[sqlx::test(migrations = false)]
 async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: PgPool) {
     // Arrange: the dev process on free ports.
-    let (port, smtp, graph, model) = (free_port(), free_port(), free_port(), free_port());
-    let moyasar = free_port();
-    let mail_dir = std::env::temp_dir().join(format!("mujibak-dev-mail-{port}"));
-    let log_path = std::env::temp_dir().join(format!("mujibak-dev-log-{port}.txt"));
-    let log = std::fs::File::create(&log_path).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_mujibak"))
-        .arg("dev")
-        .env_clear()
-        .env("DATABASE_URL", database_url(&pool))
-        .env("PORT", port.to_string())
-        .env("BASE_URL", format!("http://127.0.0.1:{port}"))
-        .env("ENCRYPTION_KEYS", TEST_KEYS)
-        .env("SANDBOX_SMTP_PORT", smtp.to_string())
-        .env("SANDBOX_GRAPH_PORT", graph.to_string())
-        .env("SANDBOX_OPENAI_PORT", model.to_string())
-        .env("SANDBOX_MOYASAR_PORT", moyasar.to_string())
-        .env("SANDBOX_MAIL_DIR", &mail_dir)
-        .env("REPLY_DEBOUNCE_SECS", "1")
-        .current_dir(std::env::temp_dir())
-        .env("RUST_LOG", "debug,hyper=info,h2=info,rustls=info")
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let running = Running(child);
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    crate::helpers::eventually(Duration::from_secs(60), "mujibak dev to serve", || async {
-        reqwest::get(format!("http://{addr}/healthz")).await.ok().filter(|r| r.status().is_success())
-    })
-    .await;
+    let mut dev = Dev::start(&pool).await;
+    let (addr, moyasar) = (dev.addr, dev.moyasar);
 
     // Act: the demo login, then a customer message through the simulator.
     let b = Browser::new(addr);
@@ -97,19 +144,7 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     // sandbox number in one click, switches its bot on and is written to.
     let newcomer = Browser::with_headers(addr, &[("accept-language", "en")]);
     newcomer.sign_up("Huda", "huda@dev.example", "Huda Sweets", "en").await;
-    let link =
-        crate::helpers::eventually(Duration::from_secs(15), "the verification email on disk", || async {
-            let files = std::fs::read_dir(&mail_dir).ok()?;
-            files.flatten().find_map(|f| {
-                let raw = std::fs::read_to_string(f.path()).ok()?;
-                let mail = mailparse::parse_mail(raw.as_bytes()).ok()?;
-                let text =
-                    mail.subparts.iter().find(|p| p.ctype.mimetype == "text/plain")?.get_body().ok()?;
-                (raw.contains("huda@dev.example") && text.contains("/verify/"))
-                    .then(|| crate::web::link_path(&text, "/verify/"))
-            })
-        })
-        .await;
+    let link = dev.link_in_mail("huda@dev.example", "/verify/").await;
     newcomer.get(&link).await;
     assert_eq!(newcomer.post(&link, &[]).await.status, StatusCode::SEE_OTHER);
     let settings = newcomer.get("/settings/whatsapp").await;
@@ -155,7 +190,7 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     newcomer.post("/billing/plan", &[("plan", "starter")]).await;
     assert_eq!(newcomer.post("/sandbox/billing/run", &[]).await.status, StatusCode::SEE_OTHER);
     let pay = crate::helpers::eventually(Duration::from_secs(30), "the invoice's payment link", || async {
-        let files = std::fs::read_dir(&mail_dir).ok()?;
+        let files = std::fs::read_dir(&dev.mail_dir).ok()?;
         files.flatten().find_map(|f| {
             let raw = std::fs::read_to_string(f.path()).ok()?;
             let mail = mailparse::parse_mail(raw.as_bytes()).ok()?;
@@ -179,8 +214,8 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     .await;
 
     // Assert: even at debug level the logs hold no message text, number, token or password.
-    drop(running);
-    let logs = std::fs::read_to_string(&log_path).unwrap();
+    dev.stop();
+    let logs = std::fs::read_to_string(&dev.log_path).unwrap();
     assert!(logs.contains("web listening") && logs.contains("DEBUG"), "the debug log was captured");
     assert!(!logs.contains('\u{1b}'), "a log written to a file carries no terminal colour codes");
     for secret in [
@@ -194,6 +229,4 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     ] {
         assert!(!logs.contains(secret), "the logs contain {secret:?}");
     }
-    let _ = std::fs::remove_dir_all(mail_dir);
-    let _ = std::fs::remove_file(log_path);
 }

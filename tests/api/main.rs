@@ -22,6 +22,7 @@ mod health;
 mod helpers;
 mod i18n;
 mod inbound_guarantees;
+mod inbox_browser;
 mod incidents;
 mod invoice_page;
 mod invoice_run;

@@ -1,0 +1,159 @@
+//! The inbox in a real browser (headless Chromium), on `mujibak dev` as a newcomer runs it:
+//! sign up, confirm the address from the sandbox's mail, connect a sandbox number, and
+//! watch customers' messages arrive in the open inbox without reloading; a customer asking
+//! for a person is flagged live; the owner replies and the customer gets it; in Arabic the
+//! page is right-to-left and fits a phone. Screenshots: `target/screenshots/` (the
+//! README's come from here).
+
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::{browser::Chrome, dev_mode::Dev, web::Browser};
+
+fn save(name: &str, png: &[u8]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+/// Fills the form holding field `first` with `values` (name → value) and submits it.
+const FILL_AND_SUBMIT: &str = "const [values] = arguments; \
+    const form = document.querySelector(`[name=\"${Object.keys(values)[0]}\"]`).form; \
+    for (const [k, v] of Object.entries(values)) { \
+      const f = form.elements[k]; if (f.type === 'checkbox') f.checked = v === 'on'; else f.value = v; } \
+    form.submit();";
+
+#[sqlx::test(migrations = false)]
+async fn a_team_watches_its_inbox_live_takes_over_from_the_bot_and_reads_it_in_arabic(pool: PgPool) {
+    // Arrange: `mujibak dev`, a desktop browser.
+    let dev = Dev::start(&pool).await;
+    let base = format!("http://{}", dev.addr);
+    let chrome = Chrome::start(1366, 900).await;
+    let loaded =
+        |path: &str| format!("return location.pathname === '{path}' && document.readyState === 'complete'");
+
+    // Sign up in English, confirm the address from the mail folder.
+    chrome.goto(&format!("{base}/signup")).await;
+    let me = json!({ "name": "Huda", "email": "huda@live.example", "business_name": "Huda Perfumes",
+                     "password": crate::web::PASSWORD, "locale": "en" });
+    chrome.eval(FILL_AND_SUBMIT, json!([me])).await;
+    chrome.until("the dashboard", &loaded("/dashboard")).await;
+    let verify = dev.link_in_mail("huda@live.example", "/verify/").await;
+    chrome.goto(&format!("{base}{verify}")).await;
+    chrome.eval("document.querySelector('main form.stack').submit()", json!([])).await;
+    chrome
+        .until(
+            "the address confirmed",
+            "return !location.pathname.startsWith('/verify') && document.readyState === 'complete'",
+        )
+        .await;
+
+    // Connect a sandbox number in one click; switch the bot on with an FAQ.
+    chrome.goto(&format!("{base}/settings/whatsapp")).await;
+    chrome.eval("document.getElementById('sandbox-connect').click()", json!([])).await;
+    chrome.until("the number connected", "return document.body.innerText.includes('SANDBOX-PN-')").await;
+    chrome.goto(&format!("{base}/settings/bot")).await;
+    let bot =
+        json!({ "enabled": "on", "knowledge": "Q: Do you deliver?\nA: Yes, across Riyadh for 25 SAR." });
+    chrome.eval(FILL_AND_SUBMIT, json!([bot])).await;
+    chrome.until("the bot saved", &loaded("/settings/bot")).await;
+    save("dashboard-desktop-en.png", &{
+        chrome.goto(&format!("{base}/dashboard")).await;
+        chrome.until("the dashboard", &loaded("/dashboard")).await;
+        chrome.screenshot().await
+    });
+
+    // The inbox is open and live; the customer simulator is another tab (a plain client).
+    chrome.goto(&format!("{base}/inbox")).await;
+    chrome.until("the live inbox", "return document.documentElement.dataset.live === 'on'").await;
+    chrome.eval("window.notReloaded = true", json!([])).await;
+    let simulator = Browser::with_headers(dev.addr, &[("accept-language", "en")]);
+    simulator.sign_in("huda@live.example", crate::web::PASSWORD).await;
+    let customer_writes = |text: &'static str| {
+        let simulator = &simulator;
+        async move {
+            simulator.get("/sandbox/simulator").await;
+            let sent = simulator
+                .post("/sandbox/simulator", &[("phone", "966551234567"), ("name", "Reem"), ("text", text)])
+                .await;
+            assert_eq!(sent.status, reqwest::StatusCode::SEE_OTHER, "{}", sent.body);
+        }
+    };
+
+    // Act: a customer writes.
+    customer_writes("Do you deliver?").await;
+
+    // Assert: the conversation appears, unread, without a reload.
+    chrome
+        .until(
+            "the conversation to appear in the open list",
+            "return document.querySelector('#inbox-live tr.unread bdi')?.textContent === 'Reem'",
+        )
+        .await;
+    assert_eq!(chrome.eval("return window.notReloaded === true", json!([])).await, json!(true));
+    assert_eq!(
+        chrome.eval("return document.getElementById('unread-count').textContent", json!([])).await,
+        json!("1")
+    );
+
+    // Act: open it; the bot's answer is there (or arrives), the reply box in view.
+    chrome.eval("document.querySelector('#inbox-live tr a').click()", json!([])).await;
+    chrome
+        .until(
+            "the bot's answer in the thread",
+            "return document.getElementById('thread')?.innerText.includes('25 SAR')",
+        )
+        .await;
+    chrome.eval("window.notReloaded = true", json!([])).await;
+    let reply_box_visible = "const r = document.getElementById('reply').getBoundingClientRect(); \
+        return r.top >= 0 && r.bottom <= window.innerHeight + 1";
+    assert_eq!(chrome.eval(reply_box_visible, json!([])).await, json!(true));
+
+    // Act: the customer asks for a person, in Gulf Arabic.
+    customer_writes("أبغى أكلم موظف").await;
+
+    // Assert: the thread shows it and why the bot stopped, announced, without a reload.
+    chrome
+        .until(
+            "the hand-off in the open thread",
+            "return document.getElementById('thread').innerText.includes('The customer asked for a person')",
+        )
+        .await;
+    chrome
+        .until(
+            "the new message announced to screen readers",
+            "return document.getElementById('announce').textContent.includes('أبغى أكلم موظف')",
+        )
+        .await;
+    assert_eq!(chrome.eval("return window.notReloaded === true", json!([])).await, json!(true));
+
+    // Act: the owner takes over and replies.
+    let reply = json!({ "text": "Hello Reem, I am Huda. How can I help?" });
+    chrome.eval(FILL_AND_SUBMIT, json!([reply])).await;
+
+    // Assert: sent to the customer (Meta's fake accepted it), shown with its tick.
+    chrome
+        .until(
+            "the reply sent",
+            "return [...document.querySelectorAll('.msg-out')].some(m => m.innerText.includes('I am Huda') \
+               && /sent|delivered|read/.test(m.querySelector('.ticks')?.title))",
+        )
+        .await;
+    let sent: String = sqlx::query_scalar("select status from messages where author = 'human'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(["sent", "delivered", "read"].contains(&sent.as_str()), "{sent}");
+
+    // Act: switch to Arabic; on a phone.
+    chrome.eval("document.querySelector('form.lang-switch').submit()", json!([])).await;
+    chrome.until("Arabic", "return document.documentElement.lang === 'ar'").await;
+
+    // Assert: right-to-left; the Arabic inbox on a phone.
+    assert_eq!(chrome.eval("return document.documentElement.dir", json!([])).await, json!("rtl"));
+    chrome.resize(390, 844).await;
+    chrome.goto(&format!("{base}/inbox")).await;
+    chrome.until("the Arabic inbox", "return document.documentElement.dataset.live === 'on'").await;
+    save("inbox-phone-ar.png", &chrome.screenshot().await);
+    chrome.quit().await;
+}
