@@ -91,6 +91,13 @@ impl Chrome {
         panic!("timed out waiting for {what}");
     }
 
+    /// Makes the page prefer the dark colour scheme, as a phone in dark mode does.
+    pub async fn prefer_dark(&self) {
+        let dark = json!({ "cmd": "Emulation.setEmulatedMedia",
+                           "params": { "features": [{ "name": "prefers-color-scheme", "value": "dark" }] } });
+        self.call(reqwest::Method::POST, "/goog/cdp/execute", Some(dark)).await;
+    }
+
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine as _;

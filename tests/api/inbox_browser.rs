@@ -57,12 +57,6 @@ async fn a_team_watches_its_inbox_live_takes_over_from_the_bot_and_reads_it_in_a
         json!({ "enabled": "on", "knowledge": "Q: Do you deliver?\nA: Yes, across Riyadh for 25 SAR." });
     chrome.eval(FILL_AND_SUBMIT, json!([bot])).await;
     chrome.until("the bot saved", &loaded("/settings/bot")).await;
-    save("dashboard-desktop-en.png", &{
-        chrome.goto(&format!("{base}/dashboard")).await;
-        chrome.until("the dashboard", &loaded("/dashboard")).await;
-        chrome.screenshot().await
-    });
-
     // The inbox is open and live; the customer simulator is another tab (a plain client).
     chrome.goto(&format!("{base}/inbox")).await;
     chrome.until("the live inbox", "return document.documentElement.dataset.live === 'on'").await;
@@ -144,6 +138,11 @@ async fn a_team_watches_its_inbox_live_takes_over_from_the_bot_and_reads_it_in_a
         .await
         .unwrap();
     assert!(["sent", "delivered", "read"].contains(&sent.as_str()), "{sent}");
+    chrome.goto(&format!("{base}/dashboard")).await;
+    chrome.until("the dashboard", &loaded("/dashboard")).await;
+    save("dashboard-desktop-en.png", &chrome.screenshot().await);
+    chrome.goto(&format!("{base}/inbox")).await;
+    chrome.until("the inbox", "return document.documentElement.dataset.live === 'on'").await;
 
     // Act: switch to Arabic; on a phone.
     chrome.eval("document.querySelector('form.lang-switch').submit()", json!([])).await;
@@ -155,5 +154,52 @@ async fn a_team_watches_its_inbox_live_takes_over_from_the_bot_and_reads_it_in_a
     chrome.goto(&format!("{base}/inbox")).await;
     chrome.until("the Arabic inbox", "return document.documentElement.dataset.live === 'on'").await;
     save("inbox-phone-ar.png", &chrome.screenshot().await);
+
+    // Assert: on a phone the menu is one button, conversations are cards with their date on
+    // one line, and nothing is wider than the screen.
+    let phone = chrome.eval(PHONE_FACTS, json!([])).await;
+    assert!(phone["page"].as_f64() <= phone["width"].as_f64(), "the page scrolls sideways: {phone}");
+    assert!(phone["bar"].as_f64().unwrap() < 80.0, "the menu takes rows: {phone}");
+    assert_eq!(
+        (&phone["card"], &phone["dateLines"], &phone["nav"]),
+        (&json!("block"), &json!(1), &json!(false))
+    );
+    chrome.eval("document.querySelector('.menu-button').click()", json!([])).await;
+    chrome.until("the menu to open", "return document.getElementById('main-nav').offsetHeight > 100").await;
+
+    // Assert: the thread on a phone, in dark mode: readable bubbles, the reply box in view.
+    chrome.prefer_dark().await;
+    chrome.eval("document.querySelector('#inbox-live tr a').click()", json!([])).await;
+    chrome.until("the thread", "return !!document.getElementById('thread')").await;
+    let contrast = chrome.eval(CONTRAST, json!([])).await;
+    assert!(contrast["dark"] == json!(true), "dark mode is on: {contrast}");
+    for side in ["in", "out"] {
+        assert!(
+            contrast[side].as_f64().unwrap() >= 4.5,
+            "{side} bubbles are hard to read in dark mode: {contrast}"
+        );
+    }
+    assert_eq!(chrome.eval(reply_box_visible, json!([])).await, json!(true));
+    assert!(chrome.eval(PHONE_FACTS, json!([])).await["page"].as_f64().unwrap() <= 390.0);
+    save("thread-phone-dark-ar.png", &chrome.screenshot().await);
     chrome.quit().await;
 }
+
+/// Width of the screen and of the page, the top bar's height, how an inbox row is shown,
+/// on how many lines its date is, and whether the menu is open.
+const PHONE_FACTS: &str = "const row = document.querySelector('#inbox-live tbody tr'); \
+    return { width: document.documentElement.clientWidth, page: document.documentElement.scrollWidth, \
+      bar: document.querySelector('.topbar').getBoundingClientRect().height, \
+      card: row && getComputedStyle(row).display, \
+      dateLines: row && Math.round(row.querySelector('time').getBoundingClientRect().height \
+        / parseFloat(getComputedStyle(row.querySelector('time')).lineHeight)), \
+      nav: document.getElementById('main-nav').offsetHeight > 0 }";
+
+/// The WCAG contrast of text on the customer's and the team's bubbles.
+const CONTRAST: &str = "const lum = c => { const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(v => { \
+      v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); \
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b; }; \
+    const ratio = e => { const s = getComputedStyle(e); const [a, b] = [lum(s.color), lum(s.backgroundColor)]; \
+      return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); }; \
+    return { dark: matchMedia('(prefers-color-scheme: dark)').matches, \
+      in: ratio(document.querySelector('.msg-in')), out: ratio(document.querySelector('.msg-out')) }";
