@@ -16,17 +16,18 @@ use chrono::{DateTime, Utc};
 use mujibak_core::db::{
     conversations,
     inbox::{self, Show},
-    messages,
+    messages, users,
 };
 use mujibak_jobs::{enqueue, send_message::SendMessage};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    extract::{CurrentTenant, Page},
+    extract::{CurrentTenant, CurrentUser, Page},
     input::{Form, Query},
     routes::Routes,
     session::set_flash,
+    thread_view::load,
     WebError,
 };
 use crate::state::AppState;
@@ -34,7 +35,7 @@ use crate::state::AppState;
 const PAGE_SIZE: i64 = 30;
 
 pub fn routes() -> Routes {
-    Routes::new()
+    super::team_inbox::routes()
         .route("/inbox", get(list))
         .route("/inbox/rows", get(rows))
         .route("/inbox/events", get(super::live::events))
@@ -50,7 +51,7 @@ pub fn routes() -> Routes {
 struct ListQuery {
     q: Option<String>,
     before: Option<String>,
-    /// `person`, `failed` or `unread`: only those conversations.
+    /// `person`, `failed`, `unread` or `mine`: only those conversations.
     filter: Option<String>,
 }
 
@@ -59,7 +60,7 @@ struct ListView {
     q: String,
     rows: Vec<inbox::InboxRow>,
     next: Option<String>,
-    /// The filter shown: "", `person`, `failed` or `unread`.
+    /// The filter shown: "", `person`, `failed`, `unread` or `mine`.
     filter: &'static str,
     /// How many need a person, the bot failed, are unread.
     counts: inbox::Counts,
@@ -70,27 +71,24 @@ struct ListView {
 async fn list(
     State(state): State<AppState>,
     page: Page,
-    CurrentTenant(tenant): CurrentTenant,
+    CurrentUser(me): CurrentUser,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, WebError> {
-    page.render("inbox/list.html", &list_view(&state, tenant, q).await?)
+    page.render("inbox/list.html", &list_view(&state, &me, q).await?)
 }
 
 /// The list's live part (filters, counts, rows), as the list page would show it.
 async fn rows(
     State(state): State<AppState>,
     page: Page,
-    CurrentTenant(tenant): CurrentTenant,
+    CurrentUser(me): CurrentUser,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, WebError> {
-    page.render("inbox/_rows.html", &list_view(&state, tenant, q).await?)
+    page.render("inbox/_rows.html", &list_view(&state, &me, q).await?)
 }
 
-async fn list_view(
-    state: &AppState,
-    tenant: mujibak_core::domain::TenantId,
-    q: ListQuery,
-) -> Result<ListView, WebError> {
+async fn list_view(state: &AppState, me: &users::User, q: ListQuery) -> Result<ListView, WebError> {
+    let tenant = me.tenant_id;
     // Numbers typed with Arabic-Indic digits (٠٥٠…) find the stored ASCII ones.
     let typed = q.q.as_deref().map(mujibak_core::domain::digits::ascii_digits);
     let query = typed.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -102,64 +100,17 @@ async fn list_view(
         Some("person") => ("person", Show::NeedsPerson),
         Some("failed") => ("failed", Show::BotFailed),
         Some("unread") => ("unread", Show::Unread),
+        Some("mine") => ("mine", Show::AssignedTo(me.user_id)),
         _ => ("", Show::All),
     };
     let mut conn = state.db.acquire().await?;
     let rows = inbox::list(&mut conn, tenant, inbox::InboxFilter { query, show }, before, PAGE_SIZE).await?;
-    let counts = inbox::counts(&mut conn, tenant).await?;
+    let counts = inbox::counts(&mut conn, tenant, me.user_id).await?;
     drop(conn);
     let next = (rows.len() as i64 == PAGE_SIZE)
         .then(|| rows.last().map(|r| format!("{}_{}", r.last_message_at.to_rfc3339(), r.conversation_id)))
         .flatten();
     Ok(ListView { q: query.unwrap_or("").to_owned(), rows, next, filter, counts, older: before.is_some() })
-}
-
-#[derive(Serialize)]
-struct ThreadView {
-    conversation_id: Uuid,
-    contact_name: String,
-    number: String,
-    bot_paused: bool,
-    /// The customer opted out of marketing messages.
-    marketing_opt_out: bool,
-    notice: Option<String>,
-    window_open: bool,
-    /// Time left in the 24-hour window, as hours and minutes (shown as a duration, never
-    /// as a clock time).
-    window_hours: i64,
-    window_minutes: i64,
-    /// The reconcile window, for the "sent again" note.
-    reconcile_secs: u64,
-    messages: Vec<messages::Message>,
-}
-
-async fn load(
-    state: &AppState,
-    tenant: mujibak_core::domain::TenantId,
-    id: &str,
-) -> Result<ThreadView, WebError> {
-    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
-    let mut conn = state.db.acquire().await?;
-    let conv = conversations::get(&mut conn, tenant, id).await?.ok_or(WebError::NotFound)?;
-    let messages = messages::recent(&mut conn, tenant, id, 200).await?;
-    inbox::mark_read(&mut conn, tenant, id).await?;
-    let left = conv
-        .last_inbound_at
-        .map(|at| at + chrono::Duration::hours(24) - Utc::now())
-        .filter(|d| *d > chrono::Duration::zero());
-    Ok(ThreadView {
-        conversation_id: id,
-        contact_name: conv.contact_name,
-        number: conv.wa_id.or(conv.bsuid).unwrap_or_default(),
-        bot_paused: conv.bot_paused,
-        marketing_opt_out: conv.marketing_opt_out_at.is_some(),
-        notice: conv.notice,
-        window_open: left.is_some(),
-        window_hours: left.map(|d| d.num_hours()).unwrap_or(0),
-        window_minutes: left.map(|d| d.num_minutes() % 60).unwrap_or(0),
-        reconcile_secs: state.config.whatsapp.reconcile_after.as_secs(),
-        messages,
-    })
 }
 
 async fn thread(
@@ -223,10 +174,11 @@ struct ReplyForm {
 async fn reply(
     State(state): State<AppState>,
     page: Page,
-    CurrentTenant(tenant): CurrentTenant,
+    CurrentUser(me): CurrentUser,
     Path(id): Path<String>,
     Form { data: f, refused }: Form<ReplyForm>,
 ) -> Result<Response, WebError> {
+    let tenant = me.tenant_id;
     let uuid: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !refused.is_empty() {
         let view = load(&state, tenant, &id).await?;
@@ -243,6 +195,7 @@ async fn reply(
     conversations::lock(&mut tx, tenant, uuid).await?.ok_or(WebError::NotFound)?;
     conversations::set_paused(&mut tx, tenant, uuid, true).await?;
     let message_id = messages::insert_outbound(&mut tx, tenant, uuid, "human", text, None, false).await?;
+    messages::written_by(&mut tx, tenant, message_id, me.user_id).await?;
     conversations::answered(&mut tx, tenant, uuid).await?;
     enqueue(&mut tx, &SendMessage { tenant_id: tenant, message_id }).await?;
     tx.commit().await?;

@@ -35,6 +35,8 @@ mod server;
 pub mod session;
 mod settings;
 mod team;
+mod team_inbox;
+mod thread_view;
 mod usage;
 pub mod views;
 mod webhooks;

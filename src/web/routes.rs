@@ -121,6 +121,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/inbox/{id}/pause", P, Access::SignedIn, NONE),
     r("/inbox/{id}/resume", P, Access::SignedIn, NONE),
     r("/inbox/{id}/reply", P, Access::SignedIn, &["text"]),
+    r("/inbox/{id}/assign", P, Access::SignedIn, &["user"]),
+    r("/inbox/{id}/notes", P, Access::SignedIn, &["note"]),
     r("/incidents/{incident}", G, Access::SignedIn, NONE),
     r("/account/delete", GP, Access::Owner, &["password"]),
     r("/account/deletion", G, Access::Owner, NONE),

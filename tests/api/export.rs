@@ -138,6 +138,12 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
     for email in ["owner@export-a.sa", "owner@export-b.sa"] {
         numbers.push(invoice_for(&p.pool, email).await);
     }
+    // A's team wrote an internal note on its conversation.
+    let conversation = p.conversation_id().await;
+    p.owner.get(&format!("/inbox/{conversation}")).await;
+    p.owner
+        .post(&format!("/inbox/{conversation}/notes"), &[("note", "Regular customer, prefers mornings")])
+        .await;
     let _worker = TestWorker::start_with::<ExportData>(p.ctx(), &fast_options());
 
     // Act: ask, wait, follow the email, download.
@@ -176,6 +182,7 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
         ("usage_daily.json", "select day::text from usage_daily where tenant_id = $1::uuid"),
         ("audit_log.json", "select audit_id::text from audit_log where tenant_id = $1::uuid and action <> 'export_downloaded'"),
         ("invoices.json", "select invoice_id::text from invoices where tenant_id = $1::uuid"),
+        ("notes.json", "select note_id::text from notes where tenant_id = $1::uuid"),
     ] {
         let rows = ids(&p.pool, sql, &a).await;
         assert!(!rows.is_empty(), "seeded {file}");

@@ -54,6 +54,7 @@ mod security;
 mod send_guarantees;
 mod slow_clients;
 mod takeover;
+mod team_inbox;
 mod team_trust;
 mod tenancy;
 mod tenant_abuse;

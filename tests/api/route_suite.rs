@@ -107,6 +107,8 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "q") => "hello",
         (_, "before") => "",
         (_, "text") => "A reply",
+        (_, "note") => "A note for the team",
+        (_, "user") => "me",
         (_, "phone") => "966500000002",
         (_, "phone_number_id") => "PN-SAMPLE",
         (_, "waba_id") => "WABA-SAMPLE",

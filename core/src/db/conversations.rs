@@ -26,11 +26,13 @@ pub struct Conversation {
     pub marketing_opt_out_at: Option<DateTime<Utc>>,
     /// When the customer last got the away message.
     pub away_noticed_at: Option<DateTime<Utc>>,
+    /// The team member it is assigned to.
+    pub assigned_to: Option<Uuid>,
 }
 
 const SELECT: &str = "select c.conversation_id, c.connection_id, k.name as contact_name, k.wa_id, k.bsuid,
     c.bot_paused, c.needs_human, c.unanswered, c.last_inbound_at, c.last_message_at, c.reply_requested_at, c.notice,
-    k.marketing_opt_out_at, c.away_noticed_at
+    k.marketing_opt_out_at, c.away_noticed_at, c.assigned_to
     from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id";
 
 pub async fn upsert(
@@ -152,6 +154,27 @@ pub async fn set_notice(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Assigns the conversation to `user` (a member of the tenant's team), or to nobody.
+/// `false` if there is no such conversation or member.
+pub async fn assign(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    user: Option<crate::domain::UserId>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update conversations set assigned_to = $3
+          where tenant_id = $1 and conversation_id = $2
+            and ($3::uuid is null or exists (select 1 from users where tenant_id = $1 and user_id = $3))",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(user)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Pauses or resumes the bot for one conversation. `false` if no such conversation.

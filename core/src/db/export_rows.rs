@@ -19,10 +19,11 @@ pub enum Paged {
     Usage,
     Audit,
     Invoices,
+    Notes,
 }
 
 impl Paged {
-    pub const ALL: [Paged; 7] = [
+    pub const ALL: [Paged; 8] = [
         Paged::Users,
         Paged::Connections,
         Paged::Contacts,
@@ -30,6 +31,7 @@ impl Paged {
         Paged::Usage,
         Paged::Audit,
         Paged::Invoices,
+        Paged::Notes,
     ];
 
     /// The file it is written to.
@@ -42,6 +44,7 @@ impl Paged {
             Paged::Usage => "usage_daily.json",
             Paged::Audit => "audit_log.json",
             Paged::Invoices => "invoices.json",
+            Paged::Notes => "notes.json",
         }
     }
 
@@ -93,6 +96,10 @@ impl Paged {
                    from invoices i
                   where tenant_id = $1 and invoice_id > $2::uuid order by invoice_id limit $3"
             }
+            Paged::Notes => {
+                "select note_id::text, to_jsonb(n)::text from notes n
+                  where tenant_id = $1 and note_id > $2::uuid order by note_id limit $3"
+            }
         }
     }
 }
@@ -130,7 +137,8 @@ pub async fn count(pool: &PgPool, tenant: TenantId) -> Result<i64, sqlx::Error> 
               + (select count(*) from messages where tenant_id = $1)
               + (select count(*) from usage_daily where tenant_id = $1)
               + (select count(*) from audit_log where tenant_id = $1)
-              + (select count(*) from invoices where tenant_id = $1)",
+              + (select count(*) from invoices where tenant_id = $1)
+              + (select count(*) from notes where tenant_id = $1)",
     )
     .bind(tenant)
     .fetch_one(pool)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{TenantId, UserId};
 
 /// An inbox row.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -23,6 +23,8 @@ pub struct InboxRow {
     pub unread: i64,
     /// Why the bot did not answer, when it failed to (`notice`, hand-off excluded).
     pub failure: Option<String>,
+    /// The name of the team member it is assigned to.
+    pub assignee: Option<String>,
 }
 
 /// Which conversations the inbox lists.
@@ -36,6 +38,8 @@ pub enum Show {
     BotFailed,
     /// Those with customer messages nobody has opened yet.
     Unread,
+    /// Those assigned to this member.
+    AssignedTo(UserId),
 }
 
 /// Which conversations the inbox lists, and which words it looks for.
@@ -52,6 +56,8 @@ pub struct Counts {
     pub needs_person: i64,
     pub bot_failed: i64,
     pub unread: i64,
+    /// Assigned to the member asking.
+    pub mine: i64,
 }
 
 /// Customer messages received after the conversation `c` was last opened.
@@ -59,15 +65,17 @@ const UNREAD: &str = "select count(*) from messages m where m.tenant_id = c.tena
     and m.conversation_id = c.conversation_id and m.direction = 'in'
     and m.received_at > coalesce(c.read_at, '-infinity')";
 
-/// `tenant_id`'s counts for the filters.
-pub async fn counts(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Counts, sqlx::Error> {
+/// `tenant_id`'s counts for the filters, as member `me` sees them.
+pub async fn counts(conn: &mut PgConnection, tenant_id: TenantId, me: UserId) -> Result<Counts, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select count(*) filter (where c.needs_human) as needs_person,
                 count(*) filter (where c.notice <> 'handoff') as bot_failed,
-                count(*) filter (where ({UNREAD}) > 0) as unread
+                count(*) filter (where ({UNREAD}) > 0) as unread,
+                count(*) filter (where c.assigned_to = $2) as mine
            from conversations c where c.tenant_id = $1"
     )))
     .bind(tenant_id)
+    .bind(me)
     .fetch_one(conn)
     .await
 }
@@ -89,10 +97,16 @@ pub async fn list(
         Show::NeedsPerson => "c.needs_human",
         Show::BotFailed => "c.notice <> 'handoff'",
         Show::Unread => "unread.n > 0",
+        Show::AssignedTo(_) => "true",
+    };
+    let assignee = match filter.show {
+        Show::AssignedTo(user) => Some(user),
+        _ => None,
     };
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select c.conversation_id, k.name as contact_name, k.wa_id, c.bot_paused, c.needs_human, c.unanswered,
                 c.last_message_at, unread.n as unread, nullif(c.notice, 'handoff') as failure,
+                (select u.name from users u where u.tenant_id = c.tenant_id and u.user_id = c.assigned_to) as assignee,
                 (select m.body from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
                    order by m.created_at desc limit 1) as preview
          from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id
@@ -102,7 +116,7 @@ pub async fn list(
                  select 1 from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
                    and m.body ilike $2))
            and ($3::timestamptz is null or (c.last_message_at, c.conversation_id) < ($3, $4))
-           and {show}
+           and {show} and ($6::uuid is null or c.assigned_to = $6)
          order by c.last_message_at desc, c.conversation_id desc limit $5"
     )))
     .bind(tenant_id)
@@ -110,6 +124,7 @@ pub async fn list(
     .bind(before.map(|b| b.0))
     .bind(before.map(|b| b.1))
     .bind(limit)
+    .bind(assignee)
     .fetch_all(conn)
     .await
 }

@@ -39,11 +39,17 @@ pub struct Message {
     pub deleted_at: Option<DateTime<Utc>>,
     /// `business_app` for a human reply sent from the WhatsApp Business app.
     pub sent_from: Option<String>,
+    /// The team member who wrote a human reply here.
+    pub author_user_id: Option<Uuid>,
+    /// Their name (read by [`recent`] only; `None` once they left the team).
+    #[sqlx(default)]
+    pub author_name: Option<String>,
 }
 
 pub(crate) const SELECT: &str =
     "select message_id, conversation_id, direction, author, wamid, kind, body, details, status,
-    error, reply_to, created_at, received_at, resent_at, delivery_note, edited_at, deleted_at, sent_from
+    error, reply_to, created_at, received_at, resent_at, delivery_note, edited_at, deleted_at, sent_from,
+    author_user_id
     from messages";
 
 /// Forward order of statuses (failed ends any of them).
@@ -232,7 +238,10 @@ pub async fn recent(
     limit: i64,
 ) -> Result<Vec<Message>, sqlx::Error> {
     let mut rows: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} where tenant_id = $1 and conversation_id = $2 order by created_at desc limit $3"
+        "select m.*, u.name as author_name
+           from ({SELECT} where tenant_id = $1 and conversation_id = $2 order by created_at desc limit $3) m
+           left join users u on u.tenant_id = $1 and u.user_id = m.author_user_id
+          order by m.created_at desc"
     )))
     .bind(tenant_id)
     .bind(conversation_id)
@@ -241,6 +250,23 @@ pub async fn recent(
     .await?;
     rows.reverse();
     Ok(rows)
+}
+
+/// Records that team member `user` wrote the outbound `message_id` (in the reply's
+/// transaction).
+pub async fn written_by(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    message_id: Uuid,
+    user: crate::domain::UserId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update messages set author_user_id = $3 where tenant_id = $1 and message_id = $2")
+        .bind(tenant_id)
+        .bind(message_id)
+        .bind(user)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Applies a Meta status to the message with `wamid` if it moves it forward. Returns the

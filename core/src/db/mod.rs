@@ -23,6 +23,7 @@ pub mod job_push;
 pub mod jobs;
 pub mod messages;
 pub mod metrics;
+pub mod notes;
 pub mod ops_deliveries;
 pub mod ops_jobs;
 pub mod ops_queues;

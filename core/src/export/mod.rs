@@ -231,6 +231,7 @@ contacts.json — العملاء · conversations.json — المحادثات
 messages.csv — كل الرسائل، محادثة بعد محادثة، الأقدم أولًا (الأوقات بالتوقيت العالمي UTC)
 usage_daily.json — الاستخدام اليومي · audit_log.json — سجل التدقيق
 invoices.json — الفواتير والإشعارات الدائنة كما صدرت، ببنودها
+notes.json — ملاحظات الفريق الداخلية على المحادثات
 
 Your Mujibak account's data export
 account.json — the business and its bot settings
@@ -241,4 +242,5 @@ messages.csv — every message, thread by thread, oldest first (times in UTC). A
   would start with = + - or @ begins with an apostrophe so a spreadsheet shows it as text.
 usage_daily.json — daily usage · audit_log.json — the audit log
 invoices.json — invoices and credit notes as issued, with their lines
+notes.json — the team's internal notes on conversations
 ";

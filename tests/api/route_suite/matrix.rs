@@ -77,6 +77,8 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/inbox/{id}/pause", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/resume", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/reply", [S, Is(404), Is(303), Is(303)]),
+    ("POST", "/inbox/{id}/assign", [S, Is(404), Is(303), Is(303)]),
+    ("POST", "/inbox/{id}/notes", [S, Is(404), Is(303), Is(303)]),
     // No incident has this id (the suite's is unknown): a notice only its tenants can read.
     ("GET", "/incidents/{incident}", [S, Is(404), Is(404), Is(404)]),
     // The sample password is wrong: nothing is deleted (a pending deletion's pages send

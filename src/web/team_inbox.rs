@@ -1,0 +1,99 @@
+//! A team's tools on a conversation: assigning it (to a member, to oneself, to nobody)
+//! and internal notes, which the thread shows and the customer never receives. Either
+//! is announced to the open pages (`web::live`) by the database's triggers.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::post,
+};
+use mujibak_core::{
+    db::{conversations, notes},
+    domain::UserId,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    extract::{CurrentUser, Page},
+    input::Form,
+    routes::Routes,
+    session::set_flash,
+    WebError,
+};
+use crate::state::AppState;
+
+pub fn routes() -> Routes {
+    Routes::new().route("/inbox/{id}/assign", post(assign)).route("/inbox/{id}/notes", post(add_note))
+}
+
+#[derive(Deserialize)]
+struct AssignForm {
+    /// A member's id, `me`, or empty for nobody.
+    user: String,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+    Form { data: f, refused }: Form<AssignForm>,
+) -> Result<Response, WebError> {
+    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+    if !refused.is_empty() {
+        return refuse(&state, &page, me.tenant_id, id, &refused).await;
+    }
+    let to = match f.user.trim() {
+        "" => None,
+        "me" => Some(me.user_id),
+        other => Some(other.parse::<UserId>().map_err(|_| WebError::NotFound)?),
+    };
+    if !conversations::assign(&mut *state.db.acquire().await?, me.tenant_id, id, to).await? {
+        return Err(WebError::NotFound);
+    }
+    let flash = if to.is_some() { "flash.assigned" } else { "flash.unassigned" };
+    set_flash(&state, &page.session, "success", flash).await?;
+    Ok(Redirect::to(&format!("/inbox/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    note: String,
+}
+
+async fn add_note(
+    State(state): State<AppState>,
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+    Form { data: f, refused }: Form<NoteForm>,
+) -> Result<Response, WebError> {
+    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+    if !refused.is_empty() {
+        return refuse(&state, &page, me.tenant_id, id, &refused).await;
+    }
+    let text = f.note.trim();
+    if text.is_empty() || text.chars().count() > 4000 {
+        set_flash(&state, &page.session, "error", "errors.note_length").await?;
+        return Ok(Redirect::to(&format!("/inbox/{id}")).into_response());
+    }
+    if !notes::add(&mut *state.db.acquire().await?, me.tenant_id, id, me.user_id, text).await? {
+        return Err(WebError::NotFound);
+    }
+    Ok(Redirect::to(&format!("/inbox/{id}")).into_response())
+}
+
+/// The thread again, 422, saying which fields could not be read.
+async fn refuse(
+    state: &AppState,
+    page: &Page,
+    tenant: mujibak_core::domain::TenantId,
+    id: Uuid,
+    refused: &[String],
+) -> Result<Response, WebError> {
+    let view = super::thread_view::load(state, tenant, &id.to_string()).await?;
+    page.refuse(refused);
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page.render("inbox/thread.html", &view)?).into_response())
+}

@@ -1,0 +1,98 @@
+//! What the thread page shows of one conversation: its messages and the team's internal
+//! notes in one timeline, the 24-hour window, who it is assigned to and who it could be.
+//! Loading it marks the conversation read.
+
+use chrono::{DateTime, Utc};
+use mujibak_core::{
+    db::{conversations, inbox, messages, notes, users},
+    domain::TenantId,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::WebError;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+pub(super) struct ThreadView {
+    conversation_id: Uuid,
+    contact_name: String,
+    number: String,
+    bot_paused: bool,
+    /// The customer opted out of marketing messages.
+    marketing_opt_out: bool,
+    notice: Option<String>,
+    window_open: bool,
+    /// Time left in the 24-hour window, as hours and minutes (shown as a duration, never
+    /// as a clock time).
+    window_hours: i64,
+    window_minutes: i64,
+    /// The reconcile window, for the "sent again" note.
+    reconcile_secs: u64,
+    /// Messages and internal notes, oldest first.
+    entries: Vec<Entry>,
+    /// Who it is assigned to, and who it could be.
+    assigned_to: Option<Uuid>,
+    team: Vec<Member>,
+}
+
+/// A line of the thread.
+#[derive(Serialize)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+enum Entry {
+    Message(Box<messages::Message>),
+    Note(notes::Note),
+}
+
+impl Entry {
+    fn at(&self) -> DateTime<Utc> {
+        match self {
+            Entry::Message(m) => m.created_at,
+            Entry::Note(n) => n.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Member {
+    user_id: Uuid,
+    name: String,
+}
+
+pub(super) async fn load(state: &AppState, tenant: TenantId, id: &str) -> Result<ThreadView, WebError> {
+    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+    let mut conn = state.db.acquire().await?;
+    let conv = conversations::get(&mut conn, tenant, id).await?.ok_or(WebError::NotFound)?;
+    let mut entries: Vec<Entry> = messages::recent(&mut conn, tenant, id, 200)
+        .await?
+        .into_iter()
+        .map(|m| Entry::Message(Box::new(m)))
+        .collect();
+    entries.extend(notes::recent(&mut conn, tenant, id, 100).await?.into_iter().map(Entry::Note));
+    entries.sort_by_key(Entry::at);
+    let team = users::list(&mut conn, tenant)
+        .await?
+        .into_iter()
+        .map(|u| Member { user_id: u.user_id.0, name: u.name })
+        .collect();
+    inbox::mark_read(&mut conn, tenant, id).await?;
+    let left = conv
+        .last_inbound_at
+        .map(|at| at + chrono::Duration::hours(24) - Utc::now())
+        .filter(|d| *d > chrono::Duration::zero());
+    Ok(ThreadView {
+        conversation_id: id,
+        contact_name: conv.contact_name,
+        number: conv.wa_id.or(conv.bsuid).unwrap_or_default(),
+        bot_paused: conv.bot_paused,
+        marketing_opt_out: conv.marketing_opt_out_at.is_some(),
+        notice: conv.notice,
+        window_open: left.is_some(),
+        window_hours: left.map(|d| d.num_hours()).unwrap_or(0),
+        window_minutes: left.map(|d| d.num_minutes() % 60).unwrap_or(0),
+        reconcile_secs: state.config.whatsapp.reconcile_after.as_secs(),
+        entries,
+        assigned_to: conv.assigned_to,
+        team,
+    })
+}
