@@ -77,6 +77,7 @@ impl Views {
         tera.add_raw_templates(sources)?;
         tera.autoescape_on(vec![".html"]);
         tera.register_filter("riyadh", riyadh_filter);
+        tera.register_filter("graph_error", graph_error_filter);
         Ok(Self { tera, ar: catalog("ar")?, en: catalog("en")? })
     }
 
@@ -168,6 +169,12 @@ fn keys(v: &Value) -> BTreeSet<String> {
 }
 
 /// `{{ ts | riyadh }}`: an RFC 3339 timestamp shown in Asia/Riyadh, Gregorian, 24-hour.
+/// The class of a stored WhatsApp error (`domain::graph_error`), a catalog key.
+fn graph_error_filter(value: &Value, _: &std::collections::HashMap<String, Value>) -> tera::Result<Value> {
+    let raw = value.as_str().ok_or_else(|| tera::Error::msg("graph_error expects a string"))?;
+    Ok(Value::String(mujibak_core::domain::graph_error::class(raw).to_owned()))
+}
+
 fn riyadh_filter(value: &Value, _: &std::collections::HashMap<String, Value>) -> tera::Result<Value> {
     let raw = value.as_str().ok_or_else(|| tera::Error::msg("riyadh expects a timestamp string"))?;
     let at: DateTime<Utc> =

@@ -2,6 +2,7 @@
 
 pub mod digits;
 pub mod email;
+pub mod graph_error;
 pub mod handoff;
 pub mod hours;
 pub mod ids;
