@@ -8,13 +8,13 @@ use axum::{
     routing::{get, post},
 };
 use mujibak_core::{
-    db::{ai_usage, tenants, users},
+    db::{ai_usage, dashboard, inbox, tenants, users},
     domain::Locale,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
-    extract::{CurrentTenant, Page},
+    extract::{CurrentUser, Page},
     input::Form,
     next::safe_next,
     routes::Routes,
@@ -44,28 +44,57 @@ async fn landing(page: Page) -> Result<Response, WebError> {
 }
 
 #[derive(Serialize)]
+struct Step {
+    key: &'static str,
+    done: bool,
+    link: Option<&'static str>,
+}
+
+#[derive(Serialize)]
 struct DashboardView {
     business_name: String,
     usage: super::usage::Charts,
     /// This month's AI replies and the plan's allowance.
     ai_used: String,
     ai_limit: String,
+    /// The setup steps (the checklist shows until every one is done).
+    steps: Vec<Step>,
+    /// Share of replies the bot wrote, in percent (`None` before any reply).
+    bot_share: Option<i64>,
+    /// Conversations waiting for a person.
+    waiting: i64,
 }
 
-async fn dashboard(
-    page: Page,
-    CurrentTenant(tenant_id): CurrentTenant,
-) -> Result<impl IntoResponse, WebError> {
+async fn dashboard(page: Page, CurrentUser(me): CurrentUser) -> Result<impl IntoResponse, WebError> {
+    let tenant_id = me.tenant_id;
     let mut conn = page.state.db.acquire().await?;
     let tenant = tenants::get(&mut conn, tenant_id).await?;
     let allowance = ai_usage::allowance(&mut conn, tenant_id).await?;
+    let setup = dashboard::setup(&mut conn, tenant_id).await?;
+    let figures = dashboard::figures(&mut conn, tenant_id, 30).await?;
+    let waiting = inbox::counts(&mut conn, tenant_id, me.user_id).await?.needs_person;
     drop(conn);
+    let replies = figures.by_bot + figures.by_people;
     let days = mujibak_core::db::usage::last_days(&page.state.db, tenant_id, 30).await?;
     let view = DashboardView {
         business_name: tenant.business_name,
         usage: super::usage::charts(&days),
         ai_used: allowance.used.to_string(),
         ai_limit: allowance.limit.to_string(),
+        steps: vec![
+            Step { key: "verify", done: me.email_verified, link: Some("/profile") },
+            Step { key: "connect", done: setup.connected, link: Some("/settings/whatsapp") },
+            Step { key: "bot", done: setup.bot_written, link: Some("/settings/bot") },
+            // Outside the sandbox a test message comes from the owner's own phone.
+            Step {
+                key: "test",
+                done: setup.tested,
+                link: page.state.sandbox.then_some("/sandbox/simulator"),
+            },
+            Step { key: "team", done: setup.team_invited, link: Some("/team") },
+        ],
+        bot_share: (replies > 0).then(|| (figures.by_bot * 100 + replies / 2) / replies),
+        waiting,
     };
     page.render("dashboard/home.html", &view)
 }

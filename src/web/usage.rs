@@ -1,5 +1,6 @@
 //! The dashboard's usage charts: the last 30 days of inbound/outbound messages and reply
-//! latency (p50/p95), drawn as server-side SVG (no chart library, no script).
+//! time (typical and slow days), drawn as server-side SVG (no chart library, no script),
+//! and the typical reply time in seconds.
 
 use mujibak_core::db::usage::Day;
 use serde::Serialize;
@@ -33,6 +34,11 @@ pub struct Charts {
     pub max_latency_ms: i64,
     pub total_in: i64,
     pub total_out: i64,
+    /// The typical reply time in seconds, one decimal ("3.5"): the days' medians weighted
+    /// by their replies. `None` before the first reply.
+    pub typical_reply_secs: Option<String>,
+    /// The slowest day's 95th percentile, in seconds.
+    pub slowest_secs: String,
 }
 
 pub fn charts(days: &[Day]) -> Charts {
@@ -84,7 +90,18 @@ pub fn charts(days: &[Day]) -> Charts {
         max_latency_ms: max_latency.round() as i64,
         total_in: days.iter().map(|d| i64::from(d.inbound)).sum(),
         total_out: days.iter().map(|d| i64::from(d.outbound)).sum(),
+        typical_reply_secs: typical(days).map(|ms| format!("{:.1}", ms / 1000.0)),
+        slowest_secs: format!("{:.1}", max_latency / 1000.0),
     }
+}
+
+/// The days' median reply times weighted by their replies, in milliseconds.
+fn typical(days: &[Day]) -> Option<f64> {
+    let (sum, weight) = days
+        .iter()
+        .filter_map(|d| d.p50_ms.map(|p| (p, f64::from(d.outbound.max(1)))))
+        .fold((0.0, 0.0), |(s, w), (p, n)| (s + p * n, w + n));
+    (weight > 0.0).then(|| sum / weight)
 }
 
 fn round(v: f64) -> f64 {
@@ -112,5 +129,9 @@ mod tests {
         assert_eq!(c.bars[0].in_h, (HEIGHT - 20.0) / 2.0);
         assert_eq!(c.p50.split(' ').count(), 2);
         assert_eq!((c.total_in, c.total_out), (30, 25));
+        // (100 ms × 5 replies + 50 ms × 20) / 25 = 60 ms.
+        assert_eq!(c.typical_reply_secs.as_deref(), Some("0.1"));
+        assert_eq!(typical(&[day(1, 1, 1, Some(3000.0)), day(2, 3, 3, Some(4000.0))]), Some(3750.0));
+        assert_eq!(typical(&[day(1, 0, 0, None)]), None);
     }
 }

@@ -9,6 +9,7 @@ mod browser;
 mod business_hours;
 mod cli;
 mod cron;
+mod dashboard;
 mod deletion;
 mod deletion_gate;
 mod delivery_edges;

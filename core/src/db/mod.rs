@@ -10,6 +10,7 @@ pub mod connections;
 pub mod contacts;
 pub mod conversations;
 pub mod cron_ticks;
+pub mod dashboard;
 pub mod deletion_requests;
 pub mod deliveries;
 pub mod emails;
