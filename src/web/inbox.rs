@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use mujibak_core::db::{
     conversations,
     inbox::{self, Show},
-    messages, users,
+    messages, quick_replies, users,
 };
 use mujibak_jobs::{enqueue, send_message::SendMessage};
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,8 @@ struct ListQuery {
     before: Option<String>,
     /// `person`, `failed`, `unread` or `mine`: only those conversations.
     filter: Option<String>,
+    /// Only customers with this label.
+    label: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +68,8 @@ struct ListView {
     counts: inbox::Counts,
     /// An older page (not updated live: new conversations belong to the first).
     older: bool,
+    /// The label listed ("" for any).
+    label: String,
 }
 
 async fn list(
@@ -104,13 +108,23 @@ async fn list_view(state: &AppState, me: &users::User, q: ListQuery) -> Result<L
         _ => ("", Show::All),
     };
     let mut conn = state.db.acquire().await?;
-    let rows = inbox::list(&mut conn, tenant, inbox::InboxFilter { query, show }, before, PAGE_SIZE).await?;
+    let label = q.label.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::to_lowercase);
+    let which = inbox::InboxFilter { query, show, label: label.as_deref() };
+    let rows = inbox::list(&mut conn, tenant, which, before, PAGE_SIZE).await?;
     let counts = inbox::counts(&mut conn, tenant, me.user_id).await?;
     drop(conn);
     let next = (rows.len() as i64 == PAGE_SIZE)
         .then(|| rows.last().map(|r| format!("{}_{}", r.last_message_at.to_rfc3339(), r.conversation_id)))
         .flatten();
-    Ok(ListView { q: query.unwrap_or("").to_owned(), rows, next, filter, counts, older: before.is_some() })
+    Ok(ListView {
+        q: query.unwrap_or("").to_owned(),
+        rows,
+        next,
+        filter,
+        counts,
+        older: before.is_some(),
+        label: label.unwrap_or_default(),
+    })
 }
 
 async fn thread(
@@ -186,7 +200,14 @@ async fn reply(
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page.render("inbox/thread.html", &view)?)
             .into_response());
     }
-    let text = f.text.trim();
+    // A reply that is exactly a saved shortcut ("/hours") sends the saved answer.
+    let saved = match f.text.trim() {
+        typed if typed.starts_with('/') => {
+            quick_replies::body_of(&mut *state.db.acquire().await?, tenant, typed).await?
+        }
+        _ => None,
+    };
+    let text = saved.as_deref().unwrap_or(f.text.trim());
     if text.is_empty() || text.chars().count() > 4096 {
         set_flash(&state, &page.session, "error", "errors.reply_length").await?;
         return Ok(Redirect::to(&format!("/inbox/{uuid}")).into_response());

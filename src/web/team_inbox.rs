@@ -1,5 +1,6 @@
-//! A team's tools on a conversation: assigning it (to a member, to oneself, to nobody)
-//! and internal notes, which the thread shows and the customer never receives. Either
+//! A team's tools on a conversation: assigning it (to a member, to oneself, to nobody),
+//! internal notes, which the thread shows and the customer never receives, and labels
+//! on its customer. Either
 //! is announced to the open pages (`web::live`) by the database's triggers.
 
 use axum::{
@@ -9,8 +10,8 @@ use axum::{
     routing::post,
 };
 use mujibak_core::{
-    db::{conversations, notes},
-    domain::UserId,
+    db::{contacts, conversations, notes},
+    domain::{contact, UserId},
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -25,7 +26,10 @@ use super::{
 use crate::state::AppState;
 
 pub fn routes() -> Routes {
-    Routes::new().route("/inbox/{id}/assign", post(assign)).route("/inbox/{id}/notes", post(add_note))
+    Routes::new()
+        .route("/inbox/{id}/assign", post(assign))
+        .route("/inbox/{id}/notes", post(add_note))
+        .route("/inbox/{id}/labels", post(set_labels))
 }
 
 #[derive(Deserialize)]
@@ -82,6 +86,40 @@ async fn add_note(
     if !notes::add(&mut *state.db.acquire().await?, me.tenant_id, id, me.user_id, text).await? {
         return Err(WebError::NotFound);
     }
+    Ok(Redirect::to(&format!("/inbox/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct LabelsForm {
+    labels: String,
+}
+
+async fn set_labels(
+    State(state): State<AppState>,
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+    Form { data: f, refused }: Form<LabelsForm>,
+) -> Result<Response, WebError> {
+    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+    if !refused.is_empty() {
+        return refuse(&state, &page, me.tenant_id, id, &refused).await;
+    }
+    let labels = match contact::parse_labels(&f.labels) {
+        Ok(labels) => labels,
+        Err(e) => {
+            let key = match e {
+                contact::LabelError::TooMany => "errors.labels_too_many",
+                contact::LabelError::TooLong => "errors.label_too_long",
+            };
+            set_flash(&state, &page.session, "error", key).await?;
+            return Ok(Redirect::to(&format!("/inbox/{id}")).into_response());
+        }
+    };
+    if !contacts::set_labels(&mut *state.db.acquire().await?, me.tenant_id, id, &labels).await? {
+        return Err(WebError::NotFound);
+    }
+    set_flash(&state, &page.session, "success", "flash.labels_saved").await?;
     Ok(Redirect::to(&format!("/inbox/{id}")).into_response())
 }
 

@@ -1,11 +1,12 @@
 //! What the thread page shows of one conversation: its messages and the team's internal
-//! notes in one timeline, the 24-hour window, who it is assigned to and who it could be.
+//! notes in one timeline, the 24-hour window, who it is assigned to and who it could be,
+//! the contact panel and the saved answers.
 //! Loading it marks the conversation read.
 
 use chrono::{DateTime, Utc};
 use mujibak_core::{
-    db::{conversations, inbox, messages, notes, users},
-    domain::TenantId,
+    db::{contacts, conversations, inbox, messages, notes, quick_replies, users},
+    domain::{contact, TenantId},
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -34,6 +35,13 @@ pub(super) struct ThreadView {
     /// Who it is assigned to, and who it could be.
     assigned_to: Option<Uuid>,
     team: Vec<Member>,
+    /// The contact panel: the customer, their number as Saudis write it, labels (typed
+    /// form), and this conversation's length.
+    contact: contacts::Panel,
+    number_display: String,
+    labels_typed: String,
+    /// The business's saved answers, offered under the reply box.
+    quick_replies: Vec<quick_replies::QuickReply>,
 }
 
 /// A line of the thread.
@@ -75,6 +83,8 @@ pub(super) async fn load(state: &AppState, tenant: TenantId, id: &str) -> Result
         .into_iter()
         .map(|u| Member { user_id: u.user_id.0, name: u.name })
         .collect();
+    let contact = contacts::panel(&mut conn, tenant, id).await?.ok_or(WebError::NotFound)?;
+    let quick_replies = quick_replies::list(&mut conn, tenant).await?;
     inbox::mark_read(&mut conn, tenant, id).await?;
     let left = conv
         .last_inbound_at
@@ -94,5 +104,9 @@ pub(super) async fn load(state: &AppState, tenant: TenantId, id: &str) -> Result
         entries,
         assigned_to: conv.assigned_to,
         team,
+        number_display: contact.wa_id.as_deref().map(contact::display_number).unwrap_or_default(),
+        labels_typed: contact.labels.join(", "),
+        contact,
+        quick_replies,
     })
 }

@@ -90,6 +90,15 @@
     });
   }
 
+  // Quick replies fill the reply box; the team reads and sends.
+  document.addEventListener("click", function (e) {
+    var q = e.target.closest && e.target.closest("[data-quick]");
+    var box = document.getElementById("f-text");
+    if (!q || !box) return;
+    box.value = q.getAttribute("data-quick");
+    box.focus();
+  });
+
   if (thread) toNewest();
   if (list) showUnread(unread());
   if (!part) return;

@@ -95,3 +95,46 @@ async fn an_agent_takes_a_conversation_replies_by_name_and_notes_stay_inside(poo
     // Assert
     assert!(!agent.get("/inbox?filter=mine").await.body.contains("+966500001601"));
 }
+
+#[sqlx::test(migrations = false)]
+async fn quick_replies_labels_and_the_contact_panel(pool: PgPool) {
+    // Arrange: a saved answer (a shortcut with a space is refused); a customer writes.
+    let p = Pipeline::start(pool, "owner@quick.sa", "PN1602").await;
+    p.owner.get("/settings/replies").await;
+    let refused = p.owner.post("/settings/replies", &[("shortcut", "two words"), ("body", "x")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("a slash and one word"));
+    let hours = "We open daily from 9am to 11pm. نفتح يوميًا من ٩ صباحًا.";
+    let saved = p.owner.post("/settings/replies", &[("shortcut", "hours"), ("body", hours)]).await;
+    assert_eq!((saved.status, saved.location()), (StatusCode::SEE_OTHER, "/settings/replies"));
+    p.deliver(&text("PN1602", "wamid.Q1", "966500001602", "متى تفتحون؟", 1)).await;
+    p.sends(1).await;
+    let conversation = p.conversation_id().await;
+
+    // Act: the owner replies with the shortcut alone.
+    let thread = p.owner.get(&format!("/inbox/{conversation}")).await.body;
+    p.owner.post(&format!("/inbox/{conversation}/reply"), &[("text", "/HOURS")]).await;
+
+    // Assert: offered under the reply box, and the customer got the saved answer.
+    assert!(thread.contains(r#"data-quick="We open daily"#), "{thread}");
+    assert_eq!(p.sends(2).await[1].body["text"]["body"], hours);
+
+    // Act: label the customer (Arabic comma, a repeat); then try eleven labels.
+    p.owner.get(&format!("/inbox/{conversation}")).await;
+    p.owner.post(&format!("/inbox/{conversation}/labels"), &[("labels", "VIP، wholesale, vip")]).await;
+    let eleven = (0..11).map(|i| format!("l{i}")).collect::<Vec<_>>().join(",");
+    p.owner.get(&format!("/inbox/{conversation}")).await;
+    p.owner.post(&format!("/inbox/{conversation}/labels"), &[("labels", &eleven)]).await;
+
+    // Assert: the panel shows the customer, the Saudi number grouped, two labels; the
+    // label finds them and another does not.
+    let panel = p.owner.get(&format!("/inbox/{conversation}")).await.body;
+    assert!(panel.contains("Use at most 10 labels."), "the eleven were refused");
+    assert!(panel.contains(r#"<span dir="ltr">+966 50 000 1602</span>"#), "{panel}");
+    assert!(
+        panel.contains("<bdi>vip</bdi>") && panel.contains("<bdi>wholesale</bdi>") && !panel.contains("l10")
+    );
+    assert!(panel.contains("First seen") && panel.contains("3 messages since"));
+    assert!(p.owner.get("/inbox?label=VIP").await.body.contains("+966500001602"));
+    assert!(!p.owner.get("/inbox?label=retail").await.body.contains("+966500001602"));
+}

@@ -190,3 +190,57 @@ pub async fn set_marketing(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// What the thread's contact panel shows of a conversation's customer.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Panel {
+    pub name: String,
+    pub wa_id: Option<String>,
+    pub bsuid: Option<String>,
+    pub username: Option<String>,
+    pub labels: Vec<String>,
+    pub first_seen: chrono::DateTime<chrono::Utc>,
+    /// Their messages and ours in this conversation, and when it began.
+    pub messages: i64,
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+/// The customer of `conversation`.
+pub async fn panel(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    conversation: Uuid,
+) -> Result<Option<Panel>, sqlx::Error> {
+    sqlx::query_as(
+        "select k.name, k.wa_id, k.bsuid, k.username, k.labels, k.created_at as first_seen,
+                (select count(*) from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id)
+                  as messages,
+                c.created_at as since
+           from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id
+          where c.tenant_id = $1 and c.conversation_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(conversation)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Sets the labels of `conversation`'s customer. `false` if the conversation is not the
+/// tenant's.
+pub async fn set_labels(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    conversation: Uuid,
+    labels: &[String],
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update contacts k set labels = $3 from conversations c
+          where c.tenant_id = $1 and c.conversation_id = $2 and k.tenant_id = c.tenant_id and k.contact_id = c.contact_id",
+    )
+    .bind(tenant_id)
+    .bind(conversation)
+    .bind(labels)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

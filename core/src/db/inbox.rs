@@ -25,6 +25,8 @@ pub struct InboxRow {
     pub failure: Option<String>,
     /// The name of the team member it is assigned to.
     pub assignee: Option<String>,
+    /// The customer's labels.
+    pub labels: Vec<String>,
 }
 
 /// Which conversations the inbox lists.
@@ -48,6 +50,8 @@ pub struct InboxFilter<'a> {
     /// Contact name, number or message text.
     pub query: Option<&'a str>,
     pub show: Show,
+    /// Only customers with this label.
+    pub label: Option<&'a str>,
 }
 
 /// The counts shown beside the filters.
@@ -107,6 +111,7 @@ pub async fn list(
         "select c.conversation_id, k.name as contact_name, k.wa_id, c.bot_paused, c.needs_human, c.unanswered,
                 c.last_message_at, unread.n as unread, nullif(c.notice, 'handoff') as failure,
                 (select u.name from users u where u.tenant_id = c.tenant_id and u.user_id = c.assigned_to) as assignee,
+                k.labels,
                 (select m.body from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
                    order by m.created_at desc limit 1) as preview
          from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id
@@ -117,6 +122,7 @@ pub async fn list(
                    and m.body ilike $2))
            and ($3::timestamptz is null or (c.last_message_at, c.conversation_id) < ($3, $4))
            and {show} and ($6::uuid is null or c.assigned_to = $6)
+           and ($7::text is null or $7 = any(k.labels))
          order by c.last_message_at desc, c.conversation_id desc limit $5"
     )))
     .bind(tenant_id)
@@ -125,6 +131,7 @@ pub async fn list(
     .bind(before.map(|b| b.1))
     .bind(limit)
     .bind(assignee)
+    .bind(filter.label)
     .fetch_all(conn)
     .await
 }

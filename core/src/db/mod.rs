@@ -35,6 +35,7 @@ pub mod payments;
 pub mod plans;
 pub mod purge;
 pub mod queue;
+pub mod quick_replies;
 pub mod rate_limits;
 pub mod reset_requests;
 pub mod sessions;

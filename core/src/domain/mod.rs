@@ -1,5 +1,6 @@
 //! Pure domain types and rules: parsed once at the edge ("parse, don't validate"), no I/O.
 
+pub mod contact;
 pub mod digits;
 pub mod email;
 pub mod graph_error;

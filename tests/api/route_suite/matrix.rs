@@ -79,6 +79,7 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/inbox/{id}/reply", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/assign", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/notes", [S, Is(404), Is(303), Is(303)]),
+    ("POST", "/inbox/{id}/labels", [S, Is(404), Is(303), Is(303)]),
     // No incident has this id (the suite's is unknown): a notice only its tenants can read.
     ("GET", "/incidents/{incident}", [S, Is(404), Is(404), Is(404)]),
     // The sample password is wrong: nothing is deleted (a pending deletion's pages send
@@ -103,6 +104,10 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/settings/whatsapp/token", [S, Is(404), Is(403), Is(303)]),
     ("GET", "/settings/bot", OWNER_PAGE),
     ("POST", "/settings/bot", [S, Is(303), Is(403), Is(303)]),
+    ("GET", "/settings/replies", OWNER_PAGE),
+    ("POST", "/settings/replies", [S, Is(303), Is(403), Is(303)]),
+    // `{id}` is a conversation's id here: no such saved answer.
+    ("POST", "/settings/replies/{id}/delete", [S, Is(404), Is(403), Is(404)]),
     ("GET", "/sandbox/simulator", OWNER_PAGE),
     ("POST", "/sandbox/simulator", [S, Is(404), Is(403), Is(303)]),
     ("POST", "/sandbox/billing/run", [S, Is(303), Is(403), Is(303)]),
