@@ -70,6 +70,8 @@
 
   function beep() {
     if (!sound || !sound.checked || !window.AudioContext) return;
+    // Counted for the browser test: an alert the user opted into was played.
+    window.mujibakAlerts = (window.mujibakAlerts || 0) + 1;
     try {
       audio = audio || new AudioContext();
       var osc = audio.createOscillator(), gain = audio.createGain();

@@ -55,4 +55,9 @@ async fn the_checklist_shows_until_setup_is_done_and_the_figures_read_plainly(po
     let secs: f64 = typical.split(" s").next().unwrap().parse().expect("seconds, one decimal");
     assert!((0.0..60.0).contains(&secs), "{secs}");
     assert!(!page.contains("p95") && !page.contains("p50") && !page.contains(" ms"), "no percentiles or ms");
+    // Each legend key sits with its own label (in Arabic too: no loose keys to swap).
+    for (key, label) in [("key-in", "received"), ("key-out", "sent"), ("key-typical", "typical reply")] {
+        let item = format!(r#"<span class="legend-item"><span class="key {key}"></span> {label}</span>"#);
+        assert!(page.contains(&item), "{item}");
+    }
 }

@@ -103,7 +103,9 @@ async fn a_team_watches_its_inbox_live_takes_over_from_the_bot_and_reads_it_in_a
         return r.top >= 0 && r.bottom <= window.innerHeight + 1";
     assert_eq!(chrome.eval(reply_box_visible, json!([])).await, json!(true));
 
-    // Act: the customer asks for a person, in Gulf Arabic.
+    // Act: the owner turns the sound alert on (a real click); the customer asks for a
+    // person, in Gulf Arabic.
+    chrome.eval("document.getElementById('sound-alerts').click()", json!([])).await;
     customer_writes("أبغى أكلم موظف").await;
 
     // Assert: the thread shows it and why the bot stopped, announced, without a reload.
@@ -120,6 +122,12 @@ async fn a_team_watches_its_inbox_live_takes_over_from_the_bot_and_reads_it_in_a
         )
         .await;
     assert_eq!(chrome.eval("return window.notReloaded === true", json!([])).await, json!(true));
+    chrome.until("the opted-in sound alert", "return window.mujibakAlerts >= 1").await;
+    assert_eq!(
+        chrome.eval("return localStorage.getItem('mujibak.sound')", json!([])).await,
+        json!("on"),
+        "the choice is remembered"
+    );
 
     // Act: the owner takes over and replies.
     let reply = json!({ "text": "Hello Reem, I am Huda. How can I help?" });
