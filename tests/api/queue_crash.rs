@@ -131,19 +131,9 @@ async fn nothing_is_rescued_until_the_database_has_been_up_for_the_orphan_window
     // Act: an orphan window longer than the server has been up (as just after a Postgres
     // restart, when live workers have not reconnected yet), then a short one.
     let longer = Duration::from_secs_f64(uptime + 3600.0);
-    let during =
-        mujibak_core::db::queue::rescue_orphans(&pool, "test_hangs_at_first", longer, "a-live-worker")
-            .await
-            .unwrap();
+    let during = rescue(&pool, longer).await;
     let still = jobs::find(&pool, &id).await.unwrap().unwrap();
-    let after = mujibak_core::db::queue::rescue_orphans(
-        &pool,
-        "test_hangs_at_first",
-        Duration::from_secs(2),
-        "a-live-worker",
-    )
-    .await
-    .unwrap();
+    let after = rescue(&pool, Duration::from_secs(2)).await;
 
     // Assert
     assert_eq!((during, still.status.as_str()), (0, "Running"), "no rescue within the window of a restart");
@@ -169,14 +159,7 @@ async fn rows_of_long_dead_workers_are_pruned_once_their_jobs_are_rescued(pool: 
     .unwrap();
 
     // Act: one heartbeat's rescue pass, with a 2 s orphan window (rows unseen for 20 s go).
-    let rescued = mujibak_core::db::queue::rescue_orphans(
-        &pool,
-        "test_hangs_at_first",
-        Duration::from_secs(2),
-        "a-live-worker",
-    )
-    .await
-    .unwrap();
+    let rescued = rescue(&pool, Duration::from_secs(2)).await;
 
     // Assert: the held job is back in the queue, and only the live worker's row is left.
     assert_eq!(rescued, 1);
@@ -184,4 +167,11 @@ async fn rows_of_long_dead_workers_are_pruned_once_their_jobs_are_rescued(pool: 
     let names: Vec<String> =
         sqlx::query_scalar("select id from apalis.workers order by id").fetch_all(&pool).await.unwrap();
     assert_eq!(names, vec!["alive".to_owned()]);
+}
+
+/// One rescue pass over the test queue, as a live worker's heartbeat runs it.
+async fn rescue(pool: &PgPool, window: Duration) -> u64 {
+    mujibak_core::db::queue::rescue_orphans(pool, "test_hangs_at_first", window, "a-live-worker")
+        .await
+        .unwrap()
 }
