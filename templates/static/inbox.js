@@ -111,11 +111,10 @@
   }
   var mine = thread ? thread.getAttribute("data-conversation") : null;
   var events = new EventSource("/inbox/events");
-  var connected = false;
   events.addEventListener("ready", function () {
-    // A reconnect: whatever changed while the stream was down is re-read.
-    if (connected) refresh();
-    connected = true;
+    // Whatever changed between the page's rendering (or the stream's last drop) and now
+    // was announced to nobody: re-read once.
+    refresh();
     document.documentElement.setAttribute("data-live", "on");
   });
   events.addEventListener("change", function (e) {

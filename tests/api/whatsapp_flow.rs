@@ -75,9 +75,9 @@ async fn a_signed_text_message_gets_exactly_one_reply_and_statuses_only_move_for
     // Assert: usage counts both directions and the reply latency is charted.
     let dashboard = p.owner.get("/dashboard").await;
     assert!(dashboard.body.contains("received: 1 · sent: 1"), "usage totals");
-    let at =
-        dashboard.body.find(r#"class="line-p50" points=""#).unwrap() + r#"class="line-p50" points=""#.len();
-    assert!(!dashboard.body[at..].starts_with('"'), "a p50 latency point for today");
+    let at = dashboard.body.find(r#"class="line-typical" points=""#).unwrap()
+        + r#"class="line-typical" points=""#.len();
+    assert!(!dashboard.body[at..].starts_with('"'), "a typical reply time point for today");
 }
 
 #[sqlx::test(migrations = false)]
