@@ -55,6 +55,7 @@ fn chrome_with(
         sandbox: state.sandbox,
         alerts,
         incidents,
+        calendar: if ctx.user.as_ref().is_some_and(|u| u.hijri) { "hijri" } else { "gregorian" },
     }
 }
 

@@ -1,4 +1,5 @@
-//! The profile (correcting name, business name for owners, language, and the email
+//! The profile (correcting name, business name for owners, language, the calendar dates
+//! are shown in (Gregorian or Hijri), and the email
 //! address: that takes the current password and is confirmed from the new inbox, see
 //! `email.rs`) and the password change. Current-password checks count against
 //! `limits::PASSWORD_CHECKS`; email changes against `limits::EMAIL_CHANGES`. A new address
@@ -40,7 +41,8 @@ async fn profile_form(page: Page, CurrentUser(user): CurrentUser) -> Result<impl
         .value("name", &user.name)
         .value("email", &user.email)
         .value("business_name", &tenant.business_name)
-        .value("locale", user.locale.as_str());
+        .value("locale", user.locale.as_str())
+        .value("calendar", if user.hijri { "hijri" } else { "gregorian" });
     page.render("profile/edit.html", &view)
 }
 
@@ -50,6 +52,8 @@ struct ProfileForm {
     email: String,
     business_name: Option<String>,
     locale: String,
+    /// `hijri` or `gregorian`; absent: unchanged.
+    calendar: Option<String>,
     current_password: Option<String>,
 }
 
@@ -86,7 +90,8 @@ async fn save_profile(
         .value("name", &f.name)
         .value("email", &f.email)
         .value("business_name", f.business_name.as_deref().unwrap_or(""))
-        .value("locale", &f.locale);
+        .value("locale", &f.locale)
+        .value("calendar", f.calendar.as_deref().unwrap_or(if user.hijri { "hijri" } else { "gregorian" }));
     view.refuse(&page, &refused);
     let person = DisplayName::parse(&f.name, name::PERSON_MAX)
         .map_err(|k| view.error(&page, "name", &name_error(k)))
@@ -117,6 +122,9 @@ async fn save_profile(
     }
     let mut tx = state.db.begin().await?;
     users::update_profile(&mut tx, user.tenant_id, user.user_id, person.as_str(), locale).await?;
+    if let Some(calendar) = f.calendar.as_deref() {
+        users::set_calendar(&mut tx, user.tenant_id, user.user_id, calendar == "hijri").await?;
+    }
     if let Some(business) = business {
         tenants::rename(&mut tx, user.tenant_id, business.as_str()).await?;
     }

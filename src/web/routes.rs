@@ -111,7 +111,12 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/invite/{token}", GP, Access::Link, &["name", "password", "locale"]),
     r("/dashboard", G, Access::SignedIn, NONE),
     r("/verify/resend", P, Access::SignedIn, NONE),
-    r("/profile", GP, Access::SignedIn, &["name", "email", "business_name", "locale", "current_password"]),
+    r(
+        "/profile",
+        GP,
+        Access::SignedIn,
+        &["name", "email", "business_name", "locale", "calendar", "current_password"],
+    ),
     r("/password", GP, Access::SignedIn, &["current_password", "new_password"]),
     r("/inbox", G, Access::SignedIn, &["q", "before", "filter", "label"]),
     r("/inbox/rows", G, Access::SignedIn, &["q", "before", "filter", "label"]),

@@ -33,6 +33,8 @@ pub struct Chrome {
     /// Security incidents that affected the signed-in user's tenant, notified within the
     /// last 30 days: each shows a banner linking to its notice.
     pub incidents: Vec<mujibak_core::domain::IncidentId>,
+    /// `hijri` or `gregorian`: the calendar the `riyadh` filter writes dates in.
+    pub calendar: &'static str,
 }
 
 /// The signed-in user, as the layout shows them.
@@ -118,6 +120,7 @@ impl Views {
         ctx.insert("t", self.catalog(locale));
         ctx.insert("lang", locale.as_str());
         ctx.insert("dir", locale.dir());
+        ctx.insert("calendar", "gregorian");
         self.tera.render(template, &ctx)
     }
 
@@ -175,11 +178,19 @@ fn graph_error_filter(value: &Value, _: &std::collections::HashMap<String, Value
     Ok(Value::String(mujibak_core::domain::graph_error::class(raw).to_owned()))
 }
 
-fn riyadh_filter(value: &Value, _: &std::collections::HashMap<String, Value>) -> tera::Result<Value> {
+/// A timestamp as Riyadh's wall clock: `2026-11-26 00:30`, or with `calendar="hijri"` the
+/// Umm al-Qura date in `lang` (`26 جمادى الأولى 1448 هـ 00:30`).
+fn riyadh_filter(value: &Value, args: &std::collections::HashMap<String, Value>) -> tera::Result<Value> {
     let raw = value.as_str().ok_or_else(|| tera::Error::msg("riyadh expects a timestamp string"))?;
     let at: DateTime<Utc> =
         raw.parse().map_err(|e| tera::Error::msg(format!("bad timestamp {raw:?}: {e}")))?;
-    Ok(Value::String(at.with_timezone(&Riyadh).format("%Y-%m-%d %H:%M").to_string()))
+    let local = at.with_timezone(&Riyadh);
+    if args.get("calendar").and_then(Value::as_str) != Some("hijri") {
+        return Ok(Value::String(local.format("%Y-%m-%d %H:%M").to_string()));
+    }
+    let locale = args.get("lang").and_then(Value::as_str).and_then(Locale::parse).unwrap_or(Locale::Ar);
+    let date = mujibak_core::domain::hijri::format(local.date_naive(), locale);
+    Ok(Value::String(format!("{date} {}", local.format("%H:%M"))))
 }
 
 #[cfg(test)]
@@ -197,5 +208,10 @@ mod tests {
     fn riyadh_times_are_utc_plus_three() {
         let v = riyadh_filter(&Value::String("2026-11-25T21:30:00Z".into()), &Default::default()).unwrap();
         assert_eq!(v, Value::String("2026-11-26 00:30".into()));
+        // In Riyadh it is already the 28th: Eid al-Adha 1444.
+        let hijri = [("calendar".to_owned(), Value::from("hijri")), ("lang".to_owned(), Value::from("en"))];
+        let v = riyadh_filter(&Value::String("2023-06-27T21:30:00Z".into()), &hijri.into_iter().collect())
+            .unwrap();
+        assert_eq!(v, Value::String("10 Dhu al-Hijjah 1444 AH 00:30".into()));
     }
 }

@@ -2,7 +2,7 @@
 //! left reads as a duration ("23 h 59 min", "23 ساعة و59 دقيقة"), not a clock time; the
 //! team table's column says "Name", not "Your name"; the skip link shows when focused;
 //! WhatsApp's errors read as a plain action in the user's language, Meta's own words kept
-//! under "details" for support.
+//! under "details" for support; a user who prefers Hijri dates reads them (Umm al-Qura).
 
 use sqlx::PgPool;
 
@@ -54,4 +54,41 @@ async fn whatsapps_errors_read_as_a_plain_action_in_the_users_language(pool: PgP
         arabic.find("<details class=\"error-details\">").expect("the raw error is kept for support");
     let raw = arabic.find("131047: Re-engagement message").unwrap();
     assert!(raw > details, "Meta's English is under details, not in the message");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_user_who_prefers_hijri_dates_reads_them_in_the_inbox(pool: PgPool) {
+    // Arrange
+    let p = Pipeline::start(pool, "owner@hijri.sa", "PN1407").await;
+    p.deliver(&text("PN1407", "wamid.H1", "966500001407", "Hello", 5)).await;
+    p.sends(1).await;
+    let conversation = p.conversation_id().await;
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Riyadh).date_naive();
+    let gregorian = today.format("%Y-%m-%d").to_string();
+    assert!(
+        p.owner.get(&format!("/inbox/{conversation}")).await.body.contains(&gregorian),
+        "Gregorian by default"
+    );
+
+    // Act: Hijri chosen on the profile, read in Arabic and in English.
+    p.owner.get("/profile").await;
+    let fields = [
+        ("name", "Owner"),
+        ("email", "owner@hijri.sa"),
+        ("business_name", "Alnoor Bakery"),
+        ("locale", "ar"),
+        ("calendar", "hijri"),
+    ];
+    assert_eq!(p.owner.post("/profile", &fields).await.status, reqwest::StatusCode::SEE_OTHER);
+    let arabic = p.owner.get(&format!("/inbox/{conversation}")).await.body;
+    p.owner.post("/lang", &[("lang", "en"), ("next", "/inbox")]).await;
+    let english = p.owner.get(&format!("/inbox/{conversation}")).await.body;
+
+    // Assert
+    let ar = mujibak_core::domain::hijri::format(today, mujibak_core::domain::Locale::Ar);
+    let en = mujibak_core::domain::hijri::format(today, mujibak_core::domain::Locale::En);
+    assert!(ar.ends_with(" هـ") && en.ends_with(" AH"));
+    assert!(arabic.contains(&ar) && !arabic.contains(&format!(">{gregorian} ")), "{arabic}");
+    assert!(english.contains(&en));
+    assert!(p.owner.get("/profile").await.body.contains(r#"<option value="hijri" selected>"#));
 }

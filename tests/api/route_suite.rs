@@ -103,6 +103,7 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "name") => "Sample Name",
         ("/signup" | "/profile", "business_name") => "Sample Business",
         (_, "locale" | "lang") => "en",
+        (_, "calendar") => "gregorian",
         (_, "next") => "/dashboard",
         (_, "q") => "hello",
         (_, "before") => "",

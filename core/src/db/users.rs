@@ -16,6 +16,8 @@ pub struct User {
     pub locale: Locale,
     /// Whether the user proved they read `email` (a link mailed to it was used).
     pub email_verified: bool,
+    /// Dates are shown in the Hijri (Umm al-Qura) calendar.
+    pub hijri: bool,
 }
 
 /// What sign-in needs: the user and their stored hash.
@@ -39,7 +41,8 @@ pub struct NewUser<'a> {
 }
 
 const COLUMNS: &str =
-    "tenant_id, user_id, name, email, role, locale, email_verified_at is not null as email_verified";
+    "tenant_id, user_id, name, email, role, locale, email_verified_at is not null as email_verified,
+     calendar = 'hijri' as hijri";
 
 /// Inserts a user. A duplicate email (any case) fails on `users_email_key`.
 pub async fn insert(
@@ -154,6 +157,22 @@ pub async fn update_profile(
     .bind(locale)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Shows `user_id` dates in the Hijri calendar, or the Gregorian one.
+pub async fn set_calendar(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    user_id: UserId,
+    hijri: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set calendar = $3 where tenant_id = $1 and user_id = $2")
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(if hijri { "hijri" } else { "gregorian" })
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

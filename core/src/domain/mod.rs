@@ -5,6 +5,7 @@ pub mod digits;
 pub mod email;
 pub mod graph_error;
 pub mod handoff;
+pub mod hijri;
 pub mod hours;
 pub mod ids;
 pub mod locale;
