@@ -69,12 +69,18 @@ const UNREAD: &str = "select count(*) from messages m where m.tenant_id = c.tena
     and m.conversation_id = c.conversation_id and m.direction = 'in'
     and m.received_at > coalesce(c.read_at, '-infinity')";
 
+/// Whether the conversation `c` has a customer message received after it was last
+/// opened: one probe of `messages_unread`, not a count of the whole history.
+const UNREAD_ONE: &str = "select 1 from messages m where m.tenant_id = c.tenant_id
+    and m.conversation_id = c.conversation_id and m.direction = 'in'
+    and m.received_at > coalesce(c.read_at, '-infinity') limit 1";
+
 /// `tenant_id`'s counts for the filters, as member `me` sees them.
 pub async fn counts(conn: &mut PgConnection, tenant_id: TenantId, me: UserId) -> Result<Counts, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select count(*) filter (where c.needs_human) as needs_person,
                 count(*) filter (where c.notice <> 'handoff') as bot_failed,
-                count(*) filter (where ({UNREAD}) > 0) as unread,
+                count(*) filter (where exists ({UNREAD_ONE})) as unread,
                 count(*) filter (where c.assigned_to = $2) as mine
            from conversations c where c.tenant_id = $1"
     )))
