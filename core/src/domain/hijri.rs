@@ -34,8 +34,7 @@ const MONTHS_EN: [&str; 12] = [
     "Dhu al-Hijjah",
 ];
 
-/// The Umm al-Qura (year, month, day) of `date`; `None` outside the calendar's table
-/// (1937–2077).
+/// The Umm al-Qura (year, month, day) of `date`; `None` outside the calendar's table.
 pub fn from_gregorian(date: NaiveDate) -> Option<(usize, usize, usize)> {
     let (y, m, d) = (usize::try_from(date.year()).ok()?, date.month() as usize, date.day() as usize);
     let h = hijri_date::HijriDate::from_gr(y, m, d).ok()?;
