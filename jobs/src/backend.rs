@@ -227,7 +227,7 @@ impl<J: Job> Backend for PgQueue<J> {
                     Poll::Ready(Ok(claimed)) if claimed.is_empty() => self.state = State::Waiting,
                     Poll::Ready(Ok(claimed)) => {
                         if let Some(lease) = &self.lease {
-                            lease.claimed(claimed.len());
+                            lease.claimed(claimed.iter().map(|c| c.id.as_str()));
                         }
                         self.cursor = claimed.last().map(|c| c.tenant.clone());
                         self.claimed.extend(claimed);

@@ -4,9 +4,12 @@
 //! workers' jobs on every beat, and the settling of each attempt's outcome the moment it
 //! ends. An outcome that cannot be written (the database is away) is kept and written by
 //! the next beats: a blip neither re-runs a finished job nor turns its outcome into
-//! another. The lease ends when its worker is dropped (a kill, a restart, a shutdown).
+//! another. The lease knows the jobs it holds, so a job the database says it holds but
+//! whose claim never reached it (the answer lost in an outage) is put back by its own
+//! beat: a live worker's lost claim has nobody else to rescue it. The lease ends when its worker is dropped (a kill, a restart, a shutdown).
 
 use std::{
+    collections::HashSet,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex, Weak,
@@ -14,7 +17,10 @@ use std::{
     time::Duration,
 };
 
-use mujibak_core::db::queue::{self as db, Settled, Settlement};
+use mujibak_core::db::{
+    queue::{self as db, Settled, Settlement},
+    rescue,
+};
 use sqlx::PgPool;
 use tokio::time::MissedTickBehavior;
 
@@ -29,6 +35,9 @@ pub(crate) struct Lease {
     settler: Arc<Settler>,
     /// Jobs claimed under this lease whose outcome is not settled yet.
     in_flight: AtomicUsize,
+    /// The ids of the jobs claimed under this lease whose outcome is not written yet
+    /// (running, waiting to be handed out, or kept in `pending`).
+    held: Mutex<HashSet<String>>,
     /// Outcomes the database refused (connection lost); retried on every beat.
     pending: Mutex<Vec<Settlement>>,
 }
@@ -53,15 +62,23 @@ impl Lease {
             pool,
             settler,
             in_flight: AtomicUsize::new(0),
+            held: Mutex::default(),
             pending: Mutex::default(),
         });
         tokio::spawn(beat_while_alive(Arc::downgrade(&lease), every, dead_after));
         Ok(lease)
     }
 
-    /// Counts `n` jobs just claimed under this lease.
-    pub(crate) fn claimed(&self, n: usize) {
-        self.in_flight.fetch_add(n, Ordering::Relaxed);
+    /// Records the jobs just claimed under this lease.
+    pub(crate) fn claimed<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        let mut held = self.held();
+        let before = held.len();
+        held.extend(ids.into_iter().map(str::to_owned));
+        self.in_flight.fetch_add(held.len() - before, Ordering::Relaxed);
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Jobs claimed whose outcome has not been settled.
@@ -75,6 +92,7 @@ impl Lease {
         let _ = self.in_flight.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         match self.settler.settle(s.clone()).await {
             Ok(settled) => {
+                self.held().remove(&s.task_id);
                 if !settled.applied {
                     tracing::warn!(queue = self.queue, task.id = %s.task_id, attempt = s.attempt,
                         "outcome not applied: the job was taken from this worker meanwhile");
@@ -101,10 +119,20 @@ impl Lease {
             }
             Err(e) => tracing::warn!(worker = %self.worker, error = %e, "heartbeat failed; retrying"),
         }
-        match db::rescue_orphans(&self.pool, self.queue, dead_after, &self.worker).await {
+        match rescue::rescue_orphans(&self.pool, self.queue, dead_after, &self.worker).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(queue = self.queue, jobs = n, "re-queued the jobs of a dead worker"),
             Err(e) => tracing::warn!(queue = self.queue, error = %e, "orphan rescue failed; retrying"),
+        }
+        let held: Vec<String> = self.held().iter().cloned().collect();
+        match rescue::rescue_lost(&self.pool, self.queue, &self.worker, &held, dead_after).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                queue = self.queue,
+                jobs = n,
+                "re-queued jobs claimed for this worker whose claim never reached it"
+            ),
+            Err(e) => tracing::warn!(queue = self.queue, error = %e, "lost-claim rescue failed; retrying"),
         }
     }
 
@@ -115,6 +143,7 @@ impl Lease {
                 tracing::warn!(queue = self.queue, task.id = %s.task_id, error = %e, "outcome still not recorded");
                 self.pending.lock().unwrap_or_else(|p| p.into_inner()).push(s);
             } else {
+                self.held().remove(&s.task_id);
                 tracing::info!(queue = self.queue, task.id = %s.task_id, "recorded an outcome kept during a database outage");
             }
         }

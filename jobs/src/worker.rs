@@ -231,7 +231,7 @@ impl Workers {
         }
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(db) = &self.db {
-            match mujibak_core::db::queue::hand_back(db, &names).await {
+            match mujibak_core::db::rescue::hand_back(db, &names).await {
                 Ok(0) => {}
                 Ok(n) => tracing::warn!(jobs = n, "handed unfinished jobs back to the queue"),
                 Err(e) => {

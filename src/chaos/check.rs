@@ -25,6 +25,26 @@ pub async fn live_jobs(pool: &PgPool) -> Result<i64, sqlx::Error> {
     .await
 }
 
+/// One line per job still live after the run (what it is, where it stands, who holds it and
+/// the errors of its attempts), so a run that does not settle says why.
+pub async fn live_job_report(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select format('%s %s: %s, attempt %s of %s, run_at %s s from now, held by %s (seen %s s ago), last_result %s; errors [%s]',
+                       j.job_type, j.id, j.status, j.attempts, j.max_attempts,
+                       round(extract(epoch from j.run_at - now())::numeric, 1),
+                       coalesce(j.lock_by, 'nobody'),
+                       coalesce(round(extract(epoch from now() - w.last_seen)::numeric, 1)::text, '-'),
+                       coalesce(j.last_result::text, '-'),
+                       (select string_agg(format('%s %s: %s', e.attempt, e.kind, e.message), '; ' order by e.attempt)
+                          from job_errors e where e.task_id = j.id))
+           from apalis.jobs j left join apalis.workers w on w.id = j.lock_by
+          where j.status in ('Pending', 'Queued', 'Running') or (j.status = 'Failed' and j.attempts < j.max_attempts)
+          order by j.run_at limit 20",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// Webhook events not processed yet.
 pub async fn unprocessed_events(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("select count(*) from inbound_events where processed_at is null").fetch_one(pool).await

@@ -168,6 +168,9 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
         println!("  [{}] {}: {}", if f.ok { "ok" } else { "FAIL" }, f.name, f.detail);
     }
     println!("  workers SIGKILLed: {}; {}", fleet.kills, check::what_happened(&pool).await?);
+    for line in check::live_job_report(&pool).await? {
+        println!("  still live: {line}");
+    }
     println!("  logs in {}", opts.logs.display());
     fleet.stop().await.context("stopping the processes")?;
     Ok(webhook_ok && settled && findings.iter().all(|f| f.ok))

@@ -2,7 +2,8 @@
 //! statement (in tenant order, wrapping around), the `Done`s of many jobs are written in
 //! one statement and only for jobs their worker still holds, and a job whose worker row is
 //! gone is still rescued (apalis' foreign key from jobs to workers was dropped: it made
-//! every claim lock the worker's row).
+//! every claim lock the worker's row). A claim whose wrap-around statement fails still
+//! hands over what its first statement took.
 
 use std::time::Duration;
 
@@ -29,6 +30,30 @@ async fn pending(pool: &PgPool, q: &str, jobs: &[(&str, &str)]) {
 
 fn ids(claimed: &[Claimed]) -> Vec<&str> {
     claimed.iter().map(|c| c.id.as_str()).collect()
+}
+
+#[sqlx::test(migrations = false)]
+async fn jobs_the_first_statement_claimed_are_returned_when_the_wrap_around_fails(pool: PgPool) {
+    // Arrange: c's job after the cursor, a's before it; claiming a's fails (as when
+    // Postgres goes away between the two statements).
+    migrated(&pool).await;
+    pending(&pool, "test_batch", &[("01A1", "a"), ("01C1", "c")]).await;
+    queue::register_worker(&pool, "w1", "test_batch").await.unwrap();
+    sqlx::raw_sql(
+        "create function test_refuse_a() returns trigger language plpgsql as
+           $$ begin raise exception 'connection lost'; end $$;
+         create trigger refuse_a before update on apalis.jobs
+           for each row when (old.id = '01A1') execute function test_refuse_a();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    // Act
+    let claimed = queue::claim(&pool, "test_batch", "w1", Some("b"), 2).await.unwrap();
+
+    // Assert: the worker gets the job the database now says it holds.
+    assert_eq!(ids(&claimed), vec!["01C1"]);
 }
 
 #[sqlx::test(migrations = false)]
@@ -106,7 +131,8 @@ async fn a_running_job_whose_worker_row_is_gone_is_rescued(pool: PgPool) {
     let window = Duration::from_secs_f64((uptime - 1.0).clamp(0.5, 2.0));
 
     // Act
-    let rescued = queue::rescue_orphans(&pool, "test_batch", window, "a-live-worker").await.unwrap();
+    let rescued =
+        mujibak_core::db::rescue::rescue_orphans(&pool, "test_batch", window, "a-live-worker").await.unwrap();
 
     // Assert
     assert_eq!(rescued, 1);

@@ -1,7 +1,8 @@
 //! Postgres going away, as a worker sees it: connections refused for a while and every
 //! open one killed. The supervised worker keeps its name and its heartbeat (no restart,
-//! no rescue of its own jobs), runs the jobs enqueued after the outage, and an outcome it
-//! could not write during the outage is written afterwards, unchanged.
+//! no rescue of the jobs it works on), runs the jobs enqueued after the outage, and an outcome it
+//! could not write during the outage is written afterwards, unchanged; a job claimed for
+//! it whose claim's answer the outage swallowed is put back and run.
 
 use std::time::Duration;
 
@@ -197,5 +198,43 @@ async fn a_worker_whose_heartbeats_are_not_written_never_rescues_its_own_jobs(po
     assert_eq!(row.attempts, 1);
     assert_eq!(runs(&pool, "slow").await.len(), 1);
     assert!(jobs::errors(&pool, &id).await.unwrap().is_empty());
+    worker.shutdown().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_claim_whose_answer_was_lost_is_put_back_and_run_by_its_live_worker(pool: PgPool) {
+    // Arrange: a live worker, and a job its claim took (Running, held by it) whose answer
+    // never reached it, as when Postgres shuts down between the claim's commit and its
+    // reply. Nobody else would ever rescue it: its worker heartbeats.
+    migrated(&pool).await;
+    let worker = Supervised::start::<Note>(&job_context(&pool), &fast_options());
+    let name = eventually(Duration::from_secs(10), "the worker's row", || async {
+        workers_of(&pool, Note::QUEUE).await.first().map(|w| w.0.clone())
+    })
+    .await;
+    let mut tx = pool.begin().await.unwrap();
+    let id = enqueue(&mut tx, &Note { key: "lost".into() }).await.unwrap();
+    sqlx::query(
+        "update apalis.jobs set status = 'Running', lock_by = $2, lock_at = now(), attempts = 1 where id = $1",
+    )
+    .bind(&id)
+    .bind(&name)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // Act
+    let row = eventually(Duration::from_secs(20), "the job to run", || async {
+        jobs::find(&pool, &id).await.ok().flatten().filter(|j| j.status == "Done")
+    })
+    .await;
+
+    // Assert: run once, on the next attempt; the lost one is recorded as such.
+    assert_eq!(runs(&pool, "lost").await.len(), 1);
+    assert_eq!(row.attempts, 2);
+    let errors = jobs::errors(&pool, &id).await.unwrap();
+    assert_eq!(errors.iter().map(|e| (e.attempt, e.kind.as_str())).collect::<Vec<_>>(), vec![(1, "lost")]);
+    assert_eq!(workers_of(&pool, Note::QUEUE).await[0].0, name, "the same worker, not a restart");
     worker.shutdown().await;
 }

@@ -37,6 +37,7 @@ pub mod purge;
 pub mod queue;
 pub mod quick_replies;
 pub mod rate_limits;
+pub mod rescue;
 pub mod reset_requests;
 pub mod sessions;
 pub mod staff;

@@ -1,10 +1,9 @@
 //! The queue runtime's own SQL over apalis' tables (`apalis.jobs`, `apalis.workers`) and
 //! our `job_errors`: worker registration and heartbeats, claiming as many jobs as a worker
 //! has free slots round-robin by tenant, settling an attempt's outcome the moment it ends
-//! (many `Done`s in one statement), rescuing the
-//! jobs of dead workers, and handing jobs back at shutdown. apalis' own fetch, ack and
-//! orphan queries are not used (jobs/src/backend.rs says why). Job rows are not
-//! tenant-owned (payloads carry ids only); the tenant in `metadata` only orders claims.
+//! (many `Done`s in one statement). Putting jobs back (a dead worker's, a lost claim's,
+//! at shutdown) is `rescue.rs`. apalis' own fetch, ack and orphan queries are not used
+//! (jobs/src/backend.rs says why). Job rows are not tenant-owned (payloads carry ids only); the tenant in `metadata` only orders claims.
 
 use std::time::Duration;
 
@@ -102,7 +101,9 @@ macro_rules! claim_sql {
 
 /// Claims up to `limit` runnable jobs of `queue` for `worker`, in tenant order starting
 /// after `after_tenant` (each tenant's oldest first), wrapping around to the first tenant
-/// when fewer follow. Each claim counts the attempt. Returned in claim order.
+/// when fewer follow. Each claim counts the attempt. Returned in claim order. When the
+/// wrap-around's statement fails, the jobs the first one claimed are still returned: they
+/// are this worker's now, and dropping them would leave them held by nobody at work.
 pub async fn claim(
     pool: &PgPool,
     queue: &str,
@@ -112,7 +113,13 @@ pub async fn claim(
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let mut claimed = claim_after(pool, queue, worker, after_tenant, limit).await?;
     if after_tenant.is_some() && claimed.len() < limit {
-        claimed.extend(claim_after(pool, queue, worker, None, limit - claimed.len()).await?);
+        match claim_after(pool, queue, worker, None, limit - claimed.len()).await {
+            Ok(more) => claimed.extend(more),
+            Err(e) if !claimed.is_empty() => {
+                tracing::warn!(queue, error = %e, "claim: the wrap-around failed; running what was claimed");
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(claimed)
 }
@@ -202,91 +209,4 @@ pub async fn settle(pool: &PgPool, s: &Settlement) -> Result<Settled, sqlx::Erro
     }
     tx.commit().await?;
     Ok(Settled { applied: updated.is_some(), retry_at })
-}
-
-/// Puts back the running jobs of `queue` whose worker has not been seen for `dead_after`
-/// (or whose worker row is gone),
-/// recording each lost attempt as `crashed`. Nothing is rescued until the database itself
-/// has been up for `dead_after`: after a Postgres restart, live workers get that long to
-/// reconnect and heartbeat. The jobs of `rescuer` (the worker asking) are never taken: it
-/// is alive, whatever its row says when its own heartbeat could not be written. Also
-/// deletes worker rows unseen for ten times as long that no job references. Returns the
-/// jobs rescued.
-pub async fn rescue_orphans(
-    pool: &PgPool,
-    queue: &str,
-    dead_after: Duration,
-    rescuer: &str,
-) -> Result<u64, sqlx::Error> {
-    let secs = dead_after.as_secs_f64();
-    let rescued: Vec<String> = sqlx::query_scalar(
-        "with stale as (
-            select j.id from apalis.jobs j left join apalis.workers w on w.id = j.lock_by
-             where j.job_type = $1 and j.status in ('Running', 'Queued')
-               and (w.id is null or w.last_seen < now() - make_interval(secs => $2))
-               and j.lock_by is distinct from $3
-               and pg_postmaster_start_time() < now() - make_interval(secs => $2)
-             for update of j skip locked),
-         rescued as (
-            update apalis.jobs j
-               set status = 'Pending', lock_by = null, lock_at = null, done_at = null,
-                   last_result = '{\"Err\": \"the worker stopped heartbeating\"}'
-              from stale where j.id = stale.id
-          returning j.id, j.job_type, j.attempts),
-         recorded as (
-            insert into job_errors (task_id, queue, attempt, kind, message)
-            select id, job_type, greatest(attempts, 1), 'crashed',
-                   'the worker running this attempt stopped heartbeating (crash or kill)'
-              from rescued
-            on conflict (task_id, attempt) do nothing)
-         select id from rescued",
-    )
-    .bind(queue)
-    .bind(secs)
-    .bind(rescuer)
-    .fetch_all(pool)
-    .await?;
-    sqlx::query(
-        "delete from apalis.workers w
-          where w.worker_type = $1 and w.last_seen < now() - make_interval(secs => $2 * 10)
-            and not exists (select 1 from apalis.jobs j where j.lock_by = w.id)",
-    )
-    .bind(queue)
-    .bind(secs)
-    .execute(pool)
-    .await?;
-    Ok(rescued.len() as u64)
-}
-
-/// At shutdown: the jobs `workers` still hold go back to the queue at once (recorded as
-/// `interrupted`; the attempt counts), and the workers' rows are removed.
-pub async fn hand_back(pool: &PgPool, workers: &[String]) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let back: Vec<String> = sqlx::query_scalar(
-        "with back as (
-            update apalis.jobs
-               set status = 'Pending', lock_by = null, lock_at = null, done_at = null,
-                   last_result = '{\"Err\": \"interrupted by a shutdown\"}'
-             where lock_by = any($1) and status in ('Running', 'Queued')
-         returning id, job_type, attempts),
-         recorded as (
-            insert into job_errors (task_id, queue, attempt, kind, message)
-            select id, job_type, greatest(attempts, 1), 'interrupted',
-                   'the worker shut down before this attempt finished; handed back'
-              from back
-            on conflict (task_id, attempt) do nothing)
-         select id from back",
-    )
-    .bind(workers)
-    .fetch_all(&mut *tx)
-    .await?;
-    sqlx::query(
-        "delete from apalis.workers w where w.id = any($1)
-            and not exists (select 1 from apalis.jobs j where j.lock_by = w.id)",
-    )
-    .bind(workers)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(back.len() as u64)
 }
