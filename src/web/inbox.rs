@@ -27,7 +27,7 @@ use super::{
     input::{Form, Query},
     routes::Routes,
     session::set_flash,
-    thread_view::load,
+    thread_view::{load, load_part, refuse},
     WebError,
 };
 use crate::state::AppState;
@@ -142,7 +142,7 @@ async fn thread_fragment(
     CurrentTenant(tenant): CurrentTenant,
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
-    page.render("inbox/_messages.html", &load(&state, tenant, &id).await?)
+    page.render("inbox/_messages.html", &load_part(&state, tenant, &id).await?)
 }
 
 async fn set_paused(
@@ -195,10 +195,7 @@ async fn reply(
     let tenant = me.tenant_id;
     let uuid: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !refused.is_empty() {
-        let view = load(&state, tenant, &id).await?;
-        page.refuse(&refused);
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page.render("inbox/thread.html", &view)?)
-            .into_response());
+        return refuse(&state, &page, tenant, &id, &refused).await;
     }
     // A reply that is exactly a saved shortcut ("/hours") sends the saved answer.
     let saved = match f.text.trim() {

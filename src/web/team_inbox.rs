@@ -5,7 +5,6 @@
 
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::post,
 };
@@ -21,6 +20,7 @@ use super::{
     input::Form,
     routes::Routes,
     session::set_flash,
+    thread_view::refuse,
     WebError,
 };
 use crate::state::AppState;
@@ -47,7 +47,7 @@ async fn assign(
 ) -> Result<Response, WebError> {
     let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !refused.is_empty() {
-        return refuse(&state, &page, me.tenant_id, id, &refused).await;
+        return refuse(&state, &page, me.tenant_id, &id.to_string(), &refused).await;
     }
     let to = match f.user.trim() {
         "" => None,
@@ -76,7 +76,7 @@ async fn add_note(
 ) -> Result<Response, WebError> {
     let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !refused.is_empty() {
-        return refuse(&state, &page, me.tenant_id, id, &refused).await;
+        return refuse(&state, &page, me.tenant_id, &id.to_string(), &refused).await;
     }
     let text = f.note.trim();
     if text.is_empty() || text.chars().count() > 4000 {
@@ -103,7 +103,7 @@ async fn set_labels(
 ) -> Result<Response, WebError> {
     let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !refused.is_empty() {
-        return refuse(&state, &page, me.tenant_id, id, &refused).await;
+        return refuse(&state, &page, me.tenant_id, &id.to_string(), &refused).await;
     }
     let labels = match contact::parse_labels(&f.labels) {
         Ok(labels) => labels,
@@ -121,17 +121,4 @@ async fn set_labels(
     }
     set_flash(&state, &page.session, "success", "flash.labels_saved").await?;
     Ok(Redirect::to(&format!("/inbox/{id}")).into_response())
-}
-
-/// The thread again, 422, saying which fields could not be read.
-async fn refuse(
-    state: &AppState,
-    page: &Page,
-    tenant: mujibak_core::domain::TenantId,
-    id: Uuid,
-    refused: &[String],
-) -> Result<Response, WebError> {
-    let view = super::thread_view::load(state, tenant, &id.to_string()).await?;
-    page.refuse(refused);
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page.render("inbox/thread.html", &view)?).into_response())
 }

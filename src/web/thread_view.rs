@@ -1,21 +1,28 @@
 //! What the thread page shows of one conversation: its messages and the team's internal
 //! notes in one timeline, the 24-hour window, who it is assigned to and who it could be,
-//! the contact panel and the saved answers.
-//! Loading it marks the conversation read.
+//! the contact panel (with the customer's past conversations) and the saved answers.
+//! Loading it marks the conversation read. The live refresh re-reads only the timeline
+//! part ([`load_part`]), not the team, the panel or the saved answers.
 
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
 use chrono::{DateTime, Utc};
 use mujibak_core::{
-    db::{contacts, conversations, inbox, messages, notes, quick_replies, users},
+    db::{contacts, conversations, inbox, messages, notes, past_conversations, quick_replies, users},
     domain::{contact, TenantId},
 };
 use serde::Serialize;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::WebError;
+use super::{extract::Page, WebError};
 use crate::state::AppState;
 
+/// The part of the thread page the live refresh re-renders (`inbox/_messages.html`).
 #[derive(Serialize)]
-pub(super) struct ThreadView {
+pub(super) struct ThreadPart {
     conversation_id: Uuid,
     contact_name: String,
     number: String,
@@ -32,14 +39,24 @@ pub(super) struct ThreadView {
     reconcile_secs: u64,
     /// Messages and internal notes, oldest first.
     entries: Vec<Entry>,
-    /// Who it is assigned to, and who it could be.
+    /// Who it is assigned to.
     assigned_to: Option<Uuid>,
+}
+
+/// The whole thread page.
+#[derive(Serialize)]
+pub(super) struct ThreadView {
+    #[serde(flatten)]
+    part: ThreadPart,
+    /// Who it could be assigned to.
     team: Vec<Member>,
     /// The contact panel: the customer, their number as Saudis write it, labels (typed
     /// form), and this conversation's length.
     contact: contacts::Panel,
     number_display: String,
     labels_typed: String,
+    /// The customer's earlier conversations (24-hour windows), newest first.
+    past_conversations: Vec<Past>,
     /// The business's saved answers, offered under the reply box.
     quick_replies: Vec<quick_replies::QuickReply>,
 }
@@ -61,23 +78,31 @@ impl Entry {
     }
 }
 
+/// A past conversation, and whether its first message is on the page (a link to it).
+#[derive(Serialize)]
+struct Past {
+    #[serde(flatten)]
+    conversation: past_conversations::PastConversation,
+    on_page: bool,
+}
+
 #[derive(Serialize)]
 struct Member {
     user_id: Uuid,
     name: String,
 }
 
+/// The timeline part of `tenant`'s conversation `id`; marks it read.
+pub(super) async fn load_part(state: &AppState, tenant: TenantId, id: &str) -> Result<ThreadPart, WebError> {
+    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+    part(&mut *state.db.acquire().await?, state, tenant, id).await
+}
+
+/// The whole thread page of `tenant`'s conversation `id`; marks it read.
 pub(super) async fn load(state: &AppState, tenant: TenantId, id: &str) -> Result<ThreadView, WebError> {
     let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     let mut conn = state.db.acquire().await?;
-    let conv = conversations::get(&mut conn, tenant, id).await?.ok_or(WebError::NotFound)?;
-    let mut entries: Vec<Entry> = messages::recent(&mut conn, tenant, id, 200)
-        .await?
-        .into_iter()
-        .map(|m| Entry::Message(Box::new(m)))
-        .collect();
-    entries.extend(notes::recent(&mut conn, tenant, id, 100).await?.into_iter().map(Entry::Note));
-    entries.sort_by_key(Entry::at);
+    let part = part(&mut conn, state, tenant, id).await?;
     let team = users::list(&mut conn, tenant)
         .await?
         .into_iter()
@@ -85,12 +110,48 @@ pub(super) async fn load(state: &AppState, tenant: TenantId, id: &str) -> Result
         .collect();
     let contact = contacts::panel(&mut conn, tenant, id).await?.ok_or(WebError::NotFound)?;
     let quick_replies = quick_replies::list(&mut conn, tenant).await?;
-    inbox::mark_read(&mut conn, tenant, id).await?;
+    let past_conversations = past_conversations::list(&mut conn, tenant, id, 10)
+        .await?
+        .into_iter()
+        .map(|c| Past {
+            on_page: part
+                .entries
+                .iter()
+                .any(|e| matches!(e, Entry::Message(m) if m.message_id == c.first_message_id)),
+            conversation: c,
+        })
+        .collect();
+    Ok(ThreadView {
+        part,
+        team,
+        number_display: contact.wa_id.as_deref().map(contact::display_number).unwrap_or_default(),
+        labels_typed: contact.labels.join(", "),
+        contact,
+        past_conversations,
+        quick_replies,
+    })
+}
+
+async fn part(
+    conn: &mut PgConnection,
+    state: &AppState,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<ThreadPart, WebError> {
+    let conv = conversations::get(&mut *conn, tenant, id).await?.ok_or(WebError::NotFound)?;
+    let mut entries: Vec<Entry> = messages::recent(&mut *conn, tenant, id, 200)
+        .await?
+        .into_iter()
+        .map(|m| Entry::Message(Box::new(m)))
+        .collect();
+    entries.extend(notes::recent(&mut *conn, tenant, id, 100).await?.into_iter().map(Entry::Note));
+    entries.sort_by_key(Entry::at);
+    inbox::mark_read(&mut *conn, tenant, id).await?;
     let left = conv
         .last_inbound_at
         .map(|at| at + chrono::Duration::hours(24) - Utc::now())
         .filter(|d| *d > chrono::Duration::zero());
-    Ok(ThreadView {
+    Ok(ThreadPart {
         conversation_id: id,
         contact_name: conv.contact_name,
         number: conv.wa_id.or(conv.bsuid).unwrap_or_default(),
@@ -103,10 +164,18 @@ pub(super) async fn load(state: &AppState, tenant: TenantId, id: &str) -> Result
         reconcile_secs: state.config.whatsapp.reconcile_after.as_secs(),
         entries,
         assigned_to: conv.assigned_to,
-        team,
-        number_display: contact.wa_id.as_deref().map(contact::display_number).unwrap_or_default(),
-        labels_typed: contact.labels.join(", "),
-        contact,
-        quick_replies,
     })
+}
+
+/// The thread page again, 422, saying which fields of the form could not be read.
+pub(super) async fn refuse(
+    state: &AppState,
+    page: &Page,
+    tenant: TenantId,
+    id: &str,
+    refused: &[String],
+) -> Result<Response, WebError> {
+    let view = load(state, tenant, id).await?;
+    page.refuse(refused);
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page.render("inbox/thread.html", &view)?).into_response())
 }

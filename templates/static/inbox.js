@@ -21,9 +21,14 @@
     return window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
   }
 
+  // Scrolls the newest message into view just above the reply box, which sticks to the
+  // bottom of the screen and would otherwise cover it.
   function toNewest() {
     var last = thread && thread.querySelector(".msg:last-child");
-    if (last) last.scrollIntoView({ block: "end" });
+    if (!last) return;
+    var reply = document.getElementById("reply");
+    var covered = reply ? reply.getBoundingClientRect().height : 0;
+    window.scrollBy(0, last.getBoundingClientRect().bottom - (window.innerHeight - covered) + 8);
   }
 
   function inbound() {

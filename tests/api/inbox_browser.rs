@@ -148,6 +148,11 @@ async fn a_team_watches_its_inbox_live_takes_over_from_the_bot_and_reads_it_in_a
     assert!(["sent", "delivered", "read"].contains(&sent.as_str()), "{sent}");
     chrome.goto(&format!("{base}/dashboard")).await;
     chrome.until("the dashboard", &loaded("/dashboard")).await;
+    let labels = chrome.eval(CHART_LABELS, json!([])).await;
+    assert!(
+        labels["count"].as_u64().unwrap() >= 2 && labels["cut"] == json!([]),
+        "dates cut at the chart's edge: {labels}"
+    );
     save("dashboard-desktop-en.png", &chrome.screenshot().await);
     chrome.goto(&format!("{base}/inbox")).await;
     chrome.until("the inbox", "return document.documentElement.dataset.live === 'on'").await;
@@ -189,9 +194,28 @@ async fn a_team_watches_its_inbox_live_takes_over_from_the_bot_and_reads_it_in_a
     }
     assert_eq!(chrome.eval(reply_box_visible, json!([])).await, json!(true));
     assert!(chrome.eval(PHONE_FACTS, json!([])).await["page"].as_f64().unwrap() <= 390.0);
+    let tall = "return document.documentElement.scrollHeight > window.innerHeight + 50";
+    assert_eq!(
+        chrome.eval(tall, json!([])).await,
+        json!(true),
+        "the page fits the screen: nothing to scroll"
+    );
+    chrome.until("the thread to open at its newest message, above the reply box", NEWEST_IN_VIEW).await;
     save("thread-phone-dark-ar.png", &chrome.screenshot().await);
     chrome.quit().await;
 }
+
+/// The dashboard chart's date labels, and those that stick out of the chart (cut).
+const CHART_LABELS: &str =
+    "const svg = document.querySelector('svg.chart'), box = svg.getBoundingClientRect(); \
+    const texts = [...svg.querySelectorAll('text.axis')]; \
+    return { count: texts.length, cut: texts.filter(t => { const r = t.getBoundingClientRect(); \
+      return r.left < box.left - 0.5 || r.right > box.right + 0.5; }).map(t => t.textContent) };";
+
+/// The thread's newest message is on screen, not under the (sticky) reply box.
+const NEWEST_IN_VIEW: &str = "const all = document.querySelectorAll('#thread .msg'); \
+    const last = all[all.length - 1].getBoundingClientRect(); \
+    return last.bottom > 0 && last.bottom <= document.getElementById('reply').getBoundingClientRect().top + 1;";
 
 /// Width of the screen and of the page, the top bar's height, how an inbox row is shown,
 /// on how many lines its date is, and whether the menu is open.

@@ -1,6 +1,7 @@
 //! A team in the inbox: an agent takes a conversation ("assigned to me" lists it, the
 //! list shows whose it is), replies under their own name instead of "Team", and writes an
-//! internal note the team sees in the thread and the customer never receives. Another
+//! internal note the team sees in the thread and the customer never receives; quick
+//! replies, labels and the contact panel with the customer's past conversations. Another
 //! business can neither assign nor annotate it, nor assign to someone outside its team.
 
 use reqwest::StatusCode;
@@ -137,4 +138,34 @@ async fn quick_replies_labels_and_the_contact_panel(pool: PgPool) {
     assert!(panel.contains("First seen") && panel.contains("3 messages since"));
     assert!(p.owner.get("/inbox?label=VIP").await.body.contains("+966500001602"));
     assert!(!p.owner.get("/inbox?label=retail").await.body.contains("+966500001602"));
+    assert!(panel.contains("Past conversations") && panel.contains("None yet"));
+
+    // Act: three days on, the customer writes again (a new 24-hour conversation).
+    sqlx::query(
+        "update messages set created_at = created_at - interval '3 days' where conversation_id = $1::uuid",
+    )
+    .bind(&conversation)
+    .execute(&p.pool)
+    .await
+    .unwrap();
+    p.deliver(&text("PN1602", "wamid.Q2", "966500001602", "عندكم توصيل؟", 1)).await;
+    p.until_count("select count(*) from messages where author = 'customer'", 2).await;
+    let first: uuid::Uuid = sqlx::query_scalar(
+        "select message_id from messages where conversation_id = $1::uuid order by created_at limit 1",
+    )
+    .bind(&conversation)
+    .fetch_one(&p.pool)
+    .await
+    .unwrap();
+
+    // Assert: the earlier one is listed (its three messages, a person answered), linked
+    // to its first message; the current one is not.
+    let panel = p.owner.get(&format!("/inbox/{conversation}")).await.body;
+    let past = &panel[panel.find(r#"id="past-conversations""#).expect("listed")..];
+    let past = &past[..past.find("</ol>").unwrap()];
+    assert_eq!(past.matches("<li>").count(), 1, "{past}");
+    assert!(
+        past.contains(&format!(r##"href="#m-{first}""##)) && panel.contains(&format!(r#"id="m-{first}""#))
+    );
+    assert!(past.contains("3 messages") && past.contains("a person answered"), "{past}");
 }

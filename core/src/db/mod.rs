@@ -31,6 +31,7 @@ pub mod ops_queues;
 pub mod ops_tenants;
 pub mod outbound;
 pub mod parked_statuses;
+pub mod past_conversations;
 pub mod payments;
 pub mod plans;
 pub mod purge;
