@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use mujibak_core::{clients::whatsapp::GraphClient, Config};
+use mujibak_core::{
+    clients::{openai::ReplyModel, whatsapp::GraphClient},
+    Config,
+};
 use sqlx::PgPool;
 
 use crate::web::{
@@ -31,6 +34,8 @@ pub struct AppState {
     pub connections: Arc<ConnectionCache>,
     /// Changes pushed to the open inbox pages (`web::live`).
     pub live: Live,
+    /// The model, for "try the bot".
+    pub model: ReplyModel,
 }
 
 impl AppState {
@@ -44,6 +49,7 @@ impl AppState {
     /// Tokio runtime).
     pub fn new(db: PgPool, config: Config, sandbox: bool) -> anyhow::Result<Self> {
         let graph = GraphClient::new(&config.whatsapp);
+        let model = ReplyModel::new(&config.ai);
         let background = Background::default();
         let state = Self {
             live: Live::new(&db),
@@ -54,6 +60,7 @@ impl AppState {
             graph,
             background,
             connections: Arc::default(),
+            model,
         };
         tokio::spawn(background::run(state.clone(), state.background.clone()));
         mujibak_core::metrics::flush::start(state.db.clone(), "web");

@@ -3,7 +3,8 @@
 //! exists), checks that a reply is allowed before spending tokens (account active, bot on, not paused,
 //! connection active, 24-hour window open, the turn not emptied by deletions, the plan's
 //! AI replies not used up: `plan_limit`), marks the customer's message read with a
-//! typing indicator, asks the model (no transaction held open), then stores the reply and
+//! typing indicator, retrieves the passages of the business's knowledge base that match
+//! the customer's turn, asks the model with them (no transaction held open), then stores the reply and
 //! enqueues its send in one transaction. A model that keeps failing falls back to the
 //! business's fallback message, and the inbox shows why. Outside business hours the
 //! customer gets the away message once per closed period (`domain::hours::away`), alone
@@ -19,20 +20,19 @@ use mujibak_core::{
     billing::plan,
     clients::{openai::ModelError, whatsapp::Creds},
     connections::token_context,
-    db::{bot_settings, connections, conversations, messages, plans, tenants},
-    domain::{handoff, hours, reply, TenantId},
-    notices,
+    db::{bot_settings, connections, conversations, knowledge as db_knowledge, messages, plans, tenants},
+    domain::{handoff, hours, knowledge, reply, TenantId},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    enqueue,
     job::{current_attempt, Job, JobContext, JobError, WhatsAppContext},
-    notify,
     plan_limit::{self, Gate},
-    send_message::SendMessage,
 };
+
+mod store;
+use store::{with_notice, Effects};
 
 /// Answer `conversation_id`, if `requested_at` is still its latest reply request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,27 +156,6 @@ impl Job for GenerateReply {
     }
 }
 
-/// What a reply does besides sending its text, in the same transaction.
-#[derive(Debug, Clone, Copy, Default)]
-struct Effects {
-    /// It carries the away message.
-    away_notice: bool,
-    /// A person takes over.
-    handoff: bool,
-    /// Minutes after which the team is emailed if nobody opened the conversation (0: never).
-    alert_minutes: u32,
-}
-
-/// `text` with the away message after it, if one is due (one message: two in a row to
-/// the same customer would hit WhatsApp's pair rate limit).
-fn with_notice(text: &str, notice: Option<&str>) -> String {
-    match notice {
-        Some(n) if !text.is_empty() => format!("{text}\n\n{n}"),
-        Some(n) => n.to_owned(),
-        None => text.to_owned(),
-    }
-}
-
 /// What to send after asking the model.
 enum Answer {
     Model(String),
@@ -203,8 +182,11 @@ impl GenerateReply {
         // Only a model the plan allows (among the operator's); else the default.
         let allowed =
             plan::models_allowed(&plans::of(&mut conn, self.tenant_id).await?.models, wa.model.models());
+        let asked = knowledge::terms(&reply::latest_turn(history));
+        let passages =
+            db_knowledge::relevant(&mut conn, self.tenant_id, &asked, knowledge::MAX_PASSAGES).await?;
         drop(conn);
-        let system = reply::system_prompt(&business, settings);
+        let system = reply::system_prompt(&business, settings, &passages);
         let model = Some(settings.model.as_str()).filter(|m| !m.is_empty() && allowed.iter().any(|a| a == m));
         let failure = match wa.model.reply(model, &system, &reply::turns(history)).await {
             Ok(text) => return Ok(Answer::Model(text)),
@@ -245,62 +227,6 @@ impl GenerateReply {
         };
         self.store_and_send(ctx, reply_to, &with_notice(said, notice), false, effects).await?;
         tracing::info!(tenant.id = %self.tenant_id, conversation.id = %self.conversation_id, "handed off to a person");
-        Ok(())
-    }
-
-    /// Stores the reply and enqueues its send, unless the turn changed meanwhile.
-    async fn store_and_send(
-        &self,
-        ctx: &JobContext,
-        reply_to: Option<Uuid>,
-        text: &str,
-        generated: bool,
-        effects: Effects,
-    ) -> Result<(), JobError> {
-        let mut tx = ctx.db.begin().await?;
-        let Some(conv) = conversations::lock(&mut tx, self.tenant_id, self.conversation_id).await? else {
-            return Ok(());
-        };
-        if !self.is_latest(conv.reply_requested_at) || !conv.unanswered || conv.bot_paused {
-            return Ok(()); // a newer message arrived, a human answered, or the bot was paused
-        }
-        // The hand-off's message is the system's: it goes out although the bot pauses.
-        let author = if effects.handoff { "system" } else { "bot" };
-        let message_id = messages::insert_outbound(
-            &mut tx,
-            self.tenant_id,
-            self.conversation_id,
-            author,
-            text,
-            reply_to,
-            generated,
-        )
-        .await?;
-        conversations::answered(&mut tx, self.tenant_id, self.conversation_id).await?;
-        if effects.away_notice {
-            conversations::away_noticed(&mut tx, self.tenant_id, self.conversation_id).await?;
-        }
-        if effects.handoff {
-            conversations::handed_off(&mut tx, self.tenant_id, self.conversation_id).await?;
-            if effects.alert_minutes > 0 {
-                let link = format!("{}/inbox/{}", ctx.base_url, self.conversation_id);
-                let after = std::time::Duration::from_secs(u64::from(effects.alert_minutes) * 60);
-                notify::team_unless_opened(
-                    &mut tx,
-                    self.tenant_id,
-                    self.conversation_id,
-                    after,
-                    |business| {
-                        notices::handoff_alert(business, &conv.contact_name, effects.alert_minutes, &link)
-                    },
-                )
-                .await?;
-            }
-        }
-        enqueue(&mut tx, &SendMessage { tenant_id: self.tenant_id, message_id })
-            .await
-            .map_err(JobError::transient)?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -42,6 +42,8 @@ pub const PASSWORD_CHECKS: Limit = Limit { name: "password", max: 5, window: MIN
 pub const EMAIL_CHANGES: Limit = Limit { name: "email-change", max: 3, window: HOUR };
 /// Verification emails sent again per account.
 pub const VERIFY_RESENDS: Limit = Limit { name: "verify-resend", max: 3, window: HOUR };
+/// "Try the bot" questions per tenant (each is a model call).
+pub const BOT_TRIALS: Limit = Limit { name: "try-bot", max: 30, window: HOUR };
 /// Invitations per tenant.
 pub const INVITATIONS: Limit = Limit { name: "invite", max: 10, window: HOUR };
 

@@ -144,6 +144,24 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
     p.owner
         .post(&format!("/inbox/{conversation}/notes"), &[("note", "Regular customer, prefers mornings")])
         .await;
+    // A's owner saved a quick reply and a knowledge-base entry; B has one of its own.
+    p.owner.get("/settings/replies").await;
+    p.owner.post("/settings/replies", &[("shortcut", "hours"), ("body", "We bake from 6am.")]).await;
+    p.owner.get("/settings/knowledge").await;
+    p.owner
+        .post(
+            "/settings/knowledge/faq",
+            &[("question", "Do you bake on Fridays?"), ("answer", "Yes, after 4pm.")],
+        )
+        .await;
+    sqlx::query(
+        "insert into knowledge_entries (tenant_id, entry_id, kind, title, body)
+         values ($1::uuid, gen_random_uuid(), 'faq', 'B-ONLY-KNOWLEDGE', 'x')",
+    )
+    .bind(&b)
+    .execute(&p.pool)
+    .await
+    .unwrap();
     let _worker = TestWorker::start_with::<ExportData>(p.ctx(), &fast_options());
 
     // Act: ask, wait, follow the email, download.
@@ -183,6 +201,8 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
         ("audit_log.json", "select audit_id::text from audit_log where tenant_id = $1::uuid and action <> 'export_downloaded'"),
         ("invoices.json", "select invoice_id::text from invoices where tenant_id = $1::uuid"),
         ("notes.json", "select note_id::text from notes where tenant_id = $1::uuid"),
+        ("quick_replies.json", "select quick_reply_id::text from quick_replies where tenant_id = $1::uuid"),
+        ("knowledge_base.json", "select entry_id::text from knowledge_entries where tenant_id = $1::uuid"),
     ] {
         let rows = ids(&p.pool, sql, &a).await;
         assert!(!rows.is_empty(), "seeded {file}");
@@ -219,6 +239,7 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
     for needle in [
         &b,
         "B-ONLY-WORDS",
+        "B-ONLY-KNOWLEDGE",
         "966599998888",
         "Customer Of B",
         "Shop B Unique",

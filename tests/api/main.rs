@@ -28,6 +28,7 @@ mod incidents;
 mod invoice_page;
 mod invoice_run;
 mod invoices;
+mod knowledge;
 mod limits;
 mod live_inbox;
 mod metrics;

@@ -40,8 +40,24 @@ async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_rema
     .execute(&p.pool)
     .await
     .unwrap();
+    // The business's own words: a quick reply, a knowledge-base entry and the bot page's text.
+    p.owner.get("/settings/replies").await;
+    p.owner
+        .post("/settings/replies", &[("shortcut", "gate"), ("body", "Use the Quince Gate entrance")])
+        .await;
+    p.owner.get("/settings/knowledge").await;
+    p.owner
+        .post("/settings/knowledge/documents", &[("title", "Menu"), ("text", "Saffron Marigold cake 40 SAR")])
+        .await;
     let before = dump(&p.pool);
-    for (what, needle) in [("text", said), ("number", "966500001800"), ("owner", "owner@purge.sa")] {
+    for (what, needle) in [
+        ("text", said),
+        ("number", "966500001800"),
+        ("owner", "owner@purge.sa"),
+        ("quick reply", "Quince Gate"),
+        ("knowledge", "Saffron Marigold"),
+        ("bot page's knowledge", "We open daily from 7am to 11pm."),
+    ] {
         assert!(before.contains(needle), "the dump had the {what} before");
     }
 
@@ -53,7 +69,17 @@ async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_rema
     assert!(first.content_rows >= 5, "{first:?}");
     assert_eq!(second.content_rows, 0);
     let after = dump(&p.pool);
-    for needle in [said, "Tahlia", "966500001800", "500001800", "Sara", "owner@purge.sa"] {
+    for needle in [
+        said,
+        "Tahlia",
+        "966500001800",
+        "500001800",
+        "Sara",
+        "owner@purge.sa",
+        "Quince Gate",
+        "Saffron Marigold",
+        "We open daily from 7am to 11pm.",
+    ] {
         assert!(!after.contains(needle), "the dump still holds {needle:?}");
     }
     let (name, email): (String, String) =

@@ -112,6 +112,8 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "labels") => "vip, wholesale",
         (_, "label") => "vip",
         (_, "shortcut") => "/hours",
+        (_, "question") => "Do you deliver?",
+        (_, "answer") => "Yes, across Riyadh.",
         (_, "body") => "We open daily at 9.",
         (_, "user") => "me",
         (_, "phone") => "966500000002",

@@ -54,16 +54,22 @@ pub async fn get(conn: &mut PgConnection, tenant_id: TenantId) -> Result<BotSett
     }))
 }
 
+/// Saves `tenant_id`'s settings and, in the same statement, re-indexes the pasted
+/// knowledge text as knowledge-base passages (`kb_passages`; passages with no entry).
 pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into bot_settings (tenant_id, enabled, description, instructions, knowledge, reply_language,
+        "with saved as (
+         insert into bot_settings (tenant_id, enabled, description, instructions, knowledge, reply_language,
            business_hours, away_message, fallback_message, model, welcome_message, away_mode, handoff_message,
            handoff_phrases, handoff_email_minutes, updated_at)
          values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15, now())
          on conflict (tenant_id) do update set enabled = $2, description = $3, instructions = $4, knowledge = $5,
            reply_language = $6, business_hours = $7, away_message = $8, fallback_message = $9, model = $10,
            welcome_message = $11, away_mode = $12, handoff_message = $13, handoff_phrases = $14,
-           handoff_email_minutes = $15, updated_at = now()",
+           handoff_email_minutes = $15, updated_at = now()
+         returning knowledge),
+         gone as (delete from knowledge_passages where tenant_id = $1 and entry_id is null)
+         insert into knowledge_passages (tenant_id, body) select $1, p from saved, kb_passages(saved.knowledge) p",
     )
     .bind(tenant_id)
     .bind(s.enabled)

@@ -21,7 +21,8 @@ pub async fn setup(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Setup
     sqlx::query_as(
         "select exists (select 1 from whatsapp_connections where tenant_id = $1 and unlinked_at is null) as connected,
                 exists (select 1 from bot_settings where tenant_id = $1 and enabled
-                          and (btrim(instructions) <> '' or btrim(knowledge) <> '')) as bot_written,
+                          and (btrim(instructions) <> '' or btrim(knowledge) <> ''
+                               or exists (select 1 from knowledge_entries k where k.tenant_id = $1))) as bot_written,
                 exists (select 1 from messages where tenant_id = $1 and direction = 'in') as tested,
                 (select count(*) from users where tenant_id = $1) > 1
                   or exists (select 1 from user_tokens where tenant_id = $1 and purpose = 'invitation') as team_invited",

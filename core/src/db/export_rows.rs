@@ -20,10 +20,12 @@ pub enum Paged {
     Audit,
     Invoices,
     Notes,
+    QuickReplies,
+    Knowledge,
 }
 
 impl Paged {
-    pub const ALL: [Paged; 8] = [
+    pub const ALL: [Paged; 10] = [
         Paged::Users,
         Paged::Connections,
         Paged::Contacts,
@@ -32,6 +34,8 @@ impl Paged {
         Paged::Audit,
         Paged::Invoices,
         Paged::Notes,
+        Paged::QuickReplies,
+        Paged::Knowledge,
     ];
 
     /// The file it is written to.
@@ -45,6 +49,8 @@ impl Paged {
             Paged::Audit => "audit_log.json",
             Paged::Invoices => "invoices.json",
             Paged::Notes => "notes.json",
+            Paged::QuickReplies => "quick_replies.json",
+            Paged::Knowledge => "knowledge_base.json",
         }
     }
 
@@ -100,6 +106,15 @@ impl Paged {
                 "select note_id::text, to_jsonb(n)::text from notes n
                   where tenant_id = $1 and note_id > $2::uuid order by note_id limit $3"
             }
+            Paged::QuickReplies => {
+                "select quick_reply_id::text, to_jsonb(q)::text from quick_replies q
+                  where tenant_id = $1 and quick_reply_id > $2::uuid order by quick_reply_id limit $3"
+            }
+            // FAQ entries and documents as written (their passages are derived from them).
+            Paged::Knowledge => {
+                "select entry_id::text, to_jsonb(e)::text from knowledge_entries e
+                  where tenant_id = $1 and entry_id > $2::uuid order by entry_id limit $3"
+            }
         }
     }
 }
@@ -138,7 +153,9 @@ pub async fn count(pool: &PgPool, tenant: TenantId) -> Result<i64, sqlx::Error> 
               + (select count(*) from usage_daily where tenant_id = $1)
               + (select count(*) from audit_log where tenant_id = $1)
               + (select count(*) from invoices where tenant_id = $1)
-              + (select count(*) from notes where tenant_id = $1)",
+              + (select count(*) from notes where tenant_id = $1)
+              + (select count(*) from quick_replies where tenant_id = $1)
+              + (select count(*) from knowledge_entries where tenant_id = $1)",
     )
     .bind(tenant)
     .fetch_one(pool)

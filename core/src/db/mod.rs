@@ -22,6 +22,7 @@ pub mod incidents;
 pub mod invoices;
 pub mod job_push;
 pub mod jobs;
+pub mod knowledge;
 pub mod messages;
 pub mod metrics;
 pub mod notes;

@@ -66,7 +66,8 @@ pub async fn delete_batch(
 }
 
 /// In the caller's transaction: deletes the tenant's email outbox, links, sessions,
-/// connections (their encrypted secrets with them), bot settings, data exports and job rows that are
+/// connections (their encrypted secrets with them), bot settings, quick replies, knowledge
+/// base, data exports and job rows that are
 /// not running, and anonymises its users (names, addresses, password hashes). Returns
 /// the job rows deleted.
 pub async fn personal_rows(conn: &mut PgConnection, tenant: TenantId) -> Result<u64, sqlx::Error> {
@@ -76,6 +77,11 @@ pub async fn personal_rows(conn: &mut PgConnection, tenant: TenantId) -> Result<
         "delete from sessions where tenant_id = $1",
         "delete from whatsapp_connections where tenant_id = $1",
         "delete from bot_settings where tenant_id = $1",
+        "delete from quick_replies where tenant_id = $1",
+        // FAQ entries and documents, their passages with them (cascade), and the passages
+        // of the bot page's knowledge text.
+        "delete from knowledge_entries where tenant_id = $1",
+        "delete from knowledge_passages where tenant_id = $1",
         // Data exports, their ZIP chunks with them (cascade).
         "delete from exports where tenant_id = $1",
         // Breach notices not yet mailed: their jobs go with the tenant's job rows below.

@@ -8,6 +8,7 @@ pub mod handoff;
 pub mod hijri;
 pub mod hours;
 pub mod ids;
+pub mod knowledge;
 pub mod locale;
 pub mod name;
 pub mod password;

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use crate::{
     clients::openai::Turn,
-    db::{bot_settings::BotSettings, messages::Message},
+    db::{bot_settings::BotSettings, knowledge::Passage, messages::Message},
+    domain::knowledge::MAX_PASSAGE_CHARS,
 };
 
 /// Turns of history the model sees, and their total size.
@@ -41,8 +42,10 @@ fn minutes(hhmm: &str) -> Option<u32> {
     Some(h.parse::<u32>().ok()? * 60 + m.parse::<u32>().ok()?)
 }
 
-/// The system prompt: who the bot speaks for, the business's own words, the rules.
-pub fn system_prompt(business_name: &str, s: &BotSettings) -> String {
+/// The system prompt: who the bot speaks for, the business's own words, the rules, and
+/// the passages of its knowledge base that match the customer's question (`passages`,
+/// best first; the whole knowledge is never sent).
+pub fn system_prompt(business_name: &str, s: &BotSettings, passages: &[Passage]) -> String {
     let language = match s.reply_language.as_str() {
         "ar" => "Reply in Arabic.",
         "en" => "Reply in English.",
@@ -51,16 +54,32 @@ pub fn system_prompt(business_name: &str, s: &BotSettings) -> String {
     let mut p = format!(
         "You are the WhatsApp assistant of \"{business_name}\". Answer the customer's latest messages in one short \
          message (under 700 characters), politely, using only what the business tells you below. If you do not know \
-         the answer, say a member of the team will follow up. Never invent prices, hours or policies. {language}\n{}\n",
+         the answer, say a member of the team will follow up. Never invent prices, hours or policies: state only \
+         those written in the knowledge below. {language}\n{}\n",
         super::handoff::PROMPT
     );
-    for (title, text) in [
-        ("About the business", &s.description),
-        ("Instructions from the business", &s.instructions),
-        ("Knowledge / FAQ", &s.knowledge),
-    ] {
+    for (title, text) in
+        [("About the business", &s.description), ("Instructions from the business", &s.instructions)]
+    {
         if !text.trim().is_empty() {
             p.push_str(&format!("\n{title}:\n{}\n", text.trim()));
+        }
+    }
+    let mut size = 0;
+    let kept: Vec<&str> = passages
+        .iter()
+        .map(|x| x.body.trim())
+        .take_while(|b| {
+            size += b.chars().count();
+            size <= MAX_PASSAGE_CHARS
+        })
+        .collect();
+    if kept.is_empty() {
+        p.push_str("\nKnowledge: nothing in the business's knowledge base matches this question.\n");
+    } else {
+        p.push_str("\nKnowledge (the passages of the business's knowledge base that match the question):\n");
+        for body in kept {
+            p.push_str(&format!("\n{body}\n"));
         }
     }
     p
@@ -235,16 +254,19 @@ mod tests {
     fn the_prompt_carries_the_business_words_and_language_rule() {
         let s = BotSettings {
             instructions: "Be brief.".into(),
-            knowledge: "Q: hours?\nA: 9 to 5".into(),
+            knowledge: "Q: hours?\nA: 9 to 5\n\nQ: parking?\nA: behind the shop".into(),
             reply_language: "ar".into(),
             ..Default::default()
         };
-        let p = system_prompt("Alnoor", &s);
+        let found = [Passage { body: "Q: hours?\nA: 9 to 5".into(), title: None, rank: 0.1 }];
+        let p = system_prompt("Alnoor", &s, &found);
         assert!(
             p.contains("\"Alnoor\"")
                 && p.contains("Be brief.")
                 && p.contains("Q: hours?")
                 && p.contains("Reply in Arabic.")
         );
+        assert!(!p.contains("parking"), "only the passages found, never the whole knowledge");
+        assert!(system_prompt("Alnoor", &s, &[]).contains("nothing in the business's knowledge base matches"));
     }
 }

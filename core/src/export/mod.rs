@@ -232,6 +232,7 @@ messages.csv — كل الرسائل، محادثة بعد محادثة، الأ
 usage_daily.json — الاستخدام اليومي · audit_log.json — سجل التدقيق
 invoices.json — الفواتير والإشعارات الدائنة كما صدرت، ببنودها
 notes.json — ملاحظات الفريق الداخلية على المحادثات
+quick_replies.json — الردود السريعة · knowledge_base.json — قاعدة المعرفة (الأسئلة الشائعة والمستندات)
 
 Your Mujibak account's data export
 account.json — the business and its bot settings
@@ -243,4 +244,5 @@ messages.csv — every message, thread by thread, oldest first (times in UTC). A
 usage_daily.json — daily usage · audit_log.json — the audit log
 invoices.json — invoices and credit notes as issued, with their lines
 notes.json — the team's internal notes on conversations
+quick_replies.json — quick replies · knowledge_base.json — the knowledge base (FAQ entries and documents)
 ";

@@ -1,7 +1,8 @@
 //! Owner settings: the bot — on/off, the business's own words, reply language, business
 //! hours with an away message, the fallback message, the welcome for customers opening
 //! the chat for the first time, and the model, chosen from the models the operator lists
-//! (`OPENAI_MODELS`): any other is refused (422).
+//! (`OPENAI_MODELS`): any other is refused (422). Saving re-indexes the pasted knowledge
+//! text as knowledge-base passages (`bot_settings::save`).
 
 use axum::{
     extract::State,

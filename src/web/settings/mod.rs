@@ -1,11 +1,17 @@
-//! Owner settings pages: the WhatsApp connection, the bot and quick replies.
+//! Owner settings pages: the WhatsApp connection, the bot, its knowledge base and quick
+//! replies.
 
 mod bot;
+mod knowledge;
 mod replies;
 mod whatsapp;
 
 use super::routes::Routes;
 
 pub fn routes() -> Routes {
-    Routes::new().merge(whatsapp::routes()).merge(bot::routes()).merge(replies::routes())
+    Routes::new()
+        .merge(whatsapp::routes())
+        .merge(bot::routes())
+        .merge(knowledge::routes())
+        .merge(replies::routes())
 }

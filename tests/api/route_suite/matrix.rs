@@ -104,6 +104,11 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/settings/whatsapp/token", [S, Is(404), Is(403), Is(303)]),
     ("GET", "/settings/bot", OWNER_PAGE),
     ("POST", "/settings/bot", [S, Is(303), Is(403), Is(303)]),
+    ("POST", "/settings/bot/try", [S, Is(200), Is(403), Is(200)]),
+    ("GET", "/settings/knowledge", OWNER_PAGE),
+    ("POST", "/settings/knowledge/faq", [S, Is(303), Is(403), Is(303)]),
+    ("POST", "/settings/knowledge/documents", [S, Is(303), Is(403), Is(303)]),
+    ("POST", "/settings/knowledge/{id}/delete", [S, Is(404), Is(403), Is(404)]),
     ("GET", "/settings/replies", OWNER_PAGE),
     ("POST", "/settings/replies", [S, Is(303), Is(403), Is(303)]),
     // `{id}` is a conversation's id here: no such saved answer.

@@ -1,0 +1,199 @@
+//! Owner settings: the knowledge base — FAQ entries (a question and its answer) and pasted
+//! documents (menus, price lists, policies), each searchable as passages; and "try the
+//! bot": a question answered as a customer's would be (the passages the search finds, the
+//! default model), shown with the passages it used.
+
+use axum::{
+    extract::{Path, State},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use mujibak_core::{
+    clients::openai::Turn,
+    db::{bot_settings, knowledge, tenants},
+    domain::{knowledge as rules, reply},
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    state::AppState,
+    web::{
+        extract::{Owner, Page},
+        input::Form,
+        limits,
+        routes::Routes,
+        session::set_flash,
+        WebError,
+    },
+};
+
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .route("/settings/knowledge", get(list))
+        .route("/settings/knowledge/faq", post(add_faq))
+        .route("/settings/knowledge/documents", post(add_document))
+        .route("/settings/knowledge/{id}/delete", post(delete))
+        .route("/settings/bot/try", post(try_bot))
+}
+
+#[derive(Serialize, Default)]
+struct KnowledgeView {
+    entries: Vec<knowledge::Entry>,
+    question: String,
+    answer: String,
+    title: String,
+    text: String,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+) -> Result<impl IntoResponse, WebError> {
+    let entries = knowledge::list(&mut *state.db.acquire().await?, owner.tenant_id).await?;
+    page.render("settings/knowledge.html", &KnowledgeView { entries, ..Default::default() })
+}
+
+#[derive(Deserialize)]
+struct FaqForm {
+    question: String,
+    answer: String,
+}
+
+#[derive(Deserialize)]
+struct DocumentForm {
+    title: String,
+    text: String,
+}
+
+/// Which of a title and a body is out of bounds (empty, or too long).
+fn out_of_bounds(title: &str, body: &str) -> Vec<&'static str> {
+    let mut wrong = Vec::new();
+    if !(1..=rules::MAX_TITLE_CHARS).contains(&title.chars().count()) {
+        wrong.push("errors.knowledge_title");
+    }
+    if !(1..=rules::MAX_BODY_CHARS).contains(&body.chars().count()) {
+        wrong.push("errors.knowledge_body");
+    }
+    wrong
+}
+
+/// Refuses a form (422, the page again with what was typed), or checks the entry limit.
+async fn refused(
+    state: &AppState,
+    page: &Page,
+    owner: &mujibak_core::db::users::User,
+    refused: &[String],
+    wrong: &[&str],
+    typed: KnowledgeView,
+) -> Result<Option<Response>, WebError> {
+    let mut conn = state.db.acquire().await?;
+    let full = knowledge::count(&mut conn, owner.tenant_id).await? >= rules::MAX_ENTRIES;
+    if refused.is_empty() && wrong.is_empty() && !full {
+        return Ok(None);
+    }
+    page.refuse(refused);
+    for key in wrong {
+        page.alert(key);
+    }
+    if full {
+        page.alert("errors.knowledge_full");
+    }
+    let entries = knowledge::list(&mut conn, owner.tenant_id).await?;
+    Ok(Some(page.invalid("settings/knowledge.html", &KnowledgeView { entries, ..typed })?))
+}
+
+async fn add_faq(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+    Form { data: f, refused: bad }: Form<FaqForm>,
+) -> Result<Response, WebError> {
+    let (question, answer) = (f.question.trim(), f.answer.trim());
+    let typed =
+        KnowledgeView { question: f.question.clone(), answer: f.answer.clone(), ..Default::default() };
+    if let Some(r) = refused(&state, &page, &owner, &bad, &out_of_bounds(question, answer), typed).await? {
+        return Ok(r);
+    }
+    let passage = rules::faq_passage(question, answer);
+    knowledge::add_faq(&mut *state.db.acquire().await?, owner.tenant_id, question, answer, &passage).await?;
+    set_flash(&state, &page.session, "success", "flash.knowledge_saved").await?;
+    Ok(Redirect::to("/settings/knowledge").into_response())
+}
+
+async fn add_document(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+    Form { data: f, refused: bad }: Form<DocumentForm>,
+) -> Result<Response, WebError> {
+    let (title, text) = (f.title.trim(), f.text.trim());
+    let typed = KnowledgeView { title: f.title.clone(), text: f.text.clone(), ..Default::default() };
+    if let Some(r) = refused(&state, &page, &owner, &bad, &out_of_bounds(title, text), typed).await? {
+        return Ok(r);
+    }
+    knowledge::add_document(&mut *state.db.acquire().await?, owner.tenant_id, title, text).await?;
+    set_flash(&state, &page.session, "success", "flash.knowledge_saved").await?;
+    Ok(Redirect::to("/settings/knowledge").into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+    if !knowledge::delete(&mut *state.db.acquire().await?, owner.tenant_id, id).await? {
+        return Err(WebError::NotFound);
+    }
+    set_flash(&state, &page.session, "success", "flash.knowledge_deleted").await?;
+    Ok(Redirect::to("/settings/knowledge").into_response())
+}
+
+#[derive(Deserialize)]
+struct TryForm {
+    question: String,
+}
+
+#[derive(Serialize)]
+struct TryView {
+    question: String,
+    answer: Option<String>,
+    /// Why no answer came (the model's failure class), if none did.
+    failed: bool,
+    passages: Vec<knowledge::Passage>,
+}
+
+async fn try_bot(
+    State(state): State<AppState>,
+    page: Page,
+    Owner(owner): Owner,
+    Form { data: f, refused: bad }: Form<TryForm>,
+) -> Result<Response, WebError> {
+    let question: String = f.question.trim().chars().take(1_000).collect();
+    if !bad.is_empty() || question.is_empty() {
+        page.refuse(&bad);
+        page.alert("errors.try_question");
+        let view = TryView { question, answer: None, failed: false, passages: Vec::new() };
+        return page.invalid("settings/try.html", &view);
+    }
+    limits::BOT_TRIALS.check(&state, &owner.tenant_id.to_string()).await?;
+    let mut conn = state.db.acquire().await?;
+    let settings = bot_settings::get(&mut conn, owner.tenant_id).await?;
+    let business = tenants::get(&mut conn, owner.tenant_id).await?.business_name;
+    let terms = rules::terms(&question);
+    let passages = knowledge::relevant(&mut conn, owner.tenant_id, &terms, rules::MAX_PASSAGES).await?;
+    drop(conn);
+    let system = reply::system_prompt(&business, &settings, &passages);
+    let asked = [Turn { from_customer: true, text: question.clone() }];
+    let answer = state.model.reply(None, &system, &asked).await;
+    if let Err(e) = &answer {
+        tracing::warn!(tenant.id = %owner.tenant_id, error = %e, "try the bot: the model failed");
+    }
+    let failed = answer.is_err();
+    Ok(page
+        .render("settings/try.html", &TryView { question, answer: answer.ok(), failed, passages })?
+        .into_response())
+}
