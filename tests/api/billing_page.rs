@@ -53,4 +53,9 @@ async fn an_owner_sees_usage_against_the_plan_and_changes_plan_at_once_audited(p
             .await
             .unwrap();
     assert_eq!(detail, serde_json::json!({ "from": "trial", "to": "starter" }));
+    // No plan sells more WhatsApp numbers than a business can connect (one).
+    let most: i32 = sqlx::query_scalar("select max(numbers) from plans").fetch_one(&p.pool).await.unwrap();
+    assert_eq!(most, 1);
+    let more = sqlx::query("update plans set numbers = 3 where plan_id = 'pro'").execute(&p.pool).await;
+    assert!(more.is_err(), "the database refuses a plan promising numbers that cannot be connected");
 }
