@@ -1,15 +1,16 @@
-//! One invoice or credit note, printable (owner only): a simplified tax invoice in Arabic
-//! with English alongside, as issued (seller, the buyer as printed, lines, subtotal, VAT,
-//! total) with its ZATCA QR code drawn as SVG from the stored payload. Another
-//! business's invoice is 404.
+//! One invoice or credit note (owner only), printable and as a PDF download: a simplified
+//! tax invoice in Arabic with English alongside, as issued (seller, the buyer as printed,
+//! lines, subtotal, VAT, total) with its ZATCA QR code drawn from the stored payload (SVG
+//! on the page). Another business's invoice is 404.
 
 use axum::{
     extract::{Path, State},
+    http::header,
     response::{IntoResponse, Response},
     routing::get,
 };
 use chrono::{DateTime, Utc};
-use mujibak_core::{billing::money, db::invoices};
+use mujibak_core::billing::{self, money, Printed};
 use qrcode::{render::svg, EcLevel, QrCode};
 use serde::Serialize;
 use uuid::Uuid;
@@ -22,7 +23,9 @@ use super::{
 use crate::state::AppState;
 
 pub fn routes() -> Routes {
-    Routes::new().route("/billing/invoices/{invoice}", get(invoice_page))
+    Routes::new()
+        .route("/billing/invoices/{invoice}", get(invoice_page))
+        .route("/billing/invoices/{invoice}/pdf", get(invoice_pdf))
 }
 
 #[derive(Serialize)]
@@ -36,6 +39,7 @@ struct LineView {
 
 #[derive(Serialize)]
 struct InvoiceView {
+    id: String,
     credit_note: bool,
     number: String,
     credits: Option<String>,
@@ -60,16 +64,9 @@ async fn invoice_page(
     Owner(user): Owner,
     Path(invoice): Path<String>,
 ) -> Result<Response, WebError> {
-    let id: Uuid = invoice.parse().map_err(|_| WebError::NotFound)?;
-    let mut conn = state.db.acquire().await?;
-    let doc = invoices::get(&mut conn, user.tenant_id, id).await?.ok_or(WebError::NotFound)?;
-    let lines = invoices::lines(&mut conn, user.tenant_id, id).await?;
-    let credits = match doc.credits {
-        Some(original) => invoices::get(&mut conn, user.tenant_id, original).await?.map(|o| o.number),
-        None => None,
-    };
-    drop(conn);
+    let Printed { invoice: doc, lines, credits } = printed(&state, user.tenant_id, &invoice).await?;
     let view = InvoiceView {
+        id: doc.invoice_id.to_string(),
         credit_note: doc.kind == "credit_note",
         qr_svg: qr_svg(&doc.qr)?,
         number: doc.number,
@@ -96,6 +93,39 @@ async fn invoice_page(
         uuid: doc.uuid.to_string(),
     };
     Ok(page.render("billing/invoice.html", &view)?.into_response())
+}
+
+/// The same document as a PDF download, named by its number (drawn off the async threads).
+async fn invoice_pdf(
+    State(state): State<AppState>,
+    Owner(user): Owner,
+    Path(invoice): Path<String>,
+) -> Result<Response, WebError> {
+    let doc = printed(&state, user.tenant_id, &invoice).await?;
+    let name = format!("{}.pdf", doc.invoice.number);
+    let bytes = tokio::task::spawn_blocking(move || billing::pdf::render(&doc))
+        .await
+        .map_err(|e| WebError::Internal(e.into()))?
+        .map_err(|e| WebError::Internal(e.into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The caller's document `invoice` (a path segment): 404 when it is not a UUID or not theirs.
+async fn printed(
+    state: &AppState,
+    tenant: mujibak_core::domain::TenantId,
+    invoice: &str,
+) -> Result<Printed, WebError> {
+    let id: Uuid = invoice.parse().map_err(|_| WebError::NotFound)?;
+    billing::printed(&state.db, tenant, id).await?.ok_or(WebError::NotFound)
 }
 
 /// The QR code of `payload` as an `<svg>` element (no XML prolog, so it can sit in HTML).

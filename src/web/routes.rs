@@ -138,6 +138,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/billing", G, Access::Owner, &["paid"]),
     r("/billing/plan", P, Access::Owner, &["plan"]),
     r("/billing/invoices/{invoice}", G, Access::Owner, NONE),
+    r("/billing/invoices/{invoice}/pdf", G, Access::Owner, NONE),
     r("/team", G, Access::Owner, NONE),
     r("/team/invite", P, Access::Owner, &["email"]),
     r("/team/{user_id}/remove", GP, Access::Owner, NONE),

@@ -15,6 +15,7 @@ pub mod chain;
 pub mod emails;
 pub mod money;
 pub mod pay;
+pub mod pdf;
 pub mod plan;
 pub mod qr;
 pub mod run;
@@ -59,8 +60,31 @@ pub enum BillingError {
     Qr(#[from] qr::FieldTooLong),
     #[error("the invoice chain is broken: {0}")]
     Chain(#[from] chain::ChainError),
+    #[error("the invoice PDF could not be drawn: {0}")]
+    Pdf(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// An issued document with what its printed forms (page and PDF) show: its lines and,
+/// for a credit note, the number of the invoice it reverses.
+#[derive(Debug, Clone)]
+pub struct Printed {
+    pub invoice: Invoice,
+    pub lines: Vec<Line>,
+    pub credits: Option<String>,
+}
+
+/// `tenant`'s document `invoice` as printed, or `None` when `tenant` has no such document.
+pub async fn printed(pool: &PgPool, tenant: TenantId, invoice: Uuid) -> Result<Option<Printed>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let Some(doc) = db::get(&mut conn, tenant, invoice).await? else { return Ok(None) };
+    let lines = db::lines(&mut conn, tenant, invoice).await?;
+    let credits = match doc.credits {
+        Some(original) => db::get(&mut conn, tenant, original).await?.map(|o| o.number),
+        None => None,
+    };
+    Ok(Some(Printed { invoice: doc, lines, credits }))
 }
 
 /// Issues `tenant`'s invoice for the month starting `period`, or returns the one it has

@@ -96,6 +96,7 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/billing/plan", [S, Is(303), Is(403), Is(303)]),
     // No such invoice (tests/api/invoice_page.rs opens real ones).
     ("GET", "/billing/invoices/{invoice}", [S, Is(404), Is(403), Is(404)]),
+    ("GET", "/billing/invoices/{invoice}/pdf", [S, Is(404), Is(403), Is(404)]),
     ("GET", "/team", OWNER_PAGE),
     ("POST", "/team/invite", [S, Is(303), Is(403), Is(303)]),
     ("GET", "/settings/whatsapp", OWNER_PAGE),
