@@ -4,6 +4,13 @@
 //! re-authorise (the new token checked the same way), disconnect, check against the Graph
 //! API, and re-encrypt every secret under the current key. Only a connection Meta verified
 //! holds its number (`whatsapp_connections_live_number`), so a made-up token claims nothing.
+//! Connecting also asks Meta whether the WhatsApp Business Account holds the number and
+//! subscribes the app to the account's webhooks; a refusal names the owner's next step
+//! ([`Refusal`]).
+
+mod refusal;
+
+pub use refusal::{Refusal, Step};
 
 use secrecy::SecretString;
 use serde_json::json;
@@ -12,7 +19,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::new_token,
-    clients::whatsapp::{Creds, GraphClient, GraphError, GraphErrorClass, NumberInfo},
+    clients::whatsapp::{Creds, GraphClient, GraphError, NumberInfo},
     crypto::{CryptoError, Keyring},
     db::{
         audit::{self, Actor},
@@ -40,12 +47,9 @@ pub enum ConnectionError {
     NumberTaken,
     #[error("no connected number")]
     NotConnected,
-    /// Meta refused the token for this number (wrong token, or a number it cannot read).
-    #[error("Meta did not accept the access token for this number")]
-    Rejected,
-    /// Meta could not be asked (unreachable, or no answer); nothing was stored.
-    #[error("Meta could not be reached")]
-    MetaUnreachable,
+    /// Meta refused (or could not be asked); nothing was stored.
+    #[error("Meta refused the connection: {0:?}")]
+    Refused(Refusal),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
@@ -67,10 +71,23 @@ async fn verify(
     token: &SecretString,
 ) -> Result<NumberInfo, ConnectionError> {
     let creds = Creds { phone_number_id, access_token: token };
-    graph.check(&creds).await.map_err(|e| match e.class() {
-        GraphErrorClass::Retry | GraphErrorClass::RateLimited { .. } => ConnectionError::MetaUnreachable,
-        _ => ConnectionError::Rejected,
-    })
+    graph.check(&creds).await.map_err(|e| ConnectionError::Refused(Refusal::of(Step::Number, &e)))
+}
+
+/// Asks Meta whether the account `waba_id` holds the number, then subscribes the app to the
+/// account's webhooks (asking again is harmless: Meta keeps one subscription).
+async fn join_account(
+    graph: &GraphClient,
+    waba_id: &str,
+    phone_number_id: &str,
+    token: &SecretString,
+) -> Result<(), ConnectionError> {
+    let refused = |e: GraphError| ConnectionError::Refused(Refusal::of(Step::Account, &e));
+    let numbers = graph.account_numbers(waba_id, token).await.map_err(refused)?;
+    if !numbers.iter().any(|n| n == phone_number_id) {
+        return Err(ConnectionError::Refused(Refusal::WrongAccount));
+    }
+    graph.subscribe_app(waba_id, token).await.map_err(refused)
 }
 
 fn map_unique(e: sqlx::Error) -> ConnectionError {
@@ -86,7 +103,8 @@ fn map_unique(e: sqlx::Error) -> ConnectionError {
 }
 
 /// Creates the tenant's connection (status active, verified) once Meta accepted the token
-/// for the number; the display number is the one Meta reports, if it reports one.
+/// for the number, confirmed the account holds it and subscribed the app to the account;
+/// the display number is the one Meta reports, if it reports one.
 pub async fn connect(
     pool: &PgPool,
     keyring: &Keyring,
@@ -98,6 +116,7 @@ pub async fn connect(
     use secrecy::ExposeSecret;
     let phone_number_id = input.phone_number_id.trim();
     let info = verify(graph, phone_number_id, &input.access_token).await?;
+    join_account(graph, input.waba_id.trim(), phone_number_id, &input.access_token).await?;
     let display_number = Some(info.display_phone_number.trim())
         .filter(|d| !d.is_empty())
         .unwrap_or(input.display_number.trim());

@@ -2,7 +2,9 @@
 //! only the demo, gets its own number. The number is created at the sandbox Graph API
 //! (`POST /_sandbox/graph/numbers`, as Meta's dashboard would) with a fresh token and app
 //! secret, then connected through the same path as a real one (`connections::connect`
-//! verifies the token against the Graph API), and its webhook set to the connection's URL.
+//! verifies the token against the Graph API, checks the account holds the number and
+//! subscribes to it), and its webhook set to the connection's URL and verify token, which
+//! the sandbox Graph API checks with Meta's handshake.
 
 use axum::{
     extract::State,
@@ -26,6 +28,9 @@ use crate::{
         WebError,
     },
 };
+
+/// The sandbox's one WhatsApp Business Account, holding every sandbox number.
+const WABA_ID: &str = "SANDBOX-WABA";
 
 /// Mounted only when the app runs in sandbox mode.
 pub fn routes() -> Routes {
@@ -56,10 +61,11 @@ async fn connect(
     let suffix: String = uuid::Uuid::new_v4().simple().to_string().chars().take(10).collect();
     let phone_number_id = format!("SANDBOX-PN-{suffix}");
     let digits: String = suffix.chars().filter(char::is_ascii_digit).chain("0000".chars()).take(4).collect();
-    register(&state, json!({ "phone_number_id": phone_number_id, "access_token": token })).await?;
+    let number = json!({ "phone_number_id": phone_number_id, "access_token": token, "waba_id": WABA_ID });
+    register(&state, number).await?;
     let input = ConnectInput {
         phone_number_id: phone_number_id.clone(),
-        waba_id: "SANDBOX-WABA".into(),
+        waba_id: WABA_ID.into(),
         display_number: format!("+966 50 111 {digits}"),
         access_token: SecretString::from(token.clone()),
         app_secret: SecretString::from(secret.clone()),
@@ -83,8 +89,9 @@ async fn connect(
         Err(e) => return Err(WebError::Internal(e.into())),
     };
     let webhook = format!("{}/webhooks/whatsapp/{}", state.config.http.base_url, connected.webhook_key);
-    let number = json!({ "phone_number_id": phone_number_id, "access_token": token,
-        "webhook_url": webhook, "app_secret": input.app_secret.expose_secret() });
+    let number = json!({ "phone_number_id": phone_number_id, "access_token": token, "waba_id": WABA_ID,
+        "webhook_url": webhook, "app_secret": input.app_secret.expose_secret(),
+        "verify_token": connected.verify_token });
     register(&state, number).await?;
     tracing::info!(tenant.id = %owner.tenant_id, "sandbox number connected");
     set_flash(&state, &page.session, "success", "flash.sandbox_connected").await?;

@@ -80,7 +80,11 @@ impl Page {
 
     /// Shows the catalog text `key` atop this page (an error about the whole form).
     pub fn alert(&self, key: &str) {
-        let text = self.text(key);
+        self.alert_text(self.text(key));
+    }
+
+    /// An alert atop the page, already in the page's language.
+    pub fn alert_text(&self, text: String) {
         if let Ok(mut alerts) = self.alerts.lock() {
             if !alerts.contains(&text) {
                 alerts.push(text);

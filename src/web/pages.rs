@@ -1,5 +1,5 @@
 //! Public and shared pages: landing, dashboard home, privacy policy, the language switch
-//! and the stylesheet.
+//! and the static assets (the stylesheet, the copy buttons' script).
 
 use axum::{
     extract::State,
@@ -31,6 +31,7 @@ pub fn routes() -> Routes {
         .route("/privacy", get(privacy))
         .route("/lang", post(switch_language))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/copy.js", get(copy_script))
 }
 
 #[derive(Serialize)]
@@ -140,5 +141,17 @@ async fn stylesheet() -> Result<impl IntoResponse, WebError> {
     Ok((
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         css,
+    ))
+}
+
+/// The copy buttons' script (the WhatsApp settings page's webhook URL and verify token).
+async fn copy_script() -> Result<impl IntoResponse, WebError> {
+    let js = Views::asset("copy.js").ok_or(WebError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        js,
     ))
 }

@@ -94,6 +94,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/readyz", G, Access::Open, NONE),
     r("/static/app.css", G, Access::Open, NONE),
     r("/static/inbox.js", G, Access::Open, NONE),
+    r("/static/copy.js", G, Access::Open, NONE),
     r("/webhooks/whatsapp/{key}", GP, Access::Webhook, NONE),
     r("/webhooks/moyasar", P, Access::Webhook, NONE),
     r("/webhooks/moyasar/invoice", P, Access::Webhook, NONE),

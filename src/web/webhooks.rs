@@ -1,4 +1,5 @@
-//! `/webhooks/whatsapp/{key}`: Meta's subscription handshake (GET) and deliveries (POST).
+//! `/webhooks/whatsapp/{key}`: Meta's subscription handshake (GET; a passed one is recorded
+//! for the settings page's setup checklist) and deliveries (POST).
 //! The key in the URL picks the connection (404 if none), whose app secret must sign the
 //! raw body (401 and nothing stored otherwise); connections are cached for a few seconds
 //! (`connection_cache`). A signed delivery is stored, one row per message or status keyed
@@ -72,6 +73,8 @@ async fn handshake(
     let token = q.get("hub.verify_token").map(String::as_str).unwrap_or("");
     let subscribe = q.get("hub.mode").map(String::as_str) == Some("subscribe");
     if subscribe && bool::from(token.as_bytes().ct_eq(conn.verify_token.as_bytes())) {
+        db_connections::mark_webhook_verified(&state.db, conn.tenant_id, conn.connection_id).await?;
+        tracing::info!(tenant.id = %conn.tenant_id, "webhook verified by Meta");
         Ok((StatusCode::OK, q.get("hub.challenge").cloned().unwrap_or_default()).into_response())
     } else {
         tracing::warn!(tenant.id = %conn.tenant_id, "webhook handshake refused: wrong verify token");

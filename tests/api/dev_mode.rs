@@ -153,6 +153,12 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     assert_eq!((connected.status, connected.location()), (StatusCode::SEE_OTHER, "/settings/whatsapp"));
     let settings = newcomer.get("/settings/whatsapp").await;
     assert!(settings.body.contains("SANDBOX-PN-") && settings.body.contains("sandbox number is connected"));
+    // The sandbox Graph API ran Meta's webhook handshake with the connection's verify token.
+    assert!(
+        settings.body.contains(r#"<li class="done" data-step="webhook">"#),
+        "the sandbox did not verify the webhook: {}",
+        settings.body
+    );
     newcomer.get("/settings/bot").await;
     let bot = [
         ("enabled", "on"),

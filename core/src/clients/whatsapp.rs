@@ -160,6 +160,33 @@ impl GraphClient {
         serde_json::from_value(v).map_err(|e| GraphError::Ambiguous(format!("unexpected answer: {e}")))
     }
 
+    /// The ids of the phone numbers the WhatsApp Business Account `waba_id` holds that the
+    /// token can read (`GET /{waba_id}/phone_numbers`).
+    pub async fn account_numbers(
+        &self,
+        waba_id: &str,
+        token: &SecretString,
+    ) -> Result<Vec<String>, GraphError> {
+        let object = Creds { phone_number_id: waba_id, access_token: token };
+        let v = self.call(reqwest::Method::GET, &object, "phone_numbers?fields=id", None).await?;
+        let Some(data) = v.get("data").and_then(Value::as_array) else {
+            return Err(GraphError::Ambiguous("unexpected answer: no data".into()));
+        };
+        Ok(data.iter().filter_map(|n| n.get("id").and_then(Value::as_str)).map(str::to_owned).collect())
+    }
+
+    /// Subscribes the token's app to the account's webhooks (`POST /{waba_id}/subscribed_apps`),
+    /// which Meta requires before it delivers the account's messages to the app's callback URL.
+    pub async fn subscribe_app(&self, waba_id: &str, token: &SecretString) -> Result<(), GraphError> {
+        let object = Creds { phone_number_id: waba_id, access_token: token };
+        let v = self.call(reqwest::Method::POST, &object, "subscribed_apps", None).await?;
+        match v.get("success").and_then(Value::as_bool) {
+            Some(true) => Ok(()),
+            _ => Err(GraphError::Ambiguous("unexpected answer: no success".into())),
+        }
+    }
+
+    /// Calls `path` under the Graph object `creds.phone_number_id` (a number, or an account).
     async fn call(
         &self,
         method: reqwest::Method,

@@ -24,6 +24,8 @@ pub struct Connection {
     pub unlinked_at: Option<DateTime<Utc>>,
     /// When Meta last accepted its token for the number (`None`: connected before the check).
     pub verified_at: Option<DateTime<Utc>>,
+    /// When Meta last verified the webhook URL (the handshake with our verify token).
+    pub webhook_verified_at: Option<DateTime<Utc>>,
 }
 
 /// A connection to insert.
@@ -39,7 +41,8 @@ pub struct NewConnection<'a> {
 }
 
 const COLUMNS: &str = "tenant_id, connection_id, webhook_key, phone_number_id, waba_id, display_number, \
-    access_token_enc, app_secret_enc, verify_token, status, status_detail, linked_at, unlinked_at, verified_at";
+    access_token_enc, app_secret_enc, verify_token, status, status_detail, linked_at, unlinked_at, verified_at, \
+    webhook_verified_at";
 
 pub async fn insert(
     conn: &mut PgConnection,
@@ -183,6 +186,37 @@ pub async fn mark_verified(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Meta verified the webhook URL of the live connection `connection_id` just now.
+pub async fn mark_webhook_verified(
+    pool: &PgPool,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update whatsapp_connections set webhook_verified_at = now()
+         where tenant_id = $1 and connection_id = $2 and unlinked_at is null",
+    )
+    .bind(tenant_id)
+    .bind(connection_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Whether a customer has written to the connection's number yet (their first message
+/// made a contact, which is kept while the account lives).
+pub async fn has_customers(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    connection_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("select exists (select 1 from contacts where tenant_id = $1 and connection_id = $2)")
+        .bind(tenant_id)
+        .bind(connection_id)
+        .fetch_one(conn)
+        .await
 }
 
 pub async fn unlink(

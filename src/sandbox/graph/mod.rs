@@ -5,15 +5,18 @@
 //! `biz_opaque_callback_data`. `GET /_sandbox/graph/sends` lists every accepted send so
 //! another process (the chaos run, the benchmark) can count sends per callback data;
 //! `POST /_sandbox/graph/numbers` creates a number as Meta's dashboard would (how `mujibak
-//! dev` gives each business its own sandbox number). Owns
+//! dev` gives each business its own sandbox number, and, given the webhook URL and verify
+//! token, runs Meta's webhook handshake against it). A number's WhatsApp Business Account
+//! (`account`) lists it and takes app subscriptions. Owns
 //! only Meta's side of the wire formats (the Cloud API reference: signatures, sends,
 //! errors, statuses); everything lives in memory.
 
+mod account;
 mod routes;
 mod wire;
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     net::SocketAddr,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
@@ -27,6 +30,7 @@ use axum::{
 };
 use serde_json::Value;
 
+use account::*;
 use routes::*;
 use wire::*;
 
@@ -77,6 +81,10 @@ struct Number {
     token: String,
     webhook_url: Option<String>,
     app_secret: Option<String>,
+    /// The account holding the number; `None`: whichever account is asked (most tests).
+    waba_id: Option<String>,
+    /// Whether the token has `whatsapp_business_management` (reads and subscribes accounts).
+    manages: bool,
 }
 
 #[derive(Default)]
@@ -87,6 +95,8 @@ struct Inner {
     faults: VecDeque<GraphFault>,
     latency: Duration,
     statuses_off: bool,
+    /// Accounts whose webhooks an app subscribed to.
+    subscribed: HashSet<String>,
 }
 
 /// A running fake Graph API. Cheap to clone; every clone shares the same state.
@@ -125,7 +135,8 @@ impl GraphFake {
         webhook_url: Option<String>,
         app_secret: Option<String>,
     ) {
-        let number = Number { token: access_token.to_owned(), webhook_url, app_secret };
+        let number =
+            Number { token: access_token.to_owned(), webhook_url, app_secret, waba_id: None, manages: true };
         self.lock().numbers.insert(phone_number_id.to_owned(), number);
     }
 
@@ -169,6 +180,8 @@ impl GraphFake {
             .route("/_sandbox/graph/sends", get(list_sends))
             .route("/{version}/{phone_number_id}", get(phone_number))
             .route("/{version}/{phone_number_id}/messages", post(messages))
+            .route("/{version}/{phone_number_id}/phone_numbers", get(account_numbers))
+            .route("/{version}/{phone_number_id}/subscribed_apps", post(subscribe_app))
             .with_state(self.clone())
     }
 

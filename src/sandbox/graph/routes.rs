@@ -12,7 +12,7 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use super::{wire::*, GraphFake, GraphFault, SentMessage};
+use super::{account::handshake, wire::*, GraphFake, GraphFault, SentMessage};
 
 type Fake = State<GraphFake>;
 /// The `{version}` and `{phone_number_id}` path segments.
@@ -133,14 +133,24 @@ pub(super) async fn list_sends(State(fake): Fake) -> Json<Value> {
 }
 
 /// Registers (or replaces) a business number, as creating one in Meta's dashboard would:
-/// `{ "phone_number_id", "access_token", "webhook_url"?, "app_secret"? }`.
+/// `{ "phone_number_id", "access_token", "webhook_url"?, "app_secret"?, "waba_id"?,
+/// "verify_token"? }`. With a webhook URL and verify token, Meta's handshake runs first
+/// (as when an owner pastes them into the app's webhook settings): 502 if it fails.
 pub(super) async fn add_number(State(fake): Fake, Json(number): Json<Value>) -> StatusCode {
     let (Some(id), Some(token)) = (number["phone_number_id"].as_str(), number["access_token"].as_str())
     else {
         return StatusCode::BAD_REQUEST;
     };
     let text = |k: &str| number[k].as_str().map(str::to_owned);
+    if let (Some(url), Some(verify_token)) = (text("webhook_url"), text("verify_token")) {
+        if !handshake(&fake.http, &url, &verify_token).await {
+            return StatusCode::BAD_GATEWAY;
+        }
+    }
     fake.register_number(id, token, text("webhook_url"), text("app_secret"));
+    if let Some(waba_id) = text("waba_id") {
+        fake.place_number(id, &waba_id, true);
+    }
     tracing::info!("sandbox graph: a business number was registered");
     StatusCode::NO_CONTENT
 }

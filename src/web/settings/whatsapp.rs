@@ -1,7 +1,11 @@
-//! Owner settings: the WhatsApp connection — connect (once the owner proved their address;
-//! Meta must accept the token for the number, see `connections::connect`), check against
-//! Meta, replace the token, disconnect — with its history. A refusal never says whether
-//! another business holds the number unless Meta accepted the token for it.
+//! Owner settings: the WhatsApp connection — a step-by-step guide through Meta's dashboard,
+//! connect (once the owner proved their address; Meta must accept the token for the number
+//! and the account must hold it, see `connections::connect`), check against Meta, replace
+//! the token, disconnect — with a setup checklist and the history (`view`). Meta's refusal
+//! is shown as the step that fixes it; it never says whether another business holds the
+//! number unless Meta accepted the token for it.
+
+mod view;
 
 use axum::{
     extract::State,
@@ -14,7 +18,8 @@ use mujibak_core::{
     db::{audit::Actor, connections as db_connections},
 };
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use view::view;
 
 use crate::{
     state::AppState,
@@ -34,62 +39,6 @@ pub(super) fn routes() -> Routes {
         .route("/settings/whatsapp/check", post(check))
         .route("/settings/whatsapp/token", post(new_token))
         .route("/settings/whatsapp/disconnect", get(confirm_disconnect).post(disconnect))
-}
-
-#[derive(Serialize)]
-struct ConnectionView {
-    display_number: String,
-    phone_number_id: String,
-    waba_id: String,
-    status: String,
-    status_detail: Option<String>,
-    webhook_url: String,
-    verify_token: String,
-    linked_at: String,
-}
-
-#[derive(Serialize)]
-struct HistoryRow {
-    display_number: String,
-    linked_at: String,
-    unlinked_at: Option<String>,
-}
-
-#[derive(Serialize)]
-struct WhatsAppView {
-    live: Option<ConnectionView>,
-    history: Vec<HistoryRow>,
-    form: FormView,
-    /// `mujibak dev`: offer a sandbox number in one click.
-    sandbox: bool,
-}
-
-async fn view(
-    state: &AppState,
-    owner: &mujibak_core::db::users::User,
-    form: FormView,
-) -> Result<WhatsAppView, WebError> {
-    let mut conn = state.db.acquire().await?;
-    let live = db_connections::live(&mut conn, owner.tenant_id).await?.map(|c| ConnectionView {
-        webhook_url: format!("{}/webhooks/whatsapp/{}", state.config.http.base_url, c.webhook_key),
-        display_number: c.display_number,
-        phone_number_id: c.phone_number_id,
-        waba_id: c.waba_id,
-        status: c.status,
-        status_detail: c.status_detail,
-        verify_token: c.verify_token,
-        linked_at: c.linked_at.to_rfc3339(),
-    });
-    let history = db_connections::history(&mut conn, owner.tenant_id)
-        .await?
-        .into_iter()
-        .map(|c| HistoryRow {
-            display_number: c.display_number,
-            linked_at: c.linked_at.to_rfc3339(),
-            unlinked_at: c.unlinked_at.map(|t| t.to_rfc3339()),
-        })
-        .collect();
-    Ok(WhatsAppView { live, history, form, sandbox: state.sandbox })
 }
 
 async fn whatsapp(
@@ -175,8 +124,16 @@ async fn connect(
             set_flash(&state, &page.session, "success", "flash.connected").await?;
             return Ok(Redirect::to("/settings/whatsapp").into_response());
         }
-        Err(ConnectionError::Rejected) => "errors.meta_rejected",
-        Err(ConnectionError::MetaUnreachable) => "errors.meta_unreachable",
+        Err(ConnectionError::Refused(refused)) => {
+            tracing::info!(tenant.id = %owner.tenant_id, refusal = ?refused, "Meta refused the connection");
+            match view::refusal(&page, refused) {
+                (Some(field), text) => {
+                    form.errors.insert(field.to_owned(), text);
+                }
+                (None, text) => page.alert_text(text),
+            }
+            return page.invalid("settings/whatsapp.html", &view(&state, &owner, form).await?);
+        }
         Err(ConnectionError::NumberTaken) => "errors.number_held",
         Err(ConnectionError::AlreadyConnected) => "errors.already_connected",
         Err(e) => return Err(WebError::Internal(e.into())),
@@ -248,8 +205,11 @@ async fn new_token(
     {
         Ok(()) => ("success", "flash.token_saved"),
         Err(ConnectionError::NotConnected) => return Err(WebError::NotFound),
-        Err(ConnectionError::Rejected) => ("error", "errors.meta_rejected"),
-        Err(ConnectionError::MetaUnreachable) => ("error", "errors.meta_unreachable"),
+        Err(ConnectionError::Refused(refused)) => {
+            let key = format!("connect_refusals.{}", refused.key());
+            set_flash(&state, &page.session, "error", &key).await?;
+            return Ok(Redirect::to("/settings/whatsapp").into_response());
+        }
         Err(ConnectionError::NumberTaken) => ("error", "errors.number_held"),
         Err(e) => return Err(WebError::Internal(e.into())),
     };
@@ -264,7 +224,7 @@ async fn confirm_disconnect(
     Owner(owner): Owner,
 ) -> Result<Response, WebError> {
     let view = view(&state, &owner, FormView::default()).await?;
-    if view.live.is_none() {
+    if !view.is_connected() {
         return Err(WebError::NotFound);
     }
     Ok(page.render("settings/disconnect.html", &view)?.into_response())

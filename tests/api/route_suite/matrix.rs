@@ -38,6 +38,7 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     // A session never opens it: only the bearer token (route_suite::World configures one).
     ("GET", "/static/app.css", ALL_200),
     ("GET", "/static/inbox.js", ALL_200),
+    ("GET", "/static/copy.js", ALL_200),
     ("GET", "/webhooks/whatsapp/{key}", [Is(403); 4]),
     ("POST", "/webhooks/whatsapp/{key}", [Is(401); 4]),
     // A form is not a Moyasar event or invoice (a wrong secret token: tests/api/payments.rs).
