@@ -21,6 +21,7 @@ const DELIVERY: &str = "س: هل عندكم توصيل؟\nج: نعم، التو�
 const RETURNS: &str = "الإرجاع والاستبدال خلال سبعة أيام من الشراء مع الفاتورة.";
 const PRICES: &str = "أسعار العطور تبدأ من ٩٠ ريالاً، وعلب الهدية بـ ٢٥ ريالاً.";
 const HOURS: &str = "Q: When do you open?\nA: Daily from 10am to midnight.";
+const AJWA: &str = "تمر عجوة المدينة، الكيلو بـ ٩٠ ريالاً.";
 
 async fn best(pool: &PgPool, tenant: TenantId, question: &str) -> Option<String> {
     let mut conn = pool.acquire().await.unwrap();
@@ -41,7 +42,7 @@ async fn arabic_questions_find_their_passage_whatever_the_spelling_and_never_ano
     let mut conn = pool.acquire().await.unwrap();
     tenants::insert(&mut conn, shop, "Oud House").await.unwrap();
     tenants::insert(&mut conn, other, "Elsewhere").await.unwrap();
-    let policies = format!("{DELIVERY}\n\n{RETURNS}\n\n{PRICES}");
+    let policies = format!("{DELIVERY}\n\n{RETURNS}\n\n{PRICES}\n\n{AJWA}");
     knowledge::add_document(&mut conn, shop, "السياسات والأسعار", &policies).await.unwrap();
     knowledge::add_faq(&mut conn, shop, "When do you open?", "Daily from 10am to midnight.", HOURS)
         .await
@@ -58,6 +59,8 @@ async fn arabic_questions_find_their_passage_whatever_the_spelling_and_never_ano
         ("كم سعر علبة الهديه", PRICES), // ه for ة
         ("أبغى أرجع العطر، وش سياسة الارجاع؟", RETURNS), // plain alef for إ
         ("What time do you open?", HOURS),
+        ("بكم العجوة؟", AJWA), // the article on a word ending in ة; the passage has none
+        ("وبالمدينة عندكم عجوه", AJWA), // و + ب + the article
     ] {
         assert_eq!(best(&pool, shop, question).await.as_deref(), Some(expected), "{question}");
     }
