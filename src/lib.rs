@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod chaos;
+pub mod eval_cli;
 pub mod harness;
 pub mod mail;
 pub mod roles;

@@ -1,5 +1,5 @@
 //! The one binary, in the roles of the Procfile: `mujibak migrate | web | worker | dev`,
-//! and the operator's commands (`rotate-keys`, `staff-token`).
+//! and the operator's commands (`rotate-keys`, `staff-token`, `eval`).
 
 use std::process::ExitCode;
 
@@ -30,6 +30,8 @@ enum Command {
     /// Manage the ops console's staff access tokens.
     #[command(subcommand)]
     StaffToken(mujibak::staff_cli::StaffToken),
+    /// Score the model's answers to a question set against its knowledge base.
+    Eval(mujibak::eval_cli::Eval),
 }
 
 #[tokio::main]
@@ -50,6 +52,7 @@ async fn main() -> ExitCode {
         Command::Dev => roles::dev(config).await,
         Command::RotateKeys => roles::rotate_keys(&config).await,
         Command::StaffToken(command) => mujibak::staff_cli::run(&config, command).await,
+        Command::Eval(args) => mujibak::eval_cli::run(&config, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
