@@ -1,6 +1,7 @@
-//! SendMessage: sends one stored outbound text through the Graph API, effectively once.
-//! Just before sending it re-checks that the account and the connection are active, the 24-hour window is
-//! open and (for a bot reply) the bot was not paused meanwhile. Every send carries our
+//! SendMessage: sends one stored outbound text, or template, through the Graph API,
+//! effectively once. Just before sending it re-checks that the account and the connection
+//! are active, the 24-hour window is open (for a text: a template is what Meta allows after
+//! it) and (for a bot reply) the bot was not paused meanwhile. Every send carries our
 //! message id as callback data. Only an error proving Meta never got the request is
 //! retried; an ambiguous outcome (timeout or broken exchange after the request was
 //! written, an answer without an id, or a crash between claiming the message and storing
@@ -19,7 +20,7 @@ use mujibak_core::{
     connections::token_context,
     db::{connections, conversations, messages, outbound},
     delivery,
-    domain::{reply, TenantId},
+    domain::{reply, template::TemplateSend, TenantId},
     metrics, notices,
 };
 use serde::{Deserialize, Serialize};
@@ -85,7 +86,13 @@ impl Job for SendMessage {
             give_up(&mut conn, tenant, &msg, "skipped", "the bot was paused for this conversation").await?;
             return Ok(());
         }
-        if !reply::window_open(conv.last_inbound_at, Utc::now()) {
+        let template = match msg.kind.as_str() {
+            "template" => {
+                Some(template_of(&msg).ok_or_else(|| JobError::permanent(anyhow::anyhow!("no template")))?)
+            }
+            _ => None,
+        };
+        if template.is_none() && !reply::window_open(conv.last_inbound_at, Utc::now()) {
             give_up(&mut conn, tenant, &msg, "skipped", "the 24-hour window is closed").await?;
             conversations::set_notice(&mut conn, tenant, conv.conversation_id, "window_closed", true).await?;
             return Ok(());
@@ -105,7 +112,11 @@ impl Job for SendMessage {
             .map_err(JobError::permanent)?;
         let creds = Creds { phone_number_id: &connection.phone_number_id, access_token: &token };
         let body = msg.body.clone().unwrap_or_default();
-        let error = match wa.graph.send_text(&creds, recipient, &body, &id.to_string()).await {
+        let sent = match &template {
+            Some(t) => wa.graph.send_template(&creds, recipient, t, &id.to_string()).await,
+            None => wa.graph.send_text(&creds, recipient, &body, &id.to_string()).await,
+        };
+        let error = match sent {
             Ok(wamid) => {
                 let note = msg.resent_at.map(|_| "resent");
                 let mut tx = ctx.db.begin().await?;
@@ -229,4 +240,10 @@ async fn notify_owner(
         notices::reauthorisation_needed(business, settings_url)
     })
     .await
+}
+
+/// What a template message sends (`details.template`).
+fn template_of(msg: &messages::Message) -> Option<TemplateSend> {
+    let details = msg.details.as_ref()?;
+    serde_json::from_value(details.0.get("template")?.clone()).ok()
 }

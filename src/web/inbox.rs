@@ -1,6 +1,7 @@
 //! The inbox: conversations newest first (search by name, number or text; keyset pages),
 //! a thread with delivery ticks and the 24-hour window, pausing the bot, and human
-//! replies (which pause the bot and go out through `send_message`). The thread shows what
+//! replies (which pause the bot and go out through `send_message`; refused once the 24-hour
+//! window has closed, when only a template can reach the customer: `follow_up`). The thread shows what
 //! webhooks changed: edited and deleted messages, a flow's answers, replies sent from the
 //! WhatsApp Business app, a customer's marketing opt-out. Opening a thread marks its
 //! customer messages read. The list and the open thread update themselves: /static/inbox.js
@@ -210,7 +211,13 @@ async fn reply(
         return Ok(Redirect::to(&format!("/inbox/{uuid}")).into_response());
     }
     let mut tx = state.db.begin().await?;
-    conversations::lock(&mut tx, tenant, uuid).await?.ok_or(WebError::NotFound)?;
+    let conv = conversations::lock(&mut tx, tenant, uuid).await?.ok_or(WebError::NotFound)?;
+    if !mujibak_core::domain::reply::window_open(conv.last_inbound_at, Utc::now()) {
+        // WhatsApp would refuse it (131047): say so now, and offer a template instead.
+        drop(tx);
+        set_flash(&state, &page.session, "error", "errors.window_closed").await?;
+        return Ok(Redirect::to(&format!("/inbox/{uuid}/template")).into_response());
+    }
     conversations::set_paused(&mut tx, tenant, uuid, true).await?;
     let message_id = messages::insert_outbound(&mut tx, tenant, uuid, "human", text, None, false).await?;
     messages::written_by(&mut tx, tenant, message_id, me.user_id).await?;

@@ -14,6 +14,7 @@ mod email;
 mod error;
 mod export;
 pub mod extract;
+mod follow_up;
 mod forms;
 mod gate;
 mod health;
@@ -95,6 +96,7 @@ pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
         .merge(team::routes())
         .merge(settings::routes())
         .merge(inbox::routes())
+        .merge(follow_up::routes())
         .merge(incidents::routes())
         .into_parts();
     let pages = pages

@@ -127,6 +127,12 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/inbox/{id}/pause", P, Access::SignedIn, NONE),
     r("/inbox/{id}/resume", P, Access::SignedIn, NONE),
     r("/inbox/{id}/reply", P, Access::SignedIn, &["text"]),
+    r(
+        "/inbox/{id}/template",
+        GP,
+        Access::SignedIn,
+        &["template", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10"],
+    ),
     r("/inbox/{id}/assign", P, Access::SignedIn, &["user"]),
     r("/inbox/{id}/notes", P, Access::SignedIn, &["note"]),
     r("/inbox/{id}/labels", P, Access::SignedIn, &["labels"]),

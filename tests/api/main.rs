@@ -60,6 +60,7 @@ mod slow_clients;
 mod takeover;
 mod team_inbox;
 mod team_trust;
+mod templates;
 mod tenancy;
 mod tenant_abuse;
 mod web;

@@ -108,6 +108,8 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "q") => "hello",
         (_, "before") => "",
         (_, "text") => "A reply",
+        ("/inbox/{id}/template", "template") => "follow_up|en",
+        ("/inbox/{id}/template", f) if f.starts_with('p') => "Sara",
         (_, "note") => "A note for the team",
         (_, "labels") => "vip, wholesale",
         (_, "label") => "vip",

@@ -277,5 +277,7 @@ mod tests {
     }
 }
 
+mod templates;
+
 #[cfg(test)]
 mod wire_tests;

@@ -154,3 +154,29 @@ pub async fn finish(
         .await?;
     Ok(())
 }
+
+/// Queues a template message written by `author_user_id`: `body` is the text as the
+/// customer reads it, `template` what is sent (stored as `details.template`).
+pub async fn insert_template(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    conversation_id: Uuid,
+    body: &str,
+    template: &crate::domain::template::TemplateSend,
+    author_user_id: crate::domain::UserId,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into messages (tenant_id, message_id, conversation_id, direction, author, kind, body, details,
+                               status, author_user_id)
+         values ($1, $2, $3, 'out', 'human', 'template', $4, jsonb_build_object('template', $5::jsonb), 'queued', $6)
+         returning message_id",
+    )
+    .bind(tenant_id)
+    .bind(Uuid::new_v4())
+    .bind(conversation_id)
+    .bind(body)
+    .bind(sqlx::types::Json(template))
+    .bind(author_user_id)
+    .fetch_one(conn)
+    .await
+}

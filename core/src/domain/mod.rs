@@ -14,6 +14,7 @@ pub mod name;
 pub mod password;
 pub mod reply;
 pub mod role;
+pub mod template;
 pub mod whatsapp;
 
 pub use email::EmailAddress;

@@ -32,14 +32,13 @@ impl GraphFake {
     }
 
     /// The ids of the numbers of `waba_id` the bearer token was issued for, or Graph's error.
-    fn account(&self, waba_id: &str, headers: &HeaderMap) -> Result<Vec<String>, Box<Response>> {
+    pub(super) fn account(&self, waba_id: &str, headers: &HeaderMap) -> Result<Vec<String>, Box<Response>> {
         let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
         let token = authorization.strip_prefix("Bearer ").unwrap_or("");
         let inner = self.lock();
         let own: Vec<_> = inner.numbers.iter().filter(|(_, n)| n.token == token).collect();
         if own.is_empty() {
-            let message = "Error validating access token: The access token is invalid or has expired";
-            return Err(Box::new(graph_error(StatusCode::UNAUTHORIZED, 190, Some(463), message, message)));
+            return Err(Box::new(invalid_token()));
         }
         if own.iter().any(|(_, n)| !n.manages) {
             let message = "Permissions error";
@@ -52,15 +51,7 @@ impl GraphFake {
             .map(|(id, _)| id.to_string())
             .collect();
         if listed.is_empty() && !known {
-            let message =
-                format!("Unsupported request. Object with ID '{waba_id}' does not exist{UNKNOWN_ID}");
-            return Err(Box::new(graph_error(
-                StatusCode::BAD_REQUEST,
-                100,
-                Some(33),
-                &message,
-                "Invalid parameter",
-            )));
+            return Err(Box::new(unknown_object(waba_id)));
         }
         Ok(listed)
     }

@@ -7,12 +7,14 @@
 //! `POST /_sandbox/graph/numbers` creates a number as Meta's dashboard would (how `mujibak
 //! dev` gives each business its own sandbox number, and, given the webhook URL and verify
 //! token, runs Meta's webhook handshake against it). A number's WhatsApp Business Account
-//! (`account`) lists it and takes app subscriptions. Owns
+//! (`account`) lists it and takes app subscriptions, and has a few message templates
+//! (`templates`), checked on a template send as Meta checks them. Owns
 //! only Meta's side of the wire formats (the Cloud API reference: signatures, sends,
 //! errors, statuses); everything lives in memory.
 
 mod account;
 mod routes;
+mod templates;
 mod wire;
 
 use std::{
@@ -23,7 +25,7 @@ use std::{
 };
 
 use axum::{
-    http::{header, HeaderMap, StatusCode},
+    http::{header, HeaderMap},
     response::Response,
     routing::{get, post},
     Router,
@@ -182,6 +184,7 @@ impl GraphFake {
             .route("/{version}/{phone_number_id}/messages", post(messages))
             .route("/{version}/{phone_number_id}/phone_numbers", get(account_numbers))
             .route("/{version}/{phone_number_id}/subscribed_apps", post(subscribe_app))
+            .route("/{version}/{phone_number_id}/message_templates", get(templates::list))
             .with_state(self.clone())
     }
 
@@ -200,19 +203,11 @@ impl GraphFake {
     fn authorize(&self, id: &str, headers: &HeaderMap) -> Result<String, Box<Response>> {
         let inner = self.lock();
         let Some(number) = inner.numbers.get(id) else {
-            let message = format!("Unsupported request. Object with ID '{id}' does not exist{UNKNOWN_ID}");
-            return Err(Box::new(graph_error(
-                StatusCode::BAD_REQUEST,
-                100,
-                Some(33),
-                &message,
-                "Invalid parameter",
-            )));
+            return Err(Box::new(unknown_object(id)));
         };
         let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
         if authorization.strip_prefix("Bearer ") != Some(number.token.as_str()) {
-            let message = "Error validating access token: The access token is invalid or has expired";
-            return Err(Box::new(graph_error(StatusCode::UNAUTHORIZED, 190, Some(463), message, message)));
+            return Err(Box::new(invalid_token()));
         }
         Ok(authorization.to_owned())
     }

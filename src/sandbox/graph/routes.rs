@@ -44,6 +44,11 @@ pub(super) async fn messages(
         Ok(recipient) => recipient,
         Err(details) => return invalid_parameter(details),
     };
+    if body["type"] == "template" {
+        if let Err(response) = super::templates::check(&body) {
+            return *response;
+        }
+    }
     let fault = fake.lock().faults.pop_front();
     if let Some(response) = fault.and_then(fault_response) {
         tracing::info!(?fault, "sandbox graph: injected send failure");

@@ -72,6 +72,18 @@ pub(super) fn invalid_parameter(details: &str) -> Response {
     graph_error(StatusCode::BAD_REQUEST, 100, None, "Invalid parameter", details)
 }
 
+/// Code 100, subcode 33: Graph knows no object `id` the caller may read.
+pub(super) fn unknown_object(id: &str) -> Response {
+    let message = format!("Unsupported request. Object with ID '{id}' does not exist{UNKNOWN_ID}");
+    graph_error(StatusCode::BAD_REQUEST, 100, Some(33), &message, "Invalid parameter")
+}
+
+/// Code 190, subcode 463: the bearer token is not one Graph accepts.
+pub(super) fn invalid_token() -> Response {
+    let message = "Error validating access token: The access token is invalid or has expired";
+    graph_error(StatusCode::UNAUTHORIZED, 190, Some(463), message, message)
+}
+
 /// Graph's error body: `{"error":{"message":"(#CODE) …","type":"OAuthException",…}}`.
 pub(super) fn graph_error(
     status: StatusCode,

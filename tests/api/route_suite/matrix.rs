@@ -78,6 +78,8 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/inbox/{id}/pause", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/resume", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/reply", [S, Is(404), Is(303), Is(303)]),
+    ("GET", "/inbox/{id}/template", A_ONLY),
+    ("POST", "/inbox/{id}/template", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/assign", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/notes", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/labels", [S, Is(404), Is(303), Is(303)]),
