@@ -133,14 +133,27 @@ impl GraphClient {
         text: &str,
         callback: &str,
     ) -> Result<String, GraphError> {
-        let mut body = json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "type": "text",
-            "text": { "preview_url": false, "body": truncate(text, 4096) },
-            "biz_opaque_callback_data": truncate(callback, 512) });
+        let body = json!({ "type": "text", "text": { "preview_url": false, "body": truncate(text, 4096) } });
+        self.send(creds, to, body, callback).await
+    }
+
+    /// Sends the message `content` (its `type` and the part it names) to `to` with
+    /// `callback` (≤ 512 characters) as `biz_opaque_callback_data`; returns Meta's message id.
+    async fn send(
+        &self,
+        creds: &Creds<'_>,
+        to: Recipient<'_>,
+        mut content: Value,
+        callback: &str,
+    ) -> Result<String, GraphError> {
+        content["messaging_product"] = json!("whatsapp");
+        content["recipient_type"] = json!("individual");
+        content["biz_opaque_callback_data"] = json!(truncate(callback, 512));
         match to {
-            Recipient::Phone(p) => body["to"] = json!(p),
-            Recipient::Bsuid(b) => body["recipient"] = json!(b),
+            Recipient::Phone(p) => content["to"] = json!(p),
+            Recipient::Bsuid(b) => content["recipient"] = json!(b),
         }
-        let v = self.call(reqwest::Method::POST, creds, "messages", Some(body)).await?;
+        let v = self.call(reqwest::Method::POST, creds, "messages", Some(content)).await?;
         v.pointer("/messages/0/id")
             .and_then(Value::as_str)
             .map(str::to_owned)

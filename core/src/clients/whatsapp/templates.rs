@@ -5,7 +5,7 @@
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use super::{truncate, Creds, GraphClient, GraphError, Recipient};
+use super::{Creds, GraphClient, GraphError, Recipient};
 use crate::domain::template::{Template, TemplateSend};
 
 impl GraphClient {
@@ -34,18 +34,9 @@ impl GraphClient {
         if !parameters.is_empty() {
             components.push(json!({ "type": "body", "parameters": parameters }));
         }
-        let mut body = json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "type": "template",
-            "template": { "name": template.name, "language": { "code": template.language }, "components": components },
-            "biz_opaque_callback_data": truncate(callback, 512) });
-        match to {
-            Recipient::Phone(p) => body["to"] = json!(p),
-            Recipient::Bsuid(b) => body["recipient"] = json!(b),
-        }
-        let v = self.call(reqwest::Method::POST, creds, "messages", Some(body)).await?;
-        v.pointer("/messages/0/id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| GraphError::Ambiguous("no message id in Graph's answer".into()))
+        let body = json!({ "type": "template",
+            "template": { "name": template.name, "language": { "code": template.language }, "components": components } });
+        self.send(creds, to, body, callback).await
     }
 }
 
