@@ -204,9 +204,14 @@ pub async fn check(
     keyring: &Keyring,
     conn: &Connection,
 ) -> Result<Result<NumberInfo, GraphError>, CryptoError> {
-    let token = keyring.open(&conn.access_token_enc, &token_context(conn.connection_id))?;
+    let token = access_token(keyring, conn)?;
     let creds = Creds { phone_number_id: &conn.phone_number_id, access_token: &token };
     Ok(graph.check(&creds).await)
+}
+
+/// The access token of a connection (Graph API calls).
+pub fn access_token(keyring: &Keyring, conn: &Connection) -> Result<SecretString, CryptoError> {
+    keyring.open(&conn.access_token_enc, &token_context(conn.connection_id))
 }
 
 /// The app secret of a connection (webhook signatures).

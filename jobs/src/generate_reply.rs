@@ -19,7 +19,7 @@ use mujibak_core::{
     accounts,
     billing::plan,
     clients::{openai::ModelError, whatsapp::Creds},
-    connections::token_context,
+    connections::access_token,
     db::{bot_settings, connections, conversations, knowledge as db_knowledge, messages, plans, tenants},
     domain::{handoff, hours, knowledge, reply, TenantId},
 };
@@ -93,10 +93,7 @@ impl Job for GenerateReply {
         let latest_in = history.iter().rev().find(|m| m.direction == "in" && m.deleted_at.is_none()).cloned();
         drop(conn);
 
-        let token = wa
-            .keyring
-            .open(&connection.access_token_enc, &token_context(connection.connection_id))
-            .map_err(JobError::permanent)?;
+        let token = access_token(&wa.keyring, &connection).map_err(JobError::permanent)?;
         let creds = Creds { phone_number_id: &connection.phone_number_id, access_token: &token };
         if let Some(wamid) = latest_in.as_ref().and_then(|m| m.wamid.as_deref()) {
             if let Err(e) = wa.graph.mark_read(&creds, wamid).await {

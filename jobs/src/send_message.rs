@@ -17,7 +17,6 @@ use chrono::Utc;
 use mujibak_core::{
     accounts,
     clients::whatsapp::{Creds, GraphErrorClass, Recipient},
-    connections::token_context,
     db::{connections, conversations, messages, outbound},
     delivery,
     domain::{reply, template::TemplateSend, TenantId},
@@ -106,10 +105,8 @@ impl Job for SendMessage {
             return Ok(());
         }
         drop(conn);
-        let token = wa
-            .keyring
-            .open(&connection.access_token_enc, &token_context(connection.connection_id))
-            .map_err(JobError::permanent)?;
+        let token =
+            mujibak_core::connections::access_token(&wa.keyring, &connection).map_err(JobError::permanent)?;
         let creds = Creds { phone_number_id: &connection.phone_number_id, access_token: &token };
         let body = msg.body.clone().unwrap_or_default();
         let sent = match &template {

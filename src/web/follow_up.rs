@@ -10,7 +10,7 @@ use axum::{
     routing::get,
 };
 use mujibak_core::{
-    connections::{token_context, Refusal, Step},
+    connections::{access_token, Refusal, Step},
     db::{connections, conversations, conversations::Conversation, outbound},
     domain::template::{ParamError, Template, MAX_PARAMS},
 };
@@ -64,8 +64,7 @@ async fn offered(
         return Ok((conv, Err(Refusal::TokenInvalid)));
     };
     drop(conn);
-    let token = state.keyring()?.open(&link.access_token_enc, &token_context(link.connection_id));
-    let token = token.map_err(|e| WebError::Internal(e.into()))?;
+    let token = access_token(state.keyring()?, &link).map_err(|e| WebError::Internal(e.into()))?;
     let listed = state.graph.templates(&link.waba_id, &token).await.map_err(|e| {
         tracing::warn!(tenant.id = %tenant, error = %e, "templates could not be listed");
         Refusal::of(Step::Account, &e)
@@ -82,7 +81,7 @@ async fn offered(
 /// The page: each template with a field per variable, or Meta's refusal as an alert.
 fn view(page: &Page, conv: Conversation, templates: Result<Vec<Template>, Refusal>) -> TemplatesView {
     let templates = templates.unwrap_or_else(|refusal| {
-        page.alert_text(page.text(&format!("connect_refusals.{}", refusal.key())));
+        page.alert(refusal.message_key());
         Vec::new()
     });
     TemplatesView {

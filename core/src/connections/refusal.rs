@@ -53,16 +53,16 @@ impl Refusal {
         }
     }
 
-    /// The message key under `connect_refusals` in the locale files.
-    pub fn key(self) -> &'static str {
+    /// The key of its message (the owner's next step) in the locale files.
+    pub fn message_key(self) -> &'static str {
         match self {
-            Refusal::UnknownNumber => "unknown_number",
-            Refusal::WrongAccount => "wrong_account",
-            Refusal::TokenInvalid => "token_invalid",
-            Refusal::MissingPermission => "missing_permission",
-            Refusal::Busy => "busy",
-            Refusal::Unreachable => "unreachable",
-            Refusal::Other(_) => "other",
+            Refusal::UnknownNumber => "connect_refusals.unknown_number",
+            Refusal::WrongAccount => "connect_refusals.wrong_account",
+            Refusal::TokenInvalid => "connect_refusals.token_invalid",
+            Refusal::MissingPermission => "connect_refusals.missing_permission",
+            Refusal::Busy => "connect_refusals.busy",
+            Refusal::Unreachable => "connect_refusals.unreachable",
+            Refusal::Other(_) => "connect_refusals.other",
         }
     }
 

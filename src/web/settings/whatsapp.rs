@@ -206,8 +206,7 @@ async fn new_token(
         Ok(()) => ("success", "flash.token_saved"),
         Err(ConnectionError::NotConnected) => return Err(WebError::NotFound),
         Err(ConnectionError::Refused(refused)) => {
-            let key = format!("connect_refusals.{}", refused.key());
-            set_flash(&state, &page.session, "error", &key).await?;
+            set_flash(&state, &page.session, "error", refused.message_key()).await?;
             return Ok(Redirect::to("/settings/whatsapp").into_response());
         }
         Err(ConnectionError::NumberTaken) => ("error", "errors.number_held"),

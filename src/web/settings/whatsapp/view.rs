@@ -95,7 +95,7 @@ pub(super) async fn view(state: &AppState, owner: &User, form: FormView) -> Resu
 /// Meta's refusal as the field it concerns and the step to take (in the page's language);
 /// no field: the whole form (Meta busy or unreachable, or an error Mujibak does not know).
 pub(super) fn refusal(page: &Page, refusal: Refusal) -> (Option<&'static str>, String) {
-    let text = page.text(&format!("connect_refusals.{}", refusal.key()));
+    let text = page.text(refusal.message_key());
     let field = match refusal {
         Refusal::UnknownNumber => Some("phone_number_id"),
         Refusal::WrongAccount => Some("waba_id"),
