@@ -104,3 +104,43 @@ async fn a_customer_who_stopped_marketing_is_offered_no_marketing_template(pool:
     assert!(p.owner.follow(&forced).await.body.contains("not among your approved templates"));
     assert_eq!(p.count("select count(*) from messages where kind = 'template'").await, 0);
 }
+
+#[tokio::test]
+async fn the_sandbox_refuses_a_template_send_as_meta_does() {
+    use mujibak_core::{
+        clients::whatsapp::{Creds, GraphClient, GraphError, Recipient},
+        domain::template::TemplateSend,
+    };
+    let graph = mujibak::sandbox::graph::GraphFake::start("127.0.0.1:0").await.unwrap();
+    graph.register_number("PN-X", "token-x", None, None);
+    let url = graph.base_url();
+    let config = mujibak_core::Config::from_lookup(|n| match n {
+        "DATABASE_URL" => Some("postgres://x".into()),
+        "WHATSAPP_GRAPH_URL" => Some(url.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let client = GraphClient::new(&config.whatsapp);
+    let token = secrecy::SecretString::from("token-x");
+    let creds = Creds { phone_number_id: "PN-X", access_token: &token };
+    let to = Recipient::Phone("966501234567");
+    let template = |name: &str, language: &str, params: &[&str]| TemplateSend {
+        name: name.into(),
+        language: language.into(),
+        params: params.iter().map(|p| p.to_string()).collect(),
+    };
+    let code = |r: Result<String, GraphError>| match r {
+        Err(GraphError::Api { code, .. }) => code,
+        other => panic!("not refused: {other:?}"),
+    };
+
+    let unknown = client.send_template(&creds, to, &template("order_ready", "en", &["a", "b"]), "m1").await;
+    assert_eq!(code(unknown), 132001, "order_ready exists only in Arabic");
+    let pending = client.send_template(&creds, to, &template("pending_news", "en", &["a"]), "m2").await;
+    assert_eq!(code(pending), 132001, "a pending template is not sendable");
+    let short = client.send_template(&creds, to, &template("order_ready", "ar", &["سارة"]), "m3").await;
+    assert_eq!(code(short), 132000);
+    let sent = client.send_template(&creds, to, &template("follow_up", "en", &["Sara"]), "m4").await;
+    assert!(sent.is_ok(), "{sent:?}");
+    assert_eq!(graph.sends().len(), 1, "only the well-formed send was accepted");
+}
