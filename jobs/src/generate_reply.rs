@@ -2,7 +2,9 @@
 //! customer message (a burst gets one reply: an older request is dropped when a newer one
 //! exists), checks that a reply is allowed before spending tokens (account active, bot on, not paused,
 //! connection active, 24-hour window open, the turn not emptied by deletions, the plan's
-//! AI replies not used up: `plan_limit`), marks the customer's message read with a
+//! AI replies not used up: `plan_limit`), waits while a voice note or image of the turn is
+//! still being fetched (`fetch_media` asks again, so the burst is answered once, with the
+//! transcript), marks the customer's message read with a
 //! typing indicator, retrieves the passages of the business's knowledge base that match
 //! the customer's turn, asks the model with them (no transaction held open), then stores the reply and
 //! enqueues its send in one transaction. A model that keeps failing falls back to the
@@ -21,7 +23,7 @@ use mujibak_core::{
     clients::{openai::ModelError, whatsapp::Creds},
     connections::access_token,
     db::{bot_settings, connections, conversations, knowledge as db_knowledge, messages, plans, tenants},
-    domain::{handoff, hours, knowledge, reply, TenantId},
+    domain::{handoff, hours, knowledge, media, reply, TenantId},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -89,6 +91,9 @@ impl Job for GenerateReply {
             // Every message of the turn was deleted (or carries nothing): no tokens spent.
             conversations::nothing_to_answer(&mut conn, tenant, id, self.requested_at).await?;
             return Ok(());
+        }
+        if media::waiting_for_media(&history, Utc::now()) {
+            return Ok(()); // `fetch_media` asks again once the turn's file is understood
         }
         let latest_in = history.iter().rev().find(|m| m.direction == "in" && m.deleted_at.is_none()).cloned();
         drop(conn);

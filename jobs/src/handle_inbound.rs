@@ -2,8 +2,8 @@
 //! conversations, messages, edits and deletions, status changes, echoes from the WhatsApp
 //! Business app, connection statuses and marketing preferences (what each does is
 //! `mujibak_core::inbound`'s), and enqueues what they ask for: a reply when one is due
-//! (debounced: the reply job runs a few seconds later and the latest request wins), the
-//! business's welcome, an email to the owners when Meta stopped the number. One event,
+//! (debounced: the reply job runs a few seconds later and the latest request wins), a
+//! customer's file to download, the business's welcome, an email to the owners when Meta stopped the number. One event,
 //! one fate: each event is processed in its own transaction; a failing
 //! one is recorded on its row and the others go on; the job fails (and its retry redoes
 //! only the unprocessed events) only if some event failed. A status for a message we do
@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 use crate::{
     enqueue, enqueue_in,
+    fetch_media::FetchMedia,
     generate_reply::GenerateReply,
     job::{Job, JobContext, JobError},
     send_message::SendMessage,
@@ -130,6 +131,9 @@ impl HandleInbound {
             let debounce = ctx.whatsapp.as_ref().map(|w| w.debounce).unwrap_or_default();
             let job = GenerateReply { tenant_id, conversation_id, requested_at };
             enqueue_in(tx, &job, debounce).await.map_err(JobError::transient)?;
+        }
+        if let Some(message_id) = effects.media {
+            enqueue(tx, &FetchMedia { tenant_id, message_id }).await.map_err(JobError::transient)?;
         }
         if let Some(message_id) = effects.send {
             enqueue(tx, &SendMessage { tenant_id, message_id }).await.map_err(JobError::transient)?;

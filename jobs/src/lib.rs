@@ -20,6 +20,7 @@
 //! - `notify`: emails to a tenant's owners from jobs.
 //!
 //! Jobs: `handle_inbound` → `generate_reply` → `send_message` (the WhatsApp pipeline),
+//! `fetch_media` (a customer's file downloaded, transcribed or described, before its reply),
 //! `reconcile_send` (a send with an unknown outcome), `sweep_inbound` (webhook events a
 //! dead job left behind), `send_email` (outbox delivery), `prune_jobs` (finished and dead
 //! job rows), `prune_sessions` (ended sessions, stale rate-limit windows),
@@ -38,6 +39,7 @@ pub mod delete_account;
 pub mod enqueue;
 mod execute;
 pub mod export_data;
+pub mod fetch_media;
 pub mod fit;
 pub mod generate_reply;
 pub mod handle_inbound;

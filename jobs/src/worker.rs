@@ -22,6 +22,7 @@ use crate::{
     delete_account::DeleteAccount,
     execute::execute,
     export_data::ExportData,
+    fetch_media::FetchMedia,
     fit::{fit_concurrency, PoolFitError},
     generate_reply::GenerateReply,
     handle_inbound::HandleInbound,
@@ -90,6 +91,7 @@ const fn spec<J: Job>() -> QueueSpec {
 /// Every queue a worker process consumes.
 pub const QUEUES: &[QueueSpec] = &[
     spec::<HandleInbound>(),
+    spec::<FetchMedia>(),
     spec::<GenerateReply>(),
     spec::<SendMessage>(),
     spec::<ReconcileSend>(),

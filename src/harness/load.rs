@@ -51,6 +51,7 @@ pub async fn businesses(
         api_version: "v24.0".into(),
         timeout: Duration::from_secs(10),
         reconcile_after: Duration::from_secs(120),
+        media_max_bytes: 16 * 1024 * 1024,
     });
     let unlimited = plans::Plan {
         plan_id: "load-test".into(),

@@ -1,6 +1,8 @@
 //! The customer simulator (sandbox mode only): an owner types as a customer; the message
-//! becomes a real Meta-format delivery, signed with the connection's app secret and POSTed
-//! to the app's own webhook URL, so it takes exactly the production path.
+//! (a text, a voice note that says it, or a photo that shows it: the file is put in the
+//! sandbox Graph API, as Meta holds a customer's media) becomes a real Meta-format
+//! delivery, signed with the connection's app secret and POSTed to the app's own webhook
+//! URL, so it takes exactly the production path.
 
 use axum::{
     extract::State,
@@ -46,6 +48,8 @@ struct SimulatorForm {
     phone: String,
     name: String,
     text: String,
+    #[serde(default)]
+    kind: String,
 }
 
 async fn send(
@@ -64,14 +68,19 @@ async fn send(
         .ok_or(WebError::NotFound)?;
     let secret = connections::app_secret(state.keyring()?, &conn).map_err(anyhow::Error::from)?;
     let phone: String = f.phone.chars().filter(char::is_ascii_digit).take(15).collect();
-    let body = json!({ "object": "whatsapp_business_account", "entry": [{ "id": conn.waba_id, "changes": [{ "field": "messages", "value": {
+    let content = content(&state, &conn.phone_number_id, &f.kind, f.text.trim()).await?;
+    let mut body = json!({ "object": "whatsapp_business_account", "entry": [{ "id": conn.waba_id, "changes": [{ "field": "messages", "value": {
         "messaging_product": "whatsapp",
         "metadata": { "display_phone_number": conn.display_number, "phone_number_id": conn.phone_number_id },
         "contacts": [{ "profile": { "name": f.name.trim() }, "wa_id": phone }],
         "messages": [{ "from": phone, "id": format!("wamid.SIM{}", uuid::Uuid::new_v4().simple()),
-            "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text", "text": { "body": f.text.trim() } }]
-    }}]}]})
-    .to_string();
+            "timestamp": chrono::Utc::now().timestamp().to_string() }]
+    }}]}]});
+    let message = &mut body["entry"][0]["changes"][0]["value"]["messages"][0];
+    for (k, v) in content {
+        message[k] = v;
+    }
+    let body = body.to_string();
     let signature = signature(secret.expose_secret(), body.as_bytes());
     let url = format!("{}/webhooks/whatsapp/{}", state.config.http.base_url, conn.webhook_key);
     let answer = reqwest::Client::new()
@@ -89,4 +98,35 @@ async fn send(
     };
     set_flash(&state, &page.session, kind, key).await?;
     Ok(Redirect::to("/inbox").into_response())
+}
+
+/// The message's type and content: a text, or a voice note or photo put in the sandbox
+/// Graph API first (which says or shows `text`).
+async fn content(
+    state: &AppState,
+    phone_number_id: &str,
+    kind: &str,
+    text: &str,
+) -> Result<Vec<(&'static str, serde_json::Value)>, WebError> {
+    let (kind, file) = match kind {
+        "voice_note" => ("audio", json!({ "phone_number_id": phone_number_id, "voice_note": text })),
+        "image" => ("image", json!({ "phone_number_id": phone_number_id, "image": text })),
+        _ => return Ok(vec![("type", json!("text")), ("text", json!({ "body": text }))]),
+    };
+    let url = format!("{}/_sandbox/graph/media", state.config.whatsapp.graph_url);
+    let added: serde_json::Value = reqwest::Client::new()
+        .post(url)
+        .json(&file)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| anyhow::anyhow!("the sandbox Graph API did not take the file: {e}"))?
+        .json()
+        .await
+        .map_err(|e| anyhow::anyhow!("the sandbox Graph API answered oddly: {e}"))?;
+    let mut media = json!({ "id": added["id"], "mime_type": added["mime_type"] });
+    if kind == "audio" {
+        media["voice"] = json!(true);
+    }
+    Ok(vec![("type", json!(kind)), (kind, media)])
 }

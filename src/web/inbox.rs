@@ -6,8 +6,11 @@
 //! WhatsApp Business app, a customer's marketing opt-out. Opening a thread marks its
 //! customer messages read. The list and the open thread update themselves: /static/inbox.js
 //! listens to `/inbox/events` (`web::live`) and re-reads `/inbox/rows` or
-//! `/inbox/{id}/thread` when their conversation changes.
+//! `/inbox/{id}/thread` when their conversation changes. A customer's voice note or image
+//! plays or shows in the thread (`/inbox/{id}/media/{message}`), with its transcript or
+//! description, or why it could not be kept.
 
+use axum::http::header;
 use axum::{
     extract::{Path, State},
     response::{Html, IntoResponse, Redirect, Response},
@@ -17,7 +20,7 @@ use chrono::{DateTime, Utc};
 use mujibak_core::db::{
     conversations,
     inbox::{self, Show},
-    messages, quick_replies, users,
+    media, messages, quick_replies, users,
 };
 use mujibak_jobs::{enqueue, send_message::SendMessage};
 use serde::{Deserialize, Serialize};
@@ -42,6 +45,7 @@ pub fn routes() -> Routes {
         .route("/inbox/events", get(super::live::events))
         .route("/inbox/{id}", get(thread))
         .route("/inbox/{id}/thread", get(thread_fragment))
+        .route("/inbox/{id}/media/{message}", get(media_file))
         .route("/inbox/{id}/pause", post(pause))
         .route("/inbox/{id}/resume", post(resume))
         .route("/inbox/{id}/reply", post(reply))
@@ -144,6 +148,27 @@ async fn thread_fragment(
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
     page.render("inbox/_messages.html", &load_part(&state, tenant, &id).await?)
+}
+
+/// A customer's kept file, for the thread's player or picture (a document downloads).
+async fn media_file(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    Path((id, message)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let (Ok(id), Ok(message)) = (id.parse::<Uuid>(), message.parse::<Uuid>()) else {
+        return Err(WebError::NotFound);
+    };
+    let mut conn = state.db.acquire().await?;
+    let (mime, bytes) = media::file(&mut conn, tenant, id, message).await?.ok_or(WebError::NotFound)?;
+    let inline = mime.starts_with("audio/") || mime.starts_with("image/") || mime.starts_with("video/");
+    let disposition = if inline { "inline" } else { "attachment" };
+    let headers = [
+        (header::CONTENT_TYPE, mime),
+        (header::CONTENT_DISPOSITION, disposition.to_owned()),
+        (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+    ];
+    Ok((headers, bytes).into_response())
 }
 
 async fn set_paused(

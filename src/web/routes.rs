@@ -124,6 +124,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/inbox/events", G, Access::SignedIn, NONE),
     r("/inbox/{id}", G, Access::SignedIn, NONE),
     r("/inbox/{id}/thread", G, Access::SignedIn, NONE),
+    r("/inbox/{id}/media/{message}", G, Access::SignedIn, NONE),
     r("/inbox/{id}/pause", P, Access::SignedIn, NONE),
     r("/inbox/{id}/resume", P, Access::SignedIn, NONE),
     r("/inbox/{id}/reply", P, Access::SignedIn, &["text"]),

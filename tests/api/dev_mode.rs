@@ -2,7 +2,8 @@
 //! login, type as a customer in the simulator, and see the bot's reply in the inbox within
 //! seconds; then a new business, its address confirmed from the sandbox's mail folder,
 //! connects a sandbox number of its own in one click (created at the sandbox Graph API and
-//! verified against it like a real one) and its customer gets an answer from its own FAQ;
+//! verified against it like a real one) and its customer gets an answer from its own FAQ,
+//! also to a voice note and a photo sent from the simulator (transcribed, described, shown);
 //! it chooses a paid plan, runs this month's invoices from the sandbox's button, pays the
 //! emailed link on the sandbox Moyasar's page and sees the invoice paid. The real binary,
 //! its sandbox fakes and a real database.
@@ -189,6 +190,38 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
     })
     .await;
     assert!(!b.get("/inbox").await.body.contains("Salem"), "the demo business never sees it");
+
+    // Act + Assert: a voice note, then a photo, from the simulator: each fetched from the
+    // sandbox Graph API, transcribed or described, shown in the thread and answered.
+    let simulate = |kind: &'static str, text: &'static str| {
+        let newcomer = &newcomer;
+        async move {
+            newcomer.get("/sandbox/simulator").await;
+            let form = [("phone", "966598765432"), ("name", "Salem"), ("text", text), ("kind", kind)];
+            let sent = newcomer.post("/sandbox/simulator", &form).await;
+            assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+        }
+    };
+    simulate("voice_note", "Do you deliver to my street?").await;
+    crate::helpers::eventually(
+        Duration::from_secs(30),
+        "the voice note, transcribed and answered",
+        || async {
+            let page = newcomer.get(&format!("/inbox/{id}/thread")).await.body;
+            let shown =
+                page.contains("<audio") && page.contains("Transcript:</span> Do you deliver to my street?");
+            (shown && page.matches("across Jeddah").count() == 2).then_some(())
+        },
+    )
+    .await;
+    simulate("image", "a cake box with a torn corner").await;
+    crate::helpers::eventually(Duration::from_secs(30), "the photo, described and answered", || async {
+        let page = newcomer.get(&format!("/inbox/{id}/thread")).await.body;
+        let shown = page.contains("<img class=\"msg-media\"")
+            && page.contains("Shows:</span> a cake box with a torn corner");
+        (shown && page.matches(r#"class="msg msg-out""#).count() == 3).then_some(())
+    })
+    .await;
 
     // Act: the newcomer chooses a paid plan and runs this month's invoices from the
     // sandbox's button; the invoice's payment link arrives in the mail folder.

@@ -1,12 +1,14 @@
 //! Exporting an account's data from the dashboard: the owner asks, the `export_data` job
 //! builds the ZIP and emails the owner, the owner downloads it. The ZIP holds every row
-//! the database keeps for the tenant (invoices included) (each file checked against the tables), nothing of
+//! the database keeps for the tenant (invoices, customers' files and their transcripts
+//! included) (each file checked against the tables), nothing of
 //! another tenant and no secret; the request and the download are audited; another
 //! tenant's owner cannot fetch it; after 7 days the link answers 410 and the sweep
 //! deletes the file.
 
 use std::io::Read;
 
+use mujibak::sandbox::graph::media::sample_voice_note;
 use mujibak_core::{
     billing::{self, Buyer, NewLine, Seller},
     domain::TenantId,
@@ -17,7 +19,8 @@ use sqlx::PgPool;
 
 use crate::{
     helpers::{eventually, fast_options, TestWorker},
-    pipeline::{text, Pipeline, APP_SECRET, TOKEN},
+    media::voice_note,
+    pipeline::{customer, text, Pipeline, APP_SECRET, TOKEN},
     web::{mail_to, verify_email, Browser},
 };
 
@@ -27,9 +30,9 @@ pub fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
     let mut files = std::collections::BTreeMap::new();
     for i in 0..archive.len() {
         let mut file = archive.by_index(i).unwrap();
-        let mut text = String::new();
-        file.read_to_string(&mut text).unwrap();
-        files.insert(file.name().unwrap().into_owned(), text);
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        files.insert(file.name().unwrap().into_owned(), String::from_utf8_lossy(&bytes).into_owned());
     }
     files
 }
@@ -113,6 +116,11 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
         p.deliver(&text("PN2001", &wamid, &format!("96650000200{i}"), body, 1)).await;
     }
     p.sends(3).await;
+    // And a voice note, kept with its transcript.
+    let spoken = sample_voice_note("EXPORTED-TRANSCRIPT أبغى كيكة");
+    let voice = p.graph.add_media("PN2001", "audio/ogg", spoken.clone());
+    p.deliver(&customer("PN2001", "966500002000", voice_note("wamid.EXPV", &voice))).await;
+    p.sends(4).await;
     let other = Browser::with_headers(p.addr, &[("accept-language", "en")]);
     other.sign_up("Owner B", "owner@export-b.sa", "Shop B Unique", "en").await;
     verify_email(&other, &p.mail, "owner@export-b.sa").await;
@@ -203,6 +211,7 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
         ("notes.json", "select note_id::text from notes where tenant_id = $1::uuid"),
         ("quick_replies.json", "select quick_reply_id::text from quick_replies where tenant_id = $1::uuid"),
         ("knowledge_base.json", "select entry_id::text from knowledge_entries where tenant_id = $1::uuid"),
+        ("media.json", "select message_id::text from media where tenant_id = $1::uuid"),
     ] {
         let rows = ids(&p.pool, sql, &a).await;
         assert!(!rows.is_empty(), "seeded {file}");
@@ -212,6 +221,10 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
             assert!(files[file].contains(&id), "{file} lacks {id}");
         }
     }
+    // The voice note: its transcript in media.json, the file itself under media/.
+    assert!(files["media.json"].contains("EXPORTED-TRANSCRIPT أبغى كيكة"), "{}", files["media.json"]);
+    let voice_id = ids(&p.pool, "select message_id::text from media where tenant_id = $1::uuid", &a).await;
+    assert_eq!(files[&format!("media/{}.ogg", voice_id[0])], String::from_utf8_lossy(&spoken));
     let account: serde_json::Value = serde_json::from_str(&files["account.json"]).unwrap();
     assert_eq!(account["tenant"]["business_name"], "Alnoor Bakery");
     assert_eq!(account["bot_settings"]["enabled"], true);

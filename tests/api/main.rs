@@ -32,6 +32,7 @@ mod invoices;
 mod knowledge;
 mod limits;
 mod live_inbox;
+mod media;
 mod metrics;
 mod number_setup;
 mod ops;

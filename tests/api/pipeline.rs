@@ -11,8 +11,9 @@ use mujibak_core::{
     Config,
 };
 use mujibak_jobs::{
-    generate_reply::GenerateReply, handle_inbound::HandleInbound, reconcile_send::ReconcileSend,
-    send_email::SendEmail, send_message::SendMessage, JobContext, WhatsAppContext,
+    fetch_media::FetchMedia, generate_reply::GenerateReply, handle_inbound::HandleInbound,
+    reconcile_send::ReconcileSend, send_email::SendEmail, send_message::SendMessage, JobContext,
+    WhatsAppContext,
 };
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -120,6 +121,7 @@ impl Pipeline {
         let fast = fast_options();
         let mut workers = vec![
             TestWorker::start_with::<GenerateReply>(&ctx, &fast),
+            TestWorker::start_with::<FetchMedia>(&ctx, &fast),
             TestWorker::start_with::<SendEmail>(&ctx, &fast),
             TestWorker::start_with::<ReconcileSend>(&ctx, &fast),
         ];

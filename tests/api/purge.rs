@@ -1,17 +1,20 @@
 //! Purging a tenant's conversation content (the heart of an account deletion): afterwards
-//! a `pg_dump` holds none of its customers' words, numbers or names, nor its users'
+//! a `pg_dump` holds none of its customers' words (voice notes and their transcripts
+//! included), numbers or names, nor its users'
 //! names and addresses, while another tenant's conversation, the usage counts and the
 //! audit rows remain; running it again finishes an interrupted purge and changes nothing
 //! else.
 
 use std::process::Command;
 
+use mujibak::sandbox::graph::media::sample_voice_note;
 use mujibak_core::{domain::TenantId, purge::purge_content};
 use sqlx::PgPool;
 
 use crate::{
     helpers::{database_url, pg_dump},
-    pipeline::{text, Pipeline},
+    media::voice_note,
+    pipeline::{customer, text, Pipeline},
 };
 
 pub fn dump(pool: &PgPool) -> String {
@@ -29,7 +32,13 @@ async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_rema
     p.graph.set_auto_statuses(false); // nothing arrives for the business meanwhile
     p.deliver(&text("PN1800", "wamid.PURGE1", "966500001800", said, 1)).await;
     p.sends(1).await;
-    p.until_finished(&["handle_inbound", "generate_reply", "send_message"]).await;
+    // A voice note: its file and its transcript are the customer's words too.
+    let spoken = sample_voice_note("Ring twice at the Jasmine Villa");
+    let voice = p.graph.add_media("PN1800", "audio/ogg", spoken.clone());
+    p.deliver(&customer("PN1800", "966500001800", voice_note("wamid.PURGE2", &voice))).await;
+    p.sends(2).await;
+    p.until_finished(&["handle_inbound", "fetch_media", "generate_reply", "send_message"]).await;
+    let file_hex = hex::encode(&spoken);
     let tenant: TenantId =
         sqlx::query_scalar("select tenant_id from users").fetch_one(&p.pool).await.unwrap();
     sqlx::raw_sql(
@@ -52,6 +61,8 @@ async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_rema
     let before = dump(&p.pool);
     for (what, needle) in [
         ("text", said),
+        ("transcript", "Jasmine Villa"),
+        ("voice note's file", &file_hex),
         ("number", "966500001800"),
         ("owner", "owner@purge.sa"),
         ("quick reply", "Quince Gate"),
@@ -72,6 +83,8 @@ async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_rema
     for needle in [
         said,
         "Tahlia",
+        "Jasmine Villa",
+        &file_hex,
         "966500001800",
         "500001800",
         "Sara",
@@ -97,7 +110,7 @@ async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_rema
             .fetch_one(&p.pool)
             .await
             .unwrap();
-    assert_eq!(usage, 1, "usage counts (billing) stay");
+    assert_eq!(usage, 2, "usage counts (billing) stay");
     let audited: i64 = sqlx::query_scalar(
         "select count(*) from audit_log where tenant_id = $1 and action in ('account_created', 'content_purged')",
     )

@@ -1,4 +1,5 @@
-//! Reply generation through async-openai, against OpenAI or any compatible server.
+//! Reply generation (and, in `media`, voice-note transcription and image description)
+//! through async-openai, against OpenAI or any compatible server.
 //! async-openai retries by itself, without a bound on `Retry-After`, and has no timeout:
 //! here its built-in retry is replaced by a plain HTTP service (retries are the job
 //! runtime's, with backoff), and every call is bounded by a total timeout. Its error
@@ -19,6 +20,8 @@ use async_openai::{
     Client,
 };
 use secrecy::ExposeSecret;
+
+mod media;
 
 use crate::{
     config::{AiConfig, TokenField},

@@ -100,6 +100,8 @@ pub struct GraphClient {
     http: reqwest::Client,
     base: String,
     reconcile_after: Duration,
+    /// The largest media file downloaded.
+    media_max: u64,
 }
 
 impl GraphClient {
@@ -115,6 +117,7 @@ impl GraphClient {
             http,
             base: format!("{}/{}", config.graph_url, config.api_version),
             reconcile_after: config.reconcile_after,
+            media_max: config.media_max_bytes,
         }
     }
 
@@ -290,7 +293,10 @@ mod tests {
     }
 }
 
+mod media;
 mod templates;
+
+pub use media::{Downloaded, MediaError};
 
 #[cfg(test)]
 mod wire_tests;

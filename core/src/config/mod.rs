@@ -26,12 +26,15 @@
 //! | `WHATSAPP_API_VERSION` | `v24.0` | Graph API version |
 //! | `WHATSAPP_TIMEOUT_SECS` | 15 | total time of one Graph API call (connecting included) |
 //! | `SEND_RECONCILE_SECS` | 120 | how long an interrupted send waits for Meta's status before it is sent once more |
+//! | `MEDIA_MAX_MB` | 16 | largest customer media file downloaded and kept (larger ones are shown as too large) |
 //! | `OPENAI_BASE_URL` | `https://api.openai.com/v1` | any OpenAI-compatible server (Ollama, vLLM) |
 //! | `OPENAI_API_KEY` | none | bearer key; replies fail visibly without it |
 //! | `OPENAI_MODEL` | `gpt-4o-mini` | default model |
 //! | `OPENAI_MODELS` | `OPENAI_MODEL` | models a business may choose (comma-separated; the default is always one) |
 //! | `OPENAI_TOKEN_FIELD` | `max_completion_tokens` | or `max_tokens` for older servers |
 //! | `OPENAI_TIMEOUT_SECS` | 30 | total time one model call may take |
+//! | `OPENAI_TRANSCRIBE_MODEL` | `whisper-1` | model that transcribes voice notes (`off`: voice notes are not transcribed) |
+//! | `OPENAI_VISION_MODEL` | `OPENAI_MODEL` | vision-capable model that describes images (`off`: images are not described) |
 //! | `REPLY_MAX_TOKENS` | 400 | output limit of one reply |
 //! | `REPLY_DEBOUNCE_SECS` | 3 | wait for more customer messages before answering |
 //! | `SANDBOX_SMTP_PORT` | 2525 | `mujibak dev`: port of the local SMTP sink |
@@ -178,6 +181,7 @@ impl Config {
                 models.push(m.to_owned());
             }
         }
+        let vision_default = model.clone();
         let ai = AiConfig {
             base_url: env
                 .optional("OPENAI_BASE_URL")
@@ -191,6 +195,8 @@ impl Config {
             timeout: Duration::from_secs(env.parsed("OPENAI_TIMEOUT_SECS", 30)?),
             max_tokens: env.parsed("REPLY_MAX_TOKENS", 400)?,
             debounce: Duration::from_secs(env.parsed("REPLY_DEBOUNCE_SECS", 3)?),
+            transcribe_model: unless_off(env.optional("OPENAI_TRANSCRIBE_MODEL"), "whisper-1"),
+            vision_model: unless_off(env.optional("OPENAI_VISION_MODEL"), &vision_default),
         };
         let whatsapp = WhatsAppConfig {
             graph_url: env
@@ -201,7 +207,11 @@ impl Config {
             api_version: env.optional("WHATSAPP_API_VERSION").unwrap_or_else(|| "v24.0".into()),
             timeout: Duration::from_secs(env.parsed("WHATSAPP_TIMEOUT_SECS", 15)?),
             reconcile_after: Duration::from_secs(env.parsed("SEND_RECONCILE_SECS", 120)?),
+            media_max_bytes: env.parsed::<u64>("MEDIA_MAX_MB", 16)?.saturating_mul(1024 * 1024),
         };
+        if whatsapp.media_max_bytes == 0 {
+            return Err(invalid("MEDIA_MAX_MB", "must be at least 1"));
+        }
         if whatsapp.timeout.is_zero() {
             return Err(invalid("WHATSAPP_TIMEOUT_SECS", "must be at least 1"));
         }
@@ -289,3 +299,9 @@ impl Env<'_> {
 
 #[cfg(test)]
 mod tests;
+
+/// A model setting: `default` when unset or empty, `None` when set to `off`.
+fn unless_off(value: Option<String>, default: &str) -> Option<String> {
+    let value = value.map(|v| v.trim().to_owned()).unwrap_or_else(|| default.to_owned());
+    (!value.is_empty() && !value.eq_ignore_ascii_case("off")).then_some(value)
+}

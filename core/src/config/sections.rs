@@ -15,6 +15,8 @@ pub struct WhatsAppConfig {
     /// How long a send with an unknown outcome waits for Meta's status webhook before it
     /// is sent once more.
     pub reconcile_after: Duration,
+    /// The largest customer media file downloaded (`MEDIA_MAX_MB`).
+    pub media_max_bytes: u64,
 }
 
 /// Which output-token field the model server understands.
@@ -38,6 +40,10 @@ pub struct AiConfig {
     pub timeout: Duration,
     pub max_tokens: u32,
     pub debounce: Duration,
+    /// The model that transcribes voice notes; `None`: they are not transcribed.
+    pub transcribe_model: Option<String>,
+    /// The vision-capable model that describes images; `None`: they are not described.
+    pub vision_model: Option<String>,
 }
 
 /// Local stand-ins used by `mujibak dev` (never in production).

@@ -91,6 +91,29 @@ fn the_model_list_defaults_to_the_default_model_and_always_holds_it() {
 }
 
 #[test]
+fn voice_notes_and_photos_are_understood_by_default_and_each_can_be_switched_off() {
+    let base = [("DATABASE_URL", "postgres://x")];
+    let c = config(&base).unwrap();
+    assert_eq!(c.ai.transcribe_model.as_deref(), Some("whisper-1"));
+    assert_eq!(c.ai.vision_model.as_deref(), Some("gpt-4o-mini"), "the reply model sees images");
+    assert_eq!(c.whatsapp.media_max_bytes, 16 * 1024 * 1024);
+    let c = config(&[
+        ("DATABASE_URL", "postgres://x"),
+        ("OPENAI_TRANSCRIBE_MODEL", "off"),
+        ("OPENAI_VISION_MODEL", "OFF"),
+        ("MEDIA_MAX_MB", "2"),
+    ])
+    .unwrap();
+    assert_eq!((c.ai.transcribe_model, c.ai.vision_model), (None, None));
+    assert_eq!(c.whatsapp.media_max_bytes, 2 * 1024 * 1024);
+    let c = config(&[("DATABASE_URL", "postgres://x"), ("OPENAI_VISION_MODEL", ""), ("OPENAI_MODEL", "m1")])
+        .unwrap();
+    assert_eq!(c.ai.vision_model.as_deref(), Some("m1"), "empty is the default");
+    let err = config(&[("DATABASE_URL", "postgres://x"), ("MEDIA_MAX_MB", "0")]).unwrap_err();
+    assert!(err.to_string().contains("MEDIA_MAX_MB"), "{err}");
+}
+
+#[test]
 fn raw_webhook_events_are_kept_at_least_as_long_as_meta_redelivers() {
     let short = config(&[("DATABASE_URL", "postgres://h/db"), ("INBOUND_RETENTION_DAYS", "7")]).unwrap_err();
     assert!(short.to_string().contains("INBOUND_RETENTION_DAYS"), "{short}");

@@ -117,6 +117,24 @@ pub async fn answered(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) ->
     Ok(())
 }
 
+/// Asks again for a reply to a conversation still unanswered (the file its turn waited
+/// for is ready): the new request time, or `None` if no reply is awaited.
+pub async fn request_reply_again(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "update conversations set reply_requested_at = clock_timestamp()
+          where tenant_id = $1 and conversation_id = $2 and unanswered returning reply_requested_at",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map(Option::flatten)
+}
+
 /// The turn requested at `requested_at` left nothing to answer (its messages were
 /// deleted): no longer unanswered. `false` if a newer request came meanwhile.
 pub async fn nothing_to_answer(

@@ -22,10 +22,11 @@ pub enum Paged {
     Notes,
     QuickReplies,
     Knowledge,
+    Media,
 }
 
 impl Paged {
-    pub const ALL: [Paged; 10] = [
+    pub const ALL: [Paged; 11] = [
         Paged::Users,
         Paged::Connections,
         Paged::Contacts,
@@ -36,6 +37,7 @@ impl Paged {
         Paged::Notes,
         Paged::QuickReplies,
         Paged::Knowledge,
+        Paged::Media,
     ];
 
     /// The file it is written to.
@@ -51,6 +53,7 @@ impl Paged {
             Paged::Notes => "notes.json",
             Paged::QuickReplies => "quick_replies.json",
             Paged::Knowledge => "knowledge_base.json",
+            Paged::Media => "media.json",
         }
     }
 
@@ -115,6 +118,12 @@ impl Paged {
                 "select entry_id::text, to_jsonb(e)::text from knowledge_entries e
                   where tenant_id = $1 and entry_id > $2::uuid order by entry_id limit $3"
             }
+            // Customers' files: what each is and what was understood of it (transcripts,
+            // descriptions); the bytes themselves are the archive's `media/` files.
+            Paged::Media => {
+                "select message_id::text, (to_jsonb(d) - 'bytes')::text from media d
+                  where tenant_id = $1 and message_id > $2::uuid order by message_id limit $3"
+            }
         }
     }
 }
@@ -155,7 +164,8 @@ pub async fn count(pool: &PgPool, tenant: TenantId) -> Result<i64, sqlx::Error> 
               + (select count(*) from invoices where tenant_id = $1)
               + (select count(*) from notes where tenant_id = $1)
               + (select count(*) from quick_replies where tenant_id = $1)
-              + (select count(*) from knowledge_entries where tenant_id = $1)",
+              + (select count(*) from knowledge_entries where tenant_id = $1)
+              + (select count(*) from media where tenant_id = $1)",
     )
     .bind(tenant)
     .fetch_one(pool)

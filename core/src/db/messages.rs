@@ -44,6 +44,15 @@ pub struct Message {
     /// Their name (read by [`recent`] only; `None` once they left the team).
     #[sqlx(default)]
     pub author_name: Option<String>,
+    /// A media message's file (read by [`recent`] only): pending | ready | failed …
+    #[sqlx(default)]
+    pub media_status: Option<String>,
+    /// … what the AI understood of it (a transcript, a description) …
+    #[sqlx(default)]
+    pub media_text: Option<String>,
+    /// … and why it could not be kept or understood (`domain::media::Failure`).
+    #[sqlx(default)]
+    pub media_failure: Option<String>,
 }
 
 pub(crate) const SELECT: &str =
@@ -99,41 +108,6 @@ pub async fn insert_inbound(
     .await
 }
 
-/// What the business sent from the WhatsApp Business app (an echo).
-pub struct NewEcho<'a> {
-    pub conversation_id: Uuid,
-    pub wamid: &'a str,
-    pub kind: &'a str,
-    pub body: Option<&'a str>,
-    pub details: Option<&'a Value>,
-    pub at: DateTime<Utc>,
-}
-
-/// Stores an echo as a human reply already sent, unless its wamid is known; the new id or
-/// `None`.
-pub async fn insert_echo(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    m: &NewEcho<'_>,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, details,
-           status, created_at, sent_at, status_at, sent_from)
-         values ($1, $2, $3, 'out', 'human', $4, $5, $6, $7, 'sent', $8, $8, now(), 'business_app')
-         on conflict (tenant_id, wamid) where wamid is not null do nothing returning message_id",
-    )
-    .bind(tenant_id)
-    .bind(Uuid::new_v4())
-    .bind(m.conversation_id)
-    .bind(m.wamid)
-    .bind(m.kind)
-    .bind(m.body)
-    .bind(m.details.map(Json))
-    .bind(m.at)
-    .fetch_optional(conn)
-    .await
-}
-
 /// Replaces the content of the `direction` message with `wamid` by its edit (details kept
 /// when the edit has none). Its conversation, or `None` if no such message or it was
 /// deleted.
@@ -158,8 +132,9 @@ pub async fn edit(
     .await
 }
 
-/// Removes the content (text, details, error) of the `direction` message with `wamid`,
-/// which stays in its thread as deleted. Its conversation, or `None` if no such message.
+/// Removes the content (text, details, error, its media file and transcript) of the
+/// `direction` message with `wamid`, which stays in its thread as deleted. Its
+/// conversation, or `None` if no such message.
 pub async fn delete_content(
     conn: &mut PgConnection,
     tenant_id: TenantId,
@@ -167,8 +142,11 @@ pub async fn delete_content(
     wamid: &str,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "update messages set body = null, details = null, error = null, deleted_at = coalesce(deleted_at, now())
-         where tenant_id = $1 and wamid = $2 and direction = $3 returning conversation_id",
+        "with gone as (
+           update messages set body = null, details = null, error = null, deleted_at = coalesce(deleted_at, now())
+            where tenant_id = $1 and wamid = $2 and direction = $3 returning message_id, conversation_id),
+         file as (delete from media d using gone where d.tenant_id = $1 and d.message_id = gone.message_id)
+         select conversation_id from gone",
     )
     .bind(tenant_id)
     .bind(wamid)
@@ -177,7 +155,6 @@ pub async fn delete_content(
     .await
 }
 
-/// Queues an outbound text by `author` (`bot` or `human`).
 /// A reply to send, by `author` (`bot` or `human`); `generated` if the model wrote it
 /// (counted against the plan once Meta accepts it).
 pub async fn insert_outbound(
@@ -238,9 +215,11 @@ pub async fn recent(
     limit: i64,
 ) -> Result<Vec<Message>, sqlx::Error> {
     let mut rows: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select m.*, u.name as author_name
+        "select m.*, u.name as author_name, d.status as media_status, d.understood as media_text,
+                d.failure as media_failure
            from ({SELECT} where tenant_id = $1 and conversation_id = $2 order by created_at desc limit $3) m
            left join users u on u.tenant_id = $1 and u.user_id = m.author_user_id
+           left join media d on d.tenant_id = $1 and d.message_id = m.message_id
           order by m.created_at desc"
     )))
     .bind(tenant_id)

@@ -11,6 +11,7 @@ use crate::domain::TenantId;
 /// A table of conversation content, emptied of a tenant's rows batch by batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Content {
+    Media,
     Messages,
     InboundEvents,
     ParkedStatuses,
@@ -20,7 +21,8 @@ pub enum Content {
 
 impl Content {
     /// Every content table, in the order they are purged.
-    pub const ALL: [Content; 5] = [
+    pub const ALL: [Content; 6] = [
+        Content::Media,
         Content::Messages,
         Content::InboundEvents,
         Content::ParkedStatuses,
@@ -30,6 +32,11 @@ impl Content {
 
     fn delete_sql(self) -> &'static str {
         match self {
+            // Customers' files first: the heaviest rows, in their own short batches.
+            Content::Media => {
+                "delete from media where (tenant_id, message_id) in
+                   (select tenant_id, message_id from media where tenant_id = $1 limit $2)"
+            }
             Content::Messages => {
                 "delete from messages where (tenant_id, message_id) in
                    (select tenant_id, message_id from messages where tenant_id = $1 limit $2)"

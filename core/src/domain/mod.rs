@@ -10,6 +10,7 @@ pub mod hours;
 pub mod ids;
 pub mod knowledge;
 pub mod locale;
+pub mod media;
 pub mod name;
 pub mod password;
 pub mod reply;

@@ -1,6 +1,7 @@
 //! Reply policy (pure): is the 24-hour window open, is the business open, what the model
 //! is told, which turns it sees (and whether the latest one leaves anything to answer),
-//! and how a stored message reads as text.
+//! and how a stored message reads as text (a voice note by its transcript, an image by
+//! its description).
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use chrono_tz::Asia::Riyadh;
@@ -112,7 +113,7 @@ fn in_conversation(m: &Message) -> bool {
 /// The customer's messages since the last reply. Arrival is our clock (`received_at`),
 /// never Meta's timestamp: Meta delivers late when it retries, and a late message is
 /// still a new turn.
-fn latest_turn_messages(history: &[Message]) -> impl Iterator<Item = &Message> {
+pub(crate) fn latest_turn_messages(history: &[Message]) -> impl Iterator<Item = &Message> {
     let last_reply = history
         .iter()
         .filter(|m| m.direction == "out" && !matches!(m.status.as_str(), "failed" | "skipped"))
@@ -126,6 +127,22 @@ fn latest_turn_messages(history: &[Message]) -> impl Iterator<Item = &Message> {
 /// The customer's latest turn as one text.
 pub fn latest_turn(history: &[Message]) -> String {
     latest_turn_messages(history).map(as_text).collect::<Vec<_>>().join("\n")
+}
+
+/// A voice note or an image as the model reads it: its transcript or description when
+/// there is one, else what became of the file; then the customer's caption.
+fn media_text(m: &Message, caption: &str) -> String {
+    let head = match (m.kind.as_str(), m.media_text.as_deref(), m.media_failure.as_deref()) {
+        ("audio", Some(text), _) => format!("[voice note, transcribed: {text}]"),
+        ("image", Some(text), _) => format!("[image, showing: {text}]"),
+        (kind, None, Some(_)) => format!("[{kind} sent; it could not be opened]"),
+        (kind, ..) => format!("[{kind} sent]"),
+    };
+    if caption.is_empty() {
+        head
+    } else {
+        format!("{head} {caption}")
+    }
 }
 
 /// Whether the customer's latest turn leaves anything to answer: not when every one of
@@ -215,7 +232,8 @@ pub fn as_text(m: &Message) -> String {
                 format!("[document sent: {name}]")
             })
         }
-        "image" | "video" | "audio" | "sticker" => with_body(format!("[{} sent]", m.kind)),
+        "audio" | "image" => media_text(m, &body),
+        "video" | "sticker" => with_body(format!("[{} sent]", m.kind)),
         "reaction" => format!("[reaction: {body}]"),
         other => format!("[{other}]"),
     }

@@ -121,7 +121,27 @@ pub async fn build(
     }
     zip.file("messages.csv")?;
     csv::write_messages(&mut zip, pool, tenant, limits.page).await?;
+    media_files(&mut zip, pool, tenant).await?;
     zip.finish().await.map(Some)
+}
+
+/// Every kept customer file as `media/<message id>.<extension>`, a few at a time (a
+/// file can be megabytes).
+async fn media_files(zip: &mut Archive<'_>, pool: &PgPool, tenant: TenantId) -> Result<(), ExportError> {
+    let mut after = uuid::Uuid::nil();
+    loop {
+        let files = crate::db::media::files_after(pool, tenant, after, 8).await?;
+        for (message_id, mime, bytes) in &files {
+            let ext = crate::domain::media::extension(mime.as_deref().unwrap_or(""));
+            zip.file(&format!("media/{message_id}.{ext}"))?;
+            zip.write(bytes)?;
+            zip.page_done(0).await?;
+        }
+        match files.last() {
+            Some((id, ..)) if files.len() == 8 => after = *id,
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// Marks a built export ready for [`KEEP_FOR`], on the caller's transaction (which
@@ -233,6 +253,7 @@ usage_daily.json — الاستخدام اليومي · audit_log.json — سج�
 invoices.json — الفواتير والإشعارات الدائنة كما صدرت، ببنودها
 notes.json — ملاحظات الفريق الداخلية على المحادثات
 quick_replies.json — الردود السريعة · knowledge_base.json — قاعدة المعرفة (الأسئلة الشائعة والمستندات)
+media.json — ملفات العملاء (رسائل صوتية وصور…) مع نصوصها وأوصافها · media/ — الملفات نفسها باسم رقم الرسالة
 
 Your Mujibak account's data export
 account.json — the business and its bot settings
@@ -245,4 +266,6 @@ usage_daily.json — daily usage · audit_log.json — the audit log
 invoices.json — invoices and credit notes as issued, with their lines
 notes.json — the team's internal notes on conversations
 quick_replies.json — quick replies · knowledge_base.json — the knowledge base (FAQ entries and documents)
+media.json — customers' files (voice notes, images…) with their transcripts and descriptions ·
+  media/ — the files themselves, named by their message's id
 ";

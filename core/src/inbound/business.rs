@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{changes, customer, Effects, Side};
 use crate::{
-    db::{connections, contacts, conversations, messages},
+    db::{connections, contacts, conversations, echoes},
     delivery,
     domain::{
         whatsapp::{
@@ -24,9 +24,9 @@ use crate::{
 pub(super) async fn store_echo(
     conn: &mut PgConnection,
     tenant: TenantId,
-    echo: &messages::NewEcho<'_>,
+    echo: &echoes::NewEcho<'_>,
 ) -> Result<Option<Uuid>, sqlx::Error> {
-    let id = messages::insert_echo(conn, tenant, echo).await?;
+    let id = echoes::insert_echo(conn, tenant, echo).await?;
     if id.is_some() {
         delivery::apply_parked(conn, tenant, echo.wamid).await?;
     }
@@ -49,7 +49,7 @@ pub async fn echo(
         "revoke" => changes::revoke(conn, tenant, party, m, Side::Business).await?,
         kind => {
             let (body, details, _) = content(m);
-            let echo = messages::NewEcho {
+            let echo = echoes::NewEcho {
                 conversation_id: party.conversation_id,
                 wamid: &m.wamid,
                 kind: stored_kind(kind),

@@ -13,7 +13,7 @@ use super::{
     Effects, Party, Side,
 };
 use crate::{
-    db::{inbound_events, messages},
+    db::{echoes, inbound_events, messages},
     domain::{
         whatsapp::{content_of, event_time, fields::stored_kind, wants_reply, InboundMessage},
         TenantId,
@@ -60,7 +60,7 @@ pub(super) async fn edit(
             Ok(store(conn, tenant, party, m.timestamp, &stored).await?.0)
         }
         Side::Business => {
-            let echo = messages::NewEcho {
+            let echo = echoes::NewEcho {
                 conversation_id: party.conversation_id,
                 wamid: &original,
                 kind: &kind,
@@ -111,7 +111,7 @@ pub(super) async fn revoke(
             store(conn, tenant, party, m.timestamp, &stored).await?;
         }
         Side::Business => {
-            let echo = messages::NewEcho {
+            let echo = echoes::NewEcho {
                 conversation_id: party.conversation_id,
                 wamid: &original,
                 kind: "text",

@@ -1,5 +1,6 @@
 //! A customer's new message: stored (once per wamid), counted, the 24-hour window
-//! reopened, a reply asked for when it has something to answer; the business's welcome
+//! reopened, a reply asked for when it has something to answer, its file (a voice note,
+//! an image …) queued for download; the business's welcome
 //! when the customer opens the chat for the first time; and a change of the customer's
 //! number or business-scoped user id, which moves their contact and conversation.
 
@@ -9,8 +10,9 @@ use uuid::Uuid;
 
 use super::{Effects, Party};
 use crate::{
-    db::{bot_settings, connections, contacts, conversations, messages, usage},
+    db::{bot_settings, connections, contacts, conversations, media as db_media, messages, usage},
     domain::{
+        media,
         whatsapp::{content, event_time, fields::stored_kind, wants_reply, IdentityChange, InboundMessage},
         TenantId,
     },
@@ -107,6 +109,12 @@ pub(super) async fn new_message(
     let (effects, id) = store(conn, tenant, party, m.timestamp, &stored).await?;
     match id {
         Some(id) if kind == "request_welcome" => welcome(conn, tenant, connection_id, party, id).await,
+        Some(id) if media::is_media(kind) && stored.error.is_none() => {
+            let file = |k: &str| m.raw.pointer(&format!("/{kind}/{k}")).and_then(Value::as_str);
+            let Some(media_id) = file("id") else { return Ok(effects) };
+            db_media::insert_pending(conn, tenant, id, media_id, kind, file("mime_type")).await?;
+            Ok(Effects { media: Some(id), ..effects })
+        }
         _ => Ok(effects),
     }
 }

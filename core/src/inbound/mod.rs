@@ -27,6 +27,8 @@ pub struct Effects {
     pub reply: Option<(Uuid, DateTime<Utc>)>,
     /// Send this queued outbound message (the business's welcome).
     pub send: Option<Uuid>,
+    /// Download (and transcribe or describe) the file of this new media message.
+    pub media: Option<Uuid>,
     /// The connection stopped with this status: email its owners.
     pub stopped: Option<&'static str>,
     /// Kept on the event's row: why it did nothing, or what it was.

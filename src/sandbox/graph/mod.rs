@@ -8,11 +8,13 @@
 //! dev` gives each business its own sandbox number, and, given the webhook URL and verify
 //! token, runs Meta's webhook handshake against it). A number's WhatsApp Business Account
 //! (`account`) lists it and takes app subscriptions, and has a few message templates
-//! (`templates`), checked on a template send as Meta checks them. Owns
+//! (`templates`), checked on a template send as Meta checks them. Customers' files
+//! (`media`) are served as Meta serves them, failing on demand. Owns
 //! only Meta's side of the wire formats (the Cloud API reference: signatures, sends,
 //! errors, statuses); everything lives in memory.
 
 mod account;
+pub mod media;
 mod routes;
 mod templates;
 mod wire;
@@ -99,6 +101,11 @@ struct Inner {
     statuses_off: bool,
     /// Accounts whose webhooks an app subscribed to.
     subscribed: HashSet<String>,
+    /// Customers' files, by media id.
+    media: HashMap<String, media::FakeMedia>,
+    media_faults: VecDeque<media::MediaFault>,
+    media_downloads: usize,
+    media_latency: Duration,
 }
 
 /// A running fake Graph API. Cheap to clone; every clone shares the same state.
@@ -180,6 +187,8 @@ impl GraphFake {
             .route("/_sandbox/graph/latency", post(switch_latency))
             .route("/_sandbox/graph/numbers", post(add_number))
             .route("/_sandbox/graph/sends", get(list_sends))
+            .route("/_sandbox/graph/media", post(media::add))
+            .route("/_media/{media_id}", get(media::download))
             .route("/{version}/{phone_number_id}", get(phone_number))
             .route("/{version}/{phone_number_id}/messages", post(messages))
             .route("/{version}/{phone_number_id}/phone_numbers", get(account_numbers))

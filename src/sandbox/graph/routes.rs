@@ -89,6 +89,9 @@ pub(super) async fn messages(
 
 pub(super) async fn phone_number(State(fake): Fake, Path((_, id)): Ids, headers: HeaderMap) -> Response {
     fake.delay().await;
+    if let Some(file) = super::media::info(&fake, &id, &headers) {
+        return file;
+    }
     if let Err(response) = fake.authorize(&id, &headers) {
         return *response;
     }

@@ -1,9 +1,11 @@
-//! A local OpenAI-compatible chat completions server (`POST /v1/chat/completions`). Answers
+//! A local OpenAI-compatible chat completions server (`POST /v1/chat/completions`, and
+//! `POST /v1/audio/transcriptions` with image descriptions in `media`). Answers
 //! deterministically and visibly simulated (`[simulated] …` / `[رد تجريبي] …`), quoting a
 //! matching `Q:`/`A:` pair from the system prompt when there is one, and fails on demand with
 //! OpenAI's wire errors (its API reference's error bodies). Everything lives in memory.
 
 mod answer;
+mod media;
 
 use std::{
     collections::VecDeque,
@@ -43,6 +45,7 @@ struct Inner {
     faults: VecDeque<ModelFault>,
     latency: Duration,
     served: u64,
+    transcriptions: u64,
 }
 
 /// A running fake OpenAI. Cheap to clone; every clone shares the same state.
@@ -89,6 +92,11 @@ impl OpenAiFake {
         self.lock().faults.len()
     }
 
+    /// Transcription requests so far (faulted ones included).
+    pub fn transcriptions(&self) -> u64 {
+        self.lock().transcriptions
+    }
+
     /// Waits this long before answering each completion request.
     pub fn set_latency(&self, latency: Duration) {
         self.lock().latency = latency;
@@ -98,6 +106,7 @@ impl OpenAiFake {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v1/chat/completions", post(completions))
+            .route("/v1/audio/transcriptions", post(media::transcriptions))
             .route("/_sandbox/openai/fault", post(switch_fault))
             .route("/_sandbox/openai/latency", post(switch_latency))
             .with_state(self.clone())
@@ -168,7 +177,7 @@ fn api_error(status: StatusCode, message: &str, kind: &str, code: &str) -> Respo
 }
 
 fn completion(n: u64, model: &str, request: &Value) -> Value {
-    let content = simulated_reply(request);
+    let content = media::description(request).unwrap_or_else(|| simulated_reply(request));
     let messages = request["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
     let prompt_tokens: usize = messages.iter().map(|m| 4 + approx_tokens(&text_of(&m["content"]))).sum();
     let completion_tokens = approx_tokens(&content);

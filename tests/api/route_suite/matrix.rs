@@ -75,6 +75,8 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("GET", "/inbox/events", [S, Is(200), Is(200), Is(200)]),
     ("GET", "/inbox/{id}", A_ONLY),
     ("GET", "/inbox/{id}/thread", A_ONLY),
+    // No such file (tests/api/media.rs serves one, and refuses it to another business).
+    ("GET", "/inbox/{id}/media/{message}", [S, Is(404), Is(404), Is(404)]),
     ("POST", "/inbox/{id}/pause", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/resume", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/reply", [S, Is(404), Is(303), Is(303)]),

@@ -64,6 +64,7 @@ fn client(base: &str) -> GraphClient {
         api_version: "v24.0".into(),
         timeout: Duration::from_secs(1),
         reconcile_after: Duration::from_secs(120),
+        media_max_bytes: 16 * 1024 * 1024,
     })
 }
 
