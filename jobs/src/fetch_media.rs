@@ -4,7 +4,8 @@
 //! whose file is still pending, so a burst of voice and text is answered once, with the
 //! transcript). A download failure is retried with backoff (Meta's 5xx, a timeout, an
 //! expired URL: each attempt asks Meta for a fresh URL); a file too large, of a type not
-//! kept or not what it claims is never retried. After the last attempt the failure is
+//! kept or not what it claims, or one Meta refuses (an unknown media id, a token it no
+//! longer takes) is never retried. After the last attempt the failure is
 //! recorded, the thread shows it and the reply goes ahead without the file; a transcription
 //! that keeps failing leaves the file kept and the voice note shown untranscribed. A
 //! file whose message the customer deleted meanwhile is not fetched.
@@ -84,7 +85,9 @@ impl Job for FetchMedia {
                         tracing::info!(tenant.id = %tenant, message.id = %id, why = why.as_str(), "media not kept");
                         return self.finish(ctx, conversation, None, Some(why)).await;
                     }
-                    Err(MediaError::Graph(e)) if !last => {
+                    // Meta refused (an unknown or expired media id, a token it no longer
+                    // takes): no retry changes that.
+                    Err(MediaError::Graph(e)) if !last && !refused(&e) => {
                         return Err(match e.class() {
                             GraphErrorClass::RateLimited { wait } => JobError::rate_limited(wait, e),
                             _ => JobError::transient(e),
@@ -114,6 +117,11 @@ impl Job for FetchMedia {
             }
         }
     }
+}
+
+/// A Graph error no retry changes.
+fn refused(e: &mujibak_core::clients::whatsapp::GraphError) -> bool {
+    matches!(e.class(), GraphErrorClass::Reject | GraphErrorClass::Reauthorize)
 }
 
 impl FetchMedia {

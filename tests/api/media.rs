@@ -162,6 +162,12 @@ async fn a_failing_download_is_retried_then_shown_and_the_customer_is_still_answ
     p.deliver(&customer(NUMBER, FROM, image("wamid.R3", &fake, ""))).await;
     p.until_count("select count(*) from media where failure = 'mismatch' and bytes is null", 1).await;
     assert!(p.graph.media_downloads() - downloads <= 1, "a file that is not what it claims is not retried");
+
+    // A media id Meta does not know (expired after its 30 days) is not retried either.
+    p.deliver(&customer(NUMBER, FROM, image("wamid.R4", "404404404", ""))).await;
+    let sql =
+        "select count(*) from media where media_id = '404404404' and status = 'failed' and attempts = 1";
+    p.until_count(sql, 1).await;
 }
 
 #[tokio::test]

@@ -115,12 +115,23 @@ impl ReplyModel {
                     .into()
             });
         }
+        self.complete(self.model_for(model), messages, 0.3, self.config.max_tokens).await
+    }
+
+    /// One chat completion of `model`, bounded by the timeout: its text, never empty.
+    async fn complete(
+        &self,
+        model: &str,
+        messages: Vec<ChatCompletionRequestMessage>,
+        temperature: f32,
+        max_tokens: u32,
+    ) -> Result<String, ModelError> {
         let mut req = CreateChatCompletionRequestArgs::default();
-        req.model(self.model_for(model)).messages(messages).temperature(0.3);
+        req.model(model).messages(messages).temperature(temperature);
         match self.config.token_field {
-            TokenField::MaxCompletionTokens => req.max_completion_tokens(self.config.max_tokens),
+            TokenField::MaxCompletionTokens => req.max_completion_tokens(max_tokens),
             #[allow(deprecated)]
-            TokenField::MaxTokens => req.max_tokens(self.config.max_tokens),
+            TokenField::MaxTokens => req.max_tokens(max_tokens),
         };
         let request = req.build().map_err(invalid)?;
         let chat = self.client.chat();
@@ -130,7 +141,7 @@ impl ReplyModel {
         let response = answered.map_err(|_| ModelError::Transient("timed out".into()))?.map_err(classify)?;
         let text = response.choices.into_iter().next().and_then(|c| c.message.content).unwrap_or_default();
         if text.trim().is_empty() {
-            return Err(ModelError::Transient("empty reply".into()));
+            return Err(ModelError::Transient("empty answer".into()));
         }
         Ok(text)
     }

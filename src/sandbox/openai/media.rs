@@ -63,7 +63,8 @@ pub(super) fn description(request: &Value) -> Option<String> {
     let messages = request["messages"].as_array()?;
     let last = messages.iter().rev().find(|m| m["role"] == "user")?;
     let url = last["content"].as_array()?.iter().find_map(|p| p.pointer("/image_url/url")?.as_str())?;
-    let data = url.split_once(";base64,").map(|(_, d)| d).unwrap_or("");
+    // An image sent inline, as Mujibak sends a customer's photo to be described.
+    let (_, data) = url.strip_prefix("data:")?.split_once(";base64,")?;
     let bytes = base64::engine::general_purpose::STANDARD.decode(data).unwrap_or_default();
     Some(after_marker(&bytes, SIGHT_MARKER).unwrap_or_else(|| DEFAULT_SIGHT.to_owned()))
 }

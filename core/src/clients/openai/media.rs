@@ -9,15 +9,14 @@ use async_openai::types::{
     audio::{AudioInput, CreateTranscriptionRequestArgs},
     chat::{
         ChatCompletionRequestMessageContentPartImage, ChatCompletionRequestSystemMessageArgs,
-        ChatCompletionRequestUserMessageArgs, ChatCompletionRequestUserMessageContentPart,
-        CreateChatCompletionRequestArgs, ImageDetail, ImageUrl,
+        ChatCompletionRequestUserMessageArgs, ChatCompletionRequestUserMessageContentPart, ImageDetail,
+        ImageUrl,
     },
 };
 use base64::Engine;
 
 use super::{call_outcome, classify, invalid, ModelError, ReplyModel};
 use crate::{
-    config::TokenField,
     domain::media::extension,
     metrics::{self, Provider},
 };
@@ -85,23 +84,7 @@ impl ReplyModel {
         let system =
             ChatCompletionRequestSystemMessageArgs::default().content(DESCRIBE).build().map_err(invalid)?;
         let user = ChatCompletionRequestUserMessageArgs::default().content(parts).build().map_err(invalid)?;
-        let mut req = CreateChatCompletionRequestArgs::default();
-        req.model(model.as_str()).messages(vec![system.into(), user.into()]).temperature(0.0);
-        match self.config.token_field {
-            TokenField::MaxCompletionTokens => req.max_completion_tokens(200u32),
-            #[allow(deprecated)]
-            TokenField::MaxTokens => req.max_tokens(200u32),
-        };
-        let request = req.build().map_err(invalid)?;
-        let chat = self.client.chat();
-        let call = chat.create(request);
-        let answered = tokio::time::timeout(self.config.timeout + Duration::from_secs(1), call).await;
-        metrics::outbound_call(Provider::OpenAi, call_outcome(&answered));
-        let response = answered.map_err(|_| ModelError::Transient("timed out".into()))?.map_err(classify)?;
-        let text = response.choices.into_iter().next().and_then(|c| c.message.content).unwrap_or_default();
-        if text.trim().is_empty() {
-            return Err(ModelError::Transient("empty description".into()));
-        }
+        let text = self.complete(model, vec![system.into(), user.into()], 0.0, 200).await?;
         Ok(Some(text.trim().to_owned()))
     }
 }
