@@ -161,7 +161,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/settings/whatsapp/token", P, Access::Owner, &["access_token"]),
     r("/settings/whatsapp/disconnect", GP, Access::Owner, NONE),
     r("/settings/bot", GP, Access::Owner, BOT),
-    r("/settings/bot/try", P, Access::Owner, &["question"]),
+    r("/settings/bot/try", P, Access::Owner, &["question", "samples"]),
     r("/settings/knowledge", G, Access::Owner, NONE),
     r("/settings/knowledge/faq", P, Access::Owner, &["question", "answer"]),
     r("/settings/knowledge/documents", P, Access::Owner, &["title", "text"]),

@@ -2,7 +2,8 @@
 //! forms, ة/ه, diacritics, the definite article) and never another business's; a customer's
 //! question is answered from the passage the search found, and only the passages found go
 //! to the model; the owner manages FAQ entries and documents and tries the bot, seeing the
-//! answer and the passages it used.
+//! answer and the passages it used, and runs their own sample questions, judged as `mujibak
+//! eval` judges its set.
 
 use mujibak_core::{
     db::{knowledge, tenants},
@@ -162,4 +163,32 @@ async fn the_owner_tries_the_bot_and_manages_entries_that_only_their_business_se
     assert!(!theirs.body.contains("free of charge"), "{}", theirs.body);
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
     assert_eq!(p.count("select count(*) from knowledge_passages where entry_id is not null").await, 0);
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_owner_runs_their_own_sample_questions_and_each_answer_is_judged_like_the_eval(pool: PgPool) {
+    // Arrange: the delivery entry, in Arabic.
+    let p = Pipeline::start(pool, "owner@samples.sa", "PN1903").await;
+    p.owner.get("/settings/knowledge").await;
+    let faq = [("question", "هل عندكم توصيل؟"), ("answer", "نعم، التوصيل داخل الرياض بـ ١٥ ريالًا.")];
+    p.owner.post("/settings/knowledge/faq", &faq).await;
+
+    // Act: three sample questions from the bot page: one the entry answers (its fact
+    // written with ASCII digits), one whose fact the business never wrote, one for a person.
+    let bot = p.owner.get("/settings/bot").await.body;
+    assert!(bot.contains(r#"id="try-samples""#), "the samples box is on the bot page");
+    let samples = "هل عندكم توصيل؟ => 15\nDo you deliver on Fridays? => 25\n\nأبغى أكلم موظف => موظف";
+    let run = p.owner.post("/settings/bot/try", &[("samples", samples)]).await;
+
+    // Assert: judged as `mujibak eval` judges: 2 of 3, the missing fact named, the hand-off
+    // made before any model call, nothing sent to anyone.
+    assert_eq!(run.status, StatusCode::OK);
+    let result = &run.body[run.body.find(r#"id="try-samples-result""#).expect("a result")..];
+    assert!(result.contains("2 of 3 passed"), "{result}");
+    assert!(result.contains("نعم، التوصيل داخل الرياض بـ ١٥ ريالًا"), "{result}");
+    assert!(result.contains("Does not state: <bdi>25</bdi>"), "{result}");
+    assert!(result.contains("Handed off to a person."), "{result}");
+    assert_eq!(p.model.requests().len(), 2, "the hand-off phrase needs no model call");
+    assert!(p.graph.sends().is_empty());
+    assert!(run.body.contains("Do you deliver on Fridays? =&gt; 25"), "the questions stay in the box");
 }

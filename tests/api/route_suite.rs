@@ -116,6 +116,7 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "label") => "vip",
         (_, "shortcut") => "/hours",
         (_, "question") => "Do you deliver?",
+        (_, "samples") => "Do you deliver? => Riyadh",
         (_, "answer") => "Yes, across Riyadh.",
         (_, "body") => "We open daily at 9.",
         (_, "user") => "me",

@@ -8,7 +8,7 @@
 mod score;
 
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 pub use score::{judge, language_of, Said, Verdict};
 
@@ -126,35 +126,71 @@ pub async fn run(pool: &PgPool, model: &ReplyModel, set: &Set) -> Result<Vec<Out
     };
     let mut outcomes = Vec::with_capacity(set.case.len());
     for case in &set.case {
-        let terms = rules::terms(&case.question);
-        let passages = knowledge::relevant(&mut tx, tenant, &terms, rules::MAX_PASSAGES).await?;
-        let held = passages.iter().map(|p| p.body.as_str()).collect::<Vec<_>>().join("\n");
-        let judged = |said: &Said<'_>| judge(said, &case.lang, &case.expect, case.handoff);
-        let (said, verdict) = if handoff::requested(&case.question, &settings.handoff_phrases) {
-            (handoff::MODEL_TOKEN.to_owned(), judged(&Said::HandedOff))
-        } else {
-            let system = reply::system_prompt(&set.business, &settings, &passages);
-            let asked = [Turn { from_customer: true, text: case.question.clone() }];
-            match model.reply(None, &system, &asked).await {
-                Ok(answer) if handoff::model_asked(&answer) => (answer, judged(&Said::HandedOff)),
-                Ok(answer) => {
-                    let verdict = judged(&Said::Answer { text: &answer, passages: &held });
-                    (answer, verdict)
-                }
-                Err(e) => (format!("{MODEL_ERROR}{e}"), judged(&Said::Failed)),
-            }
-        };
-        let failed = said.starts_with(MODEL_ERROR);
-        outcomes.push(Outcome {
-            question: case.question.clone(),
-            lang: case.lang.clone(),
-            said,
-            failed,
-            verdict,
-        });
+        let passages = passages(&mut tx, tenant, case).await?;
+        outcomes.push(ask(model, &set.business, &settings, case, &passages).await);
     }
     tx.rollback().await?;
     Ok(outcomes)
+}
+
+/// The passages of `tenant`'s knowledge base a customer's message `case` would be
+/// answered from.
+pub async fn passages(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    case: &Case,
+) -> Result<Vec<knowledge::Passage>, sqlx::Error> {
+    knowledge::relevant(conn, tenant, &rules::terms(&case.question), rules::MAX_PASSAGES).await
+}
+
+/// Asks `case` as a customer's message is answered (the hand-off phrases of `settings`,
+/// the reply prompt with `passages`, the default model) and judges the answer.
+pub async fn ask(
+    model: &ReplyModel,
+    business: &str,
+    settings: &BotSettings,
+    case: &Case,
+    passages: &[knowledge::Passage],
+) -> Outcome {
+    let held = passages.iter().map(|p| p.body.as_str()).collect::<Vec<_>>().join("\n");
+    let judged = |said: &Said<'_>| judge(said, &case.lang, &case.expect, case.handoff);
+    let (said, verdict) = if handoff::requested(&case.question, &settings.handoff_phrases) {
+        (handoff::MODEL_TOKEN.to_owned(), judged(&Said::HandedOff))
+    } else {
+        let system = reply::system_prompt(business, settings, passages);
+        let asked = [Turn { from_customer: true, text: case.question.clone() }];
+        match model.reply(None, &system, &asked).await {
+            Ok(answer) if handoff::model_asked(&answer) => (answer, judged(&Said::HandedOff)),
+            Ok(answer) => {
+                let verdict = judged(&Said::Answer { text: &answer, passages: &held });
+                (answer, verdict)
+            }
+            Err(e) => (format!("{MODEL_ERROR}{e}"), judged(&Said::Failed)),
+        }
+    };
+    let failed = said.starts_with(MODEL_ERROR);
+    Outcome { question: case.question.clone(), lang: case.lang.clone(), said, failed, verdict }
+}
+
+impl Case {
+    /// An owner's sample question, one line: `question`, or `question => fact; fact` (`؛`
+    /// too) with the facts its answer must state, or `question => handoff` when a person
+    /// should take over. The answer's language is the question's. `None` for a blank line.
+    pub fn from_line(line: &str) -> Option<Case> {
+        let (question, expected) = line.split_once("=>").unwrap_or((line, ""));
+        let question = question.trim();
+        if question.is_empty() {
+            return None;
+        }
+        let expected = expected.trim();
+        let handoff = expected.eq_ignore_ascii_case("handoff") || expected == "موظف";
+        let expect = if handoff {
+            Vec::new()
+        } else {
+            expected.split([';', '؛']).map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect()
+        };
+        Some(Case { question: question.to_owned(), lang: language_of(question).to_owned(), expect, handoff })
+    }
 }
 
 /// The totals of a run: passed, and each check as (passed, applicable).
@@ -201,5 +237,19 @@ mod tests {
         assert!(
             set.case.iter().any(|c| c.handoff) && set.case.iter().any(|c| c.expect.is_empty() && !c.handoff)
         );
+    }
+
+    #[test]
+    fn an_owners_sample_line_is_a_question_with_its_facts_or_a_handoff() {
+        let c = super::Case::from_line("  بكم السكري؟ => 65؛ ريال ").unwrap();
+        assert_eq!(
+            (c.question.as_str(), c.lang.as_str(), c.expect.clone()),
+            ("بكم السكري؟", "ar", vec!["65".into(), "ريال".into()])
+        );
+        let c = super::Case::from_line("Can I speak to the manager? => handoff").unwrap();
+        assert!(c.handoff && c.expect.is_empty() && c.lang == "en");
+        let c = super::Case::from_line("Do you deliver?").unwrap();
+        assert!(c.expect.is_empty() && !c.handoff);
+        assert!(super::Case::from_line("   => 5").is_none() && super::Case::from_line("").is_none());
     }
 }

@@ -1,18 +1,13 @@
 //! Owner settings: the knowledge base — FAQ entries (a question and its answer) and pasted
-//! documents (menus, price lists, policies), each searchable as passages; and "try the
-//! bot": a question answered as a customer's would be (the passages the search finds, the
-//! default model), shown with the passages it used.
+//! documents (menus, price lists, policies), each searchable as passages ("try the bot",
+//! which answers from them, is `try_bot`).
 
 use axum::{
     extract::{Path, State},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use mujibak_core::{
-    clients::openai::Turn,
-    db::{bot_settings, knowledge, tenants},
-    domain::{knowledge as rules, reply},
-};
+use mujibak_core::{db::knowledge, domain::knowledge as rules};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -21,7 +16,6 @@ use crate::{
     web::{
         extract::{Owner, Page},
         input::Form,
-        limits,
         routes::Routes,
         session::set_flash,
         WebError,
@@ -34,7 +28,6 @@ pub(super) fn routes() -> Routes {
         .route("/settings/knowledge/faq", post(add_faq))
         .route("/settings/knowledge/documents", post(add_document))
         .route("/settings/knowledge/{id}/delete", post(delete))
-        .route("/settings/bot/try", post(try_bot))
 }
 
 #[derive(Serialize, Default)]
@@ -150,50 +143,4 @@ async fn delete(
     }
     set_flash(&state, &page.session, "success", "flash.knowledge_deleted").await?;
     Ok(Redirect::to("/settings/knowledge").into_response())
-}
-
-#[derive(Deserialize)]
-struct TryForm {
-    question: String,
-}
-
-#[derive(Serialize)]
-struct TryView {
-    question: String,
-    answer: Option<String>,
-    /// Why no answer came (the model's failure class), if none did.
-    failed: bool,
-    passages: Vec<knowledge::Passage>,
-}
-
-async fn try_bot(
-    State(state): State<AppState>,
-    page: Page,
-    Owner(owner): Owner,
-    Form { data: f, refused: bad }: Form<TryForm>,
-) -> Result<Response, WebError> {
-    let question: String = f.question.trim().chars().take(1_000).collect();
-    if !bad.is_empty() || question.is_empty() {
-        page.refuse(&bad);
-        page.alert("errors.try_question");
-        let view = TryView { question, answer: None, failed: false, passages: Vec::new() };
-        return page.invalid("settings/try.html", &view);
-    }
-    limits::BOT_TRIALS.check(&state, &owner.tenant_id.to_string()).await?;
-    let mut conn = state.db.acquire().await?;
-    let settings = bot_settings::get(&mut conn, owner.tenant_id).await?;
-    let business = tenants::get(&mut conn, owner.tenant_id).await?.business_name;
-    let terms = rules::terms(&question);
-    let passages = knowledge::relevant(&mut conn, owner.tenant_id, &terms, rules::MAX_PASSAGES).await?;
-    drop(conn);
-    let system = reply::system_prompt(&business, &settings, &passages);
-    let asked = [Turn { from_customer: true, text: question.clone() }];
-    let answer = state.model.reply(None, &system, &asked).await;
-    if let Err(e) = &answer {
-        tracing::warn!(tenant.id = %owner.tenant_id, error = %e, "try the bot: the model failed");
-    }
-    let failed = answer.is_err();
-    Ok(page
-        .render("settings/try.html", &TryView { question, answer: answer.ok(), failed, passages })?
-        .into_response())
 }

@@ -1,9 +1,10 @@
-//! Owner settings pages: the WhatsApp connection, the bot, its knowledge base and quick
-//! replies.
+//! Owner settings pages: the WhatsApp connection, the bot, its knowledge base (and trying
+//! the bot against it) and quick replies.
 
 mod bot;
 mod knowledge;
 mod replies;
+mod try_bot;
 mod whatsapp;
 
 use super::routes::Routes;
@@ -14,4 +15,5 @@ pub fn routes() -> Routes {
         .merge(bot::routes())
         .merge(knowledge::routes())
         .merge(replies::routes())
+        .merge(try_bot::routes())
 }
