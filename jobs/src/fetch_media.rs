@@ -65,10 +65,7 @@ impl Job for FetchMedia {
                 (bytes, mime) // kept by an earlier attempt
             }
             _ => {
-                let Some(conv) = conversations::get(&mut conn, tenant, conversation).await? else {
-                    return Ok(());
-                };
-                let Some(connection) = connections::get(&mut conn, tenant, conv.connection_id).await? else {
+                let Some(connection) = connections::get(&mut conn, tenant, file.connection_id).await? else {
                     return self.finish(ctx, conversation, None, Some(Failure::Download)).await;
                 };
                 db_media::attempted(&mut conn, tenant, id).await?;

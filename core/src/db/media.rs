@@ -17,6 +17,8 @@ pub struct ToFetch {
     pub status: String,
     pub bytes: Option<Vec<u8>>,
     pub conversation_id: Uuid,
+    /// The connection the customer wrote to (its token downloads the file).
+    pub connection_id: Uuid,
     /// The customer's caption.
     pub caption: Option<String>,
     /// The customer deleted the message meanwhile.
@@ -46,16 +48,17 @@ pub async fn insert_pending(
     Ok(())
 }
 
-/// The media of message `message_id`, with its conversation (`None`: gone).
+/// The media of message `message_id`, with its conversation and connection (`None`: gone).
 pub async fn to_fetch(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     message_id: Uuid,
 ) -> Result<Option<ToFetch>, sqlx::Error> {
     sqlx::query_as(
-        "select d.media_id, d.kind, d.mime_type, d.status, d.bytes, m.conversation_id, m.body as caption,
-                m.deleted_at is not null as deleted
+        "select d.media_id, d.kind, d.mime_type, d.status, d.bytes, m.conversation_id, c.connection_id,
+                m.body as caption, m.deleted_at is not null as deleted
            from media d join messages m using (tenant_id, message_id)
+           join conversations c on c.tenant_id = m.tenant_id and c.conversation_id = m.conversation_id
           where d.tenant_id = $1 and d.message_id = $2",
     )
     .bind(tenant_id)
