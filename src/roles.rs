@@ -190,7 +190,13 @@ async fn serve(state: AppState, stop: shutdown::Shutdown) -> anyhow::Result<()> 
         .await
         .with_context(|| format!("cannot listen on port {} (PORT)", addr.port()))?;
     tracing::info!(port = addr.port(), base_url = %state.config.http.base_url, "web listening");
-    web::serve_app(listener, state, web::ServeLimits::default(), stop).await.context("web server failed")
+    let http = &state.config.http;
+    let limits = web::ServeLimits {
+        max_connections: http.max_connections,
+        per_client: http.max_connections_per_client,
+        ..web::ServeLimits::default()
+    };
+    web::serve_app(listener, state, limits, stop).await.context("web server failed")
 }
 
 async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> anyhow::Result<()> {

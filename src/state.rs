@@ -13,6 +13,7 @@ use crate::web::{
     connection_cache::ConnectionCache,
     live::Live,
     views::Views,
+    webhook_body::InFlight,
 };
 
 /// Everything a handler may need; cheap to clone.
@@ -36,6 +37,8 @@ pub struct AppState {
     pub live: Live,
     /// The model, for "try the bot".
     pub model: ReplyModel,
+    /// Webhook body bytes being read at once (`web::webhook_body`).
+    pub webhook_bytes: InFlight,
 }
 
 impl AppState {
@@ -51,8 +54,9 @@ impl AppState {
         let graph = GraphClient::new(&config.whatsapp);
         let model = ReplyModel::new(&config.ai);
         let background = Background::default();
+        let webhook_bytes = InFlight::new(config.http.webhook_inflight_bytes);
         let state = Self {
-            live: Live::new(&db),
+            live: Live::new(&db, config.http.max_streams, config.session.idle),
             db,
             config: Arc::new(config),
             views: Arc::new(Views::load()?),
@@ -61,6 +65,7 @@ impl AppState {
             background,
             connections: Arc::default(),
             model,
+            webhook_bytes,
         };
         tokio::spawn(background::run(state.clone(), state.background.clone()));
         mujibak_core::metrics::flush::start(state.db.clone(), "web");

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts},
-    http::request::Parts,
+    http::{request::Parts, HeaderMap},
     response::Html,
 };
 use mujibak_core::{
@@ -179,25 +179,30 @@ fn client_key(ip: IpAddr) -> String {
     }
 }
 
+/// The client of a request from `peer` with `headers` (see [`ClientIp`]).
+pub fn client_of(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy: bool) -> Option<String> {
+    if trust_proxy {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return Some(client_key(ip));
+        }
+    }
+    peer.map(|p| client_key(p.ip()))
+}
+
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
-        if state.config.session.trust_proxy {
-            let forwarded = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok());
-            if let Some(ip) = forwarded {
-                return Ok(ClientIp(client_key(ip)));
-            }
-        }
         // Every connection carries its peer (`web::serve`); without one, refuse rather than
         // put every client in one bucket.
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| client_key(c.0.ip()));
-        peer.map(ClientIp)
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        client_of(&parts.headers, peer, state.config.session.trust_proxy)
+            .map(ClientIp)
             .ok_or_else(|| WebError::Internal(anyhow::anyhow!("no peer address on the request")))
     }
 }

@@ -9,8 +9,16 @@
 //!
 //! On shutdown every stream ends, so a deploy does not wait for open pages to close; the
 //! browser reconnects (to the new process) after [`RETRY`].
+//!
+//! Streams are counted (`streams`): each session, user and business keeps a few, the
+//! process a budget of them, and an open stream frees its connection's place among those
+//! that serve requests (`capacity::Slot`), ending its connection with it. Every
+//! [`ACCESS_CHECK`] the hub asks the database which of its streams' sessions may still use
+//! the app and ends the others: a signed-out session, a removed member, a suspended or
+//! deleting business (a sign-out on this process ends its streams at once).
 
 use std::{
+    collections::HashSet,
     convert::Infallible,
     sync::{Arc, OnceLock},
     time::Duration,
@@ -18,10 +26,15 @@ use std::{
 
 use axum::{
     extract::State,
-    response::sse::{Event, KeepAlive, Sse},
+    http::{header, HeaderValue, StatusCode},
+    response::{
+        sse::{Event, KeepAlive, Sse},
+        IntoResponse, Response,
+    },
+    Extension,
 };
-use futures::{stream, Stream};
-use mujibak_core::domain::TenantId;
+use futures::stream;
+use mujibak_core::{db::sessions, domain::TenantId};
 use sqlx::{
     postgres::{PgListener, PgPoolOptions},
     PgPool,
@@ -29,7 +42,13 @@ use sqlx::{
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
-use super::extract::CurrentTenant;
+use super::{
+    capacity::Slot,
+    extract::CurrentUser,
+    session::SessionCtx,
+    streams::{Owner, Refused, Streams},
+    WebError,
+};
 use crate::state::AppState;
 
 const CHANNEL: &str = "inbox";
@@ -38,6 +57,8 @@ pub const RETRY: Duration = Duration::from_secs(2);
 /// A comment line this often keeps proxies (Heroku's router closes idle connections after
 /// 55 s) from closing an open page's stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often the hub asks whether its streams' sessions may still use the app.
+pub const ACCESS_CHECK: Duration = Duration::from_secs(5);
 
 /// What a page is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,13 +76,25 @@ pub struct Live {
     tx: broadcast::Sender<Signal>,
     closed: Arc<watch::Sender<bool>>,
     started: Arc<OnceLock<()>>,
+    /// The open streams.
+    pub streams: Streams,
+    /// A session unused this long has ended (`SESSION_IDLE_MINUTES`).
+    idle: Duration,
 }
 
 impl Live {
-    /// A hub for `pool`'s database; it listens from the first page that subscribes.
-    pub fn new(pool: &PgPool) -> Self {
+    /// A hub for `pool`'s database holding at most `max_streams` streams, whose sessions
+    /// end after `idle`; it listens from the first page that subscribes.
+    pub fn new(pool: &PgPool, max_streams: usize, idle: Duration) -> Self {
         let (tx, _) = broadcast::channel(1024);
-        Self { pool: pool.clone(), tx, closed: Arc::new(watch::channel(false).0), started: Arc::default() }
+        Self {
+            pool: pool.clone(),
+            tx,
+            closed: Arc::new(watch::channel(false).0),
+            started: Arc::default(),
+            streams: Streams::new(max_streams),
+            idle,
+        }
     }
 
     /// Ends every stream (shutdown) and stops listening.
@@ -76,8 +109,39 @@ impl Live {
                 .max_connections(1)
                 .connect_lazy_with((*self.pool.connect_options()).clone());
             tokio::spawn(listen(pool, self.tx.clone(), self.closed.subscribe()));
+            tokio::spawn(check_access(
+                self.pool.clone(),
+                self.streams.clone(),
+                self.idle,
+                self.closed.subscribe(),
+            ));
         });
         rx
+    }
+}
+
+/// Every [`ACCESS_CHECK`], ends the streams whose session may no longer use the app (one
+/// query for all of them; a failed query ends nothing and is tried again).
+async fn check_access(pool: PgPool, streams: Streams, idle: Duration, mut closed: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = closed.wait_for(|c| *c) => return,
+            () = tokio::time::sleep(ACCESS_CHECK) => {}
+        }
+        let asked = streams.sessions();
+        if asked.is_empty() {
+            continue;
+        }
+        match sessions::still_allowed(&pool, &asked, idle.as_secs() as i64).await {
+            Ok(allowed) => {
+                let allowed: HashSet<Vec<u8>> = allowed.into_iter().collect();
+                let ended = streams.keep_sessions(&asked, &allowed);
+                if ended > 0 {
+                    tracing::info!(ended, "live inbox: streams of ended sessions closed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "live inbox: checking the streams' sessions failed"),
+        }
     }
 }
 
@@ -135,18 +199,35 @@ async fn listen(pool: PgPool, tx: broadcast::Sender<Signal>, mut closed: watch::
 }
 
 /// `GET /inbox/events`: the signed-in business's changes, as Server-Sent Events; starts
-/// with `ready`.
+/// with `ready`. Refused with 429 when the business has its streams open, 503 when the
+/// process's budget is spent (the page then refreshes itself without them).
 pub async fn events(
     State(state): State<AppState>,
-    CurrentTenant(tenant): CurrentTenant,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    CurrentUser(user): CurrentUser,
+    Extension(session): Extension<SessionCtx>,
+    slot: Option<Extension<Slot>>,
+) -> Result<Response, WebError> {
+    let owner = Owner { session: session.hash.clone(), user: user.user_id, tenant: user.tenant_id };
+    let ticket = match state.live.streams.open(owner) {
+        Ok(ticket) => ticket,
+        Err(Refused::TenantFull) => return Err(WebError::RateLimited(RETRY.as_secs() * 30)),
+        Err(Refused::Busy) => {
+            tracing::warn!("live inbox: the process's stream budget is spent; refusing a stream");
+            return Err(WebError::Plain(StatusCode::SERVICE_UNAVAILABLE));
+        }
+    };
+    if let Some(Extension(slot)) = slot {
+        slot.release();
+    }
+    let tenant = user.tenant_id;
     let rx = state.live.subscribe();
     let closed = state.live.closed.subscribe();
     let ready = Event::default().event("ready").retry(RETRY).data("-");
-    let changes = stream::unfold((rx, closed), move |(mut rx, mut closed)| async move {
+    let changes = stream::unfold((rx, closed, ticket), move |(mut rx, mut closed, mut ticket)| async move {
         loop {
             let event = tokio::select! {
                 _ = closed.wait_for(|c| *c) => return None,
+                _ = &mut ticket.ended => return None,
                 got = rx.recv() => match got {
                     Ok(Signal::Changed { tenant: t, conversation, handoff }) if t == tenant => {
                         Event::default().event(if handoff { "handoff" } else { "change" }).data(conversation.to_string())
@@ -158,11 +239,14 @@ pub async fn events(
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
             };
-            return Some((Ok(event), (rx, closed)));
+            return Some((Ok::<_, Infallible>(event), (rx, closed, ticket)));
         }
     });
     let stream = futures::StreamExt::chain(stream::once(async { Ok(ready) }), changes);
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+    let mut response = Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response();
+    // The connection left the request-serving count: it ends with the stream.
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Ok(response)
 }
 
 #[cfg(test)]

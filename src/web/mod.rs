@@ -8,6 +8,7 @@ mod account;
 mod auth;
 pub mod background;
 mod billing;
+pub mod capacity;
 pub mod connection_cache;
 mod csrf;
 mod email;
@@ -35,11 +36,13 @@ pub mod routes;
 mod server;
 pub mod session;
 mod settings;
+pub mod streams;
 mod team;
 mod team_inbox;
 mod thread_view;
 mod usage;
 pub mod views;
+pub mod webhook_body;
 mod webhooks;
 
 use std::time::Duration;
@@ -57,8 +60,8 @@ pub use server::{serve, serve_app, ServeLimits};
 
 use crate::state::AppState;
 
-/// Largest request body accepted anywhere but the webhooks (which take
-/// `webhooks::WEBHOOK_BODY_LIMIT`).
+/// Largest request body accepted anywhere but the WhatsApp webhooks (which take
+/// `webhook_body::WEBHOOK_BODY_LIMIT`).
 pub const BODY_LIMIT: usize = 256 * 1024;
 
 /// Content-Security-Policy: our own origin only, no inline script, no framing.

@@ -1,13 +1,18 @@
 //! The HTTP server every role and every test serves the router with: it accepts
 //! connections up to a bound (beyond it a connection gets an immediate 503 and is closed,
-//! rather than waiting unseen in the kernel's queue), serves each with hyper under a
-//! header-read timeout (a client trickling its headers, or idling between requests, is
-//! disconnected), gives every request its peer address (`ConnectInfo`, which rate limits
-//! key on), and on shutdown stops accepting and lets open connections finish.
+//! rather than waiting unseen in the kernel's queue, and the clients holding the most
+//! connections are logged), keeping a few places for Meta's webhooks and the health checks
+//! only (`capacity::Slot`); it caps each client's connections (`capacity::Clients`: past the
+//! cap, 503 and closed); it serves each connection with hyper under a header-read timeout
+//! (a client trickling its headers, or idling between requests, is disconnected), gives
+//! every request its peer address (`ConnectInfo`, which rate limits key on) and its
+//! connection's slot (a live stream gives its place back), and on shutdown stops accepting
+//! and lets open connections finish.
 
 use std::{
     convert::Infallible,
     future::Future,
+    net::SocketAddr,
     sync::{
         atomic::{AtomicI64, Ordering},
         Arc,
@@ -24,11 +29,20 @@ use hyper_util::{
 use tokio::{io::AsyncWriteExt, net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 
+use super::capacity::{self, Clients, Slot};
+
 /// What one process serves at once, and how long a client may take to send its headers.
 #[derive(Debug, Clone, Copy)]
 pub struct ServeLimits {
-    /// Open connections at once; one more is answered 503 and closed.
+    /// Open connections serving requests at once, `reserved` included; one more is
+    /// answered 503 and closed. (Live streams are counted apart: `streams`.)
     pub max_connections: usize,
+    /// Of those, the places kept for Meta's webhooks and the health checks.
+    pub reserved: usize,
+    /// Open connections of one client.
+    pub per_client: usize,
+    /// Name clients by the last `X-Forwarded-For` hop (behind Heroku's router).
+    pub trust_proxy: bool,
     /// Time allowed for a request's headers, and for the next request on an idle connection.
     pub header_read_timeout: Duration,
     /// How long open connections may take to finish after shutdown begins.
@@ -39,6 +53,9 @@ impl Default for ServeLimits {
     fn default() -> Self {
         Self {
             max_connections: 512,
+            reserved: 32,
+            per_client: 64,
+            trust_proxy: false,
             header_read_timeout: Duration::from_secs(10),
             drain: Duration::from_secs(20),
         }
@@ -56,12 +73,15 @@ pub async fn serve(
     limits: ServeLimits,
     stop: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let reserved = limits.reserved.min(limits.max_connections.saturating_sub(1));
+    let general = Arc::new(Semaphore::new(limits.max_connections - reserved));
+    let reserve = Arc::new(Semaphore::new(reserved));
+    let clients = Clients::new(limits.per_client);
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
     builder.http2().timer(TokioTimer::new()).keep_alive_interval(limits.header_read_timeout);
-    let busy_log = Arc::new(AtomicI64::new(0));
+    let warned = Arc::new(Warned::default());
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -76,16 +96,33 @@ pub async fn serve(
             },
             () = &mut stop => break,
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            refuse_busy(stream, &busy_log, limits.max_connections);
-            continue;
+        let slot = match general.clone().try_acquire_owned() {
+            Ok(permit) => Slot::new(permit, false),
+            Err(_) => {
+                warned.bound(&clients, limits.max_connections);
+                match reserve.clone().try_acquire_owned() {
+                    Ok(permit) => Slot::new(permit, true),
+                    Err(_) => {
+                        refuse_busy(stream);
+                        continue;
+                    }
+                }
+            }
         };
-        let app = app.clone();
+        let (app, clients, warned) = (app.clone(), clients.clone(), warned.clone());
         let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            let refused = admit(&req, &slot, &clients, peer, limits.trust_proxy);
+            if refused {
+                warned.client(&clients);
+            }
             req.extensions_mut().insert(ConnectInfo(peer));
+            req.extensions_mut().insert(slot.clone());
             let app = app.clone();
             async move {
-                Ok::<_, Infallible>(app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}))
+                if refused {
+                    return Ok::<_, Infallible>(capacity::busy());
+                }
+                Ok(app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}))
             }
         });
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
@@ -94,7 +131,6 @@ pub async fn serve(
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
-            drop(permit);
         });
     }
     drop(listener);
@@ -113,6 +149,7 @@ pub async fn serve_app(
     stop: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let live = state.live.clone();
+    let limits = ServeLimits { trust_proxy: state.config.session.trust_proxy, ..limits };
     let stop = async move {
         stop.await;
         live.close();
@@ -120,15 +157,61 @@ pub async fn serve_app(
     serve(listener, crate::web::router(state), limits, stop).await
 }
 
-/// Answers 503 and closes, off the accept loop; warns at most once a minute.
-fn refuse_busy(mut stream: tokio::net::TcpStream, last_warned: &AtomicI64, max: usize) {
-    let now = chrono::Utc::now().timestamp();
-    let last = last_warned.load(Ordering::Relaxed);
-    if now - last >= 60
-        && last_warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-    {
-        tracing::warn!(max_connections = max, "connection limit reached; refusing new connections with 503");
+/// Whether `req` is refused on its connection: a reserved place serves only the webhooks
+/// and probes; any request but a webhook counts the connection for its client (Meta sends
+/// from few addresses, and a webhook to an unknown key is answered and closed at once).
+fn admit(
+    req: &Request<Incoming>,
+    slot: &Slot,
+    clients: &Arc<Clients>,
+    peer: SocketAddr,
+    trust_proxy: bool,
+) -> bool {
+    let path = req.uri().path();
+    if slot.reserved() && !capacity::essential(path) {
+        return true;
     }
+    if path.starts_with("/webhooks/") {
+        return false;
+    }
+    let client = super::extract::client_of(req.headers(), Some(peer), trust_proxy).unwrap_or_default();
+    !slot.attribute(clients, &client)
+}
+
+/// When each warning was last logged (at most once a minute each).
+#[derive(Default)]
+struct Warned {
+    bound: AtomicI64,
+    client: AtomicI64,
+}
+
+impl Warned {
+    fn due(last: &AtomicI64) -> bool {
+        let now = chrono::Utc::now().timestamp();
+        let before = last.load(Ordering::Relaxed);
+        now - before >= 60 && last.compare_exchange(before, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    }
+
+    /// The server's bound was hit: which clients hold the most.
+    fn bound(&self, clients: &Clients, max: usize) {
+        if Self::due(&self.bound) {
+            let top = capacity::describe(&clients.top(5));
+            tracing::warn!(max_connections = max, top_clients = %top,
+                "connection limit reached; only webhooks and health checks are served on new connections");
+        }
+    }
+
+    /// A client hit its cap.
+    fn client(&self, clients: &Clients) {
+        if Self::due(&self.client) {
+            let top = capacity::describe(&clients.top(5));
+            tracing::warn!(top_clients = %top, "a client reached its connection cap; refusing its new connections with 503");
+        }
+    }
+}
+
+/// Answers 503 and closes, off the accept loop.
+fn refuse_busy(mut stream: tokio::net::TcpStream) {
     tokio::spawn(async move {
         let _ = tokio::time::timeout(Duration::from_secs(2), stream.write_all(BUSY)).await;
         let _ = stream.shutdown().await;

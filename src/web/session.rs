@@ -273,6 +273,7 @@ pub async fn end_session(
     flash: &str,
 ) -> Result<Response, WebError> {
     sessions::delete(&mut *state.db.acquire().await?, &old.hash).await?;
+    state.live.streams.end_session(&old.hash);
     let (token, hash) = auth::new_token();
     let flash = serde_json::json!([{ "kind": "info", "key": flash }]);
     sessions::store_anonymous(&state.db, &hash, &auth::csrf_for(&token), &flash, expires(state)).await?;

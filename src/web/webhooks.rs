@@ -12,14 +12,16 @@
 //! (`unprocessable`), webhook-level errors (`webhook_error`), fields Mujibak does not know
 //! (`ignored`), and events naming another number or business account than the
 //! connection's (`misfiled`); each with a warning naming only the field and code. NUL
-//! characters are stripped; deliveries up to 4 MiB are accepted. Every POST is counted by
-//! outcome, with the time it took to answer (`metrics::webhook_delivery`).
+//! characters are stripped. The key is checked before a byte of the body is read: an
+//! unknown key is answered 404 at once with the connection closed; a known one's body is
+//! read under `webhook_body`'s bounds (4 MiB, 5 s, the process's bytes in flight). Every
+//! POST is counted by outcome, with the time it took to answer
+//! (`metrics::webhook_delivery`).
 
 use std::collections::HashMap;
 
 use axum::{
-    body::Bytes,
-    extract::{DefaultBodyLimit, Path, Query, State},
+    extract::{Path, Query, Request, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
@@ -42,17 +44,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::{routes::Routes, WebError};
+use super::{routes::Routes, webhook_body, WebError};
 use crate::state::AppState;
 
-/// Largest webhook delivery accepted: Meta batches, and answers a 413 by retrying the
-/// same delivery for days. The rest of the app keeps [`super::BODY_LIMIT`].
-pub const WEBHOOK_BODY_LIMIT: usize = 4 * 1024 * 1024;
-
 pub fn routes() -> Routes {
-    Routes::new()
-        .route("/webhooks/whatsapp/{key}", get(handshake).post(receive))
-        .map(|r| r.layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)))
+    Routes::new().route("/webhooks/whatsapp/{key}", get(handshake).post(receive))
 }
 
 /// The connection a URL key names. A key is base64url (`auth::new_token`): anything else
@@ -82,45 +78,61 @@ async fn handshake(
     }
 }
 
-async fn receive(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, WebError> {
+async fn receive(State(state): State<AppState>, Path(key): Path<String>, request: Request) -> Response {
     let started = std::time::Instant::now();
-    let result = ingest(&state, &key, &headers, &body).await;
-    let outcome = match &result {
-        Ok(outcome) => *outcome,
-        Err(WebError::Plain(StatusCode::NOT_FOUND)) => WebhookOutcome::UnknownConnection,
-        Err(WebError::Plain(StatusCode::UNAUTHORIZED)) => WebhookOutcome::BadSignature,
-        Err(_) => WebhookOutcome::Error,
-    };
+    let (outcome, response) = accept(&state, &key, request).await;
     metrics::webhook_delivery(outcome, started.elapsed());
-    result.map(|_| StatusCode::OK.into_response())
+    response
 }
 
-/// Verifies and stores one delivery; what became of it.
+/// Looks the key up, then reads, verifies and stores the delivery: what became of it, and
+/// the answer.
+async fn accept(state: &AppState, key: &str, request: Request) -> (WebhookOutcome, Response) {
+    let known = match mujibak_core::auth::well_formed(key) {
+        true => state.connections.get(&state.db, key).await,
+        false => Ok(None),
+    };
+    let conn = match known {
+        Ok(Some(conn)) => conn,
+        Ok(None) => {
+            return (WebhookOutcome::UnknownConnection, webhook_body::refusal(StatusCode::NOT_FOUND));
+        }
+        Err(e) => return (WebhookOutcome::Error, WebError::from(e).into_response()),
+    };
+    let (parts, body) = request.into_parts();
+    let read = match webhook_body::read(&state.webhook_bytes, &parts.headers, body).await {
+        Ok(read) => read,
+        Err(status) => {
+            tracing::warn!(tenant.id = %conn.tenant_id, status = status.as_u16(), "webhook body refused");
+            return (WebhookOutcome::Refused, webhook_body::refusal(status));
+        }
+    };
+    match ingest(state, &conn, &parts.headers, &read.bytes).await {
+        Ok(outcome) => (outcome, StatusCode::OK.into_response()),
+        Err(e @ WebError::Plain(StatusCode::UNAUTHORIZED)) => {
+            (WebhookOutcome::BadSignature, e.into_response())
+        }
+        Err(e) => (WebhookOutcome::Error, e.into_response()),
+    }
+}
+
+/// Verifies and stores one delivery for `conn`; what became of it.
 async fn ingest(
     state: &AppState,
-    key: &str,
+    conn: &db_connections::Connection,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<WebhookOutcome, WebError> {
-    if !mujibak_core::auth::well_formed(key) {
-        return Err(WebError::Plain(StatusCode::NOT_FOUND));
-    }
-    let conn = state.connections.get(&state.db, key).await?.ok_or(WebError::Plain(StatusCode::NOT_FOUND))?;
-    let secret = connections::app_secret(state.keyring()?, &conn).map_err(anyhow::Error::from)?;
+    let secret = connections::app_secret(state.keyring()?, conn).map_err(anyhow::Error::from)?;
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     if !signature_valid(secret.expose_secret(), body, signature) {
         tracing::warn!(tenant.id = %conn.tenant_id, "webhook refused: bad or missing signature");
         return Err(WebError::Plain(StatusCode::UNAUTHORIZED));
     }
     let parsed = parse_delivery(body);
-    if let Err(e) = store(state, &conn, body, &parsed, true).await {
+    if let Err(e) = store(state, conn, body, &parsed, true).await {
         tracing::warn!(tenant.id = %conn.tenant_id, error = %e, "applying a delivery's statuses failed; storing it for the job");
-        store(state, &conn, body, &parsed, false).await?;
+        store(state, conn, body, &parsed, false).await?;
     }
     Ok(if parsed.is_ok() { WebhookOutcome::Accepted } else { WebhookOutcome::Unprocessable })
 }

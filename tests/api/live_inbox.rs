@@ -20,13 +20,13 @@ use crate::{
 type Event = (String, String);
 
 /// Reads an open event stream.
-struct Events {
+pub(crate) struct Events {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl Events {
-    async fn open(browser: &Browser) -> Self {
+    pub(crate) async fn open(browser: &Browser) -> Self {
         let response = browser.open("/inbox/events").await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -54,6 +54,19 @@ impl Events {
             match tokio::time::timeout(left, self.response.chunk()).await {
                 Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
                 Ok(_) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// Whether the server ends the stream within `limit` (events before the end are skipped).
+    pub(crate) async fn ended_within(&mut self, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
+        loop {
+            let Some(left) = until.checked_duration_since(Instant::now()) else { return false };
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) | Ok(Err(_)) => return true,
+                Err(_) => return false,
             }
         }
     }

@@ -100,6 +100,11 @@ impl Browser {
             .unwrap()
     }
 
+    /// As [`Self::open`], for a request the server may refuse by closing the connection.
+    pub async fn try_open(&self, path: &str) -> reqwest::Result<Response> {
+        self.client.get(format!("{}{path}", self.base)).timeout(Duration::from_secs(3600)).send().await
+    }
+
     /// A download: status, headers and the body's bytes.
     pub async fn get_bytes(&self, path: &str) -> (StatusCode, header::HeaderMap, Vec<u8>) {
         let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();

@@ -21,6 +21,10 @@
 //! | `SESSION_IDLE_MINUTES` | 720 | a session unused this long ends |
 //! | `SESSION_MAX_DAYS` | 30 | a session ends this long after sign-in, used or not |
 //! | `TRUST_PROXY` | `false` | take the client address from `X-Forwarded-For` (Heroku: true) |
+//! | `WEB_MAX_CONNECTIONS` | 512 | connections one web process serves requests on at once (32 of them kept for webhooks and health checks); one more is answered 503 |
+//! | `WEB_MAX_CONNECTIONS_PER_CLIENT` | 64 | open connections of one client (address); past it, 503 |
+//! | `WEB_MAX_STREAMS` | 256 | live inbox streams one web process keeps open, apart from the connections above |
+//! | `WEBHOOK_INFLIGHT_MB` | 64 | webhook bodies being read at once, in MiB; past it a delivery is answered 503 (Meta retries) |
 //! | `ENCRYPTION_KEYS` | none (web/worker refuse) | `kid:base64(32 bytes)[,older…]`, first is current |
 //! | `WHATSAPP_GRAPH_URL` | `https://graph.facebook.com` | Graph API base (the sandbox in dev/tests) |
 //! | `WHATSAPP_API_VERSION` | `v24.0` | Graph API version |
@@ -230,7 +234,15 @@ impl Config {
         let billing = payments::billing(&env)?;
         Ok(Config {
             database,
-            http: HttpConfig { port, base_url: base_url.trim_end_matches('/').to_owned(), base_url_set },
+            http: HttpConfig {
+                port,
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                base_url_set,
+                max_connections: at_least(&env, "WEB_MAX_CONNECTIONS", 512, 8)?,
+                max_connections_per_client: at_least(&env, "WEB_MAX_CONNECTIONS_PER_CLIENT", 64, 1)?,
+                max_streams: at_least(&env, "WEB_MAX_STREAMS", 256, 1)?,
+                webhook_inflight_bytes: at_least(&env, "WEBHOOK_INFLIGHT_MB", 64, 1)? * 1024 * 1024,
+            },
             log: LogConfig { format },
             queue: QueueConfig {
                 retention: Duration::from_secs(retention_hours * 3600),
@@ -304,4 +316,13 @@ mod tests;
 fn unless_off(value: Option<String>, default: &str) -> Option<String> {
     let value = value.map(|v| v.trim().to_owned()).unwrap_or_else(|| default.to_owned());
     (!value.is_empty() && !value.eq_ignore_ascii_case("off")).then_some(value)
+}
+
+/// A count read from `name` (default `default`) that must be at least `min`.
+fn at_least(env: &Env<'_>, name: &'static str, default: usize, min: usize) -> Result<usize, ConfigError> {
+    let n: usize = env.parsed(name, default)?;
+    if n < min {
+        return Err(invalid(name, format!("must be at least {min}")));
+    }
+    Ok(n)
 }

@@ -89,6 +89,14 @@ pub struct HttpConfig {
     pub base_url: String,
     /// Whether `BASE_URL` was set (`web` and `worker` refuse to start without it).
     pub base_url_set: bool,
+    /// Connections serving requests at once (`WEB_MAX_CONNECTIONS`).
+    pub max_connections: usize,
+    /// Open connections of one client (`WEB_MAX_CONNECTIONS_PER_CLIENT`).
+    pub max_connections_per_client: usize,
+    /// Live inbox streams at once (`WEB_MAX_STREAMS`).
+    pub max_streams: usize,
+    /// Webhook body bytes being read at once (`WEBHOOK_INFLIGHT_MB`).
+    pub webhook_inflight_bytes: usize,
 }
 
 /// Log output format.

@@ -132,3 +132,27 @@ pub async fn prune(pool: &PgPool, idle_secs: i64) -> Result<u64, sqlx::Error> {
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Of `hashes`, the signed-in sessions that may still use the app: live (neither expired
+/// nor idle longer than `idle_secs`), their user still a member, their business neither
+/// suspended nor being deleted. The live inbox ends the streams of the others.
+pub async fn still_allowed(
+    pool: &PgPool,
+    hashes: &[Vec<u8>],
+    idle_secs: i64,
+) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select s.session_hash from sessions s
+           join users u on u.tenant_id = s.tenant_id and u.user_id = s.user_id
+           join tenants t on t.tenant_id = s.tenant_id
+          where s.session_hash = any($1) and s.expires_at > now()
+            and s.last_seen_at > now() - make_interval(secs => $2)
+            and t.suspended_at is null
+            and not exists (select 1 from deletion_requests d
+                             where d.tenant_id = s.tenant_id and d.cancelled_at is null)",
+    )
+    .bind(hashes)
+    .bind(idle_secs as f64)
+    .fetch_all(pool)
+    .await
+}

@@ -37,6 +37,8 @@ pub enum WebhookOutcome {
     Unprocessable,
     BadSignature,
     UnknownConnection,
+    /// Its body was too large, too slow or over the bytes in flight (Meta retries).
+    Refused,
     /// We failed (database): Meta will retry.
     Error,
 }
@@ -48,6 +50,7 @@ pub fn webhook_delivery(outcome: WebhookOutcome, took: Duration) {
         WebhookOutcome::Unprocessable => "unprocessable",
         WebhookOutcome::BadSignature => "bad_signature",
         WebhookOutcome::UnknownConnection => "unknown_connection",
+        WebhookOutcome::Refused => "refused",
         WebhookOutcome::Error => "error",
     };
     global().inc(&WEBHOOK_DELIVERIES, &[outcome]);
