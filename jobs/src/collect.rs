@@ -118,6 +118,7 @@ pub(crate) async fn refetch(ctx: &JobContext, tenant: TenantId, invoice_id: Uuid
     let Some(moyasar) = &ctx.payments.moyasar else {
         return Ok(());
     };
+    payments::refetch_started(&ctx.db, tenant, invoice_id).await?;
     let (invoice, state) = load(ctx, tenant, invoice_id).await?;
     let (Some(mid), "open") = (state.moyasar_id, state.status.as_str()) else {
         return Ok(());

@@ -1,7 +1,9 @@
 //! Signing up, in and out, and resetting a forgotten password. Every attempt is counted
 //! against the limits of `limits.rs` before it is let through (per client, and sign-in also
-//! per account); sign-in failures never say whether the email exists, and a reset request
-//! is answered before the account is looked up (`background.rs`).
+//! per client and account); an account's failures from every client together refuse only
+//! the clients that failed for it themselves, so nobody can lock the owner out. Sign-in
+//! failures never say whether the email exists, and a reset request is answered before the
+//! account is looked up (`background.rs`).
 
 use axum::{
     extract::{Path, State},
@@ -134,14 +136,19 @@ async fn signin(
     let account = limits::email_key(&f.email);
     let client_account = format!("{}:{account}", ip.0);
     SIGNIN_CLIENT.check(&state, &ip.0).await?;
-    SIGNIN.check(&state, &client_account).await?;
-    SIGNIN_ACCOUNT.check(&state, &account).await?;
+    // This client's tries for the account since its last success, this one included.
+    let tries = SIGNIN.count(&state, &client_account).await?;
+    if tries > 1 && SIGNIN_ACCOUNT.over(&state, &account).await? {
+        tracing::warn!(limit = SIGNIN_ACCOUNT.name, "rate limit reached");
+        return Err(WebError::RateLimited(SIGNIN_ACCOUNT.window.as_secs()));
+    }
     match accounts::authenticate(&state.db, &f.email, &f.password).await {
         Ok(user) => {
             SIGNIN.clear(&state, &client_account).await?;
             start_session(&state, &page.session, &user, &next).await
         }
         Err(AccountError::InvalidCredentials) => {
+            SIGNIN_ACCOUNT.record(&state, &account).await?;
             view.error(&page, "form", "errors.invalid_credentials");
             page.invalid("auth/signin.html", &view)
         }

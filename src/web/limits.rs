@@ -21,12 +21,15 @@ pub struct Limit {
     pub window: Duration,
 }
 
+const MINUTE: Duration = Duration::from_secs(60);
 const MINUTES_15: Duration = Duration::from_secs(15 * 60);
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Sign-in attempts per client and account (cleared by a successful sign-in).
 pub const SIGNIN: Limit = Limit { name: "signin", max: 5, window: MINUTES_15 };
-/// Sign-in attempts per account from every client together (bounds spread-out guessing).
+/// Failed sign-ins per account from every client together (bounds spread-out guessing).
+/// Past it, only clients that have themselves failed for the account are refused
+/// ([`Limit::over`]): a machine that never failed, the owner's, still signs in.
 pub const SIGNIN_ACCOUNT: Limit = Limit { name: "signin-account", max: 50, window: MINUTES_15 };
 /// Sign-in attempts per client, whatever the account.
 pub const SIGNIN_CLIENT: Limit = Limit { name: "signin-client", max: 50, window: MINUTES_15 };
@@ -44,6 +47,9 @@ pub const EMAIL_CHANGES: Limit = Limit { name: "email-change", max: 3, window: H
 pub const VERIFY_RESENDS: Limit = Limit { name: "verify-resend", max: 3, window: HOUR };
 /// "Try the bot" questions per tenant (each is a model call).
 pub const BOT_TRIALS: Limit = Limit { name: "try-bot", max: 30, window: HOUR };
+/// Moyasar invoice callbacks per client (each may queue a refetch; Moyasar sends one per
+/// payment).
+pub const MOYASAR_CALLBACKS: Limit = Limit { name: "moyasar-callback", max: 30, window: MINUTE };
 /// Invitations per tenant.
 pub const INVITATIONS: Limit = Limit { name: "invite", max: 10, window: HOUR };
 
@@ -54,13 +60,30 @@ impl Limit {
 
     /// Counts this request for `key`; past the limit, 429 with `Retry-After`.
     pub async fn check(&self, state: &AppState, key: &str) -> Result<(), WebError> {
+        self.count(state, key).await.map(|_| ())
+    }
+
+    /// Counts this request for `key` and returns its count in the window; past the limit,
+    /// 429 with `Retry-After`.
+    pub async fn count(&self, state: &AppState, key: &str) -> Result<i32, WebError> {
         let window = rate_limits::hit(&state.db, &self.bucket(key), self.window).await?;
         if window.hits <= self.max {
-            return Ok(());
+            return Ok(window.hits);
         }
         let wait = (window.resets_at - chrono::Utc::now()).num_seconds().max(1) as u64;
         tracing::warn!(limit = self.name, "rate limit reached");
         Err(WebError::RateLimited(wait))
+    }
+
+    /// Counts one event for `key` without refusing anything (a failure, say).
+    pub async fn record(&self, state: &AppState, key: &str) -> Result<(), WebError> {
+        rate_limits::hit(&state.db, &self.bucket(key), self.window).await?;
+        Ok(())
+    }
+
+    /// Whether `key` has reached the limit, without counting.
+    pub async fn over(&self, state: &AppState, key: &str) -> Result<bool, WebError> {
+        Ok(rate_limits::peek(&state.db, &self.bucket(key), self.window).await? >= self.max)
     }
 
     /// Counts this request for `key`; `false` past the limit (for limits answered silently).

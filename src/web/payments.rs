@@ -4,8 +4,10 @@
 //! the event is kept by its id with a `billing` job in one transaction, so a redelivery
 //! is answered 200 and changes nothing. `/webhooks/moyasar/invoice`: the hosted invoice's
 //! `callback_url` POST, which carries no secret: it only queues a re-fetch of an invoice
-//! of ours (unknown id → 404). Neither trusts the body: the job re-reads Moyasar. Both
-//! answer 404 when Moyasar is not configured; bodies over 64 KiB are refused (413).
+//! of ours (unknown id → 404), at most one pending per invoice however often it comes,
+//! and at most `limits::MOYASAR_CALLBACKS` a minute from one client. Neither trusts the
+//! body: the job re-reads Moyasar. Both answer 404 when Moyasar is not configured; bodies
+//! over 64 KiB are refused (413).
 
 use axum::{
     body::Bytes,
@@ -15,14 +17,14 @@ use axum::{
     routing::post,
     Json,
 };
-use mujibak_core::db::payments;
+use mujibak_core::db::payments::{self, Callback};
 use mujibak_jobs::{billing::Billing, enqueue};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::{routes::Routes, WebError};
+use super::{extract::ClientIp, limits::MOYASAR_CALLBACKS, routes::Routes, WebError};
 use crate::state::AppState;
 
 /// Moyasar's events and invoice callbacks are a few KiB.
@@ -92,10 +94,11 @@ async fn event(State(state): State<AppState>, body: Bytes) -> Result<Response, W
     Ok(StatusCode::OK.into_response())
 }
 
-async fn callback(State(state): State<AppState>, body: Bytes) -> Result<Response, WebError> {
+async fn callback(State(state): State<AppState>, ip: ClientIp, body: Bytes) -> Result<Response, WebError> {
     if state.config.billing.moyasar.is_none() {
         return Err(WebError::Plain(StatusCode::NOT_FOUND));
     }
+    MOYASAR_CALLBACKS.check(&state, &ip.0).await?;
     let Ok(invoice) = serde_json::from_slice::<Object>(&body) else {
         return Ok(refused(StatusCode::BAD_REQUEST, "not a Moyasar invoice"));
     };
@@ -103,10 +106,15 @@ async fn callback(State(state): State<AppState>, body: Bytes) -> Result<Response
         return Ok(refused(StatusCode::BAD_REQUEST, "malformed invoice id"));
     }
     let mut tx = state.db.begin().await?;
-    let Some((tenant_id, invoice_id)) = payments::by_moyasar_id(&mut tx, &invoice.id).await? else {
-        return Ok(refused(StatusCode::NOT_FOUND, "no such invoice"));
-    };
-    enqueue(&mut tx, &Billing::Refetch { tenant_id, invoice_id }).await.map_err(anyhow::Error::from)?;
+    match payments::claim_refetch(&mut tx, &invoice.id).await? {
+        Callback::Refetch(tenant_id, invoice_id) => {
+            enqueue(&mut tx, &Billing::Refetch { tenant_id, invoice_id })
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+        Callback::Pending => {}
+        Callback::Unknown => return Ok(refused(StatusCode::NOT_FOUND, "no such invoice")),
+    }
     tx.commit().await?;
     Ok(StatusCode::OK.into_response())
 }

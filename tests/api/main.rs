@@ -58,6 +58,7 @@ mod route_suite;
 mod seats;
 mod security;
 mod send_guarantees;
+mod signin_lockout;
 mod slow_clients;
 mod stream_caps;
 mod takeover;

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::helpers::{eventually, fast_options, job_context, sized_pool, spawn_app_with, TestWorker};
 
+mod callbacks;
 mod dunning;
 mod sandbox;
 

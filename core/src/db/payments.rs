@@ -74,6 +74,50 @@ pub async fn by_moyasar_id(
     .await
 }
 
+/// What a callback naming an invoice may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callback {
+    /// Queue a refetch of the tenant's invoice (marked pending now).
+    Refetch(TenantId, Uuid),
+    /// A refetch of it is already pending.
+    Pending,
+    /// No invoice of ours has that Moyasar id.
+    Unknown,
+}
+
+/// Marks a refetch of the invoice Moyasar calls `moyasar_id` pending, unless one is (a
+/// pending mark older than ten minutes is taken as lost).
+pub async fn claim_refetch(conn: &mut PgConnection, moyasar_id: &str) -> Result<Callback, sqlx::Error> {
+    let claimed: Option<(TenantId, Uuid)> = sqlx::query_as(
+        "update invoice_states s set refetch_queued_at = now() from invoices i
+          where s.moyasar_id = $1 and i.invoice_id = s.invoice_id
+            and (s.refetch_queued_at is null or s.refetch_queued_at < now() - interval '10 minutes')
+         returning i.tenant_id, i.invoice_id",
+    )
+    .bind(moyasar_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match claimed {
+        Some((tenant, invoice)) => Callback::Refetch(tenant, invoice),
+        None if by_moyasar_id(conn, moyasar_id).await?.is_some() => Callback::Pending,
+        None => Callback::Unknown,
+    })
+}
+
+/// The refetch a callback queued is running: the next callback may queue another.
+pub async fn refetch_started(pool: &PgPool, tenant: TenantId, invoice: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update invoice_states s set refetch_queued_at = null from invoices i
+          where s.invoice_id = $2 and i.invoice_id = s.invoice_id and i.tenant_id = $1
+            and s.refetch_queued_at is not null",
+    )
+    .bind(tenant)
+    .bind(invoice)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Marks an open invoice paid by `payment_id`; false if it was not open.
 pub async fn mark_paid(
     conn: &mut PgConnection,

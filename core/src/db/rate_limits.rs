@@ -28,6 +28,18 @@ pub async fn hit(pool: &PgPool, bucket: &str, window: Duration) -> Result<Window
     .await
 }
 
+/// The hits in `bucket`'s current window, without counting one.
+pub async fn peek(pool: &PgPool, bucket: &str, window: Duration) -> Result<i32, sqlx::Error> {
+    let hits: Option<i32> = sqlx::query_scalar(
+        "select hits from rate_limits where bucket = $1 and window_start > now() - make_interval(secs => $2)",
+    )
+    .bind(bucket)
+    .bind(window.as_secs_f64())
+    .fetch_optional(pool)
+    .await?;
+    Ok(hits.unwrap_or(0))
+}
+
 /// Forgets a bucket (a successful sign-in clears its failures).
 pub async fn clear(pool: &PgPool, bucket: &str) -> Result<(), sqlx::Error> {
     sqlx::query("delete from rate_limits where bucket = $1").bind(bucket).execute(pool).await?;
