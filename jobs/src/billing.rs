@@ -8,6 +8,11 @@
 //! existing invoice instead of a second one, so a replayed tick, a retried job or two runs
 //! at once issue each invoice once and email it once.
 //!
+//! The run first applies the cheaper plans owners chose during the month that ended
+//! (`db::plans::apply_due`). An owner deleting the account has [`Billing::Issue`] queued
+//! for the month before (if its run has not come yet) and for the month it asked in
+//! (billed for the days used: `run::issue_for`).
+//!
 //! Payment: a Moyasar webhook event is stored and [`Billing::Event`] enqueued by the web
 //! process; a callback (which carries no secret) enqueues [`Billing::Refetch`]; the hourly
 //! [`Billing::Reconcile`] refetches every open invoice, so a lost webhook cannot leave a
@@ -17,6 +22,7 @@
 use chrono::{NaiveDate, Utc};
 use mujibak_core::{
     billing::{money, run},
+    db::plans,
     domain::TenantId,
     notices,
 };
@@ -75,6 +81,10 @@ impl Job for Billing {
 }
 
 async fn enqueue_run(ctx: &JobContext, period: NaiveDate) -> Result<(), JobError> {
+    // The month has ended: cheaper plans chosen during it start now (as of the 1st).
+    for (tenant, from, to) in plans::apply_due(&ctx.db).await? {
+        tracing::info!(tenant.id = %tenant, %from, %to, "scheduled plan change applied");
+    }
     let tenants = run::billable(&ctx.db, period).await.map_err(JobError::transient)?;
     let jobs: Vec<_> = tenants.iter().map(|&t| Billing::Issue { tenant_id: t, period }).collect();
     let mut tx = ctx.db.begin().await?;

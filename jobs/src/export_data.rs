@@ -65,7 +65,7 @@ impl Job for ExportData {
 fn fault(e: ExportError) -> JobError {
     match e {
         ExportError::Database(_) | ExportError::AlreadyRunning => JobError::transient(e),
-        ExportError::Archive(_) | ExportError::Io(_) => JobError::permanent(e),
+        ExportError::Archive(_) | ExportError::Io(_) | ExportError::TooMany => JobError::permanent(e),
     }
 }
 

@@ -11,11 +11,12 @@ use axum::{
 };
 use mujibak_core::{
     accounts,
+    billing::run,
     db::{audit::Actor, users, users::User},
     deletion::{self, DeletionError, Request},
     domain::Role,
 };
-use mujibak_jobs::{delete_account::DeleteAccount, enqueue_at};
+use mujibak_jobs::{billing::Billing, delete_account::DeleteAccount, enqueue_at};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -51,7 +52,9 @@ struct DeletionMail {
 
 /// On `tx`, after a request was recorded (by the owner here, or by staff through
 /// `deletion::request_by_staff`): emails every owner the confirmation in their language,
-/// notes it on the request (the purge waits for it) and schedules the purge.
+/// notes it on the request (the purge waits for it), schedules the purge and, where
+/// invoices are issued, the last invoices: the month before if its run has not billed it
+/// yet, and this month for the days used (`billing::run`).
 pub async fn schedule(state: &AppState, tx: &mut sqlx::PgConnection, req: &Request) -> Result<(), WebError> {
     let owners = users::list(tx, req.tenant_id).await?.into_iter().filter(|u| u.role == Role::Owner);
     for owner in owners {
@@ -72,6 +75,11 @@ pub async fn schedule(state: &AppState, tx: &mut sqlx::PgConnection, req: &Reque
     }
     let job = DeleteAccount::Request { tenant_id: req.tenant_id, request_id: req.request_id };
     enqueue_at(tx, &job, req.purge_after).await?;
+    if state.config.seller.is_some() {
+        let last = [run::period_before(req.requested_at), run::period_of(req.requested_at)]
+            .map(|period| Billing::Issue { tenant_id: req.tenant_id, period });
+        mujibak_jobs::enqueue_many(tx, &last).await.map_err(anyhow::Error::from)?;
+    }
     Ok(())
 }
 

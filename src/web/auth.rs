@@ -1,4 +1,7 @@
-//! Signing up, in and out, and resetting a forgotten password. Every attempt is counted
+//! Signing up, in and out, and resetting a forgotten password. Sign-up answers the same
+//! whether or not the address has an account ("check your email", and no session): the
+//! new address gets its confirmation link, an address with an account is told by email
+//! that someone tried. Every attempt is counted
 //! against the limits of `limits.rs` before it is let through (per client, and sign-in also
 //! per client and account); an account's failures from every client together refuse only
 //! the clients that failed for it themselves, so nobody can lock the owner out. Sign-in
@@ -20,13 +23,13 @@ use super::{
     extract::{ClientIp, Page},
     forms::FormView,
     input::{Form, Query},
-    limits::{self, RESETS, SIGNIN, SIGNIN_ACCOUNT, SIGNIN_CLIENT, SIGNUPS},
+    limits::{self, RESETS, SIGNIN, SIGNIN_ACCOUNT, SIGNIN_CLIENT, SIGNUPS, SIGNUP_NOTICES},
     next::safe_next,
     routes::Routes,
     session::{end_session, set_flash, start_session},
     WebError,
 };
-use crate::state::AppState;
+use crate::{mail, state::AppState};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -90,20 +93,49 @@ async fn signup(
     else {
         return page.invalid("auth/signup.html", &view);
     };
+    let address = email.as_str().to_owned();
     let new = SignUp { name, email, business_name, password, locale };
     let mut tx = state.db.begin().await?;
     match accounts::sign_up(&mut tx, new).await {
         Ok((user, token)) => {
             super::email::queue_verification(&state, &mut tx, &user, &token).await?;
             tx.commit().await?;
-            start_session(&state, &page.session, &user, "/dashboard").await
         }
         Err(AccountError::EmailTaken) => {
-            view.error(&page, "email", "errors.email_taken");
-            page.invalid("auth/signup.html", &view)
+            drop(tx);
+            tell_existing(&state, &address).await?;
         }
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
     }
+    // The same answer whether or not the address had an account: what happened is said
+    // only to the address itself.
+    set_flash(&state, &page.session, "info", "flash.signup_check_email").await?;
+    Ok(Redirect::to("/signin").into_response())
+}
+
+/// Tells the owner of `address` that someone tried to sign up with it (at most
+/// `SIGNUP_NOTICES` an hour; beyond it, nothing is sent).
+async fn tell_existing(state: &AppState, address: &str) -> Result<(), WebError> {
+    if !SIGNUP_NOTICES.allows(&state.db, &limits::email_key(address)).await? {
+        return Ok(());
+    }
+    let mut tx = state.db.begin().await?;
+    if let Some(owner) = accounts::account_for(&mut tx, address).await? {
+        let data = mail::LinkMail {
+            name: owner.name.clone(),
+            link: format!("{}/signin", state.config.http.base_url),
+        };
+        let outgoing = mail::Outgoing {
+            kind: "signup_existing",
+            tenant_id: Some(owner.tenant_id),
+            to: &owner.email,
+            locale: owner.locale,
+            data: &data,
+        };
+        mail::queue(&mut tx, &state.views, outgoing).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn signin_form(page: Page, Query(q): Query<NextQuery>) -> Result<impl IntoResponse, WebError> {
@@ -230,8 +262,9 @@ async fn reset(
         }
     };
     match accounts::reset_password(&state.db, &token, password).await {
-        Ok(_) => {
-            set_flash(&state, &page.session, "success", "flash.password_reset").await?;
+        Ok(done) => {
+            let flash = if done.cleared { "flash.password_reset_cleared" } else { "flash.password_reset" };
+            set_flash(&state, &page.session, "success", flash).await?;
             Ok(Redirect::to("/signin").into_response())
         }
         Err(AccountError::InvalidToken) => page.link_invalid(),

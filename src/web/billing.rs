@@ -2,13 +2,17 @@
 //! to choose from (prices without and with VAT) and the invoices issued so far with their
 //! status and, while unpaid, a "pay" button to Moyasar's hosted page; a banner while the
 //! bot is paused for an unpaid invoice, and a thank-you on the way back from paying.
-//! Choosing a plan takes effect at once (`billing::plan`, audited); the page says so.
+//! A dearer plan takes effect at once; a cheaper one when the month ends (the page says
+//! when, and choosing the current plan again keeps it); a cheaper plan the team does not
+//! fit is refused, saying so; an owner whose address is not proven chooses none
+//! (`billing::plan`, audited).
 
 use axum::{
     extract::{Query, State},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
+use chrono_tz::Asia::Riyadh;
 use mujibak_core::{
     billing::{
         money,
@@ -76,14 +80,22 @@ struct BillingView {
     returning: bool,
     /// `mujibak dev`: the button that runs this month's invoice run now.
     sandbox: bool,
+    /// The cheaper plan chosen (its name by language), and the day it starts (Riyadh).
+    next_plan: Option<std::collections::BTreeMap<&'static str, String>>,
+    next_plan_on: Option<String>,
 }
 
 async fn view(state: &AppState, tenant: TenantId, form: FormView) -> Result<BillingView, WebError> {
     let mut conn = state.db.acquire().await?;
     let current = plans::of(&mut conn, tenant).await?.plan_id;
+    let next = plans::scheduled(&mut conn, tenant).await?;
     let allowance = ai_usage::allowance(&mut conn, tenant).await?;
-    let plans = plans::listed(&mut conn)
-        .await?
+    let listed = plans::listed(&mut conn).await?;
+    let next_plan = next
+        .as_ref()
+        .and_then(|(id, _)| listed.iter().find(|p| &p.plan_id == id))
+        .map(|p| [("en", p.name_en.clone()), ("ar", p.name_ar.clone())].into_iter().collect());
+    let plans = listed
         .into_iter()
         .map(|p| PlanView {
             current: p.plan_id == current,
@@ -126,6 +138,8 @@ async fn view(state: &AppState, tenant: TenantId, form: FormView) -> Result<Bill
         on_hold: allowance.on_hold,
         returning: false,
         sandbox: state.sandbox,
+        next_plan_on: next.as_ref().map(|(_, at)| at.with_timezone(&Riyadh).format("%Y-%m-%d").to_string()),
+        next_plan,
     })
 }
 
@@ -158,6 +172,10 @@ async fn choose(
 ) -> Result<Response, WebError> {
     let mut form = FormView::default();
     form.refuse(&page, &refused);
+    if !user.email_verified {
+        form.error(&page, "plan", "errors.verify_first");
+        return page.invalid("billing/page.html", &view(&state, user.tenant_id, form).await?);
+    }
     let mut tx = state.db.begin().await?;
     let outcome = if form.is_valid() {
         plan::choose(&mut tx, user.tenant_id, user.user_id, f.plan.trim()).await?
@@ -165,15 +183,21 @@ async fn choose(
         PlanChange::Unknown
     };
     tx.commit().await?;
-    match outcome {
-        PlanChange::Changed { .. } => {
-            set_flash(&state, &page.session, "success", "flash.plan_changed").await?
+    let flash = match outcome {
+        PlanChange::Changed { .. } => "flash.plan_changed",
+        PlanChange::Scheduled { .. } => "flash.plan_scheduled",
+        PlanChange::Cancelled => "flash.plan_change_cancelled",
+        PlanChange::Unchanged => return Ok(Redirect::to("/billing").into_response()),
+        PlanChange::TeamTooLarge { members, seats } => {
+            let text = page.text("errors.team_too_large").replace("{members}", &members.to_string());
+            form.errors.insert("plan".into(), text.replace("{seats}", &seats.to_string()));
+            return page.invalid("billing/page.html", &view(&state, user.tenant_id, form).await?);
         }
-        PlanChange::Unchanged => {}
         PlanChange::Unknown => {
             form.error(&page, "plan", "errors.unknown_plan");
             return page.invalid("billing/page.html", &view(&state, user.tenant_id, form).await?);
         }
-    }
+    };
+    set_flash(&state, &page.session, "success", flash).await?;
     Ok(Redirect::to("/billing").into_response())
 }

@@ -2,7 +2,8 @@
 //! data": `/account/export` lists the exports with their progress (the page refreshes
 //! itself while one is being prepared) and asks for a new one; the `export_data` job
 //! builds it and emails the owner; `/account/export/{export}/download` streams the ZIP
-//! from its stored chunks, one chunk in memory at a time, for 7 days (410 after).
+//! from its stored chunks, one chunk in memory at a time, for 7 days (410 after). One
+//! export at a time, at most `export::MAX_A_DAY` a day.
 //! Requests and downloads are audited.
 
 use axum::{
@@ -94,6 +95,9 @@ async fn request(
         }
         Err(ExportError::AlreadyRunning) => {
             set_flash(&state, &page.session, "info", "flash.export_in_progress").await?;
+        }
+        Err(ExportError::TooMany) => {
+            set_flash(&state, &page.session, "info", "flash.export_limit").await?;
         }
         Err(e) => return Err(WebError::Internal(e.into())),
     }

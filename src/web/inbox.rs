@@ -166,7 +166,8 @@ async fn media_file(
     let headers = [
         (header::CONTENT_TYPE, mime),
         (header::CONTENT_DISPOSITION, disposition.to_owned()),
-        (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+        // A customer's file must not stay in the browser's cache after sign-out.
+        (header::CACHE_CONTROL, "no-store".to_owned()),
     ];
     Ok((headers, bytes).into_response())
 }

@@ -35,6 +35,9 @@ pub const SIGNIN_ACCOUNT: Limit = Limit { name: "signin-account", max: 50, windo
 pub const SIGNIN_CLIENT: Limit = Limit { name: "signin-client", max: 50, window: MINUTES_15 };
 /// Sign-ups per client.
 pub const SIGNUPS: Limit = Limit { name: "signup", max: 10, window: HOUR };
+/// Emails telling an address with an account that someone tried to sign up with it, per
+/// address (beyond it nothing is sent; the answer is the same).
+pub const SIGNUP_NOTICES: Limit = Limit { name: "signup-notice", max: 3, window: HOUR };
 /// Reset requests per client.
 pub const RESETS: Limit = Limit { name: "forgot", max: 10, window: HOUR };
 /// Reset emails per account (beyond it nothing is sent; the answer is the same).

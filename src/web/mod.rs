@@ -28,7 +28,7 @@ pub mod live;
 pub mod metrics;
 pub mod next;
 pub mod ops;
-mod origin;
+pub(crate) mod origin;
 mod pages;
 mod payments;
 mod profile;

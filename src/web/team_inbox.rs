@@ -83,8 +83,10 @@ async fn add_note(
         set_flash(&state, &page.session, "error", "errors.note_length").await?;
         return Ok(Redirect::to(&format!("/inbox/{id}")).into_response());
     }
-    if !notes::add(&mut *state.db.acquire().await?, me.tenant_id, id, me.user_id, text).await? {
-        return Err(WebError::NotFound);
+    match notes::add(&mut *state.db.acquire().await?, me.tenant_id, id, me.user_id, text).await? {
+        notes::Added::Added => {}
+        notes::Added::Full => set_flash(&state, &page.session, "error", "errors.notes_full").await?,
+        notes::Added::NotFound => return Err(WebError::NotFound),
     }
     Ok(Redirect::to(&format!("/inbox/{id}")).into_response())
 }

@@ -66,6 +66,7 @@ async fn an_owners_sensitive_actions_are_audited_with_who_did_them_and_outlive_t
         actions,
         vec![
             "account_created",
+            "signed_in",
             "connection_connected",
             "signed_in",
             "password_changed",
@@ -83,5 +84,5 @@ async fn an_owners_sensitive_actions_are_audited_with_who_did_them_and_outlive_t
 
     // The rows outlive the tenant.
     sqlx::query("delete from tenants where tenant_id = $1").bind(tenant).execute(&p.pool).await.unwrap();
-    assert_eq!(audit::for_tenant(&p.pool, tenant, 50).await.unwrap().len(), 5);
+    assert_eq!(audit::for_tenant(&p.pool, tenant, 50).await.unwrap().len(), 6);
 }

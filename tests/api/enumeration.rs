@@ -158,3 +158,46 @@ async fn a_reset_request_left_by_a_stopped_web_process_is_handled_by_another(poo
         .unwrap();
     assert_eq!(sent, 1);
 }
+
+#[sqlx::test(migrations = false)]
+async fn signing_up_with_an_address_that_has_an_account_answers_like_a_new_address(pool: PgPool) {
+    // Arrange: someone's account.
+    migrated(&pool).await;
+    let mailbox = Mailbox::start(&pool).await;
+    let addr = spawn_app(pool.clone()).await;
+    Browser::new(addr).sign_up("Owner", "taken@signup.sa", "Owner Shop", "en").await;
+    let form = |email: &'static str| {
+        [
+            ("name", "Probe"),
+            ("email", email),
+            ("business_name", "Probe"),
+            ("password", PASSWORD),
+            ("locale", "en"),
+        ]
+    };
+
+    // Act: one visitor signs up with a new address, another with the taken one.
+    let english = [("accept-language", "en")];
+    let (fresh_b, taken_b) = (Browser::with_headers(addr, &english), Browser::with_headers(addr, &english));
+    fresh_b.get("/signup").await;
+    taken_b.get("/signup").await;
+    let fresh = fresh_b.post("/signup", &form("new@signup.sa")).await;
+    let taken = taken_b.post("/signup", &form("taken@signup.sa")).await;
+
+    // Assert: the same answer, the same cookies, the same next page; neither is signed in.
+    assert_eq!((fresh.status, fresh.location()), (taken.status, taken.location()), "{}", taken.body);
+    let names = |b: &Browser| -> Vec<String> {
+        b.set_cookies.lock().unwrap().iter().map(|c| c.split('=').next().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(&fresh_b), names(&taken_b));
+    let (fresh_next, taken_next) = (fresh_b.follow(&fresh).await, taken_b.follow(&taken).await);
+    assert_eq!(fresh_next.status, taken_next.status);
+    assert!(fresh_next.body.contains("Check your email") && taken_next.body.contains("Check your email"));
+    for b in [&fresh_b, &taken_b] {
+        assert_eq!(b.get("/dashboard").await.status, StatusCode::SEE_OTHER, "signed in by sign-up");
+    }
+
+    // Assert: the address's owner is told by email; the new address gets its link.
+    mailbox.to("taken@signup.sa", "It already has an account, so nothing was created").await;
+    mailbox.to("new@signup.sa", "/verify/").await;
+}

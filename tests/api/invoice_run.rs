@@ -1,7 +1,8 @@
 //! The monthly invoice run: every business on a paid plan (signed up before the month
-//! ended, not deleted) gets one invoice for the month, its owners one email; a replayed run
-//! issues and emails nothing more; a worker that was down over the 1st runs the missed
-//! month once at start-up.
+//! ended, its owner's address proven, not deleted before the month) gets one invoice for
+//! the month, its owners one email; one deleted during the month is billed for the days it
+//! used; a replayed run issues and emails nothing more; a worker that was down over the
+//! 1st runs the missed month once at start-up.
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use mujibak_core::{billing::Seller, domain::TenantId};
@@ -34,8 +35,8 @@ pub async fn business(pool: &PgPool, name: &str, plan: &str, created: &str) -> T
     .await
     .unwrap();
     sqlx::query(
-        "insert into users (tenant_id, user_id, name, email, password_hash, role, locale)
-         values ($1, gen_random_uuid(), 'Owner', $2, '!', 'owner', 'ar')",
+        "insert into users (tenant_id, user_id, name, email, password_hash, role, locale, email_verified_at)
+         values ($1, gen_random_uuid(), 'Owner', $2, '!', 'owner', 'ar', now())",
     )
     .bind(t)
     .bind(format!("owner@{}.sa", name.to_lowercase().replace(' ', "-")))
@@ -77,15 +78,19 @@ async fn each_paid_business_gets_one_invoice_and_one_email_and_a_replayed_run_ad
     business(&pool, "Bayt", "pro", "2026-11-20 10:00+03").await;
     business(&pool, "Trial Shop", "trial", "2026-10-02 10:00+03").await;
     business(&pool, "Late", "starter", "2026-12-01 08:00+03").await; // after November
-    let gone = business(&pool, "Gone", "starter", "2026-10-02 10:00+03").await;
-    sqlx::query(
-        "insert into deletion_requests (tenant_id, request_id, requested_by_kind, purge_after, completed_at)
-         values ($1, gen_random_uuid(), 'user', now(), now())",
-    )
-    .bind(gone)
-    .execute(&pool)
-    .await
-    .unwrap();
+                                                                     // Deleted in October: nothing to bill. Deleted on 12 November: twelve of thirty days.
+    for (name, asked) in [("Gone", "2026-10-20 10:00+03"), ("Leaving", "2026-11-12 18:00+03")] {
+        let t = business(&pool, name, "starter", "2026-10-02 10:00+03").await;
+        sqlx::query(
+            "insert into deletion_requests (tenant_id, request_id, requested_by_kind, requested_at, purge_after, completed_at)
+             values ($1, gen_random_uuid(), 'user', $2::timestamptz, $2::timestamptz, $2::timestamptz + interval '7 days')",
+        )
+        .bind(t)
+        .bind(asked)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
     let ctx = ctx(&pool);
     let _worker = TestWorker::start_with::<Billing>(&ctx, &fast_options());
     let november = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
@@ -102,11 +107,17 @@ async fn each_paid_business_gets_one_invoice_and_one_email_and_a_replayed_run_ad
         vec![
             ("Alnoor".into(), "owner@alnoor.sa".into(), 11_385, "Starter plan, 2026-11".into()),
             ("Bayt".into(), "owner@bayt.sa".into(), 34_385, "Pro plan, 2026-11".into()),
+            (
+                "Leaving".into(),
+                "owner@leaving.sa".into(),
+                4_554,
+                "Starter plan, 2026-11 (12 of 30 days)".into()
+            ),
         ]
     );
-    assert_eq!(count(&pool, "select count(*) from emails where kind = 'invoice_issued'").await, 2);
+    assert_eq!(count(&pool, "select count(*) from emails where kind = 'invoice_issued'").await, 3);
     // Each run queued a job per business; the second run's issued nothing.
-    assert_eq!(count(&pool, "select count(*) from apalis.jobs where job_type = 'billing'").await, 4);
+    assert_eq!(count(&pool, "select count(*) from apalis.jobs where job_type = 'billing'").await, 6);
 }
 
 #[sqlx::test(migrations = false)]

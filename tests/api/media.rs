@@ -95,6 +95,8 @@ async fn a_voice_note_and_a_photo_are_fetched_understood_shown_and_answered_once
         (StatusCode::OK, &"audio/ogg; codecs=opus".parse().unwrap())
     );
     assert_eq!(bytes, sample_voice_note(said));
+    // A customer's file is not left in the browser's cache after sign-out.
+    assert_eq!(headers["cache-control"], "no-store");
     let other = Browser::with_headers(p.addr, &[("accept-language", "en")]);
     other.sign_up("Other", "owner@other.sa", "Other Shop", "en").await;
     verify_email(&other, &p.mail, "owner@other.sa").await;

@@ -158,8 +158,13 @@ async fn only_models_the_operator_lists_and_the_plan_allows_can_be_chosen(pool: 
     p.deliver(&text("PN-M", "wamid.M1", "966500000011", "When do you open?", 1)).await;
     assert_eq!(asked(1).await, "gpt-4.1-mini");
 
-    // Back on the starter plan, the stored choice is no longer used.
+    // Back on the starter plan (once the month ends), the stored choice is no longer used.
     p.owner.post("/billing/plan", &[("plan", "starter")]).await;
+    sqlx::query("update tenants set next_plan_at = now() - interval '1 second'")
+        .execute(&p.pool)
+        .await
+        .unwrap();
+    mujibak_core::db::plans::apply_due(&p.pool).await.unwrap();
     p.deliver(&text("PN-M", "wamid.M2", "966500000012", "When do you open?", 1)).await;
     assert_eq!(asked(2).await, "gpt-4o-mini", "a model the plan does not allow was asked");
 

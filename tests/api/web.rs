@@ -163,7 +163,16 @@ impl Browser {
             )
             .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "sign-up failed: {}", page.body);
-        self.follow(&page).await
+        // Sign-up signs no one in (it answers alike for an address with an account).
+        assert_eq!(page.location(), "/signin");
+        let signed_in = self.sign_in(email, PASSWORD).await;
+        assert_eq!(
+            signed_in.status,
+            StatusCode::SEE_OTHER,
+            "sign-in after sign-up failed: {}",
+            signed_in.body
+        );
+        self.follow(&signed_in).await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {

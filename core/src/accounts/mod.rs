@@ -140,15 +140,38 @@ pub async fn reset_token_valid(pool: &PgPool, token: &str) -> Result<bool, Accou
     Ok(tokens::peek(&mut *pool.acquire().await?, &digest, Purpose::PasswordReset).await?.is_some())
 }
 
+/// What a password reset did.
+#[derive(Debug, Clone)]
+pub struct Reset {
+    pub user: User,
+    /// The account's address had never been proven: whoever signed up with it may not have
+    /// owned it, so what they set up was cleared back to a fresh trial.
+    pub cleared: bool,
+}
+
 /// Uses a reset link once: sets the password, records the address as proven (the link
-/// reached it), voids every other open link and ends every session of the user.
-pub async fn reset_password(pool: &PgPool, token: &str, password: NewPassword) -> Result<User, AccountError> {
+/// reached it), voids every other open link and ends every session of the user. When an
+/// owner's address had never been proven, the business's setup is cleared back to a fresh
+/// trial (`db::tenants::clear_setup`, audited `unverified_setup_cleared`): someone else may
+/// have signed up with it and written bot instructions, an FAQ or saved replies.
+pub async fn reset_password(
+    pool: &PgPool,
+    token: &str,
+    password: NewPassword,
+) -> Result<Reset, AccountError> {
     let hash = auth::hash_password(&password).await?;
     let mut tx = pool.begin().await?;
     let row = tokens::consume(&mut tx, &auth::token_digest(token), Purpose::PasswordReset)
         .await?
         .ok_or(AccountError::InvalidToken)?;
     let user_id = row.user_id.ok_or(AccountError::InvalidToken)?;
+    let before = users::get(&mut tx, row.tenant_id, user_id).await?.ok_or(AccountError::InvalidToken)?;
+    let cleared = !before.email_verified && before.role == Role::Owner;
+    if cleared {
+        tenants::clear_setup(&mut tx, row.tenant_id).await?;
+        let actor = Actor::User(user_id);
+        audit::record(&mut tx, Some(row.tenant_id), &actor, "unverified_setup_cleared", json!({})).await?;
+    }
     users::set_password(&mut tx, row.tenant_id, user_id, &hash).await?;
     users::mark_verified(&mut tx, row.tenant_id, user_id).await?;
     tokens::void_for_user(&mut tx, row.tenant_id, user_id, false).await?;
@@ -156,7 +179,7 @@ pub async fn reset_password(pool: &PgPool, token: &str, password: NewPassword) -
     let user = users::get(&mut tx, row.tenant_id, user_id).await?.ok_or(AccountError::InvalidToken)?;
     audit::record(&mut tx, Some(row.tenant_id), &Actor::User(user_id), "password_reset", json!({})).await?;
     tx.commit().await?;
-    Ok(user)
+    Ok(Reset { user, cleared })
 }
 
 /// Whether `candidate` is the user's current password.

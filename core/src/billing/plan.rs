@@ -1,9 +1,14 @@
 //! An owner's choice of plan: a listed, paid plan (the trial is where a business starts,
-//! not one it can go back to). The change applies at once: the new allowance of AI
-//! replies counts this month's replies so far, and the monthly invoice bills the plan the
-//! business is on when the month ends. Audited (`plan_changed`, with both plan ids).
+//! not one it can go back to), chosen only by an owner who proved their address. A dearer
+//! plan applies at once (its allowance counts this month's replies so far); a cheaper one
+//! (or one of the same price) waits for the month's end, and is refused while the team
+//! has more members than it has seats; choosing the current plan again cancels a waiting
+//! one. The month's invoice bills the highest plan held in the month (`run`), so nothing is
+//! saved by moving down before the run. Audited: `plan_changed`, `plan_change_scheduled`
+//! and `plan_change_cancelled`, with the plan ids.
 //! A plan also decides which models its tenants may choose ([`models_allowed`]).
 
+use chrono::{DateTime, Months, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 
@@ -18,12 +23,25 @@ use crate::{
 /// What a change of plan did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanChange {
-    /// From the plan named here.
+    /// From the plan named here, now.
     Changed { from: String },
+    /// To a cheaper plan, from `at` (the start of the next month).
+    Scheduled { at: DateTime<Utc> },
+    /// A waiting cheaper plan is no longer waiting.
+    Cancelled,
     /// Already on it.
     Unchanged,
+    /// The team has more members than the plan has seats.
+    TeamTooLarge { members: i64, seats: i32 },
     /// No listed, paid plan has that id.
     Unknown,
+}
+
+/// When the Riyadh month after the one `now` falls in starts.
+pub fn next_month_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    let first = super::run::period_of(now);
+    let next = first.checked_add_months(Months::new(1)).unwrap_or(first);
+    super::run::starts_at(next)
 }
 
 /// Moves `tenant` to `plan` for `user` (the owner), on the caller's transaction.
@@ -33,13 +51,34 @@ pub async fn choose(
     user: UserId,
     plan: &str,
 ) -> Result<PlanChange, sqlx::Error> {
-    if let Some(from) = plans::change(conn, tenant, plan).await? {
-        let detail = json!({ "from": from, "to": plan });
-        audit::record(conn, Some(tenant), &Actor::User(user), "plan_changed", detail).await?;
-        return Ok(PlanChange::Changed { from });
+    let Some(target) = plans::listed_paid(conn, plan).await? else {
+        return Ok(PlanChange::Unknown);
+    };
+    let now = plans::holding(conn, tenant).await?;
+    let actor = Actor::User(user);
+    if target.plan_id == now.plan_id {
+        if now.next_plan_id.is_none() {
+            return Ok(PlanChange::Unchanged);
+        }
+        plans::schedule(conn, tenant, None, None).await?;
+        let detail = json!({ "plan": plan, "was_next": now.next_plan_id });
+        audit::record(conn, Some(tenant), &actor, "plan_change_cancelled", detail).await?;
+        return Ok(PlanChange::Cancelled);
     }
-    let current = plans::of(conn, tenant).await?;
-    Ok(if current.plan_id == plan { PlanChange::Unchanged } else { PlanChange::Unknown })
+    if target.price_halalas > now.price_halalas {
+        plans::move_now(conn, tenant, plan).await?;
+        let detail = json!({ "from": now.plan_id, "to": plan });
+        audit::record(conn, Some(tenant), &actor, "plan_changed", detail).await?;
+        return Ok(PlanChange::Changed { from: now.plan_id });
+    }
+    if now.members > i64::from(target.seats) {
+        return Ok(PlanChange::TeamTooLarge { members: now.members, seats: target.seats });
+    }
+    let at = next_month_start(Utc::now());
+    plans::schedule(conn, tenant, Some(plan), Some(at)).await?;
+    let detail = json!({ "from": now.plan_id, "to": plan, "at": at });
+    audit::record(conn, Some(tenant), &actor, "plan_change_scheduled", detail).await?;
+    Ok(PlanChange::Scheduled { at })
 }
 
 /// The models a tenant on a plan listing `plan_models` may choose, given the operator's

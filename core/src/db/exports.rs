@@ -49,6 +49,21 @@ pub async fn create(
     .await
 }
 
+/// How many exports `tenant` asked for in the last `hours`.
+pub async fn requested_within(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    hours: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from exports where tenant_id = $1 and requested_at > now() - make_interval(hours => $2::int)",
+    )
+    .bind(tenant)
+    .bind(hours)
+    .fetch_one(conn)
+    .await
+}
+
 pub async fn get(pool: &PgPool, tenant: TenantId, export: ExportId) -> Result<Option<Export>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from exports where tenant_id = $1 and export_id = $2"

@@ -17,28 +17,48 @@ pub struct Note {
     pub created_at: DateTime<Utc>,
 }
 
-/// Adds `body` by `author` to `conversation`. `false` if the conversation is not the
-/// tenant's.
+/// Notes one conversation keeps at most.
+pub const MAX_PER_CONVERSATION: i64 = 200;
+
+/// What adding a note did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    Added,
+    /// The conversation has [`MAX_PER_CONVERSATION`] notes.
+    Full,
+    /// The conversation is not the tenant's.
+    NotFound,
+}
+
+/// Adds `body` by `author` to `conversation`, unless it is full.
 pub async fn add(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     conversation: Uuid,
     author: UserId,
     body: &str,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "insert into notes (tenant_id, note_id, conversation_id, author_user_id, body)
-         select $1, $2, c.conversation_id, $4, $5 from conversations c
-          where c.tenant_id = $1 and c.conversation_id = $3",
+) -> Result<Added, sqlx::Error> {
+    let (exists, added): (bool, bool) = sqlx::query_as(
+        "with c as (select conversation_id from conversations where tenant_id = $1 and conversation_id = $3),
+              ins as (insert into notes (tenant_id, note_id, conversation_id, author_user_id, body)
+                      select $1, $2, c.conversation_id, $4, $5 from c
+                       where (select count(*) from notes n where n.tenant_id = $1 and n.conversation_id = $3) < $6
+                      returning 1)
+         select exists (select 1 from c), exists (select 1 from ins)",
     )
     .bind(tenant_id)
     .bind(Uuid::new_v4())
     .bind(conversation)
     .bind(author)
     .bind(body)
-    .execute(conn)
+    .bind(MAX_PER_CONVERSATION)
+    .fetch_one(conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(match (exists, added) {
+        (_, true) => Added::Added,
+        (true, false) => Added::Full,
+        (false, _) => Added::NotFound,
+    })
 }
 
 /// The latest `limit` notes of `conversation`, oldest first.

@@ -1,4 +1,6 @@
-//! Plans (seeded by migration) and the plan each tenant is on.
+//! Plans (seeded by migration), the plan each tenant is on, the cheaper plan it moves to
+//! when the month ends, and the plans it held (`plan_history`, written by the database's
+//! triggers on every change).
 
 use sqlx::PgConnection;
 
@@ -68,34 +70,120 @@ pub async fn of(conn: &mut PgConnection, tenant: TenantId) -> Result<Plan, sqlx:
     .await
 }
 
-/// Moves `tenant` to `plan` if it is a listed, paid plan other than its own; the plan it
-/// left, or `None` when nothing changed.
-pub async fn change(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    plan: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "update tenants t set plan_id = $2, updated_at = now()
-           from tenants old, plans p
-          where t.tenant_id = $1 and old.tenant_id = t.tenant_id and p.plan_id = $2
-            and p.listed and p.price_halalas > 0 and old.plan_id <> $2
-         returning old.plan_id",
+/// A tenant's plan as its owner may change it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Holding {
+    pub plan_id: String,
+    pub price_halalas: i64,
+    /// The cheaper plan it moves to, and when.
+    pub next_plan_id: Option<String>,
+    pub next_plan_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub members: i64,
+}
+
+/// `tenant`'s plan and team, locking the tenant's row (plan changes and joins queue here).
+pub async fn holding(conn: &mut PgConnection, tenant: TenantId) -> Result<Holding, sqlx::Error> {
+    let (plan_id, price_halalas, next_plan_id, next_plan_at): (
+        String,
+        i64,
+        Option<String>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ) = sqlx::query_as(
+        "select t.plan_id, p.price_halalas, t.next_plan_id, t.next_plan_at
+               from tenants t join plans p using (plan_id) where t.tenant_id = $1 for update of t",
     )
     .bind(tenant)
+    .fetch_one(&mut *conn)
+    .await?;
+    let members = members(conn, tenant).await?;
+    Ok(Holding { plan_id, price_halalas, next_plan_id, next_plan_at, members })
+}
+
+/// The cheaper plan `tenant` moves to when the month ends, and when.
+pub async fn scheduled(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "select t.next_plan_id, t.next_plan_at from tenants t
+          where t.tenant_id = $1 and t.next_plan_id is not null",
+    )
+    .bind(tenant)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A listed, paid plan by id.
+pub async fn listed_paid(conn: &mut PgConnection, plan: &str) -> Result<Option<Plan>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from plans where plan_id = $1 and listed and price_halalas > 0"
+    )))
     .bind(plan)
     .fetch_optional(conn)
     .await
 }
 
-/// `tenant`'s members and its plan's seats, locking the tenant's row so two joins cannot
-/// both take the last seat: (members, seats).
-pub async fn seats(conn: &mut PgConnection, tenant: TenantId) -> Result<(i64, i32), sqlx::Error> {
-    sqlx::query_as(
-        "select (select count(*) from users u where u.tenant_id = t.tenant_id), p.seats
-           from tenants t join plans p using (plan_id) where t.tenant_id = $1 for update of t",
+/// Moves `tenant` to `plan` now (a dearer plan), forgetting a scheduled cheaper one.
+pub async fn move_now(conn: &mut PgConnection, tenant: TenantId, plan: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update tenants set plan_id = $2, next_plan_id = null, next_plan_at = null, updated_at = now()
+          where tenant_id = $1",
     )
     .bind(tenant)
-    .fetch_one(conn)
+    .bind(plan)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Schedules `tenant`'s move to `plan` (or none: `None`) at `at`.
+pub async fn schedule(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    plan: Option<&str>,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update tenants set next_plan_id = $2, next_plan_at = $3, updated_at = now() where tenant_id = $1",
+    )
+    .bind(tenant)
+    .bind(plan)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies every scheduled move that is due; the tenants moved, with the plan each left.
+pub async fn apply_due(pool: &sqlx::PgPool) -> Result<Vec<(TenantId, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "update tenants t set plan_id = t.next_plan_id, next_plan_id = null, next_plan_at = null,
+                updated_at = now()
+           from tenants old
+          where old.tenant_id = t.tenant_id and t.next_plan_id is not null and t.next_plan_at <= now()
+         returning t.tenant_id, old.plan_id, t.plan_id",
+    )
+    .fetch_all(pool)
     .await
+}
+
+/// `tenant`'s members.
+async fn members(conn: &mut PgConnection, tenant: TenantId) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from users where tenant_id = $1").bind(tenant).fetch_one(conn).await
+}
+
+/// `tenant`'s members and its seats (the fewer of its plan's and a scheduled plan's), after
+/// locking the tenant's row so two joins cannot both take the last seat: (members, seats).
+/// The members are counted by a statement of their own, which sees every join committed
+/// before the lock was granted.
+pub async fn seats(conn: &mut PgConnection, tenant: TenantId) -> Result<(i64, i32), sqlx::Error> {
+    let seats: i32 = sqlx::query_scalar(
+        "select least(p.seats, coalesce(n.seats, p.seats))
+           from tenants t join plans p using (plan_id) left join plans n on n.plan_id = t.next_plan_id
+          where t.tenant_id = $1 for update of t",
+    )
+    .bind(tenant)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((members(conn, tenant).await?, seats))
 }

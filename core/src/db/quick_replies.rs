@@ -22,24 +22,32 @@ pub async fn list(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Vec<Qu
     .await
 }
 
+/// Quick replies a business keeps at most (the thread page offers them all).
+pub const MAX: i64 = 100;
+
 /// Saves `body` under `shortcut` (replacing what it held). The caller checked both.
+/// `false` when the business already has [`MAX`] and `shortcut` is a new one.
 pub async fn save(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     shortcut: &str,
     body: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into quick_replies (tenant_id, quick_reply_id, shortcut, body) values ($1, $2, $3, $4)
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "insert into quick_replies (tenant_id, quick_reply_id, shortcut, body)
+         select $1, $2, $3, $4
+          where (select count(*) from quick_replies where tenant_id = $1) < $5
+             or exists (select 1 from quick_replies where tenant_id = $1 and lower(shortcut) = lower($3))
          on conflict (tenant_id, lower(shortcut)) do update set body = excluded.body, shortcut = excluded.shortcut",
     )
     .bind(tenant_id)
     .bind(Uuid::new_v4())
     .bind(shortcut)
     .bind(body)
+    .bind(MAX)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Deletes one. `false` if it was not the tenant's.

@@ -43,3 +43,20 @@ pub async fn rename(
         .await?;
     Ok(())
 }
+
+/// Clears what a business set up: bot settings, knowledge, quick replies, and the plan
+/// (back to the trial, no change waiting). For an account taken over by the owner of an
+/// address it had never proven (`accounts::reset_password`).
+pub async fn clear_setup(conn: &mut PgConnection, tenant: TenantId) -> Result<(), sqlx::Error> {
+    for sql in [
+        "delete from quick_replies where tenant_id = $1",
+        "delete from knowledge_passages where tenant_id = $1",
+        "delete from knowledge_entries where tenant_id = $1",
+        "delete from bot_settings where tenant_id = $1",
+        "update tenants set plan_id = 'trial', next_plan_id = null, next_plan_at = null, updated_at = now()
+          where tenant_id = $1",
+    ] {
+        sqlx::query(sql).bind(tenant).execute(&mut *conn).await?;
+    }
+    Ok(())
+}

@@ -1,7 +1,9 @@
 //! Names people and businesses give themselves. Such a name travels into emails we send to
 //! other people (an invitation names its business and its inviter), so a name is only a
-//! name: bounded, on one line, with no link, email address or hidden direction controls
-//! (which can reorder what a reader sees), and no other control characters.
+//! name: bounded, on one line, with no link or email address (also written with a
+//! fullwidth or ideographic dot, or `evil[.]com`), no hidden direction controls (which can
+//! reorder what a reader sees), no other control characters, and not our own name
+//! ("Mujibak Security Team" would pass for us in an invitation email).
 
 use serde::Serialize;
 
@@ -28,8 +30,12 @@ impl DisplayName {
         if s.chars().any(|c| c.is_control() || is_bidi_control(c)) {
             return Err("name.one_line");
         }
-        if looks_like_link(s) {
+        let plain = unmasked(s);
+        if looks_like_link(&plain) {
             return Err("name.no_links");
+        }
+        if claims_to_be_us(&plain) {
+            return Err("name.reserved");
         }
         Ok(Self(s.to_owned()))
     }
@@ -42,6 +48,27 @@ impl DisplayName {
 /// Direction overrides, embeddings and isolates (and the marks), which reorder text.
 pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` lower-cased, with fullwidth letters and digits made ASCII and the other ways of
+/// writing a dot (`。`, `．`, `｡`, `[.]`, `(.)`, `{.}`) made one.
+fn unmasked(s: &str) -> String {
+    let folded: String = s
+        .chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3002}' | '\u{FF61}' | '\u{2024}' | '\u{FE52}' => '.',
+            _ => c,
+        })
+        .collect::<String>()
+        .to_lowercase();
+    folded.replace("[.]", ".").replace("(.)", ".").replace("{.}", ".").replace("[dot]", ".")
+}
+
+/// Our own name (a name that passes for a message from Mujibak in an invitation email).
+fn claims_to_be_us(plain: &str) -> bool {
+    let letters: String = plain.chars().filter(|c| c.is_alphanumeric()).collect();
+    letters.contains("mujibak") || letters.contains("مجيبك") || plain.contains("مُجيب")
 }
 
 /// A URL, an email address, or a word shaped like a domain (`evil.example`, `x.co`).
@@ -107,6 +134,25 @@ mod tests {
             assert_eq!(DisplayName::parse(bad, BUSINESS_MAX).err(), Some(why), "{bad:?}");
         }
         assert_eq!(DisplayName::parse(&"ب".repeat(81), BUSINESS_MAX).err(), Some("name.too_long"));
+    }
+
+    #[test]
+    fn disguised_links_and_our_own_name_are_refused() {
+        for (bad, why) in [
+            ("Visit evil。com", "name.no_links"),
+            ("evil[.]com", "name.no_links"),
+            ("evil(.)com now", "name.no_links"),
+            ("ｅｖｉｌ．ｃｏｍ", "name.no_links"),
+            ("Mujibak Security Team", "name.reserved"),
+            ("MUJIBAK support", "name.reserved"),
+            ("فريق مجيبك", "name.reserved"),
+        ] {
+            assert_eq!(DisplayName::parse(bad, BUSINESS_MAX).err(), Some(why), "{bad:?}");
+        }
+        // A person may be called Mujeeb; a business may sell security.
+        for ok in ["مجيب العتيبي", "Riyadh Security Team", "Abdul Mujeeb"] {
+            assert!(DisplayName::parse(ok, BUSINESS_MAX).is_ok(), "{ok:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `messages.csv` of an export: RFC 4180 (every field quoted, CRLF line ends), UTF-8 with
 //! a byte-order mark so spreadsheet programs read Arabic right, times in UTC (RFC 3339).
-//! A field that would start with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
-//! leading apostrophe: customers write the messages, and a spreadsheet would otherwise
-//! run such a cell as a formula (CSV injection).
+//! A field that starts with a tab or a line break, or whose first visible character
+//! (after spaces, line breaks and invisible direction marks) is `=`, `+`, `-` or `@`, ASCII
+//! or fullwidth, gets a leading apostrophe: customers write the messages, and a
+//! spreadsheet would otherwise run such a cell as a formula (CSV injection).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::PgPool;
@@ -76,8 +77,24 @@ pub fn line(fields: impl IntoIterator<Item = String>) -> String {
 }
 
 fn field(value: &str) -> String {
-    let guard = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    format!("\"{}{}\"", if guard { "'" } else { "" }, value.replace('"', "\"\""))
+    format!("\"{}{}\"", if formula(value) { "'" } else { "" }, value.replace('"', "\"\""))
+}
+
+/// Whether a spreadsheet could read `value` as a formula: it starts with a tab or a line
+/// break, or its first visible character (after spaces, line breaks, direction marks and
+/// other invisible characters, which spreadsheets skip) is `=`, `+`, `-` or `@`, in their
+/// ASCII or fullwidth forms.
+fn formula(value: &str) -> bool {
+    if value.starts_with(['\t', '\r', '\n']) {
+        return true;
+    }
+    let invisible = |c: char| {
+        c.is_whitespace()
+            || crate::domain::name::is_bidi_control(c)
+            || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
+    };
+    let first = value.trim_start_matches(invisible).chars().next();
+    first.is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠'))
 }
 
 #[cfg(test)]
@@ -88,5 +105,23 @@ mod tests {
     fn fields_are_quoted_doubled_and_guarded_against_formulas() {
         let got = line(["a,b".into(), "say \"hi\"".into(), "=1+2".into(), "سطر\nثان".into(), "".into()]);
         assert_eq!(got, "\"a,b\",\"say \"\"hi\"\"\",\"'=1+2\",\"سطر\nثان\",\"\"\r\n");
+    }
+
+    #[test]
+    fn a_formula_behind_spaces_line_breaks_direction_marks_or_in_fullwidth_is_guarded() {
+        for formula in [
+            " =1+2",
+            "\n=HYPERLINK(\"http://evil.example\")",
+            "\u{200F}=1+2",
+            "\u{00A0}\u{2066}@SUM(A1)",
+            "＝1+2",
+            "＋1",
+            "\u{FEFF}-1",
+        ] {
+            assert_eq!(field(formula), format!("\"'{}\"", formula.replace('"', "\"\"")), "{formula:?}");
+        }
+        for plain in ["hello = world", "السعر ٥٠", "a-b", "email me"] {
+            assert_eq!(field(plain), format!("\"{plain}\""), "{plain:?}");
+        }
     }
 }

@@ -49,6 +49,8 @@ pub const GIVE_UP_AFTER: Duration = Duration::hours(24);
 pub enum ExportError {
     #[error("an export is already being prepared")]
     AlreadyRunning,
+    #[error("three exports were asked for in the last day")]
+    TooMany,
     #[error("writing the archive failed: {0}")]
     Archive(#[from] zip::result::ZipError),
     #[error("writing the archive failed: {0}")]
@@ -56,6 +58,9 @@ pub enum ExportError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
+
+/// Exports a business may ask for in a day (each is a full copy of its data, kept 7 days).
+pub const MAX_A_DAY: i64 = 3;
 
 /// Sizes of a build.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +81,9 @@ impl Default for Limits {
 /// `export_data` on the same transaction.
 pub async fn request(conn: &mut PgConnection, tenant: TenantId, user: UserId) -> Result<Export, ExportError> {
     db::give_up_stale(conn, tenant, GIVE_UP_AFTER).await?;
+    if db::requested_within(conn, tenant, 24).await? >= MAX_A_DAY {
+        return Err(ExportError::TooMany);
+    }
     let export = db::create(conn, tenant, ExportId::new(), user).await?.ok_or(ExportError::AlreadyRunning)?;
     let detail = json!({ "export_id": export.export_id });
     audit::record(conn, Some(tenant), &Actor::User(user), "export_requested", detail).await?;

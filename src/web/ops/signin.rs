@@ -1,6 +1,10 @@
 //! Opening and closing a console session with a staff token: the token is checked, a
 //! session row (hash only) is stored for the token's life or 12 hours, whichever ends first,
-//! and its cookie is HttpOnly and SameSite=Strict. Signing in is audited.
+//! and its cookie is HttpOnly and SameSite=Strict. Signing in is audited. A sign-in posted
+//! by another site is refused (403) before the token is looked at: its `Origin` must be
+//! ours and its `Sec-Fetch-Site` none or same-origin when the browser sends them, so no
+//! page can swap a staff member's console session for one of its own. Scripts send
+//! neither and sign in as before.
 
 use axum::{
     extract::State,
@@ -64,7 +68,28 @@ struct SignIn {
     next: Option<String>,
 }
 
-async fn sign_in(State(state): State<AppState>, form: Form<SignIn>) -> Result<Response, WebError> {
+/// Whether a browser says the request comes from another site.
+fn cross_site(state: &AppState, headers: &HeaderMap) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or("(not text)"));
+    let fetch_site = text(header::HeaderName::from_static("sec-fetch-site"));
+    if fetch_site.is_some_and(|site| !matches!(site, "same-origin" | "none")) {
+        return true;
+    }
+    let host = text(header::HOST);
+    text(header::ORIGIN).is_some_and(|origin| {
+        !crate::web::origin::allowed(origin, &state.config.http.base_url, host, state.sandbox)
+    })
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Form<SignIn>,
+) -> Result<Response, WebError> {
+    if cross_site(&state, &headers) {
+        tracing::warn!("console sign-in refused: posted by another site");
+        return Err(WebError::Forbidden);
+    }
     if !form.refused.is_empty() {
         return Err(WebError::BadInput);
     }

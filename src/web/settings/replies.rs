@@ -1,6 +1,7 @@
 //! Owner settings: quick replies, the business's saved answers. Each has a shortcut
 //! ("/hours": a slash and up to 30 characters without spaces) that the team types as the
 //! whole reply to send the saved answer; the thread also offers them under the reply box.
+//! A business keeps at most `quick_replies::MAX` (one more is refused, saying so).
 
 use axum::{
     extract::{Path, State},
@@ -84,7 +85,12 @@ async fn save(
         return page.invalid("settings/replies.html", &view);
     }
     let name = name.unwrap_or_default();
-    quick_replies::save(&mut *state.db.acquire().await?, owner.tenant_id, &name, body).await?;
+    if !quick_replies::save(&mut *state.db.acquire().await?, owner.tenant_id, &name, body).await? {
+        page.alert("errors.quick_replies_full");
+        let replies = quick_replies::list(&mut *state.db.acquire().await?, owner.tenant_id).await?;
+        let view = RepliesView { replies, shortcut: f.shortcut, body: f.body };
+        return page.invalid("settings/replies.html", &view);
+    }
     set_flash(&state, &page.session, "success", "flash.quick_reply_saved").await?;
     Ok(Redirect::to("/settings/replies").into_response())
 }

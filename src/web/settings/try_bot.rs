@@ -3,7 +3,8 @@
 //! owner's own sample questions (one per line, with the facts each answer must state) asked
 //! and judged the way `mujibak eval` judges its set: grounded in the passages, in the
 //! question's language, handed off when it should be. Nothing is sent to anyone; each
-//! question counts toward the business's tries an hour.
+//! question counts toward the business's tries an hour; an owner whose address is not
+//! proven asks nothing (no model call is made for an unverified account).
 
 use axum::{
     extract::State,
@@ -72,6 +73,12 @@ async fn try_bot(
     Owner(owner): Owner,
     Form { data: f, refused: bad }: Form<TryForm>,
 ) -> Result<Response, WebError> {
+    if !owner.email_verified {
+        // An account whose address is not proven costs nobody a model call.
+        page.alert("errors.verify_first");
+        let view = TryView { question: f.question, samples: f.samples, ..TryView::default() };
+        return page.invalid("settings/try.html", &view);
+    }
     let samples: Vec<Case> = f.samples.lines().filter_map(Case::from_line).take(MAX_SAMPLES).collect();
     if bad.is_empty() && !samples.is_empty() {
         return run_samples(&state, &page, owner.tenant_id, f.samples, &samples).await;
