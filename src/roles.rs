@@ -27,6 +27,8 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     // worker dynos still hold theirs, so it takes no more than two.
     let mut small = config.clone();
     small.database.max_connections = config.database.max_connections.min(2);
+    // An index build on a large table may take minutes: migrations run unbounded.
+    small.database.timeouts = mujibak_core::config::DatabaseTimeouts::NONE;
     let pool = connect(&small).await?;
     schema::migrate(&pool).await.context("migrations failed")?;
     tracing::info!("database migrated");

@@ -150,7 +150,9 @@ pub async fn carry_out(
         return Ok(Outcome::NotYet(req.purge_after));
     }
     if let Some(email) = req.confirmation_email {
-        if db::email_status(&mut conn, email).await?.as_deref() == Some("queued") && !overdue {
+        let unsent =
+            matches!(db::email_status(&mut conn, email).await?.as_deref(), Some("queued" | "sending"));
+        if unsent && !overdue {
             return Ok(Outcome::WaitingForConfirmation);
         }
     }

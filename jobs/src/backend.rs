@@ -35,7 +35,12 @@ use futures::{future::BoxFuture, FutureExt, StreamExt};
 use mujibak_core::db::queue::{self as db, Claimed, Outcome, Settlement};
 use sqlx::PgPool;
 
-use crate::{job::Job, lease::Lease, settler::Settler, wake::Wakeups};
+use crate::{
+    job::Job,
+    lease::Lease,
+    settler::{within, Settler},
+    wake::Wakeups,
+};
 
 /// The metadata key the tenant of a job is kept under (claims are fair between tenants).
 pub(crate) const TENANT_KEY: &str = "tenant";
@@ -139,7 +144,22 @@ impl<J: Job> PgQueue<J> {
                 return None;
             }
         };
-        let id = TaskId::from_ulid(claimed.id.parse().ok()?);
+        let Ok(ulid) = claimed.id.parse() else {
+            tracing::error!(queue = J::QUEUE, task.id = %claimed.id, "job id is not a ULID; killed");
+            let message = format!("the job id {:?} is not a ULID: apalis cannot run it", claimed.id);
+            let outcome = Outcome::Dead { status: "Killed", kind: "bad_id".into(), message };
+            let settlement = Settlement {
+                task_id: claimed.id,
+                queue: J::QUEUE.to_owned(),
+                worker: lease.worker.clone(),
+                attempt: claimed.attempts,
+                outcome,
+            };
+            let lease = lease.clone();
+            tokio::spawn(async move { lease.settle(settlement).await });
+            return None;
+        };
+        let id = TaskId::from_ulid(ulid);
         let mut metadata = MetadataStore::new();
         let _ = metadata.insert(TENANT_KEY, claimed.tenant.as_str());
         let claim =
@@ -217,27 +237,37 @@ impl<J: Job> Backend for PgQueue<J> {
                     let free = self.concurrency.saturating_sub(lease.in_flight()).max(1);
                     let (pool, worker, cursor) =
                         (self.pool.clone(), lease.worker.clone(), self.cursor.clone());
-                    let fut =
-                        async move { db::claim(&pool, J::QUEUE, &worker, cursor.as_deref(), free).await }
-                            .boxed();
+                    let fut = async move {
+                        within(db::claim(&pool, J::QUEUE, &worker, cursor.as_deref(), free)).await
+                    }
+                    .boxed();
                     self.state = State::Claiming(fut);
                 }
-                State::Claiming(fut) => match fut.poll_unpin(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(claimed)) if claimed.is_empty() => self.state = State::Waiting,
-                    Poll::Ready(Ok(claimed)) => {
-                        if let Some(lease) = &self.lease {
-                            lease.claimed(claimed.iter().map(|c| c.id.as_str()));
+                State::Claiming(fut) => {
+                    match fut.poll_unpin(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(claimed)) if claimed.is_empty() => self.state = State::Waiting,
+                        Poll::Ready(Ok(claimed)) if self.lease.as_ref().is_some_and(|l| l.lost()) => {
+                            // Answered after the lease was lost: these may be someone else's by
+                            // now. Not run; if still this worker's, its own beat puts them back.
+                            tracing::warn!(queue = J::QUEUE, jobs = claimed.len(),
+                            "a claim was answered after the lease was lost; leaving its jobs to the rescue");
+                            self.state = State::Waiting;
                         }
-                        self.cursor = claimed.last().map(|c| c.tenant.clone());
-                        self.claimed.extend(claimed);
-                        self.state = State::Claim;
+                        Poll::Ready(Ok(claimed)) => {
+                            if let Some(lease) = &self.lease {
+                                lease.claimed(claimed.iter().map(|c| (c.id.as_str(), c.attempts)));
+                            }
+                            self.cursor = claimed.last().map(|c| c.tenant.clone());
+                            self.claimed.extend(claimed);
+                            self.state = State::Claim;
+                        }
+                        Poll::Ready(Err(e)) => {
+                            tracing::warn!(queue = J::QUEUE, error = %e, "claim failed; retrying at the next wake-up");
+                            self.state = State::Waiting;
+                        }
                     }
-                    Poll::Ready(Err(e)) => {
-                        tracing::warn!(queue = J::QUEUE, error = %e, "claim failed; retrying at the next wake-up");
-                        self.state = State::Waiting;
-                    }
-                },
+                }
                 State::Waiting => {
                     let mut woken = false;
                     while let Poll::Ready(Some(())) = self.wakeups.poll_next_unpin(cx) {

@@ -54,6 +54,7 @@ pub(crate) async fn open(ctx: &JobContext, tenant: TenantId, invoice_id: Uuid) -
     }
     // A previous attempt may have created it and lost the answer: find it by our id first.
     let key = invoice_id.to_string();
+    crate::fence().await?;
     let hosted = match moyasar.find_invoice(pay::METADATA_KEY, &key).await.map_err(moyasar_error)? {
         Some(found) => found,
         None => moyasar.create_invoice(&pay::hosted(&invoice, &ctx.base_url)).await.map_err(moyasar_error)?,

@@ -2,7 +2,9 @@
 //!
 //! 1. Attempt guard: a job whose attempts were all lost with their worker (rescued after a
 //!    crash, handed back at shutdown) is recorded dead, not run past `max_attempts`.
-//! 2. `run` under the job's timeout, panics captured, [`current_attempt`] set.
+//! 2. `run` under the job's timeout, panics captured, [`current_attempt`] and the job's
+//!    fence (`job::fence`) set; an attempt another worker took over while this one was cut
+//!    off from Postgres stops at its next fence and writes nothing.
 //! 3. The outcome is settled at once through the worker's lease (core/src/db/queue.rs):
 //!    `Done`; a retryable failure moves `run_at` forward (backoff with jitter, or the
 //!    provider's wait) and keeps the error; a permanent failure, or the last attempt's,
@@ -25,7 +27,7 @@ use mujibak_core::{
 
 use crate::{
     backend::Claim,
-    job::{AttemptInfo, Job, JobContext, JobError, ATTEMPT},
+    job::{AttemptInfo, Fence, Job, JobContext, JobError, ATTEMPT, FENCE},
 };
 
 /// What the runtime needs to know about the task being run.
@@ -57,6 +59,7 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
         attempt,
         outcome,
     };
+    meta.claim.lease.started(&meta.task_id);
     if attempt > max {
         let why = format!("abandoned: {max} attempts used, the last ones ended with their worker");
         tracing::error!(queue = J::QUEUE, task.id = %meta.task_id, attempt, "job is dead: its worker stopped on every attempt");
@@ -68,7 +71,8 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
 
     let info = AttemptInfo { number: attempt.max(1) as u32, max: max.max(1) as u32 };
     let started = std::time::Instant::now();
-    let run = ATTEMPT.scope(info, AssertUnwindSafe(job.run(ctx)).catch_unwind());
+    let fence = Fence { lease: meta.claim.lease.clone(), task_id: meta.task_id.clone(), attempt };
+    let run = ATTEMPT.scope(info, FENCE.scope(fence, AssertUnwindSafe(job.run(ctx)).catch_unwind()));
     let result = match tokio::time::timeout(J::TIMEOUT, run).await {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => Err(JobError::transient(anyhow::anyhow!("panicked: {}", panic_message(&panic)))),
@@ -81,13 +85,20 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
             metrics::job_finished(J::QUEUE, JobOutcome::Done, ran);
             return Ok(());
         }
+        Err(JobError::Superseded) => {
+            // Another worker runs this job now: nothing of this attempt is written.
+            meta.claim.lease.forget(&meta.task_id, attempt);
+            return Err(AbortError::new(JobError::Superseded.to_string()).into());
+        }
         Err(error) => error,
     };
 
     let message = error.to_string();
     let kind = error.kind().to_owned();
     let outcome = match &error {
-        JobError::Permanent(_) => Outcome::Dead { status: "Killed", kind, message: message.clone() },
+        JobError::Permanent(_) | JobError::Superseded => {
+            Outcome::Dead { status: "Killed", kind, message: message.clone() }
+        }
         _ if info.is_last() => Outcome::Dead { status: "Failed", kind, message: message.clone() },
         JobError::RateLimited { retry_after, .. } => Outcome::Retry {
             delay: (*retry_after).max(J::BACKOFF.delay(info.number)),

@@ -72,6 +72,7 @@ impl Job for FetchMedia {
                 drop(conn);
                 let token = access_token(&wa.keyring, &connection).map_err(JobError::permanent)?;
                 let creds = Creds { phone_number_id: &connection.phone_number_id, access_token: &token };
+                crate::fence().await?;
                 match wa.graph.download_media(&creds, &file.kind, &file.media_id).await {
                     Ok(got) => {
                         let mut conn = ctx.db.acquire().await?;
@@ -97,6 +98,7 @@ impl Job for FetchMedia {
                 }
             }
         };
+        crate::fence().await?;
         let understood = match file.kind.as_str() {
             "audio" => wa.model.transcribe(bytes, &mime).await,
             "image" => wa.model.describe(&bytes, &mime, file.caption.as_deref()).await,

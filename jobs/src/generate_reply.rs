@@ -100,6 +100,7 @@ impl Job for GenerateReply {
 
         let token = access_token(&wa.keyring, &connection).map_err(JobError::permanent)?;
         let creds = Creds { phone_number_id: &connection.phone_number_id, access_token: &token };
+        crate::fence().await?;
         if let Some(wamid) = latest_in.as_ref().and_then(|m| m.wamid.as_deref()) {
             if let Err(e) = wa.graph.mark_read(&creds, wamid).await {
                 tracing::warn!(tenant.id = %tenant, conversation.id = %id, error = %e, "could not mark read");
@@ -190,6 +191,7 @@ impl GenerateReply {
         drop(conn);
         let system = reply::system_prompt(&business, settings, &passages);
         let model = Some(settings.model.as_str()).filter(|m| !m.is_empty() && allowed.iter().any(|a| a == m));
+        crate::fence().await?;
         let failure = match wa.model.reply(model, &system, &reply::turns(history)).await {
             Ok(text) => return Ok(Answer::Model(text)),
             Err(e) => e,

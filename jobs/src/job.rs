@@ -52,6 +52,10 @@ pub enum JobError {
     /// Retrying cannot help: record why and stop.
     #[error("permanent: {0:#}")]
     Permanent(anyhow::Error),
+    /// The attempt was taken over by another worker while this one was cut off from
+    /// Postgres ([`fence`]): stop, write nothing.
+    #[error("taken over by another worker while this one was cut off from the database")]
+    Superseded,
 }
 
 impl JobError {
@@ -73,6 +77,7 @@ impl JobError {
             Self::Transient(_) => "transient",
             Self::RateLimited { .. } => "rate_limited",
             Self::Permanent(_) => "permanent",
+            Self::Superseded => "superseded",
         }
     }
 }
@@ -106,6 +111,30 @@ impl AttemptInfo {
 
 tokio::task_local! {
     pub(crate) static ATTEMPT: AttemptInfo;
+    pub(crate) static FENCE: Fence;
+}
+
+/// The attempt a handler runs, as its lease knows it (for [`fence`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Fence {
+    pub(crate) lease: std::sync::Arc<crate::lease::Lease>,
+    pub(crate) task_id: String,
+    pub(crate) attempt: i32,
+}
+
+/// Called by a handler before each outside effect (an email, a WhatsApp send, a model or
+/// Moyasar call): at once while the worker's lease holds; after the worker was cut off from
+/// Postgres for the orphan window, only once Postgres says this attempt is still the
+/// worker's, else [`JobError::Superseded`] (another worker took the job over: this attempt
+/// must not act on what it read before the cut). Outside the runtime (a handler called
+/// directly), always `Ok`.
+pub async fn fence() -> Result<(), JobError> {
+    let Ok(fence) = FENCE.try_with(Fence::clone) else { return Ok(()) };
+    if fence.lease.confirm(&fence.task_id, fence.attempt).await {
+        Ok(())
+    } else {
+        Err(JobError::Superseded)
+    }
 }
 
 /// The attempt being run, inside a handler (first attempt when called directly).

@@ -61,4 +61,4 @@ mod wake;
 pub mod worker;
 
 pub use enqueue::{enqueue, enqueue_at, enqueue_in, enqueue_many};
-pub use job::{current_attempt, Job, JobContext, JobError, PaymentsContext, WhatsAppContext};
+pub use job::{current_attempt, fence, Job, JobContext, JobError, PaymentsContext, WhatsAppContext};

@@ -95,6 +95,7 @@ impl Job for NotifyBreach {
             Locale::En => &n.description_en,
         };
         let (subject, text, html) = incidents::mail(n.locale, description, n.detected_at);
+        crate::fence().await?;
         match mailer.send(&n.email, &subject, &text, &html).await {
             Ok(()) => {
                 db::record_attempt(&ctx.db, incident, user, "sent", None).await?;

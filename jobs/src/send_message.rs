@@ -101,6 +101,7 @@ impl Job for SendMessage {
             (None, Some(bsuid)) => Recipient::Bsuid(bsuid),
             (None, None) => return Err(JobError::permanent(anyhow::anyhow!("contact has no address"))),
         };
+        crate::fence().await?;
         if !outbound::claim_for_send(&mut conn, tenant, id).await? {
             return Ok(());
         }

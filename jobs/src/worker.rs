@@ -88,6 +88,10 @@ const fn spec<J: Job>() -> QueueSpec {
     QueueSpec { name: J::QUEUE, concurrency: J::CONCURRENCY, add: Workers::add::<J> }
 }
 
+/// How long a shutdown tries to write the outcomes kept during an outage before it hands
+/// unfinished jobs back.
+const KEPT_OUTCOMES_DEADLINE: Duration = Duration::from_secs(5);
+
 /// Every queue a worker process consumes.
 pub const QUEUES: &[QueueSpec] = &[
     spec::<HandleInbound>(),
@@ -232,8 +236,17 @@ impl Workers {
             let _ = rollup.await;
         }
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(db) = &self.db {
-            match mujibak_core::db::rescue::hand_back(db, &names).await {
+        if let (Some(db), Some(settler)) = (&self.db, &self.settler) {
+            // Outcomes kept during an outage first: a finished job is never handed back.
+            let kept = settler.flush_within(KEPT_OUTCOMES_DEADLINE).await;
+            if kept > 0 {
+                tracing::error!(
+                    outcomes = kept,
+                    "outcomes still not recorded at shutdown; their jobs will run again"
+                );
+            }
+            let unstarted = settler.unstarted();
+            match mujibak_core::db::rescue::hand_back(db, &names, &unstarted).await {
                 Ok(0) => {}
                 Ok(n) => tracing::warn!(jobs = n, "handed unfinished jobs back to the queue"),
                 Err(e) => {

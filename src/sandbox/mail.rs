@@ -1,8 +1,9 @@
 //! An SMTP sink: accepts every message (no TLS, no auth) and keeps it in memory and, when
 //! given a folder, as `<n>.eml` files a developer can open. Enough of RFC 5321 for lettre
 //! and common clients: EHLO/HELO, MAIL, RCPT, DATA (dot-unstuffed), RSET, NOOP, QUIT.
-//! Fault switch: [`MailSink::fail_rcpt`] refuses a recipient with a 4xx at RCPT for its
-//! next N attempts (what a greylisting or overloaded server does), and counts them.
+//! Fault switches: [`MailSink::fail_rcpt`] refuses a recipient with a 4xx at RCPT for its
+//! next N attempts (what a greylisting or overloaded server does), and counts them;
+//! [`MailSink::set_latency`] makes each message take that long to be accepted.
 
 use std::{
     collections::HashMap,
@@ -39,6 +40,8 @@ struct Faults {
     refuse: HashMap<String, u32>,
     /// Lower-cased address → RCPT attempts refused so far.
     refused: HashMap<String, u32>,
+    /// How long accepting a message's data takes.
+    latency: std::time::Duration,
 }
 
 impl Faults {
@@ -97,6 +100,11 @@ impl MailSink {
         self.faults.lock().expect("faults lock").refuse.insert(address.to_ascii_lowercase(), times);
     }
 
+    /// Makes accepting each message's data take `latency` (a slow relay).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.faults.lock().expect("faults lock").latency = latency;
+    }
+
     /// How many RCPT attempts of `address` were refused so far.
     pub fn refused(&self, address: &str) -> u32 {
         let faults = self.faults.lock().expect("faults lock");
@@ -140,6 +148,8 @@ async fn session(
         } else if command == "DATA" {
             write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
             let raw = read_data(&mut lines).await?;
+            let latency = faults.lock().expect("faults lock").latency;
+            tokio::time::sleep(latency).await;
             let mail = ReceivedMail { from: from.clone(), to: to.clone(), raw };
             store(inbox, folder, mail);
             b"250 OK queued\r\n"

@@ -35,7 +35,11 @@ async fn forty_queued_replies(pool: PgPool) -> Pipeline {
 
 /// Sends them with production worker options over a production pool of `size`.
 async fn send_all(p: &Pipeline, size: u32, whole_registry: bool) {
-    let config = DatabaseConfig { url: SecretString::from(database_url(&p.pool)), max_connections: size };
+    let config = DatabaseConfig {
+        url: SecretString::from(database_url(&p.pool)),
+        max_connections: size,
+        timeouts: mujibak_core::config::DatabaseTimeouts::NONE,
+    };
     let pool = db::connect(&config).await.unwrap();
     let ctx = JobContext { db: pool.clone(), ..p.ctx().clone() };
     let opts = WorkerOptions::default();

@@ -96,8 +96,8 @@ async fn many_done_outcomes_are_written_in_one_statement_only_for_jobs_still_hel
     sqlx::query("update apalis.jobs set lock_by = 'w2' where id = '01D2'").execute(&pool).await.unwrap();
 
     // Act
-    let done = [("01D1", "w1"), ("01D2", "w1"), ("01D3", "w1")].map(|(i, w)| (i.to_owned(), w.to_owned()));
-    let mut applied = queue::settle_done(&pool, &done).await.unwrap();
+    let done = [("01D1", "w1"), ("01D2", "w1"), ("01D3", "w1")].map(|(i, w)| (i.to_owned(), w.to_owned(), 1));
+    let mut applied = queue::settle_done(&pool, &done).await.unwrap().applied;
     applied.sort();
 
     // Assert
@@ -117,7 +117,7 @@ async fn a_running_job_whose_worker_row_is_gone_is_rescued(pool: PgPool) {
     migrated(&pool).await;
     pending(&pool, "test_batch", &[("01G1", "a")]).await;
     sqlx::query(
-        "update apalis.jobs set status = 'Running', lock_by = 'ghost', lock_at = now(), attempts = 1",
+        "update apalis.jobs set status = 'Running', lock_by = 'ghost', lock_at = now() - interval '1 hour', attempts = 1",
     )
     .execute(&pool)
     .await

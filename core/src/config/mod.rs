@@ -6,6 +6,9 @@
 //! |---|---|---|
 //! | `DATABASE_URL` | required | Postgres connection string |
 //! | `DATABASE_MAX_CONNECTIONS` | 20 | pool size per process |
+//! | `DATABASE_STATEMENT_TIMEOUT_SECS` | 30 | Postgres ends a statement of `web` or `worker` that runs longer (0: no limit; `migrate` has none) |
+//! | `DATABASE_LOCK_TIMEOUT_SECS` | 10 | … one that waits longer for a lock (the job's attempt then fails and is retried) |
+//! | `DATABASE_IDLE_IN_TRANSACTION_SECS` | 60 | … a transaction left idle longer (its locks are released) |
 //! | `PORT` | 8080 | HTTP port of `web` / `dev` |
 //! | `BASE_URL` | `http://localhost:$PORT` | public URL of the app |
 //! | `LOG_FORMAT` | `text` | `text` or `json` |
@@ -114,6 +117,13 @@ impl Config {
                 "the Postgres connection string, e.g. postgres://user@127.0.0.1:5432/mujibak",
             )?),
             max_connections: env.parsed("DATABASE_MAX_CONNECTIONS", 20)?,
+            timeouts: DatabaseTimeouts {
+                statement: Duration::from_secs(env.parsed("DATABASE_STATEMENT_TIMEOUT_SECS", 30)?),
+                lock: Duration::from_secs(env.parsed("DATABASE_LOCK_TIMEOUT_SECS", 10)?),
+                idle_in_transaction: Duration::from_secs(
+                    env.parsed("DATABASE_IDLE_IN_TRANSACTION_SECS", 60)?,
+                ),
+            },
         };
         if database.max_connections == 0 {
             return Err(invalid("DATABASE_MAX_CONNECTIONS", "must be at least 1"));

@@ -80,6 +80,24 @@ pub struct DatabaseConfig {
     /// Secret: the URL usually carries a password, so `Debug` never shows it.
     pub url: SecretString,
     pub max_connections: u32,
+    /// Bounds on every statement of the pool (`db::connect`); zero turns one off.
+    pub timeouts: DatabaseTimeouts,
+}
+
+/// How long a statement may run, wait for a lock, or a transaction sit idle, before
+/// Postgres ends it (`DATABASE_STATEMENT_TIMEOUT_SECS`, `DATABASE_LOCK_TIMEOUT_SECS`,
+/// `DATABASE_IDLE_IN_TRANSACTION_SECS`). Zero: no limit (migrations run without one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatabaseTimeouts {
+    pub statement: Duration,
+    pub lock: Duration,
+    pub idle_in_transaction: Duration,
+}
+
+impl DatabaseTimeouts {
+    /// No limits.
+    pub const NONE: Self =
+        Self { statement: Duration::ZERO, lock: Duration::ZERO, idle_in_transaction: Duration::ZERO };
 }
 
 /// The HTTP listener.

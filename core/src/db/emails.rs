@@ -1,6 +1,9 @@
 //! The email outbox. A row is inserted in the same transaction as whatever caused it, and
-//! the `send_email` job delivers it. Once sent, its bodies are cleared (they may hold
-//! single-use links); the row stays as a record of what was sent to whom and when.
+//! the `send_email` job delivers it: `queued` → `sending` (claimed before the SMTP call) →
+//! `sent`, or back to `queued` when the server refused for now; a run that finds it
+//! `sending` marks it `uncertain` instead of sending it twice. Once sent, its bodies are
+//! cleared (they may hold single-use links); the row stays as a record of what was sent to
+//! whom and when.
 
 use sqlx::{PgConnection, PgPool};
 
@@ -90,6 +93,42 @@ pub async fn mark_skipped(pool: &PgPool, email_id: EmailId) -> Result<(), sqlx::
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Claims a queued email for sending (before the SMTP call); `false` when it is not
+/// queued any more (another run sends it, or did).
+pub async fn claim(pool: &PgPool, email_id: EmailId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update emails set status = 'sending' where email_id = $1 and status = 'queued'")
+        .bind(email_id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The SMTP server refused for now (it said so): back in the queue for the next attempt.
+pub async fn release(pool: &PgPool, email_id: EmailId, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update emails set status = 'queued', last_error = $2 where email_id = $1 and status = 'sending'",
+    )
+    .bind(email_id)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Found claimed by an earlier run that never said how its SMTP call ended: it may have
+/// gone out, so it is not sent again.
+pub async fn mark_uncertain(pool: &PgPool, email_id: EmailId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update emails set status = 'uncertain',
+                last_error = 'an earlier attempt claimed it and never recorded how its SMTP call ended'
+          where email_id = $1 and status = 'sending'",
+    )
+    .bind(email_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Delivered: keep the record, drop the bodies.

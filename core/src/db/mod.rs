@@ -61,12 +61,34 @@ use crate::config::DatabaseConfig;
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
 /// Opens the pool. Connects eagerly so a wrong URL fails at start, not at first request.
+/// Every connection bounds its statements as `config.timeouts` says (and asks Postgres to
+/// probe the connection when it goes quiet, so a vanished client's locks are released):
+/// a statement stuck on a lock fails with Postgres' own error instead of waiting forever.
 pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
+    let settings = session_settings(&config.timeouts);
     PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(Duration::from_secs(5))
+        .after_connect(move |conn, _| {
+            let settings = settings.clone();
+            Box::pin(async move {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(settings)).execute(conn).await?;
+                Ok(())
+            })
+        })
         .connect(config.url.expose_secret())
         .await
+}
+
+/// The `set` statements a new connection runs (timeouts in milliseconds; 0 is no limit).
+pub fn session_settings(t: &crate::config::DatabaseTimeouts) -> String {
+    format!(
+        "set statement_timeout = {}; set lock_timeout = {}; set idle_in_transaction_session_timeout = {};
+         set tcp_keepalives_idle = 30; set tcp_keepalives_interval = 10; set tcp_keepalives_count = 3",
+        t.statement.as_millis(),
+        t.lock.as_millis(),
+        t.idle_in_transaction.as_millis()
+    )
 }
 
 /// Versions `migrator` knows that the database has not applied (successfully).

@@ -1,7 +1,8 @@
 //! The queue runtime's own SQL over apalis' tables (`apalis.jobs`, `apalis.workers`) and
 //! our `job_errors`: worker registration and heartbeats, claiming as many jobs as a worker
 //! has free slots round-robin by tenant, settling an attempt's outcome the moment it ends
-//! (many `Done`s in one statement). Putting jobs back (a dead worker's, a lost claim's,
+//! (many `Done`s in one statement), each outcome written only onto the attempt it belongs
+//! to (`lock_by` and `attempts` both match). Putting jobs back (a dead worker's, a lost claim's,
 //! at shutdown) is `rescue.rs`. apalis' own fetch, ack and orphan queries are not used
 //! (jobs/src/backend.rs says why). Job rows are not tenant-owned (payloads carry ids only); the tenant in `metadata` only orders claims.
 
@@ -76,6 +77,19 @@ pub async fn heartbeat(pool: &PgPool, worker: &str) -> Result<bool, sqlx::Error>
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether `worker` still holds attempt `attempt` of job `id` (running it).
+pub async fn still_holds(pool: &PgPool, id: &str, worker: &str, attempt: i32) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select exists (select 1 from apalis.jobs
+                         where id = $1 and lock_by = $2 and attempts = $3 and status = 'Running')",
+    )
+    .bind(id)
+    .bind(worker)
+    .bind(attempt)
+    .fetch_one(pool)
+    .await
+}
+
 /// The claim statement, with an extra condition on the tenant.
 macro_rules! claim_sql {
     ($tenant_filter:literal) => {
@@ -146,25 +160,57 @@ async fn claim_after(
     Ok(claimed)
 }
 
-/// Writes many `Done` outcomes in one statement; the ids of the jobs that changed (those
-/// the named worker still held), like [`settle`]'s `applied`.
-pub async fn settle_done(pool: &PgPool, done: &[(String, String)]) -> Result<Vec<String>, sqlx::Error> {
-    let (ids, workers): (Vec<&str>, Vec<&str>) = done.iter().map(|(id, w)| (id.as_str(), w.as_str())).unzip();
-    sqlx::query_scalar(
-        "update apalis.jobs j
-            set status = 'Done', done_at = now(), lock_by = null, last_result = '{\"Ok\": null}'
-           from unnest($1::text[], $2::text[]) as d (id, worker)
-          where j.id = d.id and j.lock_by = d.worker and j.status = 'Running'
-      returning j.id",
+/// What [`settle_done`] did with each outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DoneWritten {
+    /// Written: the named worker still held that attempt.
+    pub applied: Vec<String>,
+    /// Still held by that attempt, but its row was locked by another transaction: not
+    /// written, and not waited for (the caller keeps the outcome and writes it later).
+    pub busy: Vec<String>,
+}
+
+/// Writes many `Done` outcomes, each `(id, worker, attempt)`, in one statement: only onto
+/// the attempt each belongs to (the worker still holds the job and it is on that attempt),
+/// skipping rows another transaction has locked rather than waiting for them. The rest
+/// (the job was taken from the worker, or is on another attempt) change nothing.
+pub async fn settle_done(pool: &PgPool, done: &[(String, String, i32)]) -> Result<DoneWritten, sqlx::Error> {
+    let ids: Vec<&str> = done.iter().map(|(id, _, _)| id.as_str()).collect();
+    let workers: Vec<&str> = done.iter().map(|(_, w, _)| w.as_str()).collect();
+    let attempts: Vec<i32> = done.iter().map(|(_, _, a)| *a).collect();
+    let rows: Vec<(String, bool)> = sqlx::query_as(
+        "with d as (select * from unnest($1::text[], $2::text[], $3::int[]) as d (id, worker, attempt)),
+         target as (
+            select j.id from apalis.jobs j join d on j.id = d.id
+             where j.lock_by = d.worker and j.status = 'Running' and j.attempts = d.attempt
+             for update of j skip locked),
+         written as (
+            update apalis.jobs j
+               set status = 'Done', done_at = now(), lock_by = null, last_result = '{\"Ok\": null}'
+              from target where j.id = target.id
+         returning j.id)
+         select id, true from written
+         union all
+         select d.id, false from d join apalis.jobs j on j.id = d.id
+          where j.lock_by = d.worker and j.status = 'Running' and j.attempts = d.attempt
+            and d.id not in (select id from written)",
     )
     .bind(&ids)
     .bind(&workers)
+    .bind(&attempts)
     .fetch_all(pool)
-    .await
+    .await?;
+    let (applied, busy): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, written)| *written);
+    Ok(DoneWritten {
+        applied: applied.into_iter().map(|(id, _)| id).collect(),
+        busy: busy.into_iter().map(|(id, _)| id).collect(),
+    })
 }
 
 /// Writes an attempt's outcome, and its error if any, in one transaction. Only a job the
-/// worker still holds changes; the error is kept either way (once per attempt).
+/// worker still holds, on the attempt named, changes; the error is kept either way (once
+/// per attempt). A row locked by another transaction is waited for at most a second (then
+/// the caller keeps the outcome for later).
 pub async fn settle(pool: &PgPool, s: &Settlement) -> Result<Settled, sqlx::Error> {
     let (status, delay, error) = match &s.outcome {
         Outcome::Done => ("Done", None, None),
@@ -178,11 +224,12 @@ pub async fn settle(pool: &PgPool, s: &Settlement) -> Result<Settled, sqlx::Erro
         Some((_, message)) => serde_json::json!({ "Err": message }),
     };
     let mut tx = pool.begin().await?;
+    sqlx::query("set local lock_timeout = '1s'").execute(&mut *tx).await?;
     let updated: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
         "update apalis.jobs
             set status = $3, done_at = now(), lock_by = null, last_result = $5,
                 run_at = case when $4::float8 is null then run_at else now() + make_interval(secs => $4) end
-          where id = $1 and lock_by = $2 and status = 'Running'
+          where id = $1 and lock_by = $2 and status = 'Running' and attempts = $6
       returning case when $4::float8 is null then null else run_at end",
     )
     .bind(&s.task_id)
@@ -190,6 +237,7 @@ pub async fn settle(pool: &PgPool, s: &Settlement) -> Result<Settled, sqlx::Erro
     .bind(status)
     .bind(delay)
     .bind(&last_result)
+    .bind(s.attempt)
     .fetch_optional(&mut *tx)
     .await?;
     let retry_at = updated.flatten();

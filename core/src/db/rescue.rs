@@ -8,7 +8,8 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 /// Puts back the running jobs of `queue` whose worker has not been seen for `dead_after`
-/// (or whose worker row is gone),
+/// (or whose worker row is gone and which were claimed over `dead_after` ago: a worker
+/// pruned while stalled claims again before its next beat registers it),
 /// recording each lost attempt as `crashed`. Nothing is rescued until the database itself
 /// has been up for `dead_after`: after a Postgres restart, live workers get that long to
 /// reconnect and heartbeat. The jobs of `rescuer` (the worker asking) are never taken: it
@@ -26,7 +27,8 @@ pub async fn rescue_orphans(
         "with stale as (
             select j.id from apalis.jobs j left join apalis.workers w on w.id = j.lock_by
              where j.job_type = $1 and j.status in ('Running', 'Queued')
-               and (w.id is null or w.last_seen < now() - make_interval(secs => $2))
+               and (w.last_seen < now() - make_interval(secs => $2)
+                    or (w.id is null and j.lock_at < now() - make_interval(secs => $2)))
                and j.lock_by is distinct from $3
                and pg_postmaster_start_time() < now() - make_interval(secs => $2)
              for update of j skip locked),
@@ -98,13 +100,16 @@ pub async fn rescue_lost(
 }
 
 /// At shutdown: the jobs `workers` still hold go back to the queue at once (recorded as
-/// `interrupted`; the attempt counts), and the workers' rows are removed.
-pub async fn hand_back(pool: &PgPool, workers: &[String]) -> Result<u64, sqlx::Error> {
+/// `interrupted`; the attempt counts), except those in `unstarted` (claimed but never
+/// started: their attempt is given back and nothing is recorded), and the workers' rows
+/// are removed.
+pub async fn hand_back(pool: &PgPool, workers: &[String], unstarted: &[String]) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let back: Vec<String> = sqlx::query_scalar(
         "with back as (
             update apalis.jobs
                set status = 'Pending', lock_by = null, lock_at = null, done_at = null,
+                   attempts = case when id = any($2) then greatest(attempts - 1, 0) else attempts end,
                    last_result = '{\"Err\": \"interrupted by a shutdown\"}'
              where lock_by = any($1) and status in ('Running', 'Queued')
          returning id, job_type, attempts),
@@ -112,11 +117,12 @@ pub async fn hand_back(pool: &PgPool, workers: &[String]) -> Result<u64, sqlx::E
             insert into job_errors (task_id, queue, attempt, kind, message)
             select id, job_type, greatest(attempts, 1), 'interrupted',
                    'the worker shut down before this attempt finished; handed back'
-              from back
+              from back where id <> all($2)
             on conflict (task_id, attempt) do nothing)
          select id from back",
     )
     .bind(workers)
+    .bind(unstarted)
     .fetch_all(&mut *tx)
     .await?;
     sqlx::query(
