@@ -226,6 +226,10 @@ async fn run_worker(pool: PgPool, config: &Config, stop: shutdown::Shutdown) -> 
         payments: mujibak_jobs::PaymentsContext::new(&config.billing),
     };
     let schedules = worker::schedules(&config.queue)?;
-    let opts = WorkerOptions { shutdown_timeout: config.queue.shutdown_timeout, ..WorkerOptions::default() };
+    let opts = WorkerOptions {
+        shutdown_timeout: config.queue.shutdown_timeout,
+        parallel: config.queue.parallel_jobs,
+        ..WorkerOptions::default()
+    };
     worker::run(ctx, schedules, opts, stop).await.context("worker failed")
 }

@@ -55,6 +55,7 @@ pub mod schema;
 pub mod send_email;
 pub mod send_message;
 mod settler;
+mod spawn;
 pub mod stats_rollup;
 pub mod sweep_inbound;
 mod wake;

@@ -12,6 +12,7 @@ use std::{
 };
 
 use apalis::prelude::{Monitor, MonitorError, WorkerBuilder, WorkerBuilderExt};
+use apalis_core::worker::ext::parallelize::ParallelizeExt;
 use chrono::Utc;
 use mujibak_core::{billing::run::period_before, config::QueueConfig};
 
@@ -34,6 +35,7 @@ use crate::{
     send_email::SendEmail,
     send_message::SendMessage,
     settler::Settler,
+    spawn::Running,
     stats_rollup,
     sweep_inbound::SweepInbound,
     wake,
@@ -53,11 +55,16 @@ pub struct WorkerOptions {
     /// Pool connections not available to jobs: the shared LISTEN connection, heartbeats
     /// and outcome writes, and (in `mujibak dev`) the web server's share.
     pub reserved_connections: u32,
+    /// Each job runs as a task of its own on the runtime's worker threads (every core);
+    /// `false`: every job future of the process is polled inside apalis' `Monitor`, on
+    /// one thread.
+    pub parallel: bool,
 }
 
 impl Default for WorkerOptions {
     /// 5 s heartbeat, dead after 6 missed (30 s), 1 s fallback poll, 25 s shutdown grace
-    /// (inside Heroku's 30 s between SIGTERM and SIGKILL), 2 reserved connections.
+    /// (inside Heroku's 30 s between SIGTERM and SIGKILL), 2 reserved connections, jobs on
+    /// every core.
     fn default() -> Self {
         Self {
             heartbeat: Duration::from_secs(5),
@@ -65,6 +72,7 @@ impl Default for WorkerOptions {
             poll_interval: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(25),
             reserved_connections: 2,
+            parallel: true,
         }
     }
 }
@@ -187,11 +195,10 @@ impl Workers {
                 settler.clone(),
             )
             .start_after(delay);
-            WorkerBuilder::new(name)
-                .backend(backend)
-                .data(ctx.clone())
-                .concurrency(concurrency)
-                .build(execute::<J>)
+            let builder =
+                WorkerBuilder::new(name).backend(backend).data(ctx.clone()).concurrency(concurrency);
+            let parallel = opts.parallel;
+            builder.parallelize(move |job| Running::new(job, parallel)).build(execute::<J>)
         });
         Self { monitor, names: self.names, db: Some(db), settler: Some(settler_kept) }
     }

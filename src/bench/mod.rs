@@ -3,13 +3,14 @@
 //! at once in this process, and a load generator that signs real delivery shapes. Every
 //! figure is printed beside a baseline measured in the same run on the same Postgres
 //! (absolute times on a shared 2-core machine are noise): ingest against `pgbench`, the
-//! pipeline's jobs/s against a bare apalis-postgres drain, fairness against the same load
-//! without the flood. `quick` runs every scenario small (a smoke test, not a measurement).
+//! pipeline's jobs/s against a bare apalis-postgres drain, jobs on every core against jobs
+//! on one thread, fairness against the same load without the flood. `quick` runs every scenario small (a smoke test, not a measurement).
 
 mod baseline;
 mod fairness;
 mod ingest;
 mod latency;
+mod parallel;
 mod pipeline;
 mod purge;
 pub mod report;
@@ -32,7 +33,8 @@ pub struct Options {
     pub quick: bool,
     /// Folder for the processes' logs and scratch files.
     pub logs: PathBuf,
-    /// Scenarios to run (all when empty): ingest, pipeline, latency, fairness, scale, purge.
+    /// Scenarios to run (all when empty): ingest, pipeline, parallel, latency, fairness,
+    /// scale, purge.
     pub only: Vec<String>,
 }
 
@@ -48,6 +50,10 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     if wanted("pipeline") {
         println!("bench: pipeline");
         figures.extend(pipeline::run(opts).await?);
+    }
+    if wanted("parallel") {
+        println!("bench: jobs on one thread, then on every core");
+        figures.extend(parallel::run(opts).await?);
     }
     if wanted("latency") {
         println!("bench: latency at 200 messages/s");

@@ -12,9 +12,28 @@ use tokio::{sync::Semaphore, task::JoinSet};
 use super::{report::Figure, stage::Stage, Options};
 use crate::harness::load;
 
-pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
-    let n: usize = if opts.quick { 400 } else { 20_000 };
-    let stage = Stage::start(opts, "pipeline", 200, 1).await?;
+/// What one drive of the pipeline measured.
+pub(super) struct Drive {
+    pub messages: usize,
+    /// Seconds from the first post to the last reply sent, and to everything settled.
+    pub to_last_send: f64,
+    pub settled: f64,
+    /// Jobs done.
+    pub jobs: i64,
+    /// Peak and idle resident memory (KiB): web, the largest worker.
+    pub peak_kib: (u64, u64),
+    pub idle_kib: (u64, u64),
+}
+
+/// Sends `n` customer messages through a fresh stage `name` (its processes also getting
+/// `env`) and waits until every reply is sent and everything settled.
+pub(super) async fn drive(
+    opts: &Options,
+    name: &str,
+    n: usize,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Drive> {
+    let stage = Stage::start_with(opts, name, 200, 1, env).await?;
     let deliveries: Vec<load::Delivery> = (0..n)
         .map(|k| {
             let b = &stage.businesses[k % stage.businesses.len()];
@@ -57,16 +76,29 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
         .fetch_one(&stage.db)
         .await?;
     let (web_kib, workers_kib) = stage.fleet.peak_rss_kib();
-    let (idle_web_kib, idle_worker_kib) = stage.idle_kib;
+    let idle_kib = stage.idle_kib;
     stage.stop().await?;
-    let drain = super::baseline::apalis_drain(opts, jobs as u64).await?;
-    println!("pipeline: {n} messages posted in {posted:.1} s, last reply sent at {to_last_send:.1} s, settled at {settled:.1} s ({jobs} jobs)");
+    println!("{name}: {n} messages posted in {posted:.1} s, last reply sent at {to_last_send:.1} s, settled at {settled:.1} s ({jobs} jobs)");
+    Ok(Drive {
+        messages: n,
+        to_last_send,
+        settled,
+        jobs,
+        peak_kib: (web_kib, workers_kib.iter().copied().max().unwrap_or(0)),
+        idle_kib,
+    })
+}
+
+pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
+    let n: usize = if opts.quick { 400 } else { 20_000 };
+    let d = drive(opts, "pipeline", n, &[]).await?;
+    let drain = super::baseline::apalis_drain(opts, d.jobs as u64).await?;
     Ok(vec![
-        Figure::new("pipeline_messages_per_s", n as f64 / to_last_send, "msg/s", "≥ 1,000").against(drain),
-        Figure::new("pipeline_jobs_per_s", jobs as f64 / settled, "jobs/s", "-").against(drain),
-        Figure::new("rss_peak_web_mb", mb(web_kib), "MB", "≤ 100").against(mb(idle_web_kib)),
-        Figure::new("rss_peak_worker_mb", mb(workers_kib.iter().copied().max().unwrap_or(0)), "MB", "≤ 100")
-            .against(mb(idle_worker_kib)),
+        Figure::new("pipeline_messages_per_s", d.messages as f64 / d.to_last_send, "msg/s", "≥ 1,000")
+            .against(drain),
+        Figure::new("pipeline_jobs_per_s", d.jobs as f64 / d.settled, "jobs/s", "-").against(drain),
+        Figure::new("rss_peak_web_mb", mb(d.peak_kib.0), "MB", "≤ 100").against(mb(d.idle_kib.0)),
+        Figure::new("rss_peak_worker_mb", mb(d.peak_kib.1), "MB", "≤ 100").against(mb(d.idle_kib.1)),
     ])
 }
 

@@ -42,6 +42,17 @@ impl Stage {
         businesses: usize,
         workers: usize,
     ) -> anyhow::Result<Self> {
+        Self::start_with(opts, name, businesses, workers, &[]).await
+    }
+
+    /// As [`Self::start`], the processes also getting the variables `extra`.
+    pub async fn start_with(
+        opts: &Options,
+        name: &str,
+        businesses: usize,
+        workers: usize,
+        extra: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let db_name = format!("mujibak_bench_{name}");
         let admin = PgPool::connect(&format!("{}/postgres", opts.server_url)).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {db_name} with (force)")))
@@ -70,6 +81,7 @@ impl Stage {
             ("RUST_LOG", "warn"),
         ]
         .iter()
+        .chain(extra)
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let logs = opts.logs.join(name);

@@ -4,8 +4,9 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::Parser;
 
-/// Run the real binary under worker kills, a Postgres restart and provider faults, then
-/// check that no customer message was lost and no reply was sent twice.
+/// Run the real binary under worker kills, a Postgres restart, a partition of one worker and
+/// provider faults, then check that no customer message was lost and no reply or email was
+/// sent twice.
 #[derive(Parser)]
 #[command(about)]
 struct Args {
@@ -38,6 +39,10 @@ struct Args {
     /// Seconds the system may take to finish after the load.
     #[arg(long, default_value_t = 300)]
     settle_secs: u64,
+    /// Seconds worker 0 is cut off from Postgres (a frozen proxy), halfway through the
+    /// load; 0: no partition. Longer than the orphan window (30 s) by default.
+    #[arg(long, default_value_t = 40)]
+    partition_secs: u64,
     /// Folder for the processes' logs.
     #[arg(long, default_value = "target/chaos")]
     logs: PathBuf,
@@ -60,6 +65,7 @@ async fn main() -> ExitCode {
         kill_every: Duration::from_secs(a.kill_every_secs),
         kills: a.kills,
         settle_within: Duration::from_secs(a.settle_secs),
+        partition: (a.partition_secs > 0).then(|| Duration::from_secs(a.partition_secs)),
         logs: a.logs,
         seed: a.seed,
     };

@@ -1,11 +1,14 @@
 //! The chaos run (`scripts/chaos`, binary `mujibak-chaos`): the real `mujibak` binary as
 //! `web` and two `worker` processes against a Postgres cluster of the run's own, the
 //! sandbox's Graph API, model and SMTP sink in this process, and realistic WhatsApp
-//! deliveries for many businesses — while workers are SIGKILLed and restarted, Postgres is
-//! restarted once, and the Graph API and the model fail now and then. Afterwards it
-//! checks the pipeline's promises (see `check`) and fails on any violation.
+//! deliveries for many businesses (and alert emails through the outbox) — while workers
+//! are SIGKILLed and restarted, Postgres is restarted once, one worker is cut off from
+//! Postgres by a frozen proxy for longer than the orphan window (a partition, not a
+//! restart), and the Graph API and the model fail now and then. Afterwards it checks the
+//! pipeline's promises (see `check`, `outbox`) and fails on any violation.
 
 mod check;
+mod outbox;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -15,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use secrecy::SecretString;
 use tokio::{sync::Semaphore, task::JoinSet};
 
-use crate::harness::{fleet, load};
+use crate::harness::{fleet, load, proxy::Proxy};
 use crate::sandbox::{
     graph::{GraphFake, GraphFault},
     mail::MailSink,
@@ -42,6 +45,9 @@ pub struct Options {
     pub kills: usize,
     /// How long the system may take to finish everything after the load.
     pub settle_within: Duration,
+    /// Worker 0 reaches Postgres through a proxy frozen this long, halfway through the
+    /// load (none: no partition).
+    pub partition: Option<Duration>,
     /// Folder for the processes' logs.
     pub logs: PathBuf,
     pub seed: u64,
@@ -82,7 +88,15 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
     let businesses = load::businesses(&pool, &keyring, &graph, &base_url, opts.businesses).await?;
     let deliveries = load::deliveries(&businesses, opts.messages, opts.customers, opts.seed);
     let wamids: Vec<String> = deliveries.iter().flat_map(|d| d.wamids.clone()).collect();
-    let mut fleet = fleet::Fleet::start(&opts.bin, env, &opts.logs, opts.workers).await?;
+    let proxy = match opts.partition {
+        Some(_) => Some(Proxy::start(postgres_addr(&opts.database_url).await?).await?),
+        None => None,
+    };
+    let first_worker = match &proxy {
+        Some(p) => vec![("DATABASE_URL".to_owned(), p.postgres_url(&opts.database_url)?)],
+        None => Vec::new(),
+    };
+    let mut fleet = fleet::Fleet::start_with(&opts.bin, env, &opts.logs, opts.workers, first_worker).await?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     wait_healthy(&http, &base_url).await?;
     println!(
@@ -107,6 +121,9 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
     let restart_at = started + opts.load_for * 2 / 5;
     let mut restarted = opts.pg_restart.is_none();
     let mut restart = None;
+    let partition_at = started + opts.load_for / 2;
+    let mut partition = None;
+    let mut emails = 0;
     let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
     for (n, delivery) in deliveries.into_iter().enumerate() {
         let permit = slots.clone().acquire_owned().await?;
@@ -116,9 +133,26 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
             drop(permit);
         });
         inject_faults(n, &graph, &model);
+        if n % 10 == 5 {
+            outbox::queue(&pool, emails).await?;
+            emails += 1;
+        }
+        if let (Some(p), Some(length), None) = (&proxy, opts.partition, &partition) {
+            if tokio::time::Instant::now() >= partition_at {
+                p.freeze();
+                println!(
+                    "chaos: t={:.1}s froze worker 0's connections to Postgres for {length:?}",
+                    started.elapsed().as_secs_f64()
+                );
+                partition = Some(tokio::time::sleep(length));
+            }
+        }
         let now = tokio::time::Instant::now();
         if now >= next_kill && fleet.kills < opts.kills {
-            fleet.kill_worker(rng.random_range(0..opts.workers)).await?;
+            // A worker started while its Postgres is unreachable exits (as it should):
+            // while worker 0 is cut off, the kills go to the others.
+            let first = usize::from(partition.is_some() && opts.workers > 1);
+            fleet.kill_worker(rng.random_range(first..opts.workers)).await?;
             println!(
                 "chaos: t={:.1}s SIGKILLed a worker and started another",
                 started.elapsed().as_secs_f64()
@@ -142,6 +176,11 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
     if let Some(restart) = restart {
         restart.await??;
     }
+    if let (Some(p), Some(until)) = (&proxy, partition) {
+        until.await;
+        p.restore();
+        println!("chaos: t={:.1}s worker 0 reaches Postgres again", started.elapsed().as_secs_f64());
+    }
     fleet.check_alive()?;
     println!(
         "chaos: load done at t={:.1}s; waiting for the system to settle",
@@ -149,7 +188,8 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
     );
 
     let settled = settle(&pool, opts.settle_within).await;
-    let findings = check::all(&pool, &graph, &wamids).await?;
+    let mut findings = check::all(&pool, &graph, &wamids).await?;
+    findings.push(outbox::check(&pool, &mail, emails).await?);
     let ordered = std::sync::atomic::Ordering::Relaxed;
     // During the restart a webhook either waits for a connection (up to the pool's 5 s)
     // and is stored, or is refused and must be stored on Meta's retry: none may be lost.
@@ -206,6 +246,16 @@ async fn wait_healthy(http: &reqwest::Client, base_url: &str) -> anyhow::Result<
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bail!("web did not become ready within 20 s")
+}
+
+/// The address Postgres listens on, from its URL.
+async fn postgres_addr(url: &str) -> anyhow::Result<std::net::SocketAddr> {
+    let parsed = url::Url::parse(url)?;
+    let host = parsed.host_str().filter(|h| !h.is_empty()).unwrap_or("127.0.0.1").to_owned();
+    tokio::net::lookup_host((host, parsed.port().unwrap_or(5432)))
+        .await?
+        .next()
+        .context("Postgres must listen on TCP for the partition")
 }
 
 /// Waits until no job will run any more and every webhook event is processed.

@@ -15,6 +15,9 @@ use tokio::process::{Child, Command};
 pub struct Fleet {
     bin: PathBuf,
     env: Vec<(String, String)>,
+    /// Variables that replace `env`'s for worker 0 (and whoever replaces it), e.g. a
+    /// `DATABASE_URL` through a proxy.
+    first_worker: Vec<(String, String)>,
     logs: PathBuf,
     web: Child,
     workers: Vec<Child>,
@@ -30,11 +33,31 @@ impl Fleet {
         logs: &Path,
         workers: usize,
     ) -> anyhow::Result<Self> {
+        Self::start_with(bin, env, logs, workers, Vec::new()).await
+    }
+
+    /// As [`Self::start`]; worker 0 (and each worker that replaces it) runs with
+    /// `first_worker` over `env`.
+    pub async fn start_with(
+        bin: &Path,
+        env: Vec<(String, String)>,
+        logs: &Path,
+        workers: usize,
+        first_worker: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
         let web = spawn(bin, &env, logs, "web", "web")?;
-        let mut fleet =
-            Self { bin: bin.into(), env, logs: logs.into(), web, workers: Vec::new(), started: 0, kills: 0 };
-        for _ in 0..workers {
-            let child = fleet.spawn_worker()?;
+        let mut fleet = Self {
+            bin: bin.into(),
+            env,
+            first_worker,
+            logs: logs.into(),
+            web,
+            workers: Vec::new(),
+            started: 0,
+            kills: 0,
+        };
+        for n in 0..workers {
+            let child = fleet.spawn_worker(n)?;
             fleet.workers.push(child);
         }
         Ok(fleet)
@@ -49,9 +72,16 @@ impl Fleet {
         Ok(())
     }
 
-    fn spawn_worker(&mut self) -> anyhow::Result<Child> {
+    fn spawn_worker(&mut self, slot: usize) -> anyhow::Result<Child> {
         self.started += 1;
-        spawn(&self.bin, &self.env, &self.logs, "worker", &format!("worker-{}", self.started))
+        let mut env = self.env.clone();
+        if slot == 0 {
+            for (k, v) in &self.first_worker {
+                env.retain(|(name, _)| name != k);
+                env.push((k.clone(), v.clone()));
+            }
+        }
+        spawn(&self.bin, &env, &self.logs, "worker", &format!("worker-{}", self.started))
     }
 
     /// SIGKILLs worker `n` (no clean-up, as the OOM killer or a host failure would) and
@@ -61,7 +91,7 @@ impl Fleet {
         self.workers[n].start_kill().context("SIGKILL a worker")?;
         let _ = self.workers[n].wait().await;
         self.kills += 1;
-        self.workers[n] = self.spawn_worker()?;
+        self.workers[n] = self.spawn_worker(n)?;
         Ok(())
     }
 

@@ -53,6 +53,7 @@ mod queue_enqueue;
 mod queue_fairness;
 mod queue_fences;
 mod queue_liveness;
+mod queue_parallel;
 mod queue_partition;
 mod queue_retry;
 mod queue_shutdown;

@@ -144,6 +144,9 @@ pub struct QueueConfig {
     pub inbound_retention: Duration,
     /// How long in-flight work may take to finish after SIGTERM (Heroku allows 30 s).
     pub shutdown_timeout: Duration,
+    /// Run each job on the runtime's worker threads (every core) rather than all of a
+    /// process's jobs on one (`WORKER_PARALLEL_JOBS`; the bench compares the two).
+    pub parallel_jobs: bool,
 }
 
 impl HttpConfig {
