@@ -1,5 +1,7 @@
-//! The contract between a job file and the runtime: [`Job`], the one failure taxonomy
-//! [`JobError`] every job returns, and the [`JobContext`] handlers receive.
+//! The contract between a job file and the queue engine (`mujibak_queue`): [`Job`], which
+//! a job file implements (its payload of ids, its tenant, its handler over the
+//! [`JobContext`] every handler receives), and [`Queued`], the job as the engine runs it.
+//! The failure taxonomy [`JobError`] is the engine's.
 
 use std::{future::Future, time::Duration};
 
@@ -7,15 +9,16 @@ use mujibak_core::{
     clients::{openai::ReplyModel, smtp::Mailer, whatsapp::GraphClient},
     crypto::Keyring,
     domain::TenantId,
+    metrics::{self, JobOutcome},
 };
-use serde::{de::DeserializeOwned, Serialize};
+use mujibak_queue::{backoff::Backoff, Finished};
+pub use mujibak_queue::{current_attempt, fence, AttemptInfo, JobError};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sqlx::PgPool;
-
-use crate::backoff::Backoff;
 
 /// A durable job: a serialisable payload of ids only, and its handler.
 ///
-/// The runtime supplies everything else: queue wiring, attempt guard, timeout, backoff,
+/// The engine supplies everything else: queue wiring, attempt guard, timeout, backoff,
 /// error history. Handlers must be idempotent (reload state by id, do nothing if the work
 /// is already done): delivery is at-least-once.
 pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
@@ -40,106 +43,43 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     fn run(self, ctx: &JobContext) -> impl Future<Output = Result<(), JobError>> + Send;
 }
 
-/// Why an attempt failed, which decides what happens next.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    /// Worth retrying after a backoff (timeouts, 5xx, a database blip).
-    #[error("transient: {0:#}")]
-    Transient(anyhow::Error),
-    /// The provider asked us to wait: retry no sooner than `retry_after`.
-    #[error("rate limited (retry after {}s): {source:#}", retry_after.as_secs())]
-    RateLimited { retry_after: Duration, source: anyhow::Error },
-    /// Retrying cannot help: record why and stop.
-    #[error("permanent: {0:#}")]
-    Permanent(anyhow::Error),
-    /// The attempt was taken over by another worker while this one was cut off from
-    /// Postgres ([`fence`]): stop, write nothing.
-    #[error("taken over by another worker while this one was cut off from the database")]
-    Superseded,
-}
+/// A job as the engine runs it: the same payload (serialised transparently: a job pushed
+/// as `J` is read as `Queued<J>`), its tenant as the engine's fairness group, and every
+/// attempt counted in the process's metrics.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Queued<J>(pub J);
 
-impl JobError {
-    pub fn transient(e: impl Into<anyhow::Error>) -> Self {
-        Self::Transient(e.into())
+impl<J: Job> mujibak_queue::Job for Queued<J> {
+    type Context = JobContext;
+    const QUEUE: &'static str = J::QUEUE;
+    const MAX_ATTEMPTS: u32 = J::MAX_ATTEMPTS;
+    const TIMEOUT: Duration = J::TIMEOUT;
+    const CONCURRENCY: usize = J::CONCURRENCY;
+    const BACKOFF: Backoff = J::BACKOFF;
+
+    fn group(&self) -> Option<String> {
+        self.0.tenant().map(|t| t.to_string())
     }
 
-    pub fn permanent(e: impl Into<anyhow::Error>) -> Self {
-        Self::Permanent(e.into())
-    }
-
-    pub fn rate_limited(retry_after: Duration, e: impl Into<anyhow::Error>) -> Self {
-        Self::RateLimited { retry_after, source: e.into() }
-    }
-
-    /// The `kind` column of the error history.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Transient(_) => "transient",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Permanent(_) => "permanent",
-            Self::Superseded => "superseded",
-        }
+    fn run(self, ctx: &JobContext) -> impl Future<Output = Result<(), JobError>> + Send {
+        self.0.run(ctx)
     }
 }
 
-/// A database error is transient: the query is retried after a backoff.
-impl From<sqlx::Error> for JobError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Transient(e.into())
+impl mujibak_queue::Context for JobContext {
+    fn pool(&self) -> &PgPool {
+        &self.db
     }
-}
 
-impl From<anyhow::Error> for JobError {
-    fn from(e: anyhow::Error) -> Self {
-        Self::Transient(e)
+    fn finished(&self, queue: &'static str, finished: Finished, ran: Option<Duration>) {
+        let outcome = match finished {
+            Finished::Done => JobOutcome::Done,
+            Finished::Retry => JobOutcome::Retry,
+            Finished::Dead => JobOutcome::Dead,
+        };
+        metrics::job_finished(queue, outcome, ran);
     }
-}
-
-/// Which attempt of its job a handler is running (see [`current_attempt`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AttemptInfo {
-    pub number: u32,
-    pub max: u32,
-}
-
-impl AttemptInfo {
-    /// No retry will follow a failure of this attempt.
-    pub fn is_last(&self) -> bool {
-        self.number >= self.max
-    }
-}
-
-tokio::task_local! {
-    pub(crate) static ATTEMPT: AttemptInfo;
-    pub(crate) static FENCE: Fence;
-}
-
-/// The attempt a handler runs, as its lease knows it (for [`fence`]).
-#[derive(Clone, Debug)]
-pub(crate) struct Fence {
-    pub(crate) lease: std::sync::Arc<crate::lease::Lease>,
-    pub(crate) task_id: String,
-    pub(crate) attempt: i32,
-}
-
-/// Called by a handler before each outside effect (an email, a WhatsApp send, a model or
-/// Moyasar call): at once while the worker's lease holds; after the worker was cut off from
-/// Postgres for the orphan window, only once Postgres says this attempt is still the
-/// worker's, else [`JobError::Superseded`] (another worker took the job over: this attempt
-/// must not act on what it read before the cut). Outside the runtime (a handler called
-/// directly), always `Ok`.
-pub async fn fence() -> Result<(), JobError> {
-    let Ok(fence) = FENCE.try_with(Fence::clone) else { return Ok(()) };
-    if fence.lease.confirm(&fence.task_id, fence.attempt).await {
-        Ok(())
-    } else {
-        Err(JobError::Superseded)
-    }
-}
-
-/// The attempt being run, inside a handler (first attempt when called directly).
-pub fn current_attempt() -> AttemptInfo {
-    ATTEMPT.try_with(|a| *a).unwrap_or(AttemptInfo { number: 1, max: 1 })
 }
 
 /// What every handler receives: shared clients and settings, built once per process.

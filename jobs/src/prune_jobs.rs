@@ -6,7 +6,8 @@
 //! and unprocessed events, are never pruned: they are work.
 
 use chrono::Utc;
-use mujibak_core::db::{cron_ticks, inbound_events, jobs};
+use mujibak_core::db::inbound_events;
+use mujibak_queue::db::{cron_ticks, prune};
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Job, JobContext, JobError};
@@ -26,7 +27,7 @@ impl Job for PruneJobs {
         let dead_retention =
             chrono::Duration::from_std(ctx.dead_job_retention).map_err(JobError::permanent)?;
         let cutoff = Utc::now() - retention;
-        let (done, dead) = jobs::prune_finished(&ctx.db, cutoff, Utc::now() - dead_retention, 5_000).await?;
+        let (done, dead) = prune::prune_finished(&ctx.db, cutoff, Utc::now() - dead_retention, 5_000).await?;
         let ticks = cron_ticks::prune(&ctx.db, cutoff).await?;
         let inbound_cutoff =
             Utc::now() - chrono::Duration::from_std(ctx.inbound_retention).map_err(JobError::permanent)?;

@@ -56,7 +56,7 @@ impl Job for SendMessage {
             .as_ref()
             .ok_or_else(|| JobError::permanent(anyhow::anyhow!("WhatsApp is not configured")))?;
         let (tenant, id) = (self.tenant_id, self.message_id);
-        // One pooled connection at a time, and none across the Graph call (jobs/src/fit.rs).
+        // One pooled connection at a time, and none across the Graph call (queue/src/fit.rs).
         let mut conn = ctx.db.acquire().await?;
         let Some(msg) = messages::get(&mut conn, tenant, id).await? else { return Ok(()) };
         match msg.status.as_str() {

@@ -1,5 +1,6 @@
 //! The queues page's per-minute statistics (`job_stats_minute`), rolled up by every worker
-//! process once a minute from the finished job rows (`core::ops::stats::rollup_due`).
+//! process once a minute from the finished job rows (`core::ops::stats::rollup_due`),
+//! beside its workers ([`companion`]: `Workers::alongside`).
 //!
 //! Not a queued job, on purpose: each queue costs every worker process a database
 //! connection (one claim loop per queue), and this is derived data — rewriting a minute is
@@ -14,6 +15,11 @@ use sqlx::PgPool;
 
 /// Time between rollups.
 pub const EVERY: Duration = Duration::from_secs(60);
+
+/// The rollup as a companion of the workers (stops with them).
+pub fn companion() -> mujibak_queue::workers::Companion {
+    Box::new(|pool, shutdown| Box::pin(run(pool, shutdown)))
+}
 
 /// Rolls up every [`EVERY`] (first after a few seconds) until `shutdown`.
 pub async fn run(pool: PgPool, shutdown: impl Future<Output = ()>) {

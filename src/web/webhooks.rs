@@ -30,7 +30,7 @@ use mujibak_core::{
     connections,
     db::{
         connections as db_connections,
-        deliveries::{self, EventRow},
+        deliveries::{self, DeliveryJob, EventRow},
         inbound_events::{self, NewEvent},
     },
     delivery,
@@ -196,8 +196,10 @@ async fn store(
         let payload = serde_json::to_value(event).map_err(anyhow::Error::from)?;
         rows.push(EventRow { event_id, dedupe_key, kind, payload, recorded, processed });
     }
-    let job = enqueue::prepare(&HandleInbound { tenant_id: tenant, event_ids: to_job.clone() })
+    let prepared = enqueue::prepare(&HandleInbound { tenant_id: tenant, event_ids: to_job.clone() })
         .map_err(anyhow::Error::from)?;
+    let job =
+        DeliveryJob { id: &prepared.id, payload: &prepared.payload, max_attempts: prepared.max_attempts };
     let mut tx = if statuses.is_empty() { None } else { Some(state.db.begin().await?) };
     let stored = match &mut tx {
         Some(tx) => {

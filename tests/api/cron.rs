@@ -3,12 +3,12 @@
 //! a queue the registry consumes.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use mujibak_core::db::{cron_ticks, jobs};
+use mujibak_core::db::jobs;
 use mujibak_jobs::{
     cron::{Schedule, Scheduler},
-    worker::{self, Workers},
-    Job, JobContext, JobError,
+    worker, Job, JobContext, JobError,
 };
+use mujibak_queue::db::cron_ticks;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
@@ -28,7 +28,7 @@ impl Job for Tick {
 }
 
 fn every_minute() -> Schedule {
-    Schedule::new("every_minute", "0 * * * * *", |at| Tick { at }).unwrap().catch_up(100)
+    worker::schedule("every_minute", "0 * * * * *", |at| Tick { at }).unwrap().catch_up(100)
 }
 
 fn t0() -> DateTime<Utc> {
@@ -104,8 +104,9 @@ async fn the_production_schedules_enqueue_every_recurring_job_each_day_and_the_r
     for hour in 1..=25 {
         scheduler.enqueue_due(t0() + Duration::hours(hour)).await.unwrap();
     }
-    let workers = Workers::registry(&crate::helpers::job_context(&pool), &crate::helpers::fast_options())
-        .expect("the pool fits the registry");
+    let workers =
+        mujibak_jobs::worker::registry(&crate::helpers::job_context(&pool), &crate::helpers::fast_options())
+            .expect("the pool fits the registry");
     let running = tokio::spawn(workers.run());
 
     // Assert: every recurring job was enqueued at least daily, hourly ones hourly …

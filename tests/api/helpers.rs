@@ -88,7 +88,9 @@ impl TestWorker {
     }
 
     pub fn start_with<J: Job>(ctx: &JobContext, opts: &WorkerOptions) -> Self {
-        let workers = Workers::default().register::<J>(ctx, opts).expect("the test pool fits one queue");
+        let workers = Workers::default()
+            .register::<mujibak_jobs::Queued<J>>(ctx, opts)
+            .expect("the test pool fits one queue");
         Self(Some(tokio::spawn(async move {
             let _ = workers.run().await;
         })))
@@ -191,7 +193,11 @@ pub struct Supervised {
 
 impl Supervised {
     pub fn start<J: Job>(ctx: &JobContext, opts: &WorkerOptions) -> Self {
-        let workers = Workers::default().register::<J>(ctx, opts).expect("the test pool fits one queue");
+        // As `mujibak worker` runs its queues: the queues page's rollup beside them.
+        let workers = Workers::default()
+            .register::<mujibak_jobs::Queued<J>>(ctx, opts)
+            .expect("the test pool fits one queue")
+            .alongside(mujibak_jobs::stats_rollup::companion());
         let scheduler = mujibak_jobs::cron::Scheduler::new(ctx.db.clone(), Vec::new(), Utc::now());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let signal = futures::FutureExt::shared(futures::FutureExt::map(stopped, |_| ()));

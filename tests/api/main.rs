@@ -56,6 +56,7 @@ mod queue_liveness;
 mod queue_parallel;
 mod queue_partition;
 mod queue_retry;
+mod queue_schema;
 mod queue_shutdown;
 mod quota;
 mod redirects;

@@ -44,9 +44,9 @@ async fn send_all(p: &Pipeline, size: u32, whole_registry: bool) {
     let ctx = JobContext { db: pool.clone(), ..p.ctx().clone() };
     let opts = WorkerOptions::default();
     let workers = if whole_registry {
-        Workers::registry(&ctx, &opts).unwrap()
+        mujibak_jobs::worker::registry(&ctx, &opts).unwrap()
     } else {
-        Workers::default().register::<SendMessage>(&ctx, &opts).unwrap()
+        Workers::default().register::<mujibak_jobs::Queued<SendMessage>>(&ctx, &opts).unwrap()
     };
     let running = tokio::spawn(workers.run());
 

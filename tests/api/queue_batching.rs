@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use mujibak_core::db::queue::{self, Claimed};
+use mujibak_queue::db::queue::{self, Claimed};
 use sqlx::PgPool;
 
 use crate::helpers::migrated;
@@ -131,8 +131,9 @@ async fn a_running_job_whose_worker_row_is_gone_is_rescued(pool: PgPool) {
     let window = Duration::from_secs_f64((uptime - 1.0).clamp(0.5, 2.0));
 
     // Act
-    let rescued =
-        mujibak_core::db::rescue::rescue_orphans(&pool, "test_batch", window, "a-live-worker").await.unwrap();
+    let rescued = mujibak_queue::db::rescue::rescue_orphans(&pool, "test_batch", window, "a-live-worker")
+        .await
+        .unwrap();
 
     // Assert
     assert_eq!(rescued, 1);

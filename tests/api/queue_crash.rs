@@ -171,7 +171,7 @@ async fn rows_of_long_dead_workers_are_pruned_once_their_jobs_are_rescued(pool: 
 
 /// One rescue pass over the test queue, as a live worker's heartbeat runs it.
 async fn rescue(pool: &PgPool, window: Duration) -> u64 {
-    mujibak_core::db::rescue::rescue_orphans(pool, "test_hangs_at_first", window, "a-live-worker")
+    mujibak_queue::db::rescue::rescue_orphans(pool, "test_hangs_at_first", window, "a-live-worker")
         .await
         .unwrap()
 }

@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
-use mujibak_core::db::{
-    jobs,
+use mujibak_core::db::jobs;
+use mujibak_jobs::{enqueue, Job, JobContext, JobError};
+use mujibak_queue::db::{
     queue::{self, Outcome, Settlement},
     rescue,
 };
-use mujibak_jobs::{enqueue, Job, JobContext, JobError};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 

@@ -54,7 +54,9 @@ async fn overlapped(pool: &PgPool, parallel: bool) -> bool {
         runtime.block_on(async move {
             let pool = PgPoolOptions::new().max_connections(8).connect(&url).await.unwrap();
             let opts = mujibak_jobs::worker::WorkerOptions { parallel, ..fast_options() };
-            let workers = Workers::default().register::<Spinner>(&job_context(&pool), &opts).unwrap();
+            let workers = Workers::default()
+                .register::<mujibak_jobs::Queued<Spinner>>(&job_context(&pool), &opts)
+                .unwrap();
             let worker = tokio::spawn(workers.run());
             let deadline = Instant::now() + Duration::from_secs(20);
             while SPANS.lock().unwrap().len() < 2 && Instant::now() < deadline {

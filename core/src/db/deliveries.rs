@@ -1,7 +1,7 @@
 //! Storing a signed webhook delivery in one statement (one round trip, no explicit
 //! transaction): its events, each unless its dedupe key was seen, and, when any event the
-//! job is to process is new, the job that processes them (an `apalis.jobs` row as
-//! `job_push` writes it). Redelivered events keep their first row; their fresh ids in the
+//! job is to process is new, the job that processes them (an `apalis.jobs` row as the
+//! queue engine's `db::push` writes it). Redelivered events keep their first row; their fresh ids in the
 //! job name no row, and the job skips them. Nothing is stored for a tenant that is not
 //! active (suspended, or its deletion asked for): `tenant_is_active` is checked in the
 //! statement itself, so a web process's cached connection cannot let a delivery in.
@@ -10,8 +10,15 @@ use serde_json::Value;
 use sqlx::{types::Json, PgConnection};
 use uuid::Uuid;
 
-use super::job_push::NewJob;
 use crate::domain::TenantId;
+
+/// The job a delivery's new events are processed by, as the queue engine prepared it (its
+/// id, its encoded payload and its `max_attempts`), written by the same statement.
+pub struct DeliveryJob<'a> {
+    pub id: &'a str,
+    pub payload: &'a [u8],
+    pub max_attempts: i32,
+}
 
 /// One event of a delivery.
 pub struct EventRow<'a> {
@@ -34,7 +41,7 @@ pub async fn store(
     connection_id: Uuid,
     rows: &[EventRow<'_>],
     queue: &str,
-    job: &NewJob,
+    job: &DeliveryJob<'_>,
     job_events: &[Uuid],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
@@ -66,9 +73,9 @@ pub async fn store(
     .bind(&kinds)
     .bind(&payloads)
     .bind(&notes)
-    .bind(&job.id)
+    .bind(job.id)
     .bind(queue)
-    .bind(&job.payload)
+    .bind(job.payload)
     .bind(job.max_attempts)
     .bind(job_events)
     .bind(&processed)

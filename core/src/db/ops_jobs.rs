@@ -1,7 +1,7 @@
 //! The ops console's SQL over single jobs: the filtered list (each state read through its
 //! own index: `jobs_ops_open` for open rows, `jobs_done_at_finished` for Done ones), the
 //! detail, and the staff actions. Each action is one conditional UPDATE or DELETE on the
-//! caller's transaction: a worker's claim (`queue::claim`, `FOR UPDATE SKIP LOCKED` then
+//! caller's transaction: a worker's claim (the queue engine's `db::queue::claim`, `FOR UPDATE SKIP LOCKED` then
 //! `status = 'Running'`) and an action on the same row serialise on the row lock, and the
 //! loser's condition is re-checked on the winner's row — so a cancel that returned success
 //! was applied to a job no worker held, and no worker can claim it afterwards.

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use mujibak_core::db::{emails::NewEmail, job_push};
+use mujibak_core::db::emails::NewEmail;
+use mujibak_queue::db::push as job_push;
 use serde_json::json;
 use sqlx::PgPool;
 

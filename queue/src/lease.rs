@@ -32,7 +32,7 @@ use std::{
     time::Duration,
 };
 
-use mujibak_core::db::{
+use crate::db::{
     queue::{self as db, Settled, Settlement},
     rescue,
 };

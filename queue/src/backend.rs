@@ -31,8 +31,8 @@ use apalis::prelude::{Backend, MetadataStore, Task, TaskBuilder, TaskId, WorkerC
 use apalis_core::backend::{finalize::Ephemeral, BackendConfig};
 use std::future::Future;
 
+use crate::db::queue::{self as db, Claimed, Outcome, Settlement};
 use futures::{future::BoxFuture, FutureExt, StreamExt};
-use mujibak_core::db::queue::{self as db, Claimed, Outcome, Settlement};
 use sqlx::PgPool;
 
 use crate::{

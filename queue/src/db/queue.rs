@@ -4,7 +4,8 @@
 //! (many `Done`s in one statement), each outcome written only onto the attempt it belongs
 //! to (`lock_by` and `attempts` both match). Putting jobs back (a dead worker's, a lost claim's,
 //! at shutdown) is `rescue.rs`. apalis' own fetch, ack and orphan queries are not used
-//! (jobs/src/backend.rs says why). Job rows are not tenant-owned (payloads carry ids only); the tenant in `metadata` only orders claims.
+//! (`backend.rs` says why). Job rows carry ids only; the group (tenant) in `metadata` only
+//! orders claims.
 
 use std::time::Duration;
 

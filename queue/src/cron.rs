@@ -2,18 +2,18 @@
 //! our own loop in every worker process instead: each due tick is claimed with a unique
 //! `(task, tick)` row in the same transaction as its job, so N schedulers enqueue it once,
 //! and at start-up every tick missed since the last recorded one is enqueued (bounded by
-//! the schedule's `max_catch_up`). Schedules are evaluated in Asia/Riyadh.
+//! the schedule's `max_catch_up`). Schedules are evaluated in their time zone (UTC unless
+//! [`Schedule::in_zone`]).
 
 use std::{future::Future, str::FromStr, time::Duration};
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Riyadh;
-use mujibak_core::db::cron_ticks;
+use chrono_tz::Tz;
 use sqlx::PgPool;
 
 use crate::{
+    db::cron_ticks,
     enqueue::{push_payload, QueueError},
-    job::Job,
 };
 
 type MakePayload = Box<dyn Fn(DateTime<Utc>) -> Result<Vec<u8>, serde_json::Error> + Send + Sync>;
@@ -25,6 +25,7 @@ pub struct Schedule {
     queue: &'static str,
     max_attempts: u32,
     max_catch_up: usize,
+    zone: Tz,
     make: MakePayload,
 }
 
@@ -37,22 +38,41 @@ pub struct ScheduleError {
 }
 
 impl Schedule {
-    /// `task` is the durable key of the schedule (keep it stable); `make` builds the job of
-    /// a tick. Missed ticks are caught up, at most 24 of them unless [`Self::catch_up`].
-    pub fn new<J: Job>(
+    /// `task` is the durable key of the schedule (keep it stable); `make` builds the
+    /// payload of a tick's job of `queue` (pushed with `max_attempts`). Missed ticks are
+    /// caught up, at most 24 of them unless [`Self::catch_up`].
+    pub fn new<P: serde::Serialize>(
         task: &'static str,
         expr: &str,
-        make: impl Fn(DateTime<Utc>) -> J + Send + Sync + 'static,
+        queue: &'static str,
+        max_attempts: u32,
+        make: impl Fn(DateTime<Utc>) -> P + Send + Sync + 'static,
     ) -> Result<Self, ScheduleError> {
         let expr = cron::Schedule::from_str(expr).map_err(|source| ScheduleError { task, source })?;
         Ok(Self {
             task,
             expr,
-            queue: J::QUEUE,
-            max_attempts: J::MAX_ATTEMPTS,
+            queue,
+            max_attempts,
             max_catch_up: 24,
+            zone: Tz::UTC,
             make: Box::new(move |tick| serde_json::to_vec(&make(tick))),
         })
+    }
+
+    /// A schedule of job type `J` (its queue and attempts).
+    pub fn of<J: crate::Job>(
+        task: &'static str,
+        expr: &str,
+        make: impl Fn(DateTime<Utc>) -> J + Send + Sync + 'static,
+    ) -> Result<Self, ScheduleError> {
+        Self::new(task, expr, J::QUEUE, J::MAX_ATTEMPTS, make)
+    }
+
+    /// Evaluates the expression in `zone` (a business's local time).
+    pub fn in_zone(mut self, zone: Tz) -> Self {
+        self.zone = zone;
+        self
     }
 
     /// How many missed ticks start-up replays (the most recent ones).
@@ -61,11 +81,11 @@ impl Schedule {
         self
     }
 
-    /// Ticks in `(after, until]`, in Riyadh time, as UTC instants.
+    /// Ticks in `(after, until]`, in the schedule's zone, as UTC instants.
     pub fn ticks_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> Vec<DateTime<Utc>> {
         let mut ticks: Vec<_> = self
             .expr
-            .after(&after.with_timezone(&Riyadh))
+            .after(&after.with_timezone(&self.zone))
             .map(|t| t.with_timezone(&Utc))
             .take_while(|t| *t <= until)
             .collect();
@@ -75,7 +95,7 @@ impl Schedule {
     }
 
     fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.expr.after(&after.with_timezone(&Riyadh)).next().map(|t| t.with_timezone(&Utc))
+        self.expr.after(&after.with_timezone(&self.zone)).next().map(|t| t.with_timezone(&Utc))
     }
 }
 
@@ -140,19 +160,20 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::prune_jobs::PruneJobs;
 
     fn schedule(expr: &str) -> Schedule {
-        Schedule::new("t", expr, |_| PruneJobs {}).unwrap()
+        Schedule::new("t", expr, "test", 1, |_| ()).unwrap()
     }
 
     #[test]
-    fn schedules_are_evaluated_in_riyadh_time() {
+    fn schedules_are_evaluated_in_their_zone() {
         // 09:00 every day in Riyadh is 06:00 UTC (UTC+3, no daylight saving).
-        let s = schedule("0 0 9 * * *");
+        let s = schedule("0 0 9 * * *").in_zone(chrono_tz::Asia::Riyadh);
         let from = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
         let ticks = s.ticks_between(from, from + chrono::Duration::days(1));
         assert_eq!(ticks, vec![Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap()]);
+        let utc = schedule("0 0 9 * * *").ticks_between(from, from + chrono::Duration::days(1));
+        assert_eq!(utc, vec![Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()]);
     }
 
     #[test]
@@ -166,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_bad_expression_names_its_task() {
-        let err = Schedule::new("prune_jobs", "every tuesday", |_| PruneJobs {}).err().unwrap();
+        let err = Schedule::new("prune_jobs", "every tuesday", "test", 1, |_| ()).err().unwrap();
         assert!(err.to_string().starts_with("invalid cron expression for prune_jobs"));
     }
 }

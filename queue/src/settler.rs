@@ -17,7 +17,7 @@ use std::{
     time::Duration,
 };
 
-use mujibak_core::db::queue::{self as db, Outcome, Settled, Settlement};
+use crate::db::queue::{self as db, Outcome, Settled, Settlement};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 

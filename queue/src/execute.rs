@@ -5,14 +5,14 @@
 //! 2. `run` under the job's timeout, panics captured, [`current_attempt`] and the job's
 //!    fence (`job::fence`) set; an attempt another worker took over while this one was cut
 //!    off from Postgres stops at its next fence and writes nothing.
-//! 3. The outcome is settled at once through the worker's lease (core/src/db/queue.rs):
+//! 3. The outcome is settled at once through the worker's lease (`db::queue`):
 //!    `Done`; a retryable failure moves `run_at` forward (backoff with jitter, or the
 //!    provider's wait) and keeps the error; a permanent failure, or the last attempt's,
 //!    ends the job dead with its error. Writing happens in one transaction, retried from
 //!    the heartbeat if the database is away, so bookkeeping trouble never changes an
 //!    outcome or burns an attempt.
-//! 4. The outcome (done, retry, dead) and the attempt's run time are counted in the
-//!    process's metrics registry (memory only; `metrics::flush` writes them later).
+//! 4. The outcome (done, retry, dead) and the attempt's run time are told to the job's
+//!    context (`Context::finished`: the application's metrics).
 //!
 //! [`current_attempt`]: crate::job::current_attempt
 
@@ -20,14 +20,11 @@ use std::panic::AssertUnwindSafe;
 
 use apalis::prelude::{AbortError, BoxDynError, Data, FromRequest, MissingDataError, Task};
 use futures::FutureExt;
-use mujibak_core::{
-    db::queue::{Outcome, Settlement},
-    metrics::{self, JobOutcome},
-};
 
 use crate::{
     backend::Claim,
-    job::{AttemptInfo, Fence, Job, JobContext, JobError, ATTEMPT, FENCE},
+    db::queue::{Outcome, Settlement},
+    job::{AttemptInfo, Context, Fence, Finished, Job, JobError, ATTEMPT, FENCE},
 };
 
 /// What the runtime needs to know about the task being run.
@@ -49,8 +46,8 @@ impl<Args: Sync> FromRequest<Task<Args>> for JobMeta {
 }
 
 /// The handler registered with apalis for job type `J`.
-pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
-    let ctx: &JobContext = &ctx;
+pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<J::Context>) -> Result<(), BoxDynError> {
+    let ctx: &J::Context = &ctx;
     let (attempt, max) = (meta.claim.attempt, meta.claim.max_attempts);
     let settlement = |outcome| Settlement {
         task_id: meta.task_id.clone(),
@@ -65,7 +62,7 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
         tracing::error!(queue = J::QUEUE, task.id = %meta.task_id, attempt, "job is dead: its worker stopped on every attempt");
         let outcome = Outcome::Dead { status: "Killed", kind: "abandoned".into(), message: why.clone() };
         meta.claim.lease.settle(settlement(outcome)).await;
-        metrics::job_finished(J::QUEUE, JobOutcome::Dead, None);
+        ctx.finished(J::QUEUE, Finished::Dead, None);
         return Err(AbortError::new(why).into());
     }
 
@@ -82,7 +79,7 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
     let error = match result {
         Ok(()) => {
             meta.claim.lease.settle(settlement(Outcome::Done)).await;
-            metrics::job_finished(J::QUEUE, JobOutcome::Done, ran);
+            ctx.finished(J::QUEUE, Finished::Done, ran);
             return Ok(());
         }
         Err(JobError::Superseded) => {
@@ -110,8 +107,8 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<JobContext>
         }
     };
     let settled = meta.claim.lease.settle(settlement(outcome.clone())).await;
-    let counted = if matches!(outcome, Outcome::Retry { .. }) { JobOutcome::Retry } else { JobOutcome::Dead };
-    metrics::job_finished(J::QUEUE, counted, ran);
+    let counted = if matches!(outcome, Outcome::Retry { .. }) { Finished::Retry } else { Finished::Dead };
+    ctx.finished(J::QUEUE, counted, ran);
     match outcome {
         Outcome::Dead { status: "Killed", .. } => {
             tracing::error!(queue = J::QUEUE, task.id = %meta.task_id, attempt, error = %message, "job failed permanently");
