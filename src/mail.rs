@@ -10,7 +10,7 @@ use mujibak_jobs::send_email;
 use serde::Serialize;
 use sqlx::PgConnection;
 
-use crate::web::{views::Views, WebError};
+use crate::web::{error::WebError, views::Views};
 
 /// Data of the emails that carry one link for one person.
 #[derive(Serialize)]

@@ -41,10 +41,16 @@ pub struct AppState {
     pub webhook_bytes: InFlight,
 }
 
+impl AsRef<PgPool> for AppState {
+    fn as_ref(&self) -> &PgPool {
+        &self.db
+    }
+}
+
 impl AppState {
     /// The keys for secrets at rest (`web` refuses to start without them).
-    pub fn keyring(&self) -> Result<&mujibak_core::crypto::Keyring, crate::web::WebError> {
-        self.config.keyring.as_ref().ok_or_else(|| anyhow::anyhow!("ENCRYPTION_KEYS is not set").into())
+    pub fn keyring(&self) -> anyhow::Result<&mujibak_core::crypto::Keyring> {
+        self.config.keyring.as_ref().ok_or_else(|| anyhow::anyhow!("ENCRYPTION_KEYS is not set"))
     }
 
     /// Loads the templates (fails if any template or catalog is broken) and starts the
@@ -67,7 +73,12 @@ impl AppState {
             model,
             webhook_bytes,
         };
-        tokio::spawn(background::run(state.clone(), state.background.clone()));
+        let mailer = background::Mailer {
+            db: state.db.clone(),
+            views: state.views.clone(),
+            base_url: state.config.http.base_url.clone(),
+        };
+        tokio::spawn(background::run(mailer, state.background.clone()));
         mujibak_core::metrics::flush::start(state.db.clone(), "web");
         Ok(state)
     }

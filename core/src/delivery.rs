@@ -9,7 +9,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
-    db::{ai_usage, conversations, messages, outbound, parked_statuses, usage},
+    db::{
+        ai_usage, conversations,
+        messages::{self, sending},
+        parked_statuses, usage,
+    },
     domain::{whatsapp::StatusUpdate, TenantId},
 };
 
@@ -52,7 +56,7 @@ pub async fn apply_status(
     }
     let ours = s.callback.as_deref().and_then(|c| c.parse::<Uuid>().ok());
     if let Some(id) = ours {
-        if let Some(msg) = outbound::lock_outbound(conn, tenant, id).await? {
+        if let Some(msg) = sending::lock_outbound(conn, tenant, id).await? {
             match msg.wamid.as_deref() {
                 None => {
                     let note = match (msg.status.as_str(), msg.resent_at) {
@@ -64,7 +68,7 @@ pub async fn apply_status(
                 }
                 Some(known) if known != s.wamid => {
                     if matches!(s.status.as_str(), "sent" | "delivered" | "read") {
-                        outbound::set_note(conn, tenant, id, "sent_twice", false).await?;
+                        sending::set_note(conn, tenant, id, "sent_twice", false).await?;
                     }
                     return Ok(Applied::EarlierSend);
                 }
@@ -94,7 +98,7 @@ pub async fn sent(
     wamid: &str,
     note: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    if !outbound::mark_sent(conn, tenant, id, wamid, note).await? {
+    if !sending::mark_sent(conn, tenant, id, wamid, note).await? {
         return Ok(false);
     }
     usage::bump(conn, tenant, 0, 1).await?;

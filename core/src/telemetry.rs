@@ -1,5 +1,5 @@
 //! Logging set-up shared by every process role. Log lines carry ids in structured fields;
-//! message text, phone numbers, tokens and passwords are never logged (see README,
+//! message text, phone numbers, tokens and passwords are never logged (see docs/security.md,
 //! "Security model"). `async_openai` logs whole response bodies, so its target is capped.
 
 use tracing_subscriber::{fmt, EnvFilter};

@@ -22,7 +22,7 @@
 use chrono::{NaiveDate, Utc};
 use mujibak_core::{
     billing::{money, run},
-    db::plans,
+    db::{payments, plans},
     domain::TenantId,
     notices,
 };
@@ -74,7 +74,7 @@ impl Job for Billing {
             Billing::Open { tenant_id, invoice_id } => collect::open(ctx, tenant_id, invoice_id).await,
             Billing::Event { event_id } => collect::event(ctx, &event_id).await,
             Billing::Refetch { tenant_id, invoice_id } => collect::refetch(ctx, tenant_id, invoice_id).await,
-            Billing::Reconcile => collect::reconcile(ctx).await,
+            Billing::Reconcile => reconcile(ctx).await,
             Billing::Dunning => collect::dunning(ctx).await,
         }
     }
@@ -119,5 +119,25 @@ async fn issue(ctx: &JobContext, tenant: TenantId, period: NaiveDate) -> Result<
     if let Some(invoice) = issued {
         tracing::info!(tenant.id = %tenant, invoice.number = %invoice.number, "invoice issued");
     }
+    Ok(())
+}
+
+/// Refetches every open invoice with a Moyasar invoice, and opens the link of those without.
+async fn reconcile(ctx: &JobContext) -> Result<(), JobError> {
+    if ctx.payments.moyasar.is_none() {
+        return Ok(());
+    }
+    let jobs: Vec<Billing> = payments::open_invoices(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|(tenant_id, invoice_id, mid)| match mid {
+            Some(_) => Billing::Refetch { tenant_id, invoice_id },
+            None => Billing::Open { tenant_id, invoice_id },
+        })
+        .collect();
+    let mut tx = ctx.db.begin().await?;
+    crate::enqueue_many(&mut tx, &jobs).await.map_err(JobError::transient)?;
+    tx.commit().await?;
+    tracing::info!(invoices = jobs.len(), "open invoices queued for reconciliation");
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The billing job's Moyasar steps (see `billing`): open a payment link, process a webhook
-//! event, refetch an invoice, reconcile every open one, and dunning. Every outside call
+//! event, refetch an invoice, and dunning. Every outside call
 //! is made holding no database connection; every state change and its email commit
 //! together, so a retried step changes and emails nothing twice.
 
@@ -17,10 +17,7 @@ use mujibak_core::{
 };
 use uuid::Uuid;
 
-use crate::{
-    billing::Billing,
-    job::{JobContext, JobError},
-};
+use crate::job::{JobContext, JobError};
 
 fn moyasar_error(e: MoyasarError) -> JobError {
     if e.is_retryable() {
@@ -158,26 +155,6 @@ async fn settle(
         ),
         Settled::Unchanged => {}
     }
-    Ok(())
-}
-
-/// Refetches every open invoice with a Moyasar invoice, and opens the link of those without.
-pub(crate) async fn reconcile(ctx: &JobContext) -> Result<(), JobError> {
-    if ctx.payments.moyasar.is_none() {
-        return Ok(());
-    }
-    let jobs: Vec<Billing> = payments::open_invoices(&ctx.db)
-        .await?
-        .into_iter()
-        .map(|(tenant_id, invoice_id, mid)| match mid {
-            Some(_) => Billing::Refetch { tenant_id, invoice_id },
-            None => Billing::Open { tenant_id, invoice_id },
-        })
-        .collect();
-    let mut tx = ctx.db.begin().await?;
-    crate::enqueue_many(&mut tx, &jobs).await.map_err(JobError::transient)?;
-    tx.commit().await?;
-    tracing::info!(invoices = jobs.len(), "open invoices queued for reconciliation");
     Ok(())
 }
 

@@ -48,10 +48,7 @@ impl Job for FetchMedia {
     }
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
-        let wa = ctx
-            .whatsapp
-            .as_ref()
-            .ok_or_else(|| JobError::permanent(anyhow::anyhow!("WhatsApp is not configured")))?;
+        let wa = ctx.whatsapp()?;
         let (tenant, id) = (self.tenant_id, self.message_id);
         let mut conn = ctx.db.acquire().await?;
         let Some(file) = db_media::to_fetch(&mut conn, tenant, id).await? else { return Ok(()) };

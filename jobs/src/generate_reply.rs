@@ -57,10 +57,7 @@ impl Job for GenerateReply {
     }
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
-        let wa = ctx
-            .whatsapp
-            .as_ref()
-            .ok_or_else(|| JobError::permanent(anyhow::anyhow!("WhatsApp is not configured")))?;
+        let wa = ctx.whatsapp()?;
         let (tenant, id) = (self.tenant_id, self.conversation_id);
         let mut conn = ctx.db.acquire().await?;
         let status = accounts::status(&mut conn, tenant).await?;
@@ -75,7 +72,7 @@ impl Job for GenerateReply {
         }
         let settings = bot_settings::get(&mut conn, tenant).await?;
         let connection = connections::get(&mut conn, tenant, conv.connection_id).await?;
-        let Some(connection) = connection.filter(|c| c.status == "active" && c.unlinked_at.is_none()) else {
+        let Some(connection) = connection.filter(connections::Connection::is_active) else {
             conversations::set_notice(&mut conn, tenant, id, "connection_inactive", true).await?;
             return Ok(());
         };

@@ -106,6 +106,16 @@ pub struct JobContext {
     pub payments: PaymentsContext,
 }
 
+impl JobContext {
+    /// The WhatsApp clients; a job of the pipeline run where they are not configured fails
+    /// for good (a retry would not configure them).
+    pub fn whatsapp(&self) -> Result<&WhatsAppContext, JobError> {
+        self.whatsapp
+            .as_ref()
+            .ok_or_else(|| JobError::permanent(anyhow::anyhow!("WhatsApp is not configured")))
+    }
+}
+
 /// What the billing job needs to collect payment.
 #[derive(Clone, Debug)]
 pub struct PaymentsContext {

@@ -13,6 +13,7 @@
 //! - `schema`: apalis' migrations and ours, and the pending-migration check.
 //! - `notify`: emails to a tenant's owners from jobs.
 //! - `stats_rollup`: the queues page's per-minute statistics, beside the workers.
+//! - `sends`: the payloads of `send_message` and `reconcile_send`, which queue each other.
 //!
 //! Jobs: `handle_inbound` → `generate_reply` → `send_message` (the WhatsApp pipeline),
 //! `fetch_media` (a customer's file downloaded, transcribed or described, before its reply),
@@ -43,6 +44,7 @@ pub mod reconcile_send;
 pub mod schema;
 pub mod send_email;
 pub mod send_message;
+pub mod sends;
 pub mod stats_rollup;
 pub mod sweep_inbound;
 pub mod worker;

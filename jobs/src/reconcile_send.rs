@@ -5,22 +5,15 @@
 //! pause, the window and the connection). At most one resend per message: the resend's
 //! own ambiguous outcome is not reconciled again. Idempotent.
 
-use mujibak_core::{db::outbound, domain::TenantId};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use mujibak_core::{db::messages::sending, domain::TenantId};
 
 use crate::{
     enqueue,
     job::{Job, JobContext, JobError},
-    send_message::SendMessage,
+    sends::SendMessage,
 };
 
-/// Settle or resend the `uncertain` outbound message `message_id`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReconcileSend {
-    pub tenant_id: TenantId,
-    pub message_id: Uuid,
-}
+pub use crate::sends::ReconcileSend;
 
 impl Job for ReconcileSend {
     const QUEUE: &'static str = "reconcile_send";
@@ -34,11 +27,11 @@ impl Job for ReconcileSend {
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
         let (tenant, id) = (self.tenant_id, self.message_id);
         let mut tx = ctx.db.begin().await?;
-        let Some(msg) = outbound::lock_outbound(&mut tx, tenant, id).await? else { return Ok(()) };
+        let Some(msg) = sending::lock_outbound(&mut tx, tenant, id).await? else { return Ok(()) };
         if msg.status != "uncertain" || msg.resent_at.is_some() {
             return Ok(()); // settled by Meta's status, or already sent once more
         }
-        if outbound::queue_resend(&mut tx, tenant, id).await? {
+        if sending::queue_resend(&mut tx, tenant, id).await? {
             enqueue(&mut tx, &SendMessage { tenant_id: tenant, message_id: id })
                 .await
                 .map_err(JobError::transient)?;

@@ -17,27 +17,23 @@ use chrono::Utc;
 use mujibak_core::{
     accounts,
     clients::whatsapp::{Creds, GraphErrorClass, Recipient},
-    db::{connections, conversations, messages, outbound},
+    db::{
+        connections, conversations,
+        messages::{self, sending},
+    },
     delivery,
     domain::{reply, template::TemplateSend, TenantId},
     metrics, notices,
 };
-use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::{
     enqueue_in,
     job::{current_attempt, Job, JobContext, JobError},
-    reconcile_send::ReconcileSend,
+    sends::ReconcileSend,
 };
 
-/// Send the queued outbound message `message_id`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendMessage {
-    pub tenant_id: TenantId,
-    pub message_id: Uuid,
-}
+pub use crate::sends::SendMessage;
 
 impl Job for SendMessage {
     const QUEUE: &'static str = "send_message";
@@ -51,10 +47,7 @@ impl Job for SendMessage {
     }
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
-        let wa = ctx
-            .whatsapp
-            .as_ref()
-            .ok_or_else(|| JobError::permanent(anyhow::anyhow!("WhatsApp is not configured")))?;
+        let wa = ctx.whatsapp()?;
         let (tenant, id) = (self.tenant_id, self.message_id);
         // One pooled connection at a time, and none across the Graph call (queue/src/fit.rs).
         let mut conn = ctx.db.acquire().await?;
@@ -77,7 +70,7 @@ impl Job for SendMessage {
             .await?
             .ok_or_else(|| JobError::permanent(anyhow::anyhow!("conversation gone")))?;
         let connection = connections::get(&mut conn, tenant, conv.connection_id).await?;
-        let Some(connection) = connection.filter(|c| c.status == "active" && c.unlinked_at.is_none()) else {
+        let Some(connection) = connection.filter(connections::Connection::is_active) else {
             give_up(&mut conn, tenant, &msg, "failed", "the WhatsApp connection is not active").await?;
             return Ok(());
         };
@@ -102,7 +95,7 @@ impl Job for SendMessage {
             (None, None) => return Err(JobError::permanent(anyhow::anyhow!("contact has no address"))),
         };
         crate::fence().await?;
-        if !outbound::claim_for_send(&mut conn, tenant, id).await? {
+        if !sending::claim_for_send(&mut conn, tenant, id).await? {
             return Ok(());
         }
         drop(conn);
@@ -174,11 +167,11 @@ impl Job for SendMessage {
                 Err(JobError::transient(anyhow::anyhow!("{why} ({class:?}, last attempt)")))
             }
             GraphErrorClass::RateLimited { wait } => {
-                outbound::requeue(&mut conn, tenant, id, &why).await?;
+                sending::requeue(&mut conn, tenant, id, &why).await?;
                 Err(JobError::rate_limited(wait, error))
             }
             GraphErrorClass::Retry => {
-                outbound::requeue(&mut conn, tenant, id, &why).await?;
+                sending::requeue(&mut conn, tenant, id, &why).await?;
                 Err(JobError::transient(error))
             }
         }
@@ -195,13 +188,13 @@ impl SendMessage {
         let why = format!("uncertain: {why}");
         tracing::warn!(tenant.id = %tenant, message.id = %id, error = %why, "send outcome unknown");
         let mut tx = ctx.db.begin().await?;
-        if !outbound::mark_uncertain(&mut tx, tenant, id, &why).await? {
-            outbound::set_note(&mut tx, tenant, id, "confirmed_late", true).await?;
+        if !sending::mark_uncertain(&mut tx, tenant, id, &why).await? {
+            sending::set_note(&mut tx, tenant, id, "confirmed_late", true).await?;
         } else if msg.resent_at.is_none() {
             let job = ReconcileSend { tenant_id: tenant, message_id: id };
             enqueue_in(&mut tx, &job, window).await.map_err(JobError::transient)?;
         } else {
-            outbound::set_note(&mut tx, tenant, id, "unconfirmed", false).await?;
+            sending::set_note(&mut tx, tenant, id, "unconfirmed", false).await?;
             conversations::set_notice(&mut tx, tenant, msg.conversation_id, "send_uncertain", true).await?;
         }
         tx.commit().await?;
@@ -220,10 +213,10 @@ async fn give_up(
 ) -> Result<(), JobError> {
     let id = msg.message_id;
     if msg.resent_at.is_some() {
-        outbound::finish(conn, tenant, id, "uncertain", why).await?;
-        outbound::set_note(conn, tenant, id, "unconfirmed", false).await?;
+        sending::finish(conn, tenant, id, "uncertain", why).await?;
+        sending::set_note(conn, tenant, id, "unconfirmed", false).await?;
     } else {
-        outbound::finish(conn, tenant, id, status, why).await?;
+        sending::finish(conn, tenant, id, status, why).await?;
     }
     Ok(())
 }

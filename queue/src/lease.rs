@@ -39,7 +39,7 @@ use crate::db::{
 use sqlx::PgPool;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::settler::{within, Settler};
+use crate::settler::{within, Holder, Settler};
 
 /// How a lease's heartbeats have gone.
 #[derive(Debug, Default, Clone, Copy)]
@@ -103,7 +103,7 @@ impl Lease {
             beats: Mutex::new(Beats { last_ok: Some(sent), unbroken_since: Some(sent) }),
             maintaining: AtomicBool::new(false),
         });
-        lease.settler.enlist(&lease);
+        lease.settler.enlist(Arc::downgrade(&lease) as Weak<dyn Holder>);
         tokio::spawn(beat_while_alive(Arc::downgrade(&lease)));
         Ok(lease)
     }
@@ -195,7 +195,7 @@ impl Lease {
             Err(e) => {
                 tracing::warn!(queue = self.queue, task.id = %s.task_id, error = %e,
                     "could not record the outcome; will retry on the next heartbeat");
-                self.settler.keep(s, Arc::downgrade(self));
+                self.settler.keep(s, Arc::downgrade(self) as Weak<dyn Holder>);
                 None
             }
         }
@@ -269,6 +269,16 @@ impl Lease {
         }
         beats.last_ok = Some(sent);
         beats.unbroken_since.map(|at| at.elapsed()).unwrap_or_default()
+    }
+}
+
+impl Holder for Lease {
+    fn forget(&self, id: &str, attempt: i32) {
+        Lease::forget(self, id, attempt);
+    }
+
+    fn unstarted(&self) -> Vec<String> {
+        Lease::unstarted(self)
     }
 }
 

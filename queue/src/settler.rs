@@ -17,11 +17,10 @@ use std::{
     time::Duration,
 };
 
-use crate::db::queue::{self as db, Outcome, Settled, Settlement};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::lease::Lease;
+use crate::db::queue::{self as db, Outcome, Settled, Settlement};
 
 /// Most outcomes written in one statement.
 const BATCH: usize = 256;
@@ -30,15 +29,23 @@ pub(crate) const WRITE_DEADLINE: Duration = Duration::from_secs(10);
 
 type Request = (Settlement, oneshot::Sender<Result<Settled, sqlx::Error>>);
 
+/// What holds claimed jobs (a worker's lease, `lease::Lease`), as the settler sees it.
+pub(crate) trait Holder: Send + Sync {
+    /// The attempt's outcome is written: the job is no longer held.
+    fn forget(&self, id: &str, attempt: i32);
+    /// The jobs claimed but never started.
+    fn unstarted(&self) -> Vec<String>;
+}
+
 /// The outcome writer of one worker process (shared by its leases).
 #[derive(Debug)]
 pub(crate) struct Settler {
     pool: PgPool,
     writer: OnceLock<mpsc::UnboundedSender<Request>>,
     /// Outcomes not written yet, with the lease that holds their job.
-    kept: Mutex<Vec<(Settlement, Weak<Lease>)>>,
+    kept: Mutex<Vec<(Settlement, Weak<dyn Holder>)>>,
     /// Every lease of the process (its jobs claimed but never started, at shutdown).
-    leases: Mutex<Vec<Weak<Lease>>>,
+    leases: Mutex<Vec<Weak<dyn Holder>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -58,10 +65,10 @@ impl Settler {
     }
 
     /// Remembers a lease of the process.
-    pub(crate) fn enlist(&self, lease: &Arc<Lease>) {
+    pub(crate) fn enlist(&self, lease: Weak<dyn Holder>) {
         let mut leases = lock(&self.leases);
         leases.retain(|l| l.strong_count() > 0);
-        leases.push(Arc::downgrade(lease));
+        leases.push(lease);
     }
 
     /// Writes one outcome, batched with whatever else is waiting; what [`db::settle`]
@@ -83,7 +90,7 @@ impl Settler {
     }
 
     /// Keeps an outcome the database did not take, to write later.
-    pub(crate) fn keep(&self, s: Settlement, lease: Weak<Lease>) {
+    pub(crate) fn keep(&self, s: Settlement, lease: Weak<dyn Holder>) {
         lock(&self.kept).push((s, lease));
     }
 

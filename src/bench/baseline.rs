@@ -16,7 +16,7 @@ use apalis_postgres::{Config, PostgresStorage};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::{ingest::ROW, report::quantile, Options};
+use super::{report::quantile, Options};
 
 /// What pgbench measured.
 pub struct Pgbench {
@@ -24,6 +24,9 @@ pub struct Pgbench {
     pub p50_ms: f64,
     pub p99_ms: f64,
 }
+
+/// The bytes of one stored webhook event, about what a text message's row holds.
+pub const ROW: &str = r#"{"event":"message","raw":{"from":"966500000001","id":"wamid.HBgLMTY1MDUwNzY1MjAVAgASGBQzQTk4ODY4QkY5NTZDQzFENzhGRQA=","text":{"body":"مرحبا، متى تفتحون اليوم؟ Hello, when do you open today?"},"timestamp":"1764499000","type":"text"},"kind":"text","name":"Customer","wa_id":"966500000001","bsuid":null,"username":null,"timestamp":1764499000,"phone_number_id":"123456789012345","wamid":"wamid.HBgLMTY1MDUwNzY1MjAVAgASGBQzQTk4ODY4QkY5NTZDQzFENzhGRQA="}"#;
 
 /// `pgbench -c 32` for `secs` seconds, each transaction inserting one row like a stored
 /// webhook event (a uuid, the jsonb payload, a timestamp), into a scratch database.

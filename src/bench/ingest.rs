@@ -18,9 +18,6 @@ use super::{
 };
 use crate::harness::load;
 
-/// The bytes of one stored webhook event, about what a text message's row holds.
-pub const ROW: &str = r#"{"event":"message","raw":{"from":"966500000001","id":"wamid.HBgLMTY1MDUwNzY1MjAVAgASGBQzQTk4ODY4QkY5NTZDQzFENzhGRQA=","text":{"body":"مرحبا، متى تفتحون اليوم؟ Hello, when do you open today?"},"timestamp":"1764499000","type":"text"},"kind":"text","name":"Customer","wa_id":"966500000001","bsuid":null,"username":null,"timestamp":1764499000,"phone_number_id":"123456789012345","wamid":"wamid.HBgLMTY1MDUwNzY1MjAVAgASGBQzQTk4ODY4QkY5NTZDQzFENzhGRQA="}"#;
-
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     let secs = if opts.quick { 3 } else { 20 };
     let stage = Stage::start(opts, "ingest", 200, 0).await?;

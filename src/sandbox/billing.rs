@@ -13,10 +13,10 @@ use mujibak_jobs::{billing::Billing, enqueue};
 use crate::{
     state::AppState,
     web::{
+        error::WebError,
         extract::{Owner, Page},
         routes::Routes,
         session::set_flash,
-        WebError,
     },
 };
 

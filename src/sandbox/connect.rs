@@ -22,10 +22,10 @@ use serde_json::json;
 use crate::{
     state::AppState,
     web::{
+        error::WebError,
         extract::{Owner, Page},
         routes::Routes,
         session::set_flash,
-        WebError,
     },
 };
 

@@ -17,11 +17,11 @@ use serde_json::json;
 use crate::{
     state::AppState,
     web::{
+        error::WebError,
         extract::{Owner, Page},
         input::Form,
         routes::Routes,
         session::set_flash,
-        WebError,
     },
 };
 

@@ -20,13 +20,13 @@ use mujibak_jobs::{billing::Billing, delete_account::DeleteAccount, enqueue_at};
 use serde::{Deserialize, Serialize};
 
 use super::{
+    error::WebError,
     extract::{Owner, Page},
     forms::FormView,
     input::Form,
     limits::PASSWORD_CHECKS,
     routes::Routes,
     session::set_flash,
-    WebError,
 };
 use crate::{mail, state::AppState};
 

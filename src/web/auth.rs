@@ -20,6 +20,7 @@ use mujibak_core::{
 use serde::Deserialize;
 
 use super::{
+    error::WebError,
     extract::{ClientIp, Page},
     forms::FormView,
     input::{Form, Query},
@@ -27,7 +28,6 @@ use super::{
     next::safe_next,
     routes::Routes,
     session::{end_session, set_flash, start_session},
-    WebError,
 };
 use crate::{mail, state::AppState};
 

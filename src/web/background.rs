@@ -14,12 +14,13 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::limits::RESET_EMAILS;
-use crate::{mail, state::AppState};
+use super::views::Views;
+use crate::mail;
 
 /// A request failing this many times is dropped (the visitor can ask again).
 const MAX_ATTEMPTS: i32 = 5;
 
-/// The handle pages use, kept in [`AppState`]: wakes this process's task.
+/// The handle pages use, kept in the app state: wakes this process's task.
 #[derive(Clone, Debug, Default)]
 pub struct Background(Arc<Notify>);
 
@@ -32,9 +33,18 @@ impl Background {
     }
 }
 
+/// What the task needs to handle a request: the database, the templates of the email, and
+/// the public address its link starts with.
+#[derive(Clone)]
+pub struct Mailer {
+    pub db: sqlx::PgPool,
+    pub views: Arc<Views>,
+    pub base_url: String,
+}
+
 /// Handles waiting requests until the process ends: at once when woken, else every
 /// few seconds (requests left by a process that stopped, or kept through a blip).
-pub async fn run(state: AppState, wake: Background) {
+pub async fn run(state: Mailer, wake: Background) {
     loop {
         match handle_next(&state).await {
             Ok(true) => continue,
@@ -54,7 +64,7 @@ pub async fn run(state: AppState, wake: Background) {
 }
 
 /// Handles the oldest waiting request; `Ok(false)` if there is none.
-async fn handle_next(state: &AppState) -> Result<bool, (Option<Uuid>, anyhow::Error)> {
+async fn handle_next(state: &Mailer) -> Result<bool, (Option<Uuid>, anyhow::Error)> {
     let mut tx = state.db.begin().await.map_err(|e| (None, e.into()))?;
     let Some((id, email, attempts)) = reset_requests::next(&mut tx).await.map_err(|e| (None, e.into()))?
     else {
@@ -70,17 +80,14 @@ async fn handle_next(state: &AppState) -> Result<bool, (Option<Uuid>, anyhow::Er
     Ok(true)
 }
 
-async fn password_reset(state: &AppState, tx: &mut sqlx::PgConnection, email: &str) -> anyhow::Result<()> {
+async fn password_reset(state: &Mailer, tx: &mut sqlx::PgConnection, email: &str) -> anyhow::Result<()> {
     let Some(user) = accounts::account_for(tx, email).await? else { return Ok(()) };
     if !RESET_EMAILS.allows(&state.db, &user.user_id.to_string()).await? {
         tracing::warn!(user.id = %user.user_id, "reset emails limit reached; no email sent");
         return Ok(());
     }
     let token = accounts::start_password_reset(tx, &user).await?;
-    let data = mail::LinkMail {
-        name: user.name.clone(),
-        link: format!("{}/reset/{token}", state.config.http.base_url),
-    };
+    let data = mail::LinkMail { name: user.name.clone(), link: format!("{}/reset/{token}", state.base_url) };
     let outgoing = mail::Outgoing {
         kind: "password_reset",
         tenant_id: Some(user.tenant_id),

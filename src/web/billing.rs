@@ -24,12 +24,12 @@ use mujibak_core::{
 use serde::{Deserialize, Serialize};
 
 use super::{
+    error::WebError,
     extract::{Owner, Page},
     forms::FormView,
     input::Form,
     routes::Routes,
     session::set_flash,
-    WebError,
 };
 use crate::state::AppState;
 

@@ -16,13 +16,13 @@ use mujibak_core::{
 use serde::{Deserialize, Serialize};
 
 use super::{
+    error::WebError,
     extract::{CurrentUser, Page},
     forms::FormView,
     input::Form,
     limits::VERIFY_RESENDS,
     routes::Routes,
     session::{end_session, set_flash},
-    WebError,
 };
 use crate::{mail, state::AppState};
 

@@ -5,12 +5,9 @@
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use mujibak_core::accounts::AccountError;
-
-use super::{extract::chrome, session::SessionCtx, views::Views};
-use crate::state::AppState;
 
 /// What a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -166,26 +163,4 @@ impl IntoResponse for WebError {
         response.extensions_mut().insert(ErrorPage(status, key.unwrap_or_else(|| page_key(status))));
         response
     }
-}
-
-/// The error page for `status` with message `key`, in the visitor's language.
-pub fn render_error_page(
-    state: &AppState,
-    ctx: &SessionCtx,
-    status: StatusCode,
-    key: &'static str,
-    path: &str,
-) -> Response {
-    #[derive(serde::Serialize)]
-    struct ErrorView {
-        status: u16,
-        key: &'static str,
-    }
-    let view = ErrorView { status: status.as_u16(), key };
-    let body =
-        state.views.render("errors/error.html", &view, &chrome(state, ctx, path)).unwrap_or_else(|e| {
-            tracing::error!(error = ?e, "error page failed to render");
-            Views::FALLBACK_ERROR.to_owned()
-        });
-    (status, Html(body)).into_response()
 }

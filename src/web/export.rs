@@ -8,7 +8,7 @@
 
 use axum::{
     body::Body,
-    extract::{Path, State},
+    extract::State,
     http::{header, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -27,10 +27,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
-    extract::{Owner, Page},
+    error::WebError,
+    extract::{Owner, Page, PathId},
     routes::Routes,
     session::set_flash,
-    WebError,
 };
 use crate::state::AppState;
 
@@ -108,9 +108,8 @@ async fn download(
     State(state): State<AppState>,
     page: Page,
     Owner(user): Owner,
-    Path(export): Path<String>,
+    PathId(id): PathId<ExportId>,
 ) -> Result<Response, WebError> {
-    let id: ExportId = export.parse().map_err(|_| WebError::NotFound)?;
     let tenant = user.tenant_id;
     let found = exports::get(&state.db, tenant, id).await?.ok_or(WebError::NotFound)?;
     let seqs = exports::chunk_seqs(&state.db, tenant, id).await?;

@@ -6,9 +6,9 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts},
-    http::{request::Parts, HeaderMap},
-    response::Html,
+    extract::{ConnectInfo, FromRequestParts, Path},
+    http::{request::Parts, HeaderMap, StatusCode},
+    response::{Html, IntoResponse, Response},
 };
 use mujibak_core::{
     db::users::User,
@@ -18,9 +18,9 @@ use mujibak_core::{
 use serde::Serialize;
 
 use super::{
+    error::WebError,
     session::SessionCtx,
-    views::{Chrome, ChromeUser, FlashView},
-    WebError,
+    views::{Chrome, ChromeUser, FlashView, Views},
 };
 use crate::state::AppState;
 
@@ -205,4 +205,44 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(ClientIp)
             .ok_or_else(|| WebError::Internal(anyhow::anyhow!("no peer address on the request")))
     }
+}
+
+/// An id in the path (`/replies/{id}/delete`), parsed: one that does not parse is a page
+/// that does not exist (404), like an id of another business.
+pub struct PathId<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathId<T>
+where
+    T: std::str::FromStr + Send,
+    S: Send + Sync,
+{
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, WebError> {
+        let Path(raw) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(|_| WebError::NotFound)?;
+        raw.parse().map(PathId).map_err(|_| WebError::NotFound)
+    }
+}
+
+/// The error page for `status` with message `key`, in the visitor's language.
+pub fn render_error_page(
+    state: &AppState,
+    ctx: &SessionCtx,
+    status: StatusCode,
+    key: &'static str,
+    path: &str,
+) -> Response {
+    #[derive(serde::Serialize)]
+    struct ErrorView {
+        status: u16,
+        key: &'static str,
+    }
+    let view = ErrorView { status: status.as_u16(), key };
+    let body =
+        state.views.render("errors/error.html", &view, &chrome(state, ctx, path)).unwrap_or_else(|e| {
+            tracing::error!(error = ?e, "error page failed to render");
+            Views::FALLBACK_ERROR.to_owned()
+        });
+    (status, Html(body)).into_response()
 }

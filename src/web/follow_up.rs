@@ -5,13 +5,13 @@
 //! is neither offered nor sent to a customer who asked to stop marketing messages.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
 use mujibak_core::{
     connections::{access_token, Refusal, Step},
-    db::{connections, conversations, conversations::Conversation, outbound},
+    db::{connections, conversations, conversations::Conversation, messages::sending},
     domain::template::{ParamError, Template, MAX_PARAMS},
 };
 use mujibak_jobs::{enqueue, send_message::SendMessage};
@@ -19,11 +19,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    extract::{CurrentUser, Page},
+    error::WebError,
+    extract::{CurrentUser, Page, PathId},
     input::Form,
     routes::Routes,
     session::set_flash,
-    WebError,
 };
 use crate::state::AppState;
 
@@ -55,9 +55,8 @@ struct TemplatesView {
 async fn offered(
     state: &AppState,
     tenant: mujibak_core::domain::TenantId,
-    id: &str,
+    uuid: Uuid,
 ) -> Result<(Conversation, Result<Vec<Template>, Refusal>), WebError> {
-    let uuid: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     let mut conn = state.db.acquire().await?;
     let conv = conversations::get(&mut conn, tenant, uuid).await?.ok_or(WebError::NotFound)?;
     let Some(link) = connections::get(&mut conn, tenant, conv.connection_id).await? else {
@@ -105,9 +104,9 @@ async fn page(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Response, WebError> {
-    let (conv, templates) = offered(&state, me.tenant_id, &id).await?;
+    let (conv, templates) = offered(&state, me.tenant_id, id).await?;
     let view = view(&page, conv, templates);
     Ok(page.render("inbox/template.html", &view)?.into_response())
 }
@@ -153,11 +152,11 @@ async fn send(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     Form { data: f, refused }: Form<SendForm>,
 ) -> Result<Response, WebError> {
     let tenant = me.tenant_id;
-    let (conv, templates) = offered(&state, tenant, &id).await?;
+    let (conv, templates) = offered(&state, tenant, id).await?;
     let back = format!("/inbox/{}/template", conv.conversation_id);
     if !refused.is_empty() {
         page.refuse(&refused);
@@ -183,7 +182,7 @@ async fn send(
     conversations::lock(&mut tx, tenant, conv.conversation_id).await?.ok_or(WebError::NotFound)?;
     let body = template.render(&sent.params);
     let message_id =
-        outbound::insert_template(&mut tx, tenant, conv.conversation_id, &body, &sent, me.user_id).await?;
+        sending::insert_template(&mut tx, tenant, conv.conversation_id, &body, &sent, me.user_id).await?;
     conversations::answered(&mut tx, tenant, conv.conversation_id).await?;
     enqueue(&mut tx, &SendMessage { tenant_id: tenant, message_id }).await?;
     tx.commit().await?;

@@ -9,7 +9,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use super::{extract::Page, WebError};
+use super::{error::WebError, extract::Page};
 
 /// Values and per-field errors of one form.
 #[derive(Debug, Default, Serialize)]

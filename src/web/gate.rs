@@ -11,8 +11,8 @@ use mujibak_core::{
 };
 
 use super::{
+    error::WebError,
     session::{end_session, SessionCtx},
-    WebError,
 };
 use crate::state::AppState;
 

@@ -8,7 +8,7 @@ use chrono::Utc;
 use mujibak_core::db::{self, ops_queues};
 use mujibak_jobs::schema;
 
-use super::{routes::Routes, WebError};
+use super::{error::WebError, routes::Routes};
 use crate::state::AppState;
 
 pub fn routes() -> Routes {

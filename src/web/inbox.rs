@@ -27,12 +27,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    extract::{CurrentTenant, CurrentUser, Page},
+    error::WebError,
+    extract::{CurrentTenant, CurrentUser, Page, PathId},
     input::{Form, Query},
     routes::Routes,
     session::set_flash,
     thread_view::{load, load_part, refuse},
-    WebError,
 };
 use crate::state::AppState;
 
@@ -42,7 +42,7 @@ pub fn routes() -> Routes {
     super::team_inbox::routes()
         .route("/inbox", get(list))
         .route("/inbox/rows", get(rows))
-        .route("/inbox/events", get(super::live::events))
+        .route("/inbox/events", get(super::inbox_events::events))
         .route("/inbox/{id}", get(thread))
         .route("/inbox/{id}/thread", get(thread_fragment))
         .route("/inbox/{id}/media/{message}", get(media_file))
@@ -136,18 +136,18 @@ async fn thread(
     State(state): State<AppState>,
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<impl IntoResponse, WebError> {
-    page.render("inbox/thread.html", &load(&state, tenant, &id).await?)
+    page.render("inbox/thread.html", &load(&state, tenant, id).await?)
 }
 
 async fn thread_fragment(
     State(state): State<AppState>,
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Html<String>, WebError> {
-    page.render("inbox/_messages.html", &load_part(&state, tenant, &id).await?)
+    page.render("inbox/_messages.html", &load_part(&state, tenant, id).await?)
 }
 
 /// A customer's kept file, for the thread's player or picture (a document downloads).
@@ -176,10 +176,9 @@ async fn set_paused(
     state: &AppState,
     page: &Page,
     tenant: mujibak_core::domain::TenantId,
-    id: &str,
+    uuid: Uuid,
     paused: bool,
 ) -> Result<Response, WebError> {
-    let uuid: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !conversations::set_paused(&mut *state.db.acquire().await?, tenant, uuid, paused).await? {
         return Err(WebError::NotFound);
     }
@@ -192,18 +191,18 @@ async fn pause(
     State(state): State<AppState>,
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Response, WebError> {
-    set_paused(&state, &page, tenant, &id, true).await
+    set_paused(&state, &page, tenant, id, true).await
 }
 
 async fn resume(
     State(state): State<AppState>,
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Response, WebError> {
-    set_paused(&state, &page, tenant, &id, false).await
+    set_paused(&state, &page, tenant, id, false).await
 }
 
 #[derive(Deserialize)]
@@ -216,13 +215,12 @@ async fn reply(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    PathId(uuid): PathId<Uuid>,
     Form { data: f, refused }: Form<ReplyForm>,
 ) -> Result<Response, WebError> {
     let tenant = me.tenant_id;
-    let uuid: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !refused.is_empty() {
-        return refuse(&state, &page, tenant, &id, &refused).await;
+        return refuse(&state, &page, tenant, uuid, &refused).await;
     }
     // A reply that is exactly a saved shortcut ("/hours") sends the saved answer.
     let saved = match f.text.trim() {

@@ -4,7 +4,6 @@
 //! banner that links here is in the layout (`extract::Page`, `incidents::banners`).
 
 use axum::{
-    extract::Path,
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -16,9 +15,9 @@ use mujibak_core::{
 use serde::Serialize;
 
 use super::{
-    extract::{CurrentTenant, Page},
+    error::WebError,
+    extract::{CurrentTenant, Page, PathId},
     routes::Routes,
-    WebError,
 };
 
 pub fn routes() -> Routes {
@@ -36,9 +35,8 @@ struct NoticeView {
 async fn notice(
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
-    Path(raw): Path<String>,
+    PathId(id): PathId<IncidentId>,
 ) -> Result<Response, WebError> {
-    let id: IncidentId = raw.parse().map_err(|_| WebError::NotFound)?;
     let notice =
         db::notice(&mut *page.state.db.acquire().await?, tenant, id).await?.ok_or(WebError::NotFound)?;
     let description = match page.session.locale {

@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use super::WebError;
+use super::error::WebError;
 
 /// Whether `s` holds only characters a field of ours accepts.
 pub fn acceptable(s: &str) -> bool {

@@ -4,7 +4,7 @@
 //! on the page). Another business's invoice is 404.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
     routing::get,
@@ -16,9 +16,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    extract::{Owner, Page},
+    error::WebError,
+    extract::{Owner, Page, PathId},
     routes::Routes,
-    WebError,
 };
 use crate::state::AppState;
 
@@ -62,9 +62,9 @@ async fn invoice_page(
     State(state): State<AppState>,
     page: Page,
     Owner(user): Owner,
-    Path(invoice): Path<String>,
+    PathId(invoice): PathId<Uuid>,
 ) -> Result<Response, WebError> {
-    let Printed { invoice: doc, lines, credits } = printed(&state, user.tenant_id, &invoice).await?;
+    let Printed { invoice: doc, lines, credits } = printed(&state, user.tenant_id, invoice).await?;
     let view = InvoiceView {
         id: doc.invoice_id.to_string(),
         credit_note: doc.kind == "credit_note",
@@ -99,9 +99,9 @@ async fn invoice_page(
 async fn invoice_pdf(
     State(state): State<AppState>,
     Owner(user): Owner,
-    Path(invoice): Path<String>,
+    PathId(invoice): PathId<Uuid>,
 ) -> Result<Response, WebError> {
-    let doc = printed(&state, user.tenant_id, &invoice).await?;
+    let doc = printed(&state, user.tenant_id, invoice).await?;
     let name = format!("{}.pdf", doc.invoice.number);
     let bytes = tokio::task::spawn_blocking(move || billing::pdf::render(&doc))
         .await
@@ -122,9 +122,8 @@ async fn invoice_pdf(
 async fn printed(
     state: &AppState,
     tenant: mujibak_core::domain::TenantId,
-    invoice: &str,
+    id: Uuid,
 ) -> Result<Printed, WebError> {
-    let id: Uuid = invoice.parse().map_err(|_| WebError::NotFound)?;
     billing::printed(&state.db, tenant, id).await?.ok_or(WebError::NotFound)
 }
 

@@ -9,9 +9,9 @@
 use std::time::Duration;
 
 use mujibak_core::db::rate_limits;
+use sqlx::PgPool;
 
-use super::WebError;
-use crate::state::AppState;
+use super::error::WebError;
 
 /// One limit: at most `max` requests per `window` for each key.
 #[derive(Debug, Clone, Copy)]
@@ -62,14 +62,14 @@ impl Limit {
     }
 
     /// Counts this request for `key`; past the limit, 429 with `Retry-After`.
-    pub async fn check(&self, state: &AppState, key: &str) -> Result<(), WebError> {
-        self.count(state, key).await.map(|_| ())
+    pub async fn check(&self, db: &(impl AsRef<PgPool> + ?Sized), key: &str) -> Result<(), WebError> {
+        self.count(db, key).await.map(|_| ())
     }
 
     /// Counts this request for `key` and returns its count in the window; past the limit,
     /// 429 with `Retry-After`.
-    pub async fn count(&self, state: &AppState, key: &str) -> Result<i32, WebError> {
-        let window = rate_limits::hit(&state.db, &self.bucket(key), self.window).await?;
+    pub async fn count(&self, db: &(impl AsRef<PgPool> + ?Sized), key: &str) -> Result<i32, WebError> {
+        let window = rate_limits::hit(db.as_ref(), &self.bucket(key), self.window).await?;
         if window.hits <= self.max {
             return Ok(window.hits);
         }
@@ -79,14 +79,14 @@ impl Limit {
     }
 
     /// Counts one event for `key` without refusing anything (a failure, say).
-    pub async fn record(&self, state: &AppState, key: &str) -> Result<(), WebError> {
-        rate_limits::hit(&state.db, &self.bucket(key), self.window).await?;
+    pub async fn record(&self, db: &(impl AsRef<PgPool> + ?Sized), key: &str) -> Result<(), WebError> {
+        rate_limits::hit(db.as_ref(), &self.bucket(key), self.window).await?;
         Ok(())
     }
 
     /// Whether `key` has reached the limit, without counting.
-    pub async fn over(&self, state: &AppState, key: &str) -> Result<bool, WebError> {
-        Ok(rate_limits::peek(&state.db, &self.bucket(key), self.window).await? >= self.max)
+    pub async fn over(&self, db: &(impl AsRef<PgPool> + ?Sized), key: &str) -> Result<bool, WebError> {
+        Ok(rate_limits::peek(db.as_ref(), &self.bucket(key), self.window).await? >= self.max)
     }
 
     /// Counts this request for `key`; `false` past the limit (for limits answered silently).
@@ -95,8 +95,8 @@ impl Limit {
     }
 
     /// Forgets `key`'s count.
-    pub async fn clear(&self, state: &AppState, key: &str) -> Result<(), WebError> {
-        rate_limits::clear(&state.db, &self.bucket(key)).await?;
+    pub async fn clear(&self, db: &(impl AsRef<PgPool> + ?Sized), key: &str) -> Result<(), WebError> {
+        rate_limits::clear(db.as_ref(), &self.bucket(key)).await?;
         Ok(())
     }
 }

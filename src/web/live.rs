@@ -1,7 +1,8 @@
 //! The live inbox. Each web process holds one LISTEN connection (a pool of its own, so it
 //! never takes a request's connection) on the `inbox` channel, where the database's
 //! triggers announce "<tenant> <conversation>[ handoff]" for every change an inbox shows.
-//! Each signed-in inbox page keeps a Server-Sent Events stream (`/inbox/events`) that
+//! Each signed-in inbox page keeps a Server-Sent Events stream (`/inbox/events`, served by
+//! `inbox_events`) that
 //! gets the changes of its own business only: `change` or `handoff` with the
 //! conversation's id, and `resync` when this process may have missed some (its LISTEN
 //! connection was lost, or the page fell behind). Since every process listens to the
@@ -19,21 +20,10 @@
 
 use std::{
     collections::HashSet,
-    convert::Infallible,
     sync::{Arc, OnceLock},
     time::Duration,
 };
 
-use axum::{
-    extract::State,
-    http::{header, HeaderValue, StatusCode},
-    response::{
-        sse::{Event, KeepAlive, Sse},
-        IntoResponse, Response,
-    },
-    Extension,
-};
-use futures::stream;
 use mujibak_core::{db::sessions, domain::TenantId};
 use sqlx::{
     postgres::{PgListener, PgPoolOptions},
@@ -42,21 +32,14 @@ use sqlx::{
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
-use super::{
-    capacity::Slot,
-    extract::CurrentUser,
-    session::SessionCtx,
-    streams::{Owner, Refused, Streams},
-    WebError,
-};
-use crate::state::AppState;
+use super::streams::Streams;
 
 const CHANNEL: &str = "inbox";
 /// How long a browser waits before reconnecting a stream that ended.
 pub const RETRY: Duration = Duration::from_secs(2);
 /// A comment line this often keeps proxies (Heroku's router closes idle connections after
 /// 55 s) from closing an open page's stream.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
+pub(super) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How often the hub asks whether its streams' sessions may still use the app.
 pub const ACCESS_CHECK: Duration = Duration::from_secs(5);
 
@@ -74,7 +57,7 @@ pub enum Signal {
 pub struct Live {
     pool: PgPool,
     tx: broadcast::Sender<Signal>,
-    closed: Arc<watch::Sender<bool>>,
+    pub(super) closed: Arc<watch::Sender<bool>>,
     started: Arc<OnceLock<()>>,
     /// The open streams.
     pub streams: Streams,
@@ -102,7 +85,7 @@ impl Live {
         self.closed.send_replace(true);
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Signal> {
+    pub(super) fn subscribe(&self) -> broadcast::Receiver<Signal> {
         let rx = self.tx.subscribe();
         self.started.get_or_init(|| {
             let pool = PgPoolOptions::new()
@@ -196,57 +179,6 @@ async fn listen(pool: PgPool, tx: broadcast::Sender<Signal>, mut closed: watch::
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-}
-
-/// `GET /inbox/events`: the signed-in business's changes, as Server-Sent Events; starts
-/// with `ready`. Refused with 429 when the business has its streams open, 503 when the
-/// process's budget is spent (the page then refreshes itself without them).
-pub async fn events(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Extension(session): Extension<SessionCtx>,
-    slot: Option<Extension<Slot>>,
-) -> Result<Response, WebError> {
-    let owner = Owner { session: session.hash.clone(), user: user.user_id, tenant: user.tenant_id };
-    let ticket = match state.live.streams.open(owner) {
-        Ok(ticket) => ticket,
-        Err(Refused::TenantFull) => return Err(WebError::RateLimited(RETRY.as_secs() * 30)),
-        Err(Refused::Busy) => {
-            tracing::warn!("live inbox: the process's stream budget is spent; refusing a stream");
-            return Err(WebError::Plain(StatusCode::SERVICE_UNAVAILABLE));
-        }
-    };
-    if let Some(Extension(slot)) = slot {
-        slot.release();
-    }
-    let tenant = user.tenant_id;
-    let rx = state.live.subscribe();
-    let closed = state.live.closed.subscribe();
-    let ready = Event::default().event("ready").retry(RETRY).data("-");
-    let changes = stream::unfold((rx, closed, ticket), move |(mut rx, mut closed, mut ticket)| async move {
-        loop {
-            let event = tokio::select! {
-                _ = closed.wait_for(|c| *c) => return None,
-                _ = &mut ticket.ended => return None,
-                got = rx.recv() => match got {
-                    Ok(Signal::Changed { tenant: t, conversation, handoff }) if t == tenant => {
-                        Event::default().event(if handoff { "handoff" } else { "change" }).data(conversation.to_string())
-                    }
-                    Ok(Signal::Changed { .. }) => continue,
-                    Ok(Signal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        Event::default().event("resync").data("-")
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-            };
-            return Some((Ok::<_, Infallible>(event), (rx, closed, ticket)));
-        }
-    });
-    let stream = futures::StreamExt::chain(stream::once(async { Ok(ready) }), changes);
-    let mut response = Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response();
-    // The connection left the request-serving count: it ends with the stream.
-    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-    Ok(response)
 }
 
 #[cfg(test)]

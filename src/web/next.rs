@@ -6,7 +6,7 @@
 //! WHATWG parser browsers use, and hand back its serialisation (percent-encoded, so the
 //! `Location` header is always valid).
 
-use super::WebError;
+use super::error::WebError;
 
 /// Where to go when no `next` is given.
 pub const DEFAULT: &str = "/dashboard";

@@ -14,13 +14,13 @@ use mujibak_core::{
 use serde::{Deserialize, Serialize};
 
 use super::{
+    error::WebError,
     extract::{CurrentUser, Page},
     input::Form,
     next::safe_next,
     routes::Routes,
     session::{append_cookie, lang_cookie},
     views::Views,
-    WebError,
 };
 use crate::state::AppState;
 

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::{extract::ClientIp, limits::MOYASAR_CALLBACKS, routes::Routes, WebError};
+use super::{error::WebError, extract::ClientIp, limits::MOYASAR_CALLBACKS, routes::Routes};
 use crate::state::AppState;
 
 /// Moyasar's events and invoice callbacks are a few KiB.

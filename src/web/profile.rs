@@ -19,13 +19,13 @@ use serde::Deserialize;
 
 use super::{
     auth::name_error,
+    error::WebError,
     extract::{CurrentUser, Page},
     forms::FormView,
     input::Form,
     limits::{EMAIL_CHANGES, PASSWORD_CHECKS},
     routes::Routes,
     session::set_flash,
-    WebError,
 };
 use crate::{mail, state::AppState};
 

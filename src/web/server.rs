@@ -144,7 +144,7 @@ pub async fn serve(
 /// (`web::live`) end at once then, so they do not hold up the drain.
 pub async fn serve_app(
     listener: TcpListener,
-    state: crate::AppState,
+    state: crate::state::AppState,
     limits: ServeLimits,
     stop: impl Future<Output = ()>,
 ) -> std::io::Result<()> {

@@ -26,8 +26,8 @@ use mujibak_core::{
 
 use super::{
     csrf::{self, Refused},
-    error::{page_key, render_error_page, ErrorPage},
-    WebError,
+    error::{page_key, ErrorPage, WebError},
+    extract::render_error_page,
 };
 use crate::state::AppState;
 

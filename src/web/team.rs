@@ -19,13 +19,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     auth::name_error,
-    extract::{Owner, Page},
+    error::WebError,
+    extract::{Owner, Page, PathId},
     forms::FormView,
     input::Form,
     limits::INVITATIONS,
     routes::Routes,
     session::{set_flash, start_session},
-    WebError,
 };
 use crate::{mail, state::AppState};
 
@@ -154,9 +154,8 @@ async fn confirm_remove(
     State(state): State<AppState>,
     page: Page,
     Owner(owner): Owner,
-    Path(user_id): Path<String>,
+    PathId(user_id): PathId<UserId>,
 ) -> Result<Response, WebError> {
-    let user_id: UserId = user_id.parse().map_err(|_| WebError::NotFound)?;
     let member = users::get(&mut *state.db.acquire().await?, owner.tenant_id, user_id)
         .await?
         .filter(|u| u.role != Role::Owner)
@@ -193,9 +192,8 @@ async fn remove(
     State(state): State<AppState>,
     page: Page,
     Owner(owner): Owner,
-    Path(user_id): Path<String>,
+    PathId(user_id): PathId<UserId>,
 ) -> Result<Response, WebError> {
-    let user_id: UserId = user_id.parse().map_err(|_| WebError::NotFound)?;
     if !users::remove_agent(&mut *state.db.acquire().await?, owner.tenant_id, user_id).await? {
         return Err(WebError::NotFound);
     }

@@ -4,7 +4,7 @@
 //! is announced to the open pages (`web::live`) by the database's triggers.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     response::{IntoResponse, Redirect, Response},
     routing::post,
 };
@@ -16,12 +16,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
-    extract::{CurrentUser, Page},
+    error::WebError,
+    extract::{CurrentUser, Page, PathId},
     input::Form,
     routes::Routes,
     session::set_flash,
     thread_view::refuse,
-    WebError,
 };
 use crate::state::AppState;
 
@@ -42,12 +42,11 @@ async fn assign(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     Form { data: f, refused }: Form<AssignForm>,
 ) -> Result<Response, WebError> {
-    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !refused.is_empty() {
-        return refuse(&state, &page, me.tenant_id, &id.to_string(), &refused).await;
+        return refuse(&state, &page, me.tenant_id, id, &refused).await;
     }
     let to = match f.user.trim() {
         "" => None,
@@ -71,12 +70,11 @@ async fn add_note(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     Form { data: f, refused }: Form<NoteForm>,
 ) -> Result<Response, WebError> {
-    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !refused.is_empty() {
-        return refuse(&state, &page, me.tenant_id, &id.to_string(), &refused).await;
+        return refuse(&state, &page, me.tenant_id, id, &refused).await;
     }
     let text = f.note.trim();
     if text.is_empty() || text.chars().count() > 4000 {
@@ -100,12 +98,11 @@ async fn set_labels(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     Form { data: f, refused }: Form<LabelsForm>,
 ) -> Result<Response, WebError> {
-    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !refused.is_empty() {
-        return refuse(&state, &page, me.tenant_id, &id.to_string(), &refused).await;
+        return refuse(&state, &page, me.tenant_id, id, &refused).await;
     }
     let labels = match contact::parse_labels(&f.labels) {
         Ok(labels) => labels,

@@ -17,7 +17,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{extract::Page, WebError};
+use super::{error::WebError, extract::Page};
 use crate::state::AppState;
 
 /// The part of the thread page the live refresh re-renders (`inbox/_messages.html`).
@@ -93,14 +93,12 @@ struct Member {
 }
 
 /// The timeline part of `tenant`'s conversation `id`; marks it read.
-pub(super) async fn load_part(state: &AppState, tenant: TenantId, id: &str) -> Result<ThreadPart, WebError> {
-    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+pub(super) async fn load_part(state: &AppState, tenant: TenantId, id: Uuid) -> Result<ThreadPart, WebError> {
     part(&mut *state.db.acquire().await?, state, tenant, id).await
 }
 
 /// The whole thread page of `tenant`'s conversation `id`; marks it read.
-pub(super) async fn load(state: &AppState, tenant: TenantId, id: &str) -> Result<ThreadView, WebError> {
-    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
+pub(super) async fn load(state: &AppState, tenant: TenantId, id: Uuid) -> Result<ThreadView, WebError> {
     let mut conn = state.db.acquire().await?;
     let part = part(&mut conn, state, tenant, id).await?;
     let team = users::list(&mut conn, tenant)
@@ -172,7 +170,7 @@ pub(super) async fn refuse(
     state: &AppState,
     page: &Page,
     tenant: TenantId,
-    id: &str,
+    id: Uuid,
     refused: &[String],
 ) -> Result<Response, WebError> {
     let view = load(state, tenant, id).await?;

@@ -44,7 +44,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::{routes::Routes, webhook_body, WebError};
+use super::{error::WebError, routes::Routes, webhook_body};
 use crate::state::AppState;
 
 pub fn routes() -> Routes {

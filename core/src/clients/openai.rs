@@ -23,17 +23,11 @@ use secrecy::ExposeSecret;
 
 mod media;
 
+pub use crate::domain::reply::Turn;
 use crate::{
     config::{AiConfig, TokenField},
     metrics::{self, CallOutcome, Provider},
 };
-
-/// One earlier turn of the conversation.
-#[derive(Debug, Clone)]
-pub struct Turn {
-    pub from_customer: bool,
-    pub text: String,
-}
 
 /// Why no reply came back.
 #[derive(Debug, thiserror::Error)]

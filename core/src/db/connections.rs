@@ -28,6 +28,13 @@ pub struct Connection {
     pub webhook_verified_at: Option<DateTime<Utc>>,
 }
 
+impl Connection {
+    /// Whether the pipeline may use it: `active`, and not unlinked from its number.
+    pub fn is_active(&self) -> bool {
+        self.status == "active" && self.unlinked_at.is_none()
+    }
+}
+
 /// A connection to insert.
 pub struct NewConnection<'a> {
     pub connection_id: Uuid,

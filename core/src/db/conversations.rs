@@ -58,11 +58,7 @@ pub async fn get(
     tenant_id: TenantId,
     id: Uuid,
 ) -> Result<Option<Conversation>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where c.tenant_id = $1 and c.conversation_id = $2")))
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    select_one(conn, tenant_id, id, "").await
 }
 
 /// Same, locking the row until the transaction ends (the reply job's "latest wins").
@@ -71,8 +67,17 @@ pub async fn lock(
     tenant_id: TenantId,
     id: Uuid,
 ) -> Result<Option<Conversation>, sqlx::Error> {
+    select_one(conn, tenant_id, id, " for update of c").await
+}
+
+async fn select_one(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: Uuid,
+    locking: &'static str,
+) -> Result<Option<Conversation>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} where c.tenant_id = $1 and c.conversation_id = $2 for update of c"
+        "{SELECT} where c.tenant_id = $1 and c.conversation_id = $2{locking}"
     )))
     .bind(tenant_id)
     .bind(id)

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+pub use crate::domain::knowledge::Passage;
 use crate::domain::{knowledge::Terms, TenantId};
 
 /// An entry as the knowledge page lists it.
@@ -20,15 +21,6 @@ pub struct Entry {
     pub body: String,
     pub passages: i64,
     pub created_at: DateTime<Utc>,
-}
-
-/// A passage a search found.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
-pub struct Passage {
-    pub body: String,
-    /// The entry it belongs to (`None`: the bot page's knowledge text).
-    pub title: Option<String>,
-    pub rank: f32,
 }
 
 /// `tenant`'s entries, FAQ first, oldest first.

@@ -5,8 +5,6 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::ops::{tokens::Staff, Scope};
-
 /// A token as stored (never the token itself).
 #[derive(Debug, Clone, FromRow)]
 pub struct TokenRow {
@@ -17,13 +15,6 @@ pub struct TokenRow {
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl TokenRow {
-    pub fn into_staff(self) -> Staff {
-        let scopes = self.scopes.iter().filter_map(|s| s.parse::<Scope>().ok()).collect();
-        Staff { token_id: self.token_id, name: self.name, scopes, expires_at: self.expires_at }
-    }
 }
 
 const COLUMNS: &str = "token_id, name, scopes, created_at, expires_at, revoked_at, last_used_at";

@@ -7,8 +7,8 @@
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Asia::Riyadh;
 
+use super::bot::{BotSettings, Hours};
 use super::digits::ascii_digits;
-use crate::db::bot_settings::{BotSettings, Hours};
 
 /// Why a day's hours were refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,15 @@
 //! stemmed by the `arabic` configuration, the others by `english`), common Arabic
 //! function words left out (the `arabic` configuration has no stop words).
 
+/// A passage a search found.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Passage {
+    pub body: String,
+    /// The entry it belongs to (`None`: the bot page's knowledge text).
+    pub title: Option<String>,
+    pub rank: f32,
+}
+
 /// Passages put in the prompt, at most, and their total size.
 pub const MAX_PASSAGES: i64 = 6;
 pub const MAX_PASSAGE_CHARS: usize = 4_000;

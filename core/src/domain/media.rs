@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::db::messages::Message;
+use super::message::Message;
 
 /// Message kinds that carry a file.
 pub const KINDS: [&str; 5] = ["audio", "image", "video", "document", "sticker"];

@@ -1,5 +1,6 @@
 //! Pure domain types and rules: parsed once at the edge ("parse, don't validate"), no I/O.
 
+pub mod bot;
 pub mod contact;
 pub mod digits;
 pub mod email;
@@ -11,6 +12,7 @@ pub mod ids;
 pub mod knowledge;
 pub mod locale;
 pub mod media;
+pub mod message;
 pub mod name;
 pub mod password;
 pub mod reply;

@@ -7,11 +7,18 @@ use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use chrono_tz::Asia::Riyadh;
 use serde_json::Value;
 
-use crate::{
-    clients::openai::Turn,
-    db::{bot_settings::BotSettings, knowledge::Passage, messages::Message},
-    domain::knowledge::MAX_PASSAGE_CHARS,
+use super::{
+    bot::BotSettings,
+    knowledge::{Passage, MAX_PASSAGE_CHARS},
+    message::Message,
 };
+
+/// One earlier turn of the conversation.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub from_customer: bool,
+    pub text: String,
+}
 
 /// Turns of history the model sees, and their total size.
 pub const MAX_TURNS: usize = 20;

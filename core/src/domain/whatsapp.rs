@@ -8,7 +8,7 @@
 //! fields of [`fields::FIELDS`] are recorded; webhook-level errors and unknown fields are
 //! recorded for staff. NUL characters (which Postgres refuses) are stripped; Meta's
 //! timestamps are clamped before use. `parse` reads deliveries, `content` says what a
-//! message holds, `fields` lists every field and message type the README's table shows.
+//! message holds, `fields` lists every field and message type the table in docs/whatsapp.md shows.
 
 mod account;
 mod content;

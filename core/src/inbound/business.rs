@@ -9,8 +9,7 @@ use uuid::Uuid;
 
 use super::{changes, customer, Effects, Side};
 use crate::{
-    db::{connections, contacts, conversations, echoes},
-    delivery,
+    db::{connections, contacts, conversations, messages},
     domain::{
         whatsapp::{
             account_effect, content, event_time, fields::stored_kind, AccountEffect, AccountUpdate,
@@ -19,19 +18,6 @@ use crate::{
         TenantId,
     },
 };
-
-/// Stores an echo (unless its wamid is known) and applies the statuses parked for it.
-pub(super) async fn store_echo(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    echo: &echoes::NewEcho<'_>,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    let id = echoes::insert_echo(conn, tenant, echo).await?;
-    if id.is_some() {
-        delivery::apply_parked(conn, tenant, echo.wamid).await?;
-    }
-    Ok(id)
-}
 
 /// A message the business sent from the WhatsApp Business app, or its edit or deletion.
 pub async fn echo(
@@ -49,15 +35,18 @@ pub async fn echo(
         "revoke" => changes::revoke(conn, tenant, party, m, Side::Business).await?,
         kind => {
             let (body, details, _) = content(m);
-            let echo = echoes::NewEcho {
+            let echo = messages::Arrived {
                 conversation_id: party.conversation_id,
                 wamid: &m.wamid,
                 kind: stored_kind(kind),
                 body: body.as_deref(),
                 details: details.as_ref(),
                 at: event_time(m.timestamp, chrono::Utc::now()),
+                error: None,
+                edited: false,
+                deleted: false,
             };
-            if store_echo(conn, tenant, &echo).await?.is_some() {
+            if changes::store_echo(conn, tenant, &echo).await?.is_some() {
                 conversations::answered(conn, tenant, party.conversation_id).await?;
             }
             Effects::default()

@@ -7,13 +7,15 @@
 
 use serde_json::Value;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
 use super::{
     customer::{store, Stored},
     Effects, Party, Side,
 };
 use crate::{
-    db::{echoes, inbound_events, messages},
+    db::{inbound_events, messages},
+    delivery,
     domain::{
         whatsapp::{content_of, event_time, fields::stored_kind, wants_reply, InboundMessage},
         TenantId,
@@ -22,6 +24,19 @@ use crate::{
 
 fn target(m: &InboundMessage, kind: &str) -> Option<String> {
     m.raw.pointer(&format!("/{kind}/original_message_id")).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Stores an echo (unless its wamid is known) and applies the statuses parked for it.
+pub(super) async fn store_echo(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    echo: &messages::Arrived<'_>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let id = messages::insert_echo(conn, tenant, echo).await?;
+    if id.is_some() {
+        delivery::apply_parked(conn, tenant, echo.wamid).await?;
+    }
+    Ok(id)
 }
 
 /// An edit: the message it names takes the new content.
@@ -43,36 +58,18 @@ pub(super) async fn edit(
     if messages::wamid_known(conn, tenant, &original).await? {
         return Ok(Effects::note("edit of a deleted message: it stays deleted"));
     }
-    // The edit came first: the message is stored as edited.
-    match side {
-        Side::Customer => {
-            let stored = Stored {
-                wamid: &original,
-                kind: &kind,
-                wants_reply: wants_reply(&kind, &new),
-                body,
-                details,
-                error,
-                edited: true,
-                deleted: false,
-                from_customer: true,
-            };
-            Ok(store(conn, tenant, party, m.timestamp, &stored).await?.0)
-        }
-        Side::Business => {
-            let echo = echoes::NewEcho {
-                conversation_id: party.conversation_id,
-                wamid: &original,
-                kind: &kind,
-                body: body.as_deref(),
-                details: details.as_ref(),
-                at: event_time(m.timestamp, chrono::Utc::now()),
-            };
-            super::business::store_echo(conn, tenant, &echo).await?;
-            messages::edit(conn, tenant, dir, &original, body.as_deref(), details.as_ref()).await?;
-            Ok(Effects::default())
-        }
-    }
+    let first = Stored {
+        wamid: &original,
+        kind: &kind,
+        wants_reply: wants_reply(&kind, &new),
+        body,
+        details,
+        error,
+        edited: true,
+        deleted: false,
+        from_customer: true,
+    };
+    arrived_first(conn, tenant, party, m, side, &first).await
 }
 
 /// A deletion: the message it names loses its content, and so do the payloads we kept.
@@ -94,34 +91,56 @@ pub(super) async fn revoke(
     if messages::wamid_known(conn, tenant, &original).await? {
         return Ok(Effects::note("deletion of a message of the other side: not applied"));
     }
-    // The deletion came first: the message is kept as deleted, without content.
+    let first = Stored {
+        wamid: &original,
+        kind: "text",
+        body: None,
+        details: None,
+        error: None,
+        edited: false,
+        deleted: true,
+        wants_reply: false,
+        from_customer: true,
+    };
+    arrived_first(conn, tenant, party, m, side, &first).await?;
+    Ok(Effects::default())
+}
+
+/// The edit or deletion came before the message it names: that message is stored from it
+/// (edited, or deleted without content), so the original, when it comes, is recognised and
+/// not stored again. A customer's message is stored as one; the business's as an echo, then
+/// edited or emptied like a known one.
+async fn arrived_first(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    party: Party,
+    m: &InboundMessage,
+    side: Side,
+    first: &Stored<'_>,
+) -> Result<Effects, sqlx::Error> {
     match side {
-        Side::Customer => {
-            let stored = Stored {
-                wamid: &original,
-                kind: "text",
-                body: None,
-                details: None,
+        Side::Customer => Ok(store(conn, tenant, party, m.timestamp, first).await?.0),
+        Side::Business => {
+            let echo = messages::Arrived {
+                conversation_id: party.conversation_id,
+                wamid: first.wamid,
+                kind: first.kind,
+                body: first.body.as_deref(),
+                details: first.details.as_ref(),
+                at: event_time(m.timestamp, chrono::Utc::now()),
                 error: None,
                 edited: false,
-                deleted: true,
-                wants_reply: false,
-                from_customer: true,
+                deleted: false,
             };
-            store(conn, tenant, party, m.timestamp, &stored).await?;
-        }
-        Side::Business => {
-            let echo = echoes::NewEcho {
-                conversation_id: party.conversation_id,
-                wamid: &original,
-                kind: "text",
-                body: None,
-                details: None,
-                at: event_time(m.timestamp, chrono::Utc::now()),
-            };
-            super::business::store_echo(conn, tenant, &echo).await?;
-            messages::delete_content(conn, tenant, dir, &original).await?;
+            store_echo(conn, tenant, &echo).await?;
+            let dir = side.direction();
+            if first.deleted {
+                messages::delete_content(conn, tenant, dir, first.wamid).await?;
+            } else {
+                messages::edit(conn, tenant, dir, first.wamid, first.body.as_deref(), first.details.as_ref())
+                    .await?;
+            }
+            Ok(Effects::default())
         }
     }
-    Ok(Effects::default())
 }

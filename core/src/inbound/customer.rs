@@ -61,7 +61,7 @@ pub(super) async fn store(
     s: &Stored<'_>,
 ) -> Result<(Effects, Option<Uuid>), sqlx::Error> {
     let at = event_time(timestamp, chrono::Utc::now());
-    let new = messages::NewInbound {
+    let new = messages::Arrived {
         conversation_id: party.conversation_id,
         wamid: s.wamid,
         kind: s.kind,

@@ -15,7 +15,7 @@
 //! counts behind one uncontended lock (no allocation after a series' first event) is all
 //! that is needed; recording never touches the database.
 //!
-//! Series (README "Metrics" lists the same, and a test checks they agree):
+//! Series (docs/operations.md "Metrics" lists the same, and a test checks they agree):
 //!
 //! | name | type | labels |
 //! |---|---|---|

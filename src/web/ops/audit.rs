@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{given, show, tenant_filter, StaffCtx};
 use crate::{
     state::AppState,
-    web::{input::Query, routes::Routes, WebError},
+    web::{error::WebError, input::Query, routes::Routes},
 };
 
 const LIMIT: i64 = 100;

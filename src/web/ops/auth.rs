@@ -19,7 +19,7 @@ use mujibak_core::{
 
 use crate::{
     state::AppState,
-    web::{csrf, routes, session::cookie, WebError},
+    web::{csrf, error::WebError, routes, session::cookie},
 };
 
 /// The console session cookie (HttpOnly, SameSite=Strict).
@@ -86,7 +86,7 @@ async fn authorize(state: &AppState, mut req: Request) -> Result<Request, Respon
                 WebError::Unauthorized.into_response()
             });
         };
-        StaffCtx { staff: session.token.into_staff(), json, csrf: Some(session.csrf) }
+        StaffCtx { staff: Staff::from(session.token), json, csrf: Some(session.csrf) }
     };
     if !ctx.staff.may(scope) {
         return Err((StatusCode::FORBIDDEN, format!("this token lacks the {scope} scope")).into_response());

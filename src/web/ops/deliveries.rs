@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::{done, show, tenant_filter, StaffCtx};
 use crate::{
     state::AppState,
-    web::{input::Query, routes::Routes, WebError},
+    web::{error::WebError, input::Query, routes::Routes},
 };
 
 const LIMIT: i64 = 100;

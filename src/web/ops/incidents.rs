@@ -6,7 +6,7 @@
 //! in one transaction; running it again queues only users never notified).
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     response::{IntoResponse, Json, Redirect, Response},
     routing::{get, post},
 };
@@ -23,7 +23,7 @@ use serde_json::json;
 use super::{show, StaffCtx};
 use crate::{
     state::AppState,
-    web::{input::Form, routes::Routes, WebError},
+    web::{error::WebError, extract::PathId, input::Form, routes::Routes},
 };
 
 const LIMIT: i64 = 100;
@@ -106,16 +106,11 @@ async fn create(
     })
 }
 
-fn incident_id(raw: &str) -> Result<IncidentId, WebError> {
-    raw.parse().map_err(|_| WebError::NotFound)
-}
-
 async fn detail(
     State(state): State<AppState>,
     ctx: StaffCtx,
-    Path(raw): Path<String>,
+    PathId(id): PathId<IncidentId>,
 ) -> Result<Response, WebError> {
-    let id = incident_id(&raw)?;
     let overview = incidents::overview(&mut *state.db.acquire().await?, id).await?;
     show(&state, &ctx, "ops/incident.html", &overview)
 }
@@ -123,9 +118,8 @@ async fn detail(
 async fn notify(
     State(state): State<AppState>,
     ctx: StaffCtx,
-    Path(raw): Path<String>,
+    PathId(id): PathId<IncidentId>,
 ) -> Result<Response, WebError> {
-    let id = incident_id(&raw)?;
     let mut tx = state.db.begin().await?;
     let queued = notify_breach::fan_out(&mut tx, &ctx.staff, id).await?;
     tx.commit().await?;

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::{done, given, show, tenant_filter, StaffCtx};
 use crate::{
     state::AppState,
-    web::{input::Query, routes::Routes, WebError},
+    web::{error::WebError, input::Query, routes::Routes},
 };
 
 /// Rows the list shows.

@@ -1,5 +1,5 @@
 //! The ops console: Mujibak's own staff watch the queues, act on jobs, look up tenants and
-//! read the audit log; Prometheus scrapes `/metrics` (`web::metrics`) through the same gate. Every page is also the JSON API: the same URL called with a staff
+//! read the audit log; Prometheus scrapes `/metrics` (`ops::metrics`) through the same gate. Every page is also the JSON API: the same URL called with a staff
 //! token as `Authorization: Bearer` (or with `Accept: application/json` from a console
 //! session) answers JSON. `auth` decides who may call what; handlers extract, call core,
 //! and answer through [`show`] / [`done`]. English only: the console is for Mujibak's staff.
@@ -9,6 +9,7 @@ pub mod auth;
 mod deliveries;
 mod incidents;
 mod jobs;
+mod metrics;
 mod queues;
 mod signin;
 mod tenant_actions;
@@ -24,7 +25,7 @@ use serde::Serialize;
 
 pub use auth::StaffCtx;
 
-use super::{routes::Routes, WebError};
+use super::{error::WebError, routes::Routes};
 use crate::state::AppState;
 
 /// Every ops route: sign-in open, the rest behind [`auth::middleware`].
@@ -38,7 +39,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(tenant_actions::routes())
         .merge(incidents::routes())
         .merge(audit::routes())
-        .merge(super::metrics::routes())
+        .merge(metrics::routes())
         .map(|r| r.route_layer(middleware::from_fn_with_state(state.clone(), auth::middleware)));
     signin::routes().route("/static/ops.js", get(queues::script)).merge(guarded)
 }

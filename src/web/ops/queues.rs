@@ -10,7 +10,7 @@ use mujibak_jobs::worker::QUEUES;
 use super::{show, StaffCtx};
 use crate::{
     state::AppState,
-    web::{routes::Routes, views::Views, WebError},
+    web::{error::WebError, routes::Routes, views::Views},
 };
 
 pub fn routes() -> Routes {

@@ -25,11 +25,11 @@ use super::auth::COOKIE;
 use crate::{
     state::AppState,
     web::{
+        error::WebError,
         input::{Form, Query},
         next::our_path,
         routes::Routes,
         session::{append_cookie, cookie},
-        WebError,
     },
 };
 

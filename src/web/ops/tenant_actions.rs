@@ -4,11 +4,7 @@
 //! asked for by email (`deletion::request_by_staff`, then the same confirmation email and
 //! scheduled purge as the owner's own request). Each is audited in its own transaction.
 
-use axum::{
-    extract::{Path, State},
-    response::Response,
-    routing::post,
-};
+use axum::{extract::State, response::Response, routing::post};
 use mujibak_core::{accounts, deletion, domain::TenantId};
 use serde::Deserialize;
 use sqlx::{Postgres, Transaction};
@@ -16,7 +12,7 @@ use sqlx::{Postgres, Transaction};
 use super::{done, tenants::stated_reason, StaffCtx};
 use crate::{
     state::AppState,
-    web::{account, input::Form, routes::Routes, WebError},
+    web::{account, error::WebError, extract::PathId, input::Form, routes::Routes},
 };
 
 pub fn routes() -> Routes {
@@ -40,11 +36,10 @@ fn required_reason(form: Form<ReasonForm>) -> Result<String, WebError> {
 }
 
 /// The tenant of the path (it must exist) and a transaction to act on it in.
-async fn begin(state: &AppState, raw: &str) -> Result<(TenantId, Transaction<'static, Postgres>), WebError> {
-    let id = super::tenants::tenant_id(raw)?;
+async fn begin(state: &AppState, id: TenantId) -> Result<Transaction<'static, Postgres>, WebError> {
     let mut tx = state.db.begin().await?;
     super::tenants::existing(&mut tx, id).await?;
-    Ok((id, tx))
+    Ok(tx)
 }
 
 /// Commits the action and answers it (back to the tenant's page).
@@ -60,11 +55,11 @@ async fn finish(
 async fn suspend(
     State(state): State<AppState>,
     ctx: StaffCtx,
-    Path(raw): Path<String>,
+    PathId(id): PathId<TenantId>,
     form: Form<ReasonForm>,
 ) -> Result<Response, WebError> {
     let reason = required_reason(form)?;
-    let (id, mut tx) = begin(&state, &raw).await?;
+    let mut tx = begin(&state, id).await?;
     if !accounts::suspend(&mut tx, id, &ctx.staff.actor(), &reason).await? {
         return Err(WebError::Conflict("the tenant is already suspended".into()));
     }
@@ -74,9 +69,9 @@ async fn suspend(
 async fn unsuspend(
     State(state): State<AppState>,
     ctx: StaffCtx,
-    Path(raw): Path<String>,
+    PathId(id): PathId<TenantId>,
 ) -> Result<Response, WebError> {
-    let (id, mut tx) = begin(&state, &raw).await?;
+    let mut tx = begin(&state, id).await?;
     if !accounts::unsuspend(&mut tx, id, &ctx.staff.actor()).await? {
         return Err(WebError::Conflict("the tenant is not suspended".into()));
     }
@@ -86,11 +81,11 @@ async fn unsuspend(
 async fn delete(
     State(state): State<AppState>,
     ctx: StaffCtx,
-    Path(raw): Path<String>,
+    PathId(id): PathId<TenantId>,
     form: Form<ReasonForm>,
 ) -> Result<Response, WebError> {
     let reason = required_reason(form)?;
-    let (id, mut tx) = begin(&state, &raw).await?;
+    let mut tx = begin(&state, id).await?;
     let grace = state.config.privacy.deletion_grace;
     let request = match deletion::request_by_staff(&mut tx, id, &ctx.staff.actor(), &reason, grace).await {
         Ok(request) => request,

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::{show, StaffCtx};
 use crate::{
     state::AppState,
-    web::{input::Query, routes::Routes, WebError},
+    web::{error::WebError, extract::PathId, input::Query, routes::Routes},
 };
 
 pub fn routes() -> Routes {
@@ -122,9 +122,8 @@ async fn billing_facts(state: &AppState, id: TenantId) -> Result<BillingFacts, W
 async fn detail(
     State(state): State<AppState>,
     ctx: StaffCtx,
-    Path(raw): Path<String>,
+    PathId(id): PathId<TenantId>,
 ) -> Result<Response, WebError> {
-    let id = tenant_id(&raw)?;
     let mut conn = state.db.acquire().await?;
     let tenant = existing(&mut conn, id).await?;
     let gate = accounts::status(&mut conn, id).await?;
@@ -172,12 +171,11 @@ struct SupportView<T: Serialize> {
 async fn support_view<T: Serialize>(
     state: &AppState,
     ctx: &StaffCtx,
-    raw: &str,
+    id: TenantId,
     conversation: Option<Uuid>,
     why: Reason,
     load: impl AsyncFnOnce(&mut sqlx::PgConnection, TenantId) -> Result<Option<T>, sqlx::Error>,
 ) -> Result<Response, WebError> {
-    let id = tenant_id(raw)?;
     let mut conn = state.db.acquire().await?;
     let tenant = existing(&mut conn, id).await?;
     let Some(reason) = stated_reason(why.reason)? else {
@@ -197,10 +195,10 @@ async fn support_view<T: Serialize>(
 async fn conversation_list(
     State(state): State<AppState>,
     ctx: StaffCtx,
-    Path(raw): Path<String>,
+    PathId(id): PathId<TenantId>,
     Query(why): Query<Reason>,
 ) -> Result<Response, WebError> {
-    support_view(&state, &ctx, &raw, None, why, async |conn, id| {
+    support_view(&state, &ctx, id, None, why, async |conn, id| {
         inbox::list(conn, id, inbox::InboxFilter::default(), None, 100)
             .await
             .map(|rows| Some(json!({ "conversations": rows })))
@@ -214,7 +212,7 @@ async fn conversation(
     Path((raw, conversation)): Path<(String, Uuid)>,
     Query(why): Query<Reason>,
 ) -> Result<Response, WebError> {
-    support_view(&state, &ctx, &raw, Some(conversation), why, async |conn, id| {
+    support_view(&state, &ctx, tenant_id(&raw)?, Some(conversation), why, async |conn, id| {
         let messages = messages::recent(conn, id, conversation, 200).await?;
         Ok((!messages.is_empty()).then(|| json!({ "messages": messages })))
     })

@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 use crate::{
     state::AppState,
     web::{
+        error::WebError,
         extract::{Owner, Page},
         input::Form,
         routes::Routes,
         session::set_flash,
-        WebError,
     },
 };
 

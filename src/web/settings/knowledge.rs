@@ -3,7 +3,7 @@
 //! which answers from them, is `try_bot`).
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -14,11 +14,11 @@ use uuid::Uuid;
 use crate::{
     state::AppState,
     web::{
-        extract::{Owner, Page},
+        error::WebError,
+        extract::{Owner, Page, PathId},
         input::Form,
         routes::Routes,
         session::set_flash,
-        WebError,
     },
 };
 
@@ -135,9 +135,8 @@ async fn delete(
     State(state): State<AppState>,
     page: Page,
     Owner(owner): Owner,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Response, WebError> {
-    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !knowledge::delete(&mut *state.db.acquire().await?, owner.tenant_id, id).await? {
         return Err(WebError::NotFound);
     }

@@ -4,7 +4,7 @@
 //! A business keeps at most `quick_replies::MAX` (one more is refused, saying so).
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -15,11 +15,11 @@ use uuid::Uuid;
 use crate::{
     state::AppState,
     web::{
-        extract::{Owner, Page},
+        error::WebError,
+        extract::{Owner, Page, PathId},
         input::Form,
         routes::Routes,
         session::set_flash,
-        WebError,
     },
 };
 
@@ -99,9 +99,8 @@ async fn delete(
     State(state): State<AppState>,
     page: Page,
     Owner(owner): Owner,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Response, WebError> {
-    let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     if !quick_replies::delete(&mut *state.db.acquire().await?, owner.tenant_id, id).await? {
         return Err(WebError::NotFound);
     }

@@ -22,11 +22,11 @@ use serde::{Deserialize, Serialize};
 use crate::{
     state::AppState,
     web::{
+        error::WebError,
         extract::{Owner, Page},
         input::Form,
         limits,
         routes::Routes,
-        WebError,
     },
 };
 

@@ -24,12 +24,12 @@ use view::view;
 use crate::{
     state::AppState,
     web::{
+        error::WebError,
         extract::{Owner, Page},
         forms::FormView,
         input::Form,
         routes::Routes,
         session::set_flash,
-        WebError,
     },
 };
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::{
     state::AppState,
-    web::{extract::Page, forms::FormView, WebError},
+    web::{error::WebError, extract::Page, forms::FormView},
 };
 
 #[derive(Serialize)]

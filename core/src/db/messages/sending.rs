@@ -5,7 +5,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::messages::{Message, SELECT};
+use super::{Message, SELECT};
 use crate::domain::TenantId;
 
 /// An outbound message, locked until the transaction ends (settling and reconciling a send

@@ -2,10 +2,8 @@
 //! ops:read (`mujibak staff-token create --scopes ops:read`; checked by the ops console's
 //! middleware, `ops::auth`). [`render`] sums every process's flushed counts (this
 //! process's flushed first) and adds the queue gauges read at scrape time. Series and
-//! labels: `mujibak_core::metrics` and README "Metrics".
+//! labels: `mujibak_core::metrics` and docs/operations.md "Metrics".
 
-use super::{ops::StaffCtx, routes::Routes, WebError};
-use crate::state::AppState;
 use axum::{
     extract::State,
     http::{header, HeaderValue},
@@ -18,6 +16,12 @@ use mujibak_core::{
     metrics::{expose, flush},
 };
 use mujibak_jobs::worker::QUEUES;
+
+use super::StaffCtx;
+use crate::{
+    state::AppState,
+    web::{error::WebError, routes::Routes},
+};
 
 pub fn routes() -> Routes {
     Routes::new().route("/metrics", get(metrics))

@@ -2,9 +2,13 @@
 //! (queued → sending → uncertain → sent → delivered → read; failed and skipped end it).
 //! `uncertain`: a send whose outcome is unknown (it may have reached Meta), until Meta's
 //! status settles it or it is sent once more (`resent_at`); `delivery_note` says which.
-//! The send lifecycle's own updates are in `outbound`. A message edited (by the customer,
+//! The send lifecycle's own updates are in `sending`. A message edited (by the customer,
 //! or by the business from the WhatsApp Business app) carries its new content and
-//! `edited_at`; a deleted one keeps its place in the thread and loses its content.
+//! `edited_at`; a deleted one keeps its place in the thread and loses its content. What
+//! the business sent from the WhatsApp Business app (an echo) is stored here too, as a
+//! human reply already sent, by the same insert as a customer's message.
+
+pub mod sending;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -13,47 +17,7 @@ use uuid::Uuid;
 
 use crate::domain::TenantId;
 
-/// A message row.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
-pub struct Message {
-    pub message_id: Uuid,
-    pub conversation_id: Uuid,
-    pub direction: String,
-    pub author: String,
-    pub wamid: Option<String>,
-    pub kind: String,
-    pub body: Option<String>,
-    pub details: Option<Json<Value>>,
-    pub status: String,
-    pub error: Option<String>,
-    pub reply_to: Option<Uuid>,
-    /// Meta's timestamp for an inbound message (whole seconds, as old as Meta's retries
-    /// make it); when we stored it for the others.
-    pub created_at: DateTime<Utc>,
-    /// When the message reached us, on our clock: what arrived after a reply is a new turn.
-    pub received_at: DateTime<Utc>,
-    pub resent_at: Option<DateTime<Utc>>,
-    /// How an interrupted send ended: confirmed_late | resent | unconfirmed | sent_twice.
-    pub delivery_note: Option<String>,
-    pub edited_at: Option<DateTime<Utc>>,
-    pub deleted_at: Option<DateTime<Utc>>,
-    /// `business_app` for a human reply sent from the WhatsApp Business app.
-    pub sent_from: Option<String>,
-    /// The team member who wrote a human reply here.
-    pub author_user_id: Option<Uuid>,
-    /// Their name (read by [`recent`] only; `None` once they left the team).
-    #[sqlx(default)]
-    pub author_name: Option<String>,
-    /// A media message's file (read by [`recent`] only): pending | ready | failed …
-    #[sqlx(default)]
-    pub media_status: Option<String>,
-    /// … what the AI understood of it (a transcript, a description) …
-    #[sqlx(default)]
-    pub media_text: Option<String>,
-    /// … and why it could not be kept or understood (`domain::media::Failure`).
-    #[sqlx(default)]
-    pub media_failure: Option<String>,
-}
+pub use crate::domain::message::Message;
 
 pub(crate) const SELECT: &str =
     "select message_id, conversation_id, direction, author, wamid, kind, body, details, status,
@@ -64,8 +28,9 @@ pub(crate) const SELECT: &str =
 /// Forward order of statuses (failed ends any of them).
 const ORDER: &str = "array['queued','sending','uncertain','sent','delivered','read','failed']";
 
-/// What a customer sent.
-pub struct NewInbound<'a> {
+/// A message Meta told us of: one a customer sent, or one the business sent from the
+/// WhatsApp Business app (an echo).
+pub struct Arrived<'a> {
     pub conversation_id: Uuid,
     pub wamid: &'a str,
     pub kind: &'a str,
@@ -80,22 +45,46 @@ pub struct NewInbound<'a> {
     pub deleted: bool,
 }
 
-/// Stores an inbound message unless its wamid is known; the new id or `None`.
+/// Stores a customer's message unless its wamid is known; the new id or `None`.
 pub async fn insert_inbound(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    m: &NewInbound<'_>,
+    m: &Arrived<'_>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    insert_arrived(conn, tenant_id, m, false).await
+}
+
+/// Stores an echo as a human reply already sent (from the business app, at `m.at`),
+/// unless its wamid is known; the new id or `None`.
+pub async fn insert_echo(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    m: &Arrived<'_>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    insert_arrived(conn, tenant_id, m, true).await
+}
+
+/// The one insert of a message that came through a webhook, once per wamid.
+async fn insert_arrived(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    m: &Arrived<'_>,
+    echo: bool,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
         "insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, details,
-           status, error, created_at, edited_at, deleted_at)
-         values ($1, $2, $3, 'in', 'customer', $4, $5, $6, $7, 'received', $8, $9,
-           case when $10 then now() end, case when $11 then now() end)
+           status, error, created_at, sent_at, status_at, sent_from, edited_at, deleted_at)
+         values ($1, $2, $3,
+           case when $4 then 'out' else 'in' end, case when $4 then 'human' else 'customer' end,
+           $5, $6, $7, $8, case when $4 then 'sent' else 'received' end, $9, $10,
+           case when $4 then $10 end, case when $4 then now() end, case when $4 then 'business_app' end,
+           case when $11 then now() end, case when $12 then now() end)
          on conflict (tenant_id, wamid) where wamid is not null do nothing returning message_id",
     )
     .bind(tenant_id)
     .bind(Uuid::new_v4())
     .bind(m.conversation_id)
+    .bind(echo)
     .bind(m.wamid)
     .bind(m.kind)
     .bind(m.body)
