@@ -1,7 +1,7 @@
 //! What a newcomer and an operator meet first: in `mujibak dev` the app accepts forms
 //! whether it is opened at `127.0.0.1` or at `localhost` (production accepts only
 //! `BASE_URL`); `app.json` and the `Procfile` ask Heroku for everything the processes need
-//! and fit its smallest plan; the README's deploy section names every step and variable,
+//! and fit its smallest plan; docs/deploy.md names every step and variable,
 //! and links only inside the repository.
 
 use mujibak_core::config::{required, Role};
@@ -97,22 +97,14 @@ fn the_procfile_pools_fit_a_worker_and_the_smallest_plan() {
     assert!(web + worker + 2 <= 20, "one web and one worker dyno fit essential-0's 20 connections");
 }
 
-/// The "## Deploy (Heroku)" section of the README.
-fn deploy_section(readme: &str) -> &str {
-    let start = readme.find("## Deploy (Heroku)").expect("a deploy section");
-    let rest = &readme[start + 3..];
-    &readme[start..start + 3 + rest.find("\n## ").unwrap_or(rest.len())]
-}
-
 #[test]
-fn the_readme_deploy_section_names_every_step_and_every_heroku_variable() {
-    let readme = include_str!("../../README.md");
-    let deploy = deploy_section(readme);
+fn the_deploy_document_names_every_step_and_every_heroku_variable() {
+    let deploy = include_str!("../../docs/deploy.md");
     let app = app_json();
     let mut names: Vec<&str> = app["env"].as_object().unwrap().keys().map(String::as_str).collect();
     names.push("DATABASE_URL");
     for name in names {
-        assert!(deploy.contains(name), "the deploy section does not name {name}");
+        assert!(deploy.contains(name), "docs/deploy.md does not name {name}");
     }
     for step in [
         "heroku create",
@@ -127,26 +119,79 @@ fn the_readme_deploy_section_names_every_step_and_every_heroku_variable() {
         "Connecting a real number",
         "app.json",
     ] {
-        assert!(deploy.contains(step), "the deploy section lacks the step {step:?}");
+        assert!(deploy.contains(step), "docs/deploy.md lacks the step {step:?}");
+    }
+}
+
+/// The project's markdown documents: the README, the changelog, the queue engine's README
+/// and everything under docs/.
+fn documents(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut all = vec![root.join("README.md"), root.join("CHANGELOG.md"), root.join("queue/README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            all.push(path);
+        }
+    }
+    all
+}
+
+#[test]
+fn no_link_in_the_documents_points_outside_the_repository() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().unwrap();
+    let docs = documents(&root);
+    assert!(docs.len() >= 10, "README, changelog, the engine's README and the docs/ pages");
+    for doc in docs {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        let name = doc.strip_prefix(&root).unwrap().display().to_string();
+        assert!(!text.contains("design.md"), "{name} cites a design document a clone does not have");
+        // Every relative markdown link, [text](target), resolves inside the repository.
+        for (n, _) in text.match_indices("](") {
+            let target: String = text[n + 2..].chars().take_while(|c| *c != ')').collect();
+            let target = target.split('#').next().unwrap_or("");
+            if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let path = doc.parent().unwrap().join(target);
+            assert!(path.exists(), "{name} links to {target}, which is not in the repository");
+            let real = path.canonicalize().unwrap();
+            assert!(real.starts_with(&root), "{name}: {target} leaves the repository");
+        }
     }
 }
 
 #[test]
-fn no_link_in_the_readme_points_outside_the_repository() {
-    let readme = include_str!("../../README.md");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    assert!(!readme.contains("../"), "the README names a path outside the repository");
-    assert!(!readme.contains("design.md"), "the README cites a design document a clone does not have");
-    // Every relative markdown link, [text](target), resolves inside the repository.
-    for (n, _) in readme.match_indices("](") {
-        let target: String = readme[n + 2..].chars().take_while(|c| *c != ')').collect();
-        let target = target.split('#').next().unwrap_or("");
-        if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
-            continue;
+fn every_file_a_document_names_is_in_the_repository() {
+    // A path in backticks (`core/src/db/messages/mod.rs::delete_content`) names a file the
+    // reader can open: from the repository's root, or from the document's own folder.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().unwrap();
+    let tops = ["core/", "jobs/", "queue/", "src/", "tests/", "scripts/", "migrations/", "templates/"];
+    for doc in documents(&root) {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        let name = doc.strip_prefix(&root).unwrap().display().to_string();
+        for quoted in text.split('`').skip(1).step_by(2) {
+            if !tops.iter().any(|t| quoted.starts_with(t)) || quoted.contains(char::is_whitespace) {
+                continue;
+            }
+            let path = quoted.split("::").next().unwrap().trim_end_matches([',', '.', ';', ':']);
+            let path = path.split(['(', '{', '*', '…']).next().unwrap();
+            let here = root.join(path).exists() || doc.parent().unwrap().join(path).exists();
+            assert!(here, "{name} names {path}, which is not in the repository");
         }
-        let path = root.join(target);
-        assert!(path.exists(), "the README links to {target}, which is not in the repository");
-        let real = path.canonicalize().unwrap();
-        assert!(real.starts_with(root.canonicalize().unwrap()), "{target} leaves the repository");
+    }
+}
+
+#[test]
+fn the_readme_is_short_with_contents_and_a_link_to_every_document() {
+    let readme = include_str!("../../README.md");
+    assert!(readme.len() <= 20 * 1024, "the README is {} bytes; the detail belongs in docs/", readme.len());
+    assert!(readme.contains("\n## Contents\n"), "the README has a table of contents");
+    for heading in ["## Quick start", "## Not built yet", "## Code map", "## Documents"] {
+        assert!(readme.contains(heading), "the README lacks {heading:?}");
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().unwrap();
+    for doc in documents(&root).iter().skip(1) {
+        let name = doc.strip_prefix(&root).unwrap().display().to_string();
+        assert!(readme.contains(&format!("]({name})")), "the README does not link to {name}");
     }
 }

@@ -2,8 +2,8 @@
 //! sign up, confirm the address from the sandbox's mail, connect a sandbox number, and
 //! watch customers' messages arrive in the open inbox without reloading; a customer asking
 //! for a person is flagged live; the owner replies and the customer gets it; in Arabic the
-//! page is right-to-left and fits a phone. Screenshots: `target/screenshots/` (the
-//! README's come from here).
+//! page is right-to-left and fits a phone. Screenshots: `target/screenshots/` (those in
+//! docs/screenshots come from here).
 
 use serde_json::json;
 use sqlx::PgPool;

@@ -1,6 +1,6 @@
 //! Everything else Meta sends is recorded, never silently dropped (issue 16, item 7): a
 //! marketing opt-out is kept on the contact; template, call and account notices are
-//! recorded; and the README's table of webhook fields is walked, so a field or message
+//! recorded; and the table of webhook fields in docs/whatsapp.md is walked, so a field or message
 //! type cannot be forgotten.
 //!
 //! Shapes: Meta's webhook reference for each field (`user_preferences`,
@@ -72,10 +72,10 @@ async fn template_updates_and_calls_are_recorded_not_ignored(pool: PgPool) {
     assert_eq!(p.count("select count(*) from inbound_events where kind = 'ignored'").await, 0);
 }
 
-/// The rows of the README's table of webhook fields: (field, message type or part).
+/// The rows of the table of webhook fields in docs/whatsapp.md: (field, message type or part).
 fn readme_rows() -> Vec<(String, Option<String>)> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme.find("| field | item |").expect("README has the table of webhook fields");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/whatsapp.md")).unwrap();
+    let start = readme.find("| field | item |").expect("docs/whatsapp.md has the table of webhook fields");
     readme[start..]
         .lines()
         .skip(2)
@@ -88,7 +88,7 @@ fn readme_rows() -> Vec<(String, Option<String>)> {
 }
 
 #[sqlx::test(migrations = false)]
-async fn every_field_in_the_readme_table_leaves_a_row_and_agrees_with_the_parser(pool: PgPool) {
+async fn every_field_in_the_documented_table_leaves_a_row_and_agrees_with_the_parser(pool: PgPool) {
     let rows = readme_rows();
     assert!(rows.len() > 20, "the table lists every field and message type ({})", rows.len());
     let listed: BTreeSet<String> =
@@ -99,7 +99,7 @@ async fn every_field_in_the_readme_table_leaves_a_row_and_agrees_with_the_parser
         .map(|(f, _)| f.to_string())
         .chain(MESSAGE_ITEMS.iter().map(|i| format!("messages.{i}")))
         .collect();
-    assert_eq!(listed, parser, "the README's table and the parser's lists must agree");
+    assert_eq!(listed, parser, "docs/whatsapp.md's table and the parser's lists must agree");
 
     let p = Pipeline::start(pool, "owner@coverage.sa", "PN1740").await;
     p.configure_bot(&[("enabled", "off")]).await;

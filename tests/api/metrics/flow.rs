@@ -13,10 +13,10 @@ const PHONE: &str = "966512345678";
 const WORDS: &str = "Do you have saffron buns today?";
 const QUEUES: [&str; 3] = ["handle_inbound", "generate_reply", "send_message"];
 
-/// The README's "Metrics" table: (name, type, label names).
+/// The "Metrics" table of docs/operations.md: (name, type, label names).
 fn documented() -> Vec<(String, String, Vec<String>)> {
-    let readme = include_str!("../../../README.md");
-    let section = readme.split("\n## Metrics\n").nth(1).expect("README has a Metrics section");
+    let doc = include_str!("../../../docs/operations.md");
+    let section = doc.split("\n## Metrics\n").nth(1).expect("docs/operations.md has a Metrics section");
     let section = section.split("\n## ").next().unwrap();
     section
         .lines()
@@ -75,7 +75,7 @@ async fn after_one_message_every_documented_series_shows_with_its_labels_and_cou
         |provider| page.value("mujibak_outbound_calls_total", &[("provider", provider), ("outcome", "ok")]);
     assert!(ok("openai").unwrap() >= 1.0 && ok("meta").unwrap() >= 1.0, "{:?}", page.samples);
 
-    // Assert: the page and the README's table agree, names, types and labels.
+    // Assert: the page and the documented table agree, names, types and labels.
     let docs = documented();
     assert_eq!(docs.len(), 8, "{docs:?}");
     for (name, kind, labels) in &docs {
@@ -84,7 +84,10 @@ async fn after_one_message_every_documented_series_shows_with_its_labels_and_cou
         assert_eq!(&page.label_names(name), &wanted, "labels of {name}");
     }
     for name in page.types.keys() {
-        assert!(docs.iter().any(|(d, _, _)| d == name), "{name} is served but not in README \"Metrics\"");
+        assert!(
+            docs.iter().any(|(d, _, _)| d == name),
+            "{name} is served but not in docs/operations.md \"Metrics\""
+        );
     }
 
     // Assert: nothing of the tenant or the customer in any label.

@@ -1,4 +1,4 @@
-//! One delivery per row of the README's table of webhook fields, shaped as Meta's webhook
+//! One delivery per row of the table of webhook fields in docs/whatsapp.md, shaped as Meta's webhook
 //! reference shows that field (or, for `messages`, that message type), and the count that
 //! must find the row it left. The customer `966500001740` wrote `wamid.cover.base` first.
 
