@@ -150,4 +150,13 @@ async fn the_shipped_riyadh_shop_set_runs_every_question(pool: PgPool) {
     }
     // Answered from the delivery FAQ the search found, in the customer's language.
     assert!(verdict_line(&stdout, "Do you deliver to Al Yasmin?").contains("PASS"), "{stdout}");
+
+    // The totals are those docs/whatsapp.md quotes: a change to the search, the judge or the
+    // set that moves them moves the document too.
+    let totals = stdout.lines().find(|l| l.starts_with("passed ")).expect("a totals line");
+    let doc: String = include_str!("../../docs/whatsapp.md").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        doc.contains(&format!("(`{totals}`)")),
+        "docs/whatsapp.md does not quote today's totals: {totals}"
+    );
 }

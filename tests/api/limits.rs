@@ -109,7 +109,7 @@ async fn behind_the_proxy_the_last_forwarded_hop_names_the_client(pool: PgPool) 
 #[sqlx::test(migrations = false)]
 async fn thirty_parallel_wrong_passwords_get_at_most_five_password_checks(pool: PgPool) {
     migrated(&pool).await;
-    let addr = spawn_app(pool).await;
+    let addr = spawn_app(pool.clone()).await;
     Browser::new(addr).sign_up("Hind", "hind@example.sa", "Hind Shop", "en").await;
     let attacker = Browser::new(addr);
     attacker.get("/signin").await;
@@ -118,10 +118,19 @@ async fn thirty_parallel_wrong_passwords_get_at_most_five_password_checks(pool: 
         (0..30).map(|_| attacker.post("/signin", &[("email", "hind@example.sa"), ("password", WRONG)]));
     let pages = futures::future::join_all(guesses).await;
 
-    let checked = pages.iter().filter(|p| p.status == StatusCode::UNPROCESSABLE_ENTITY).count();
+    // Every password checked and found wrong is counted against the account (its bucket).
+    let bucket = format!("signin-account:{}", mujibak::web::limits::email_key("hind@example.sa"));
+    let checked: i32 = sqlx::query_scalar("select coalesce(max(hits), 0) from rate_limits where bucket = $1")
+        .bind(&bucket)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let wrong = pages.iter().filter(|p| p.status == StatusCode::UNPROCESSABLE_ENTITY).count();
     let refused = pages.iter().filter(|p| p.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(checked >= 1, "no password was checked at all");
     assert!(checked <= 5, "{checked} of 30 parallel wrong passwords were checked against a limit of 5");
-    assert_eq!(checked + refused, 30);
+    assert_eq!(wrong as i32, checked, "each 422 is a checked password, and only those");
+    assert_eq!(wrong + refused, 30);
 }
 
 #[sqlx::test(migrations = false)]

@@ -20,6 +20,7 @@ mod enumeration;
 mod eval;
 mod export;
 mod export_build;
+mod fakes;
 mod first_run;
 mod handoff;
 mod hardening;

@@ -28,6 +28,23 @@ pub struct World {
     pub webhook_key: String,
     /// Mujibak staff, signed in to the ops console with every scope.
     pub staff: Browser,
+    /// Tenant A's things the routes name, each real: another tenant asking for them gets 404
+    /// because they are A's, not because they exist for nobody.
+    pub ids: AIds,
+}
+
+/// Ids of tenant A's things (see [`World::url`]).
+pub struct AIds {
+    pub knowledge_entry: String,
+    pub quick_reply: String,
+    pub export: String,
+    pub media_message: String,
+    pub invoice: String,
+    pub incident: String,
+    pub tenant: String,
+    /// Tenant B's id: the ops console's actions (suspend, delete) act on B, so that A's
+    /// people stay signed in for the rest of a walk.
+    pub other_tenant: String,
 }
 
 impl World {
@@ -70,23 +87,131 @@ impl World {
         let staff = Browser::new(p.addr);
         assert_eq!(staff.post_raw("/ops/signin", &[("token", &token)]).await.status, StatusCode::SEE_OTHER);
         staff.get("/ops/queues").await;
-        Self { p, anonymous, other, agent, conversation, agent_id, webhook_key, staff }
+        let ids = AIds::make(&p, &conversation).await;
+        Self { p, anonymous, other, agent, conversation, agent_id, webhook_key, staff, ids }
     }
 
-    /// `pattern` with tenant A's ids (and an unknown token) in its parameters.
+    /// `pattern` with tenant A's real ids in its parameters (`{id}` is the knowledge entry,
+    /// the quick reply or the conversation, by route; the ops console's tenant actions get
+    /// B's), an unknown token, and ids of nothing for the console's jobs and deliveries
+    /// (routes without fields, for staff only).
     pub fn url(&self, pattern: &str) -> String {
+        let acts = ["/suspend", "/unsuspend", "/delete"].iter().any(|a| pattern.ends_with(a));
+        let tenant = if pattern.starts_with("/ops/tenants/") && acts {
+            &self.ids.other_tenant
+        } else {
+            &self.ids.tenant
+        };
+        let id = if pattern.starts_with("/settings/knowledge/") {
+            &self.ids.knowledge_entry
+        } else if pattern.starts_with("/settings/replies/") {
+            &self.ids.quick_reply
+        } else {
+            &self.conversation
+        };
         pattern
             .replace("{key}", &self.webhook_key)
             .replace("{token}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-            .replace("{id}", &self.conversation)
+            .replace("{id}", id)
             .replace("{user_id}", &self.agent_id)
             .replace("{job}", "job-1")
-            .replace("{export}", "00000000-0000-0000-0000-000000000002")
-            .replace("{message}", "00000000-0000-0000-0000-000000000004")
-            .replace("{invoice}", "00000000-0000-0000-0000-000000000003")
+            .replace("{export}", &self.ids.export)
+            .replace("{message}", &self.ids.media_message)
+            .replace("{invoice}", &self.ids.invoice)
             .replace("{event}", "00000000-0000-0000-0000-000000000001")
-            .replace("{tenant}", "00000000-0000-0000-0000-000000000000")
-            .replace("{incident}", "00000000-0000-0000-0000-000000000002")
+            .replace("{tenant}", tenant)
+            .replace("{incident}", &self.ids.incident)
+    }
+}
+
+impl AIds {
+    async fn make(p: &Pipeline, conversation: &str) -> Self {
+        use mujibak_core::{billing, domain::TenantId, export, incidents, ops::tokens::Staff};
+        let pool = &p.pool;
+        let text = |sql: &'static str| async move {
+            sqlx::query_scalar::<_, String>(sql).fetch_one(pool).await.unwrap()
+        };
+        let tenant: TenantId =
+            text("select tenant_id::text from users where email = 'owner@a.example'").await.parse().unwrap();
+
+        // A knowledge entry and a quick reply, as the owner adds them.
+        p.owner.get("/settings/knowledge").await;
+        let added = p
+            .owner
+            .post("/settings/knowledge/faq", &[("question", "Do you deliver?"), ("answer", "Yes.")])
+            .await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+        p.owner.get("/settings/replies").await;
+        let added =
+            p.owner.post("/settings/replies", &[("shortcut", "/hours"), ("body", "We open at 9.")]).await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+
+        // An export asked for (not built yet), a customer's photo, an issued invoice.
+        let owner: mujibak_core::domain::UserId =
+            text("select user_id::text from users where email = 'owner@a.example'").await.parse().unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        let export = export::request(&mut tx, tenant, owner).await.unwrap().export_id.to_string();
+        let seller = billing::Seller {
+            name: "مُجيب للتقنية".into(),
+            vat_number: "300000000000003".into(),
+            address: "Riyadh".into(),
+        };
+        let buyer = billing::Buyer { name: "Tenant A".into(), email: "owner@a.example".into() };
+        let lines = vec![billing::NewLine {
+            description_ar: "اشتراك".into(),
+            description_en: "Plan".into(),
+            quantity: 1,
+            unit_halalas: 10_000,
+        }];
+        let period = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let (invoice, _) =
+            billing::issue(&mut tx, tenant, period, &seller, &buyer, &lines, chrono::Utc::now())
+                .await
+                .unwrap();
+        tx.commit().await.unwrap();
+        let media_message: String = sqlx::query_scalar(
+            "with m as (insert into messages (tenant_id, message_id, conversation_id, direction, author, kind, status)
+                        values ($1, gen_random_uuid(), $2::uuid, 'in', 'customer', 'image', 'received')
+                        returning message_id)
+             insert into media (tenant_id, message_id, media_id, kind, mime_type, status, bytes, byte_size)
+             select $1, message_id, 'MEDIA-A', 'image', 'image/png', 'ready', '\\x89504e47'::bytea, 4 from m
+             returning message_id::text",
+        )
+        .bind(tenant)
+        .bind(conversation)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+
+        // A security incident that affected tenant A, its users notified.
+        let staff = Staff {
+            token_id: uuid::Uuid::new_v4(),
+            name: "Suite".into(),
+            scopes: mujibak_core::ops::Scope::ALL.to_vec(),
+            expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+        };
+        let draft = incidents::Draft {
+            title: "Suite incident".into(),
+            description_ar: "وصف".into(),
+            description_en: "What happened".into(),
+            detected_at: (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+            affects: "list".into(),
+            tenants: tenant.to_string(),
+        };
+        let mut conn = pool.acquire().await.unwrap();
+        let incident = incidents::record(&mut conn, &staff, &draft).await.unwrap();
+        incidents::notify(&mut conn, &staff, incident).await.unwrap();
+
+        Self {
+            knowledge_entry: text("select entry_id::text from knowledge_entries").await,
+            quick_reply: text("select quick_reply_id::text from quick_replies").await,
+            export,
+            media_message,
+            invoice: invoice.invoice_id.to_string(),
+            incident: incident.to_string(),
+            tenant: tenant.to_string(),
+            other_tenant: text("select tenant_id::text from users where email = 'owner@b.example'").await,
+        }
     }
 }
 

@@ -87,7 +87,7 @@ async fn the_sixth_rapid_failed_sign_in_gets_429_even_across_two_app_instances(p
     );
 }
 
-fn assert_security_headers(path: &str, headers: &reqwest::header::HeaderMap, https: bool) {
+pub(crate) fn assert_security_headers(path: &str, headers: &reqwest::header::HeaderMap, https: bool) {
     let csp =
         headers.get("content-security-policy").unwrap_or_else(|| panic!("{path}: no CSP")).to_str().unwrap();
     assert!(
@@ -102,7 +102,7 @@ fn assert_security_headers(path: &str, headers: &reqwest::header::HeaderMap, htt
 }
 
 #[sqlx::test(migrations = false)]
-async fn security_headers_are_on_every_response_error_pages_included(pool: PgPool) {
+async fn security_headers_are_on_pages_error_pages_and_assets_and_hsts_only_under_https(pool: PgPool) {
     migrated(&pool).await;
     let addr = spawn_app(pool.clone()).await;
     let b = Browser::new(addr);
@@ -135,7 +135,7 @@ async fn security_headers_are_on_every_response_error_pages_included(pool: PgPoo
 }
 
 #[sqlx::test(migrations = false)]
-async fn walking_every_page_and_form_sets_only_the_session_and_language_cookies(pool: PgPool) {
+async fn signing_up_and_using_the_forms_sets_only_the_session_and_language_cookies(pool: PgPool) {
     // Arrange
     migrated(&pool).await;
     let addr = spawn_app(pool.clone()).await;

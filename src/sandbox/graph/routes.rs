@@ -44,6 +44,9 @@ pub(super) async fn messages(
         Ok(recipient) => recipient,
         Err(details) => return invalid_parameter(details),
     };
+    if let Some(details) = text_refused(&body) {
+        return invalid_parameter(details);
+    }
     if body["type"] == "template" {
         if let Err(response) = super::templates::check(&body) {
             return *response;

@@ -53,6 +53,22 @@ pub(super) fn recipient_of(body: &Value) -> Result<(String, &'static str, String
     }
 }
 
+/// Graph's refusal of a text whose body is missing, not a string, empty or longer than
+/// 4,096 characters (Meta counts characters, not bytes).
+pub(super) fn text_refused(body: &Value) -> Option<&'static str> {
+    if body["type"] != "text" {
+        return None;
+    }
+    match body["text"]["body"].as_str() {
+        None => Some("Param text['body'] is required and must be a string"),
+        Some(text) if text.trim().is_empty() => Some("Param text['body'] must not be empty"),
+        Some(text) if text.chars().count() > 4096 => {
+            Some("Param text['body'] must be at most 4096 characters long.")
+        }
+        Some(_) => None,
+    }
+}
+
 pub(super) fn fault_response(fault: GraphFault) -> Option<Response> {
     let (status, code, message, details) = match fault {
         GraphFault::TokenExpired => (StatusCode::UNAUTHORIZED, 190, EXPIRED, EXPIRED),

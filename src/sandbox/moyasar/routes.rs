@@ -66,10 +66,18 @@ pub(super) async fn create(State(fake): Fake, headers: HeaderMap, body: Bytes) -
             "Validation Failed: amount must be at least 100 and description is required",
         );
     }
+    // A Saudi merchant's account takes SAR; the currency is required.
+    if req["currency"] != "SAR" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "Validation Failed: currency is invalid",
+        );
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let invoice = json!({ "id": id, "status": "initiated", "amount": amount,
-        "currency": req["currency"].as_str().unwrap_or("SAR"), "description": req["description"],
+        "currency": "SAR", "description": req["description"],
         "amount_format": sar(amount), "url": format!("{}/invoices/{id}?lang=ar", fake.base_url()),
         "callback_url": req["callback_url"], "success_url": req["success_url"], "back_url": req["back_url"],
         "expired_at": req["expired_at"], "payment_id": null, "paid_at": null,

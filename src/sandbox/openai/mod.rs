@@ -117,6 +117,42 @@ impl OpenAiFake {
     }
 }
 
+/// OpenAI's refusal of a message with a role it does not know, or content that is neither
+/// a string nor an array of parts (only an assistant's tool call may carry none).
+fn invalid_message(messages: &Value) -> Option<(String, &'static str)> {
+    const ROLES: [&str; 6] = ["system", "developer", "user", "assistant", "tool", "function"];
+    for (n, m) in messages.as_array()?.iter().enumerate() {
+        let role = m["role"].as_str().unwrap_or("");
+        if !ROLES.contains(&role) {
+            return Some((
+                format!(
+                    "Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', \
+                     'function', 'tool', and 'developer'."
+                ),
+                "invalid_value",
+            ));
+        }
+        let content = &m["content"];
+        let tool_call = role == "assistant" && m.get("tool_calls").is_some();
+        if !(content.is_string() || content.is_array() || (content.is_null() && tool_call)) {
+            let got = match content {
+                Value::Null => "null",
+                Value::Bool(_) => "a boolean",
+                Value::Number(_) => "a number",
+                _ => "an object",
+            };
+            return Some((
+                format!(
+                    "Invalid type for 'messages[{n}].content': expected one of a string or array of \
+                     objects, but got {got} instead."
+                ),
+                "invalid_type",
+            ));
+        }
+    }
+    None
+}
+
 async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: Bytes) -> Response {
     let latency = fake.lock().latency;
     if !latency.is_zero() {
@@ -140,6 +176,9 @@ async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: B
     };
     if request["messages"].as_array().is_none_or(Vec::is_empty) {
         return refuse(StatusCode::BAD_REQUEST, "Missing required parameter: 'messages'.", MISSING);
+    }
+    if let Some((message, code)) = invalid_message(&request["messages"]) {
+        return refuse(StatusCode::BAD_REQUEST, &message, code);
     }
     let (fault, n) = {
         let mut inner = fake.lock();

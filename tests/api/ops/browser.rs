@@ -112,6 +112,7 @@ async fn the_queues_page_redraws_itself_with_charts_and_fits_a_phone(pool: PgPoo
     assert!(fit["page"].as_f64().unwrap() <= width, "the page scrolls sideways on a phone: {fit}");
     assert!(fit["widest"].as_f64().unwrap() <= width, "a card is wider than the phone: {fit}");
     assert_eq!(fit["stacked"], true, "{fit}");
+    assert_eq!(fit["overflowing"], json!([]), "elements reach past the phone's edge: {fit}");
     save("ops-queues-phone.png", &chrome.screenshot().await);
     chrome.quit().await;
 }
