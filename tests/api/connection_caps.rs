@@ -15,7 +15,7 @@ use tokio::{
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::{migrated, spawn_app_with},
+    helpers::{migrated, TestApp},
     pipeline::{Options, Pipeline},
 };
 
@@ -47,7 +47,7 @@ async fn healthz(stream: &mut TcpStream) -> String {
 async fn one_client_holding_keep_alive_connections_cannot_fill_the_server(pool: PgPool) {
     // Arrange: the production server.
     migrated(&pool).await;
-    let addr = spawn_app_with(pool, &[("ENCRYPTION_KEYS", TEST_KEYS)]).await;
+    let addr = TestApp::new(pool).vars(&[("ENCRYPTION_KEYS", TEST_KEYS)]).spawn().await;
 
     // Act: one client opens 520 keep-alive connections, each asking for /healthz.
     let mut held = Vec::new();
@@ -71,7 +71,7 @@ async fn one_client_holding_keep_alive_connections_cannot_fill_the_server(pool: 
 async fn an_unknown_webhook_key_is_answered_before_its_body_is_read(pool: PgPool) {
     // Arrange
     migrated(&pool).await;
-    let addr = spawn_app_with(pool, &[("ENCRYPTION_KEYS", TEST_KEYS)]).await;
+    let addr = TestApp::new(pool).vars(&[("ENCRYPTION_KEYS", TEST_KEYS)]).spawn().await;
     let key = "A".repeat(43);
 
     for path in [format!("/webhooks/whatsapp/{key}"), "/webhooks/whatsapp/nope".to_owned()] {

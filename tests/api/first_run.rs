@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use sqlx::PgPool;
 
 use crate::{
-    helpers::{migrated, spawn_app_as},
+    helpers::{migrated, TestApp},
     web::{Browser, PASSWORD},
 };
 
@@ -18,7 +18,7 @@ use crate::{
 async fn in_dev_the_app_opened_at_127_0_0_1_or_at_localhost_accepts_sign_in(pool: PgPool) {
     // Arrange: the dev app (BASE_URL is its 127.0.0.1 address); an owner signs up there.
     migrated(&pool).await;
-    let addr = spawn_app_as(pool, &[], true).await;
+    let addr = TestApp::new(pool).dev(true).spawn().await;
     let first = format!("http://127.0.0.1:{}", addr.port());
     let signed_up =
         Browser::at(&first, &[("origin", &first)]).sign_up("Noura", "noura@dev.sa", "Dev Bakery", "en").await;
@@ -38,7 +38,7 @@ async fn in_dev_the_app_opened_at_127_0_0_1_or_at_localhost_accepts_sign_in(pool
 #[sqlx::test(migrations = false)]
 async fn in_production_a_form_from_another_spelling_of_the_address_is_refused(pool: PgPool) {
     migrated(&pool).await;
-    let addr = spawn_app_as(pool, &[], false).await;
+    let addr = TestApp::new(pool).spawn().await;
     let other = format!("http://localhost:{}", addr.port());
     let page = Browser::at(&other, &[("origin", &other)]).sign_in("nobody@prod.sa", PASSWORD).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "BASE_URL is http://127.0.0.1:{}", addr.port());
@@ -179,6 +179,77 @@ fn every_file_a_document_names_is_in_the_repository() {
             assert!(here, "{name} names {path}, which is not in the repository");
         }
     }
+}
+
+/// Every function of the integration suite, as `module::path::name`.
+fn suite_functions(root: &std::path::Path) -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let suite = root.join("tests/api");
+    let mut files = Vec::new();
+    walk(&suite, &mut files);
+    let mut names = Vec::new();
+    for file in files {
+        let module: Vec<String> = file
+            .strip_prefix(&suite)
+            .unwrap()
+            .with_extension("")
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .filter(|p| p != "main" && p != "mod")
+            .collect();
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, _) in text.match_indices("fn ") {
+            let name: String =
+                text[n + 3..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            names.push(format!("{}::{name}", module.join("::")));
+        }
+    }
+    names
+}
+
+#[test]
+fn every_test_a_document_cites_exists() {
+    // `queue::fences::an_outcome_is_written_only_onto_the_attempt_it_belongs_to` in a document
+    // is the test that holds a sentence: renaming or removing it must update the document.
+    // A name may end in `…` (cut short) or be `module::*`; `…::tests::…` are a crate's
+    // unit tests, not the suite's.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().unwrap();
+    let suite = suite_functions(&root);
+    let mut cited = 0;
+    for doc in documents(&root) {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        let name = doc.strip_prefix(&root).unwrap().display().to_string();
+        for quoted in text.split('`').skip(1).step_by(2) {
+            let segments: Vec<&str> = quoted.split("::").collect();
+            let test_like = |s: &str| s.ends_with('…') || s == "*" || s.matches('_').count() >= 3;
+            if segments.len() < 2
+                || !root.join("tests/api").join(format!("{}.rs", segments[0])).exists()
+                || !test_like(segments[segments.len() - 1])
+                || quoted.contains(char::is_whitespace)
+                || quoted.contains("::tests::")
+            {
+                continue;
+            }
+            let prefix = quoted.trim_end_matches(['…', '*']);
+            let found = if prefix.len() < quoted.len() {
+                suite.iter().any(|f| f.starts_with(prefix))
+            } else {
+                suite.iter().any(|f| f == quoted)
+            };
+            assert!(found, "{name} cites the test {quoted}, which the suite does not have");
+            cited += 1;
+        }
+    }
+    assert!(cited > 100, "only {cited} tests cited: the documents lost their tests");
 }
 
 #[test]

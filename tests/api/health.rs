@@ -5,7 +5,7 @@ use mujibak_jobs::{enqueue_at, prune_sessions::PruneSessions};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-use crate::helpers::{migrated, spawn_app, spawn_app_with};
+use crate::helpers::{migrated, spawn_app, TestApp};
 
 #[sqlx::test(migrations = false)]
 async fn healthz_and_readyz_answer_on_a_migrated_database(pool: PgPool) {
@@ -36,7 +36,7 @@ async fn readyz_is_unavailable_while_migrations_are_pending(pool: PgPool) {
 async fn readyz_reports_degraded_naming_the_queue_whose_oldest_due_job_waited_too_long(pool: PgPool) {
     // Arrange: a 60 s limit; a job due just now, one scheduled later, then one due 10 minutes ago.
     migrated(&pool).await;
-    let addr = spawn_app_with(pool.clone(), &[("READYZ_MAX_QUEUE_AGE_SECS", "60")]).await;
+    let addr = TestApp::new(pool.clone()).vars(&[("READYZ_MAX_QUEUE_AGE_SECS", "60")]).spawn().await;
     let push = |at: chrono::DateTime<chrono::Utc>| {
         let pool = pool.clone();
         async move {

@@ -13,7 +13,7 @@ use sqlx::PgPool;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::{database_url, eventually, free_port, migrated, spawn_app, spawn_app_with},
+    helpers::{database_url, eventually, free_port, migrated, spawn_app, TestApp},
     web::{verify_email, Browser, Mailbox, PASSWORD},
 };
 
@@ -92,7 +92,7 @@ async fn one_clients_failures_never_limit_another_client_of_the_real_server(pool
 #[sqlx::test(migrations = false)]
 async fn behind_the_proxy_the_last_forwarded_hop_names_the_client(pool: PgPool) {
     migrated(&pool).await;
-    let addr = spawn_app_with(pool, &[("TRUST_PROXY", "true")]).await;
+    let addr = TestApp::new(pool).vars(&[("TRUST_PROXY", "true")]).spawn().await;
     Browser::new(addr).sign_up("Rana", "rana@example.sa", "Rana Shop", "en").await;
     // The attacker writes the victim's address first; Heroku's router appends the real one.
     let attacker = Browser::with_headers(addr, &[("x-forwarded-for", "203.0.113.7, 198.51.100.9")]);

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::spawn_app_with,
+    helpers::TestApp,
     pipeline::{text, Pipeline},
     web::{Browser, PASSWORD},
 };
@@ -90,7 +90,7 @@ async fn a_change_reaches_open_pages_on_another_web_process_and_never_another_bu
     // Arrange: the business's pipeline, a second web process, its owner signed in there,
     // and another business with its own page open on it.
     let p = Pipeline::start(pool, "owner@live.sa", "PN1501").await;
-    let second = spawn_app_with(p.pool.clone(), &[("ENCRYPTION_KEYS", TEST_KEYS)]).await;
+    let second = TestApp::new(p.pool.clone()).vars(&[("ENCRYPTION_KEYS", TEST_KEYS)]).spawn().await;
     let owner = Browser::new(second);
     assert_eq!(owner.sign_in("owner@live.sa", PASSWORD).await.status, StatusCode::SEE_OTHER);
     let stranger = Browser::new(second);

@@ -14,7 +14,7 @@ use mujibak_core::{
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-use crate::helpers::{eventually, migrated, spawn_app_with};
+use crate::helpers::{eventually, migrated, TestApp};
 use exposition::Page;
 
 /// A staff token with the scope `/metrics` needs (ops:read), as a scraper would hold.
@@ -46,7 +46,7 @@ pub async fn scrape_until(addr: SocketAddr, token: &str, what: &str, ready: impl
 #[sqlx::test(migrations = false)]
 async fn metrics_need_a_live_staff_token_with_ops_read(pool: PgPool) {
     migrated(&pool).await;
-    let addr = spawn_app_with(pool.clone(), &[]).await;
+    let addr = TestApp::new(pool.clone()).spawn().await;
     let token = scraper(&pool).await;
     let writer = crate::ops::token(&pool, "writer", "ops:write,support:read").await;
     let revoked = crate::ops::token(&pool, "gone", "ops:read").await;
@@ -73,7 +73,7 @@ async fn metrics_need_a_live_staff_token_with_ops_read(pool: PgPool) {
 async fn counts_flushed_by_two_processes_add_up_and_never_go_down_when_one_goes_away(pool: PgPool) {
     // Arrange: two processes' registries, each flushed as its own process.
     migrated(&pool).await;
-    let addr = spawn_app_with(pool.clone(), &[]).await;
+    let addr = TestApp::new(pool.clone()).spawn().await;
     let token = scraper(&pool).await;
     let (a, b) = (Registry::default(), Registry::default());
     let (fa, fb) = (Flusher::new("worker:test:1:1"), Flusher::new("worker:test:2:2"));

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::{eventually, migrated, spawn_app_with},
+    helpers::{eventually, migrated, TestApp},
     pipeline::{text, Pipeline},
     web::{verify_email, Browser, Mailbox, Page},
 };
@@ -65,7 +65,7 @@ async fn each_refusal_from_meta_names_the_step_that_fixes_it_and_saves_nothing(p
         ("WHATSAPP_GRAPH_URL", graph_url.as_str()),
         ("WHATSAPP_TIMEOUT_SECS", "1"),
     ];
-    let addr = spawn_app_with(pool.clone(), &vars).await;
+    let addr = TestApp::new(pool.clone()).vars(&vars).spawn().await;
     let owner = Browser::with_headers(addr, &[("accept-language", "en")]);
     owner.sign_up("Huda", "huda@example.sa", "Huda Perfumes", "en").await;
     verify_email(&owner, &mailbox.sink, "huda@example.sa").await;

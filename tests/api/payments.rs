@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{eventually, fast_options, job_context, sized_pool, spawn_app_with, TestWorker};
+use crate::helpers::{eventually, fast_options, job_context, sized_pool, TestApp, TestWorker};
 
 mod callbacks;
 mod dunning;
@@ -46,7 +46,7 @@ impl World {
         let api = moyasar.api_url();
         let vars =
             [("MOYASAR_SECRET_KEY", KEY), ("MOYASAR_WEBHOOK_SECRET", SECRET), ("MOYASAR_API_URL", &api)];
-        let addr = spawn_app_with(pool.clone(), &vars).await;
+        let addr = TestApp::new(pool.clone()).vars(&vars).spawn().await;
         moyasar.set_webhook(&format!("http://{addr}/webhooks/moyasar"), SECRET);
         let config = MoyasarConfig {
             api_url: api.clone(),

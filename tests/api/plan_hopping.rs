@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use sqlx::PgPool;
 
 use crate::{
-    helpers::{eventually, fast_options, job_context, sized_pool, spawn_app_with, TestWorker},
+    helpers::{eventually, fast_options, job_context, sized_pool, TestApp, TestWorker},
     payments::seller,
     web::{verify_email, Browser, Mailbox, PASSWORD},
 };
@@ -33,7 +33,7 @@ async fn shop(pool: PgPool, email: &str) -> Shop {
         ("SELLER_VAT_NUMBER", "300000000000003"),
         ("SELLER_ADDRESS", "Riyadh"),
     ];
-    let addr = spawn_app_with(pool.clone(), &seller_vars).await;
+    let addr = TestApp::new(pool.clone()).vars(&seller_vars).spawn().await;
     let owner = Browser::with_headers(addr, &[("accept-language", "en")]);
     owner.sign_up("Owner", email, "Hopper", "en").await;
     verify_email(&owner, &mail.sink, email).await;

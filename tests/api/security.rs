@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use sqlx::PgPool;
 
 use crate::{
-    helpers::{migrated, spawn_app, spawn_app_with},
+    helpers::{migrated, spawn_app, TestApp},
     web::{Browser, PASSWORD},
 };
 
@@ -127,7 +127,7 @@ async fn security_headers_are_on_pages_error_pages_and_assets_and_hsts_only_unde
     let forbidden = b.post_raw("/profile", &[]).await;
     assert_security_headers("403", &forbidden.headers, false);
 
-    let https = spawn_app_with(pool, &[("BASE_URL", "https://app.mujibak.example")]).await;
+    let https = TestApp::new(pool).vars(&[("BASE_URL", "https://app.mujibak.example")]).spawn().await;
     let page = Browser::new(https).get("/signin").await;
     assert_security_headers("https /signin", &page.headers, true);
     let cookie = page.headers["set-cookie"].to_str().unwrap();

@@ -9,7 +9,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::helpers::{eventually, migrated, spawn_app, spawn_app_limited};
+use crate::helpers::{eventually, migrated, spawn_app, TestApp};
 
 #[sqlx::test(migrations = false)]
 async fn a_client_trickling_header_lines_is_disconnected(pool: PgPool) {
@@ -50,7 +50,7 @@ async fn connections_beyond_the_bound_get_503_at_once_and_a_closed_one_frees_roo
     // Arrange: a server bounded to three connections, all three open and served.
     migrated(&pool).await;
     let limits = mujibak::web::ServeLimits { max_connections: 3, ..Default::default() };
-    let addr = spawn_app_limited(pool, &[], false, limits).await;
+    let addr = TestApp::new(pool).limits(limits).spawn().await;
     let mut open = Vec::new();
     for _ in 0..3 {
         let mut stream = TcpStream::connect(addr).await.unwrap();

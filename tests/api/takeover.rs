@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::{migrated, spawn_app, spawn_app_with},
+    helpers::{migrated, spawn_app, TestApp},
     web::{link_path, Browser, Mailbox, PASSWORD},
 };
 
@@ -25,9 +25,10 @@ async fn an_unverified_account_cannot_invite_or_connect_and_a_reset_takes_it_bac
     let graph = mujibak::sandbox::graph::GraphFake::start("127.0.0.1:0").await.unwrap();
     graph.register_number("PN-V", "victim-token", None, None);
     let graph_url = graph.base_url();
-    let addr =
-        spawn_app_with(pool.clone(), &[("ENCRYPTION_KEYS", TEST_KEYS), ("WHATSAPP_GRAPH_URL", &graph_url)])
-            .await;
+    let addr = TestApp::new(pool.clone())
+        .vars(&[("ENCRYPTION_KEYS", TEST_KEYS), ("WHATSAPP_GRAPH_URL", &graph_url)])
+        .spawn()
+        .await;
     let attacker = Browser::with_headers(addr, &[("accept-language", "en")]);
     attacker.sign_up("Victim", "victim@example.sa", "Victim Bakery", "en").await;
 

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::{eventually, migrated, spawn_app_with},
+    helpers::{eventually, migrated, TestApp},
     pipeline::{text, Options, Pipeline},
     web::{verify_email, Browser, Mailbox},
 };
@@ -19,7 +19,7 @@ const PHISH: &str =
 async fn a_business_name_is_a_name_and_an_invitation_says_who_invited_whom(pool: PgPool) {
     migrated(&pool).await;
     let mailbox = Mailbox::start(&pool).await;
-    let addr = spawn_app_with(pool.clone(), &[]).await;
+    let addr = TestApp::new(pool.clone()).spawn().await;
     let long = "ب".repeat(81);
     for (name, why) in
         [(PHISH, "a link"), ("Sweets\nCall +966 now", "a line break"), (long.as_str(), "81 characters")]
@@ -82,7 +82,7 @@ async fn a_token_meta_refuses_cannot_claim_a_number_and_does_not_learn_who_holds
     graph.register_number("PN-HELD", "held-token", None, None);
     let graph_url = graph.base_url();
     let vars = [("ENCRYPTION_KEYS", TEST_KEYS), ("WHATSAPP_GRAPH_URL", graph_url.as_str())];
-    let addr = spawn_app_with(pool.clone(), &vars).await;
+    let addr = TestApp::new(pool.clone()).vars(&vars).spawn().await;
     let holder = Browser::with_headers(addr, &[("accept-language", "en")]);
     holder.sign_up("Holder", "holder@example.sa", "Holder", "en").await;
     verify_email(&holder, &mailbox.sink, "holder@example.sa").await;

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::{migrated, spawn_app_with},
+    helpers::{migrated, TestApp},
     web::{link_path, Browser, Mailbox},
 };
 
@@ -28,7 +28,7 @@ async fn an_unverified_account_chooses_no_paid_plan_asks_no_model_and_is_never_b
     let url = model.base_url();
     let vars =
         [("ENCRYPTION_KEYS", TEST_KEYS), ("OPENAI_BASE_URL", url.as_str()), ("OPENAI_API_KEY", "sk-x")];
-    let addr = spawn_app_with(pool.clone(), &vars).await;
+    let addr = TestApp::new(pool.clone()).vars(&vars).spawn().await;
     let b = Browser::with_headers(addr, &[("accept-language", "en")]);
     b.sign_up("Mallory", "victim@unverified.sa", "Victim Shop", "en").await;
 
@@ -63,7 +63,7 @@ async fn a_reset_that_takes_over_a_never_verified_account_clears_what_was_set_up
     // customers to their own bank account; then signs out.
     migrated(&pool).await;
     let mailbox = Mailbox::start(&pool).await;
-    let addr = spawn_app_with(pool.clone(), &[("ENCRYPTION_KEYS", TEST_KEYS)]).await;
+    let addr = TestApp::new(pool.clone()).vars(&[("ENCRYPTION_KEYS", TEST_KEYS)]).spawn().await;
     let attacker = Browser::with_headers(addr, &[("accept-language", "en")]);
     attacker.sign_up("Mallory", "owner@takeover.sa", "Real Bakery", "en").await;
     let iban = "Pay by transfer to SA0380000000608010167519";

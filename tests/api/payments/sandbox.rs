@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use super::{World, KEY, SECRET};
 use crate::{
-    helpers::{eventually, fast_options, spawn_app_as, TestWorker},
+    helpers::{eventually, fast_options, TestApp, TestWorker},
     web::{mail_to, verify_email, Browser, Mailbox},
 };
 
@@ -21,7 +21,7 @@ async fn the_run_issues_the_owner_pays_on_the_hosted_page_and_the_billing_page_s
     let w = World::start(pool).await;
     let api = w.moyasar.api_url();
     let vars = [("MOYASAR_SECRET_KEY", KEY), ("MOYASAR_WEBHOOK_SECRET", SECRET), ("MOYASAR_API_URL", &api)];
-    let addr = spawn_app_as(w.pool.clone(), &vars, true).await;
+    let addr = TestApp::new(w.pool.clone()).vars(&vars).dev(true).spawn().await;
     w.moyasar.set_webhook(&format!("http://{addr}/webhooks/moyasar"), SECRET);
     let ctx = JobContext { base_url: format!("http://{addr}"), ..w.ctx.clone() };
     let _billing = TestWorker::start_with::<Billing>(&ctx, &fast_options());

@@ -128,47 +128,64 @@ where
     }
 }
 
-/// The production router on a real port, over `pool`, with `BASE_URL` = its own address.
+/// The production router on a real port, over `pool`, with `BASE_URL` = its own address
+/// (the usual case of [`TestApp`]).
 pub async fn spawn_app(pool: PgPool) -> SocketAddr {
-    spawn_app_with(pool, &[]).await
+    TestApp::new(pool).spawn().await
 }
 
-/// As [`spawn_app`], with extra configuration variables (e.g. an https `BASE_URL`).
-pub async fn spawn_app_with(pool: PgPool, vars: &[(&str, &str)]) -> SocketAddr {
-    spawn_app_as(pool, vars, false).await
-}
-
-/// As [`spawn_app_with`]; `dev` serves it as `mujibak dev` does (sandbox routes, loopback
-/// origins accepted).
-pub async fn spawn_app_as(pool: PgPool, vars: &[(&str, &str)], dev: bool) -> SocketAddr {
-    spawn_app_limited(pool, vars, dev, mujibak::web::ServeLimits::default()).await
-}
-
-/// As [`spawn_app_as`], served with `limits` instead of production's.
-pub async fn spawn_app_limited(
+/// A web process as a test starts it: `TestApp::new(pool)`, then what differs from
+/// production (`.vars(&[("BASE_URL", "https://…")])`, `.dev()` to serve it as `mujibak dev`
+/// does, `.limits(…)` for the server's bounds), then `.spawn()`: its address.
+pub struct TestApp<'a> {
     pool: PgPool,
-    vars: &[(&str, &str)],
+    vars: &'a [(&'a str, &'a str)],
     dev: bool,
     limits: mujibak::web::ServeLimits,
-) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://{addr}");
-    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let config = Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some("postgres://unused".to_owned()),
-        _ => vars
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| (name == "BASE_URL").then(|| base.clone())),
-    })
-    .expect("test config");
-    let state = AppState::new(pool, config, dev).expect("templates load");
-    tokio::spawn(async move {
-        mujibak::web::serve_app(listener, state, limits, std::future::pending()).await.unwrap()
-    });
-    addr
+}
+
+impl<'a> TestApp<'a> {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool, vars: &[], dev: false, limits: mujibak::web::ServeLimits::default() }
+    }
+
+    /// Configuration variables on top of the test's defaults.
+    pub fn vars(self, vars: &'a [(&'a str, &'a str)]) -> Self {
+        Self { vars, ..self }
+    }
+
+    /// Served as `mujibak dev` serves it (sandbox routes, loopback origins accepted).
+    pub fn dev(self, dev: bool) -> Self {
+        Self { dev, ..self }
+    }
+
+    /// Served with `limits` instead of production's.
+    pub fn limits(self, limits: mujibak::web::ServeLimits) -> Self {
+        Self { limits, ..self }
+    }
+
+    pub async fn spawn(self) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let vars: Vec<(String, String)> =
+            self.vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let config = Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some("postgres://unused".to_owned()),
+            _ => vars
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| (name == "BASE_URL").then(|| base.clone())),
+        })
+        .expect("test config");
+        let state = AppState::new(self.pool, config, self.dev).expect("templates load");
+        let limits = self.limits;
+        tokio::spawn(async move {
+            mujibak::web::serve_app(listener, state, limits, std::future::pending()).await.unwrap()
+        });
+        addr
+    }
 }
 
 /// A `DATABASE_URL` for the database `pool` is connected to (the test's own).

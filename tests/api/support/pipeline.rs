@@ -23,7 +23,7 @@ mod inspect;
 
 use crate::{
     cli::TEST_KEYS,
-    helpers::{fast_options, job_context, spawn_app_as, TestWorker},
+    helpers::{fast_options, job_context, TestApp, TestWorker},
     web::{verify_email, Browser},
 };
 
@@ -98,7 +98,7 @@ impl Pipeline {
             vars.retain(|(k, _)| k != name);
             vars.push((name, value));
         }
-        let addr = spawn_app_as(pool.clone(), &vars, opts.dev).await;
+        let addr = TestApp::new(pool.clone()).vars(&vars).dev(opts.dev).spawn().await;
         let config = Config::from_lookup(|n| {
             vars.iter()
                 .find(|(k, _)| *k == n)

@@ -1,0 +1,17 @@
+//! The queue runtime under the jobs, as the product runs it: enqueueing inside a
+//! transaction, batching, retries, fairness between businesses, liveness and rescue,
+//! fences after an outage, crashes and shutdowns, the schema next to apalis', jobs on
+//! every core, and the chaos run's short form.
+
+mod batching;
+mod chaos;
+mod crash;
+mod enqueue;
+mod fairness;
+mod fences;
+mod liveness;
+mod parallel;
+mod partition;
+mod retry;
+mod schema;
+mod shutdown;
