@@ -1,13 +1,9 @@
 //! The HTTP app and the process roles. `router` builds the exact production router, so
 //! tests exercise what ships; `roles` holds what each Procfile line runs.
 
-pub mod bench;
-pub mod chaos;
 pub mod eval_cli;
-pub mod harness;
 pub mod mail;
 pub mod roles;
-pub mod sandbox;
 pub mod shutdown;
 pub mod staff_cli;
 pub mod state;

@@ -1,4 +1,5 @@
-//! The one binary, in the roles of the Procfile: `mujibak migrate | web | worker | dev`,
+//! The one binary, in the roles of the Procfile: `mujibak migrate | web | worker` (and
+//! `dev` in builds with the `dev` feature),
 //! and the operator's commands (`rotate-keys`, `staff-token`, `eval`).
 
 use std::process::ExitCode;
@@ -23,7 +24,9 @@ enum Command {
     Web,
     /// Run every job queue and the cron scheduler (Procfile `worker`).
     Worker,
-    /// Local development: migrate, then the sandbox, web and worker in one process.
+    /// Local development: migrate, then the sandbox, web and worker in one process
+    /// (built only with the `dev` feature: `scripts/dev`).
+    #[cfg(feature = "dev")]
     Dev,
     /// Re-encrypt every stored secret under the current key of ENCRYPTION_KEYS.
     RotateKeys,
@@ -49,6 +52,7 @@ async fn main() -> ExitCode {
         Command::Migrate => roles::migrate(&config).await,
         Command::Web => roles::web(config).await,
         Command::Worker => roles::worker(config).await,
+        #[cfg(feature = "dev")]
         Command::Dev => roles::dev(config).await,
         Command::RotateKeys => roles::rotate_keys(&config).await,
         Command::StaffToken(command) => mujibak::staff_cli::run(&config, command).await,

@@ -33,6 +33,8 @@ mod pages;
 mod payments;
 mod profile;
 pub mod routes;
+#[cfg(feature = "dev")]
+mod sandbox;
 mod server;
 pub mod session;
 mod settings;
@@ -79,13 +81,10 @@ pub fn router(state: AppState) -> Router {
 pub fn router_and_paths(state: AppState) -> (Router, Vec<&'static str>) {
     let hsts =
         state.config.http.is_https().then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
-    let sandbox = if state.sandbox {
-        crate::sandbox::simulator::routes()
-            .merge(crate::sandbox::billing::routes())
-            .merge(crate::sandbox::connect::routes())
-    } else {
-        routes::Routes::new()
-    };
+    #[cfg(feature = "dev")]
+    let sandbox = if state.sandbox { sandbox::routes() } else { routes::Routes::new() };
+    #[cfg(not(feature = "dev"))]
+    let sandbox = routes::Routes::new();
     let (pages, mut paths) = routes::Routes::new()
         .merge(sandbox)
         .merge(pages::routes())

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use mujibak::sandbox::mail::MailSink;
 use mujibak_core::{
     clients::smtp::Mailer,
     config::MailConfig,
     db::emails::{self, NewEmail},
     domain::EmailId,
 };
+use mujibak_devtools::sandbox::mail::MailSink;
 use mujibak_jobs::{send_email::SendEmail, Job, JobContext};
 use sqlx::PgPool;
 

@@ -4,7 +4,7 @@
 
 use std::process::Output;
 
-use mujibak::sandbox::openai::OpenAiFake;
+use mujibak_devtools::sandbox::openai::OpenAiFake;
 use sqlx::PgPool;
 
 use crate::helpers::{database_url, migrated};

@@ -8,11 +8,11 @@
 
 use std::io::Read;
 
-use mujibak::sandbox::graph::media::sample_voice_note;
 use mujibak_core::{
     billing::{self, Buyer, NewLine, Seller},
     domain::TenantId,
 };
+use mujibak_devtools::sandbox::graph::media::sample_voice_note;
 use mujibak_jobs::{export_data::ExportData, Job};
 use reqwest::StatusCode;
 use sqlx::PgPool;

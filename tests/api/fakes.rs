@@ -5,8 +5,8 @@
 //! with an unknown role or content that is neither text nor parts.
 
 use base64::Engine;
-use mujibak::sandbox::{graph::GraphFake, moyasar::MoyasarFake, openai::OpenAiFake};
 use mujibak_core::clients::whatsapp::{Creds, GraphClient, Recipient};
+use mujibak_devtools::sandbox::{graph::GraphFake, moyasar::MoyasarFake, openai::OpenAiFake};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

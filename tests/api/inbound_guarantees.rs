@@ -3,7 +3,7 @@
 //! delays nor loses the others of its delivery; the sweeper re-enqueues events whose job
 //! died, and gives up (keeping them for staff) after a bounded number of sweeps.
 
-use mujibak::sandbox::graph::GraphFault;
+use mujibak_devtools::sandbox::graph::GraphFault;
 use mujibak_jobs::{
     sweep_inbound::{SweepInbound, MAX_SWEEPS},
     Job,

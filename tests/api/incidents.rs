@@ -7,8 +7,8 @@ mod access;
 
 use std::time::Duration;
 
-use mujibak::sandbox::mail::MailSink;
 use mujibak_core::{clients::smtp::Mailer, config::MailConfig, domain::TenantId};
+use mujibak_devtools::sandbox::mail::MailSink;
 use mujibak_jobs::{notify_breach::NotifyBreach, JobContext};
 use reqwest::StatusCode;
 use sqlx::PgPool;

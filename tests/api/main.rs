@@ -1,6 +1,10 @@
 //! Black-box tests of the whole system: one binary, real Postgres (`#[sqlx::test]` gives
 //! each test a fresh database), real HTTP, the real binary for the CLI.
 
+// The suite drives the sandbox (its fakes, its pages and `mujibak dev`).
+#[cfg(not(feature = "dev"))]
+compile_error!("the API tests need the sandbox: run them with `--features mujibak/dev` (scripts/test does)");
+
 mod accounts;
 mod audit;
 mod bad_input;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use mujibak::sandbox::graph::media::{sample_image, sample_voice_note, MediaFault};
+use mujibak_devtools::sandbox::graph::media::{sample_image, sample_voice_note, MediaFault};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -174,12 +174,12 @@ async fn a_failing_download_is_retried_then_shown_and_the_customer_is_still_answ
 
 #[tokio::test]
 async fn a_file_too_large_or_of_a_type_not_kept_is_refused_before_a_byte_is_read() {
-    use mujibak::sandbox::graph::GraphFake;
     use mujibak_core::{
         clients::whatsapp::{Creds, GraphClient, MediaError},
         config::WhatsAppConfig,
         domain::media::Failure,
     };
+    use mujibak_devtools::sandbox::graph::GraphFake;
     // Arrange: Meta holds a 2 MB voice note and an SVG "image"; we keep files up to 1 MB.
     let graph = GraphFake::start("127.0.0.1:0").await.unwrap();
     graph.register_number(NUMBER, "token-1", None, None);

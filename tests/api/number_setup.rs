@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use mujibak::sandbox::graph::GraphFake;
+use mujibak_devtools::sandbox::graph::GraphFake;
 use reqwest::StatusCode;
 use sqlx::PgPool;
 

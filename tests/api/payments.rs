@@ -6,13 +6,13 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use mujibak::sandbox::moyasar::{MoyasarFake, MoyasarFault};
 use mujibak_core::{
     billing::{run, Seller},
     clients::moyasar::MoyasarClient,
     config::MoyasarConfig,
     domain::TenantId,
 };
+use mujibak_devtools::sandbox::moyasar::{MoyasarFake, MoyasarFault};
 use mujibak_jobs::{billing::Billing, Job, JobContext, PaymentsContext};
 use reqwest::StatusCode;
 use serde_json::{json, Value};

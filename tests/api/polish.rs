@@ -37,7 +37,7 @@ async fn the_window_reads_as_a_duration_the_team_column_is_name_and_the_skip_lin
 async fn whatsapps_errors_read_as_a_plain_action_in_the_users_language(pool: PgPool) {
     // Arrange: Meta accepts the bot's reply, then reports it failed: the window had closed.
     let p = Pipeline::start(pool, "owner@graph-errors.sa", "PN1406").await;
-    p.graph.fail_next(mujibak::sandbox::graph::GraphFault::WindowClosed, 1);
+    p.graph.fail_next(mujibak_devtools::sandbox::graph::GraphFault::WindowClosed, 1);
 
     // Act
     p.deliver(&text("PN1406", "wamid.G1", "966500001406", "Hello", 5)).await;

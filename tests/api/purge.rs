@@ -7,8 +7,8 @@
 
 use std::process::Command;
 
-use mujibak::sandbox::graph::media::sample_voice_note;
 use mujibak_core::{domain::TenantId, purge::purge_content};
+use mujibak_devtools::sandbox::graph::media::sample_voice_note;
 use sqlx::PgPool;
 
 use crate::{

@@ -4,7 +4,7 @@
 //! twice more) when no status arrives within the reconcile window. Counted on the Graph
 //! fake's own record of accepted sends.
 
-use mujibak::sandbox::graph::GraphFault;
+use mujibak_devtools::sandbox::graph::GraphFault;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;

@@ -22,7 +22,7 @@ async fn an_unverified_account_cannot_invite_or_connect_and_a_reset_takes_it_bac
     // Arrange: the attacker signs up with the victim's address (no inbox needed).
     migrated(&pool).await;
     let mailbox = Mailbox::start(&pool).await;
-    let graph = mujibak::sandbox::graph::GraphFake::start("127.0.0.1:0").await.unwrap();
+    let graph = mujibak_devtools::sandbox::graph::GraphFake::start("127.0.0.1:0").await.unwrap();
     graph.register_number("PN-V", "victim-token", None, None);
     let graph_url = graph.base_url();
     let addr = TestApp::new(pool.clone())

@@ -111,7 +111,7 @@ async fn the_sandbox_refuses_a_template_send_as_meta_does() {
         clients::whatsapp::{Creds, GraphClient, GraphError, Recipient},
         domain::template::TemplateSend,
     };
-    let graph = mujibak::sandbox::graph::GraphFake::start("127.0.0.1:0").await.unwrap();
+    let graph = mujibak_devtools::sandbox::graph::GraphFake::start("127.0.0.1:0").await.unwrap();
     graph.register_number("PN-X", "token-x", None, None);
     let url = graph.base_url();
     let config = mujibak_core::Config::from_lookup(|n| match n {

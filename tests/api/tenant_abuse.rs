@@ -77,7 +77,7 @@ async fn a_token_meta_refuses_cannot_claim_a_number_and_does_not_learn_who_holds
     // Arrange: Meta knows PN-REAL with its owner's token; a squatter has a junk token.
     migrated(&pool).await;
     let mailbox = Mailbox::start(&pool).await;
-    let graph = mujibak::sandbox::graph::GraphFake::start("127.0.0.1:0").await.unwrap();
+    let graph = mujibak_devtools::sandbox::graph::GraphFake::start("127.0.0.1:0").await.unwrap();
     graph.register_number("PN-REAL", "real-owner-token", None, None);
     graph.register_number("PN-HELD", "held-token", None, None);
     let graph_url = graph.base_url();

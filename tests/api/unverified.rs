@@ -5,8 +5,8 @@
 //! quick replies, the plan) is cleared back to a fresh trial, and the owner is told.
 
 use chrono::NaiveDate;
-use mujibak::sandbox::openai::OpenAiFake;
 use mujibak_core::billing::run;
+use mujibak_devtools::sandbox::openai::OpenAiFake;
 use reqwest::StatusCode;
 use sqlx::PgPool;
 

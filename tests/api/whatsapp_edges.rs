@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mujibak::sandbox::{graph::GraphFault, openai::ModelFault};
+use mujibak_devtools::sandbox::{graph::GraphFault, openai::ModelFault};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;

@@ -2,7 +2,7 @@
 //! series with its documented labels and the counts the message must have left; provider
 //! failures under their outcome labels; no phone number, text, token or tenant id.
 
-use mujibak::sandbox::openai::ModelFault;
+use mujibak_devtools::sandbox::openai::ModelFault;
 use reqwest::StatusCode;
 use sqlx::PgPool;
 

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use mujibak::sandbox::mail::MailSink;
 use mujibak_core::{db::emails::NewEmail, domain::EmailId};
+use mujibak_devtools::sandbox::mail::MailSink;
 use mujibak_jobs::send_email::SendEmail;
 use mujibak_queue::db::push as job_push;
 use reqwest::StatusCode;

@@ -12,8 +12,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use mujibak::harness::proxy::Proxy;
 use mujibak_core::db::jobs;
+use mujibak_devtools::harness::proxy::Proxy;
 use mujibak_jobs::{enqueue, fence, Job, JobContext, JobError};
 use serde::{Deserialize, Serialize};
 use sqlx::{postgres::PgPoolOptions, PgPool};

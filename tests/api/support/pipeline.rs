@@ -5,11 +5,11 @@
 use std::net::SocketAddr;
 
 use hmac::{Hmac, Mac};
-use mujibak::sandbox::{graph::GraphFake, mail::MailSink, openai::OpenAiFake};
 use mujibak_core::{
     clients::{openai::ReplyModel, smtp::Mailer, whatsapp::GraphClient},
     Config,
 };
+use mujibak_devtools::sandbox::{graph::GraphFake, mail::MailSink, openai::OpenAiFake};
 use mujibak_jobs::{
     fetch_media::FetchMedia, generate_reply::GenerateReply, handle_inbound::HandleInbound,
     reconcile_send::ReconcileSend, send_email::SendEmail, send_message::SendMessage, JobContext,

@@ -3,8 +3,8 @@
 
 use std::{net::SocketAddr, sync::Mutex, time::Duration};
 
-use mujibak::sandbox::mail::MailSink;
 use mujibak_core::{clients::smtp::Mailer, config::MailConfig};
+use mujibak_devtools::sandbox::mail::MailSink;
 use mujibak_jobs::{send_email::SendEmail, JobContext};
 use reqwest::{header, redirect::Policy, Response, StatusCode};
 use sqlx::PgPool;
@@ -215,7 +215,7 @@ impl Mailbox {
 }
 
 /// (recipient, subject, text body) of a received message.
-pub fn read_mail(mail: &mujibak::sandbox::mail::ReceivedMail) -> (String, String, String) {
+pub fn read_mail(mail: &mujibak_devtools::sandbox::mail::ReceivedMail) -> (String, String, String) {
     let parsed = mailparse::parse_mail(mail.raw.as_bytes()).unwrap();
     let subject =
         mailparse::MailHeaderMap::get_first_value(parsed.headers.as_slice(), "Subject").unwrap_or_default();

@@ -7,7 +7,7 @@ use super::Pipeline;
 
 impl Pipeline {
     /// Waits until the fake Graph API has accepted `n` messages; returns them.
-    pub async fn sends(&self, n: usize) -> Vec<mujibak::sandbox::graph::SentMessage> {
+    pub async fn sends(&self, n: usize) -> Vec<mujibak_devtools::sandbox::graph::SentMessage> {
         for _ in 0..500 {
             let sends = self.graph.sends();
             if sends.len() >= n {

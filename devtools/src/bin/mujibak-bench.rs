@@ -1,4 +1,4 @@
-//! `mujibak-bench`: the benchmark `scripts/bench` runs (see `mujibak::bench`).
+//! `mujibak-bench`: the benchmark `scripts/bench` runs (see `mujibak_devtools::bench`).
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -31,7 +31,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let a = Args::parse();
-    let opts = mujibak::bench::Options {
+    let opts = mujibak_devtools::bench::Options {
         bin: a.bin,
         server_url: a.server_url.trim_end_matches('/').to_owned(),
         pg_bindir: a.pg_bindir,
@@ -39,9 +39,9 @@ async fn main() -> ExitCode {
         logs: a.logs,
         only: a.only,
     };
-    match mujibak::bench::run(&opts).await {
+    match mujibak_devtools::bench::run(&opts).await {
         Ok(figures) => {
-            mujibak::bench::report::print(&figures);
+            mujibak_devtools::bench::report::print(&figures);
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -1,4 +1,4 @@
-//! `mujibak-chaos`: the chaos run `scripts/chaos` drives (see `mujibak::chaos`).
+//! `mujibak-chaos`: the chaos run `scripts/chaos` drives (see `mujibak_devtools::chaos`).
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -53,7 +53,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let a = Args::parse();
-    let opts = mujibak::chaos::Options {
+    let opts = mujibak_devtools::chaos::Options {
         bin: a.bin,
         database_url: a.database_url,
         pg_restart: a.pg_restart,
@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
         logs: a.logs,
         seed: a.seed,
     };
-    match mujibak::chaos::run(opts).await {
+    match mujibak_devtools::chaos::run(opts).await {
         Ok(true) => {
             println!("chaos: every promise held");
             ExitCode::SUCCESS
