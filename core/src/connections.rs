@@ -15,7 +15,6 @@ pub use refusal::{Refusal, Step};
 use secrecy::SecretString;
 use serde_json::json;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::{
     auth::new_token,
@@ -26,7 +25,7 @@ use crate::{
         bot_settings, connections,
         connections::Connection,
     },
-    domain::TenantId,
+    domain::{ConnectionId, TenantId},
 };
 
 /// What the owner enters to connect a number.
@@ -56,11 +55,11 @@ pub enum ConnectionError {
     Database(#[from] sqlx::Error),
 }
 
-pub fn token_context(connection_id: Uuid) -> String {
+pub fn token_context(connection_id: ConnectionId) -> String {
     format!("whatsapp.access_token:{connection_id}")
 }
 
-pub fn secret_context(connection_id: Uuid) -> String {
+pub fn secret_context(connection_id: ConnectionId) -> String {
     format!("whatsapp.app_secret:{connection_id}")
 }
 
@@ -120,7 +119,7 @@ pub async fn connect(
     let display_number = Some(info.display_phone_number.trim())
         .filter(|d| !d.is_empty())
         .unwrap_or(input.display_number.trim());
-    let connection_id = Uuid::new_v4();
+    let connection_id = ConnectionId::new();
     let (webhook_key, _) = new_token();
     let (verify_token, _) = new_token();
     let token_enc = keyring.seal(input.access_token.expose_secret(), &token_context(connection_id));

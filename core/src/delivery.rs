@@ -14,7 +14,7 @@ use crate::{
         messages::{self, sending},
         parked_statuses, usage,
     },
-    domain::{whatsapp::StatusUpdate, TenantId},
+    domain::{message::MessageStatus, whatsapp::StatusUpdate, MessageId, TenantId},
 };
 
 /// What a status did.
@@ -54,13 +54,13 @@ pub async fn apply_status(
     if forward(conn, tenant, s).await? {
         return Ok(Applied::Moved);
     }
-    let ours = s.callback.as_deref().and_then(|c| c.parse::<Uuid>().ok());
+    let ours = s.callback.as_deref().and_then(|c| c.parse::<MessageId>().ok());
     if let Some(id) = ours {
         if let Some(msg) = sending::lock_outbound(conn, tenant, id).await? {
             match msg.wamid.as_deref() {
                 None => {
-                    let note = match (msg.status.as_str(), msg.resent_at) {
-                        ("uncertain", _) => Some("confirmed_late"),
+                    let note = match (msg.status, msg.resent_at) {
+                        (MessageStatus::Uncertain, _) => Some("confirmed_late"),
                         (_, Some(_)) => Some("resent"),
                         _ => None,
                     };
@@ -94,7 +94,7 @@ pub async fn apply_status(
 pub async fn sent(
     conn: &mut PgConnection,
     tenant: TenantId,
-    id: Uuid,
+    id: MessageId,
     wamid: &str,
     note: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
@@ -120,13 +120,17 @@ pub async fn apply_parked(conn: &mut PgConnection, tenant: TenantId, wamid: &str
 /// Moves the message with the status' wamid forward; a failure because the 24-hour window
 /// had closed tells the inbox. `false` if nothing moved.
 async fn forward(conn: &mut PgConnection, tenant: TenantId, s: &StatusUpdate) -> Result<bool, sqlx::Error> {
+    // Meta's statuses that move a message (sent, delivered, read, failed); any other is
+    // recorded, not applied.
+    let Some(status) = s.status.parse().ok().filter(|s| MessageStatus::FORWARD.contains(s)) else {
+        return Ok(false);
+    };
     let error = s.errors.first().map(|(code, title)| format!("{code}: {title}"));
-    let Some(conversation) =
-        messages::apply_status(conn, tenant, &s.wamid, &s.status, error.as_deref()).await?
+    let Some(conversation) = messages::apply_status(conn, tenant, &s.wamid, status, error.as_deref()).await?
     else {
         return Ok(false);
     };
-    if s.status == "failed" && s.errors.iter().any(|(code, _)| *code == 131047) {
+    if status == MessageStatus::Failed && s.errors.iter().any(|(code, _)| *code == 131047) {
         conversations::set_notice(conn, tenant, conversation, "window_closed", true).await?;
     }
     Ok(true)

@@ -17,10 +17,9 @@ use mujibak_core::{
     },
     connections::access_token,
     db::{connections, conversations, media as db_media},
-    domain::{media::Failure, TenantId},
+    domain::{media::Failure, ConversationId, MessageId, TenantId},
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::{
     enqueue_in,
@@ -32,7 +31,7 @@ use crate::{
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FetchMedia {
     pub tenant_id: TenantId,
-    pub message_id: Uuid,
+    pub message_id: MessageId,
 }
 
 impl Job for FetchMedia {
@@ -126,7 +125,7 @@ impl FetchMedia {
     async fn finish(
         &self,
         ctx: &JobContext,
-        conversation: Uuid,
+        conversation: ConversationId,
         understood: Option<&str>,
         failure: Option<Failure>,
     ) -> Result<(), JobError> {

@@ -23,10 +23,9 @@ use mujibak_core::{
     clients::{openai::ModelError, whatsapp::Creds},
     connections::access_token,
     db::{bot_settings, connections, conversations, knowledge as db_knowledge, messages, plans, tenants},
-    domain::{handoff, hours, knowledge, media, reply, TenantId},
+    domain::{handoff, hours, knowledge, media, reply, ConversationId, MessageId, TenantId},
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::{
     job::{current_attempt, Job, JobContext, JobError, WhatsAppContext},
@@ -34,13 +33,14 @@ use crate::{
 };
 
 mod store;
+use mujibak_core::domain::message::Direction;
 use store::{with_notice, Effects};
 
 /// Answer `conversation_id`, if `requested_at` is still its latest reply request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GenerateReply {
     pub tenant_id: TenantId,
-    pub conversation_id: Uuid,
+    pub conversation_id: ConversationId,
     pub requested_at: DateTime<Utc>,
 }
 
@@ -92,7 +92,8 @@ impl Job for GenerateReply {
         if media::waiting_for_media(&history, Utc::now()) {
             return Ok(()); // `fetch_media` asks again once the turn's file is understood
         }
-        let latest_in = history.iter().rev().find(|m| m.direction == "in" && m.deleted_at.is_none()).cloned();
+        let latest_in =
+            history.iter().rev().find(|m| m.direction == Direction::In && m.deleted_at.is_none()).cloned();
         drop(conn);
 
         let token = access_token(&wa.keyring, &connection).map_err(JobError::permanent)?;
@@ -214,7 +215,7 @@ impl GenerateReply {
     async fn hand_off(
         &self,
         ctx: &JobContext,
-        reply_to: Option<Uuid>,
+        reply_to: Option<MessageId>,
         settings: &bot_settings::BotSettings,
         notice: Option<&str>,
     ) -> Result<(), JobError> {

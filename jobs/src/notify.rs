@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use mujibak_core::{
     db::{emails, tenants, users},
-    domain::{EmailId, Role, TenantId},
+    domain::{ConversationId, EmailId, Role, TenantId},
 };
-use uuid::Uuid;
 
 use crate::{job::JobError, send_email::SendEmail};
 
@@ -17,7 +16,7 @@ use crate::{job::JobError, send_email::SendEmail};
 pub async fn team_unless_opened(
     tx: &mut sqlx::PgConnection,
     tenant: TenantId,
-    conversation: Uuid,
+    conversation: ConversationId,
     after: Duration,
     build: impl Fn(&str) -> (String, String, String),
 ) -> Result<(), JobError> {
@@ -41,7 +40,7 @@ async fn to_members(
     tenant: TenantId,
     kind: &str,
     who: impl Fn(&users::User) -> bool,
-    unless_opened: Option<(Uuid, Duration)>,
+    unless_opened: Option<(ConversationId, Duration)>,
     build: impl Fn(&str) -> (String, String, String),
 ) -> Result<(), JobError> {
     let business = tenants::get(tx, tenant).await?.business_name;

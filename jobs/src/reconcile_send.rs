@@ -12,6 +12,7 @@ use crate::{
     job::{Job, JobContext, JobError},
     sends::SendMessage,
 };
+use mujibak_core::domain::message::MessageStatus;
 
 pub use crate::sends::ReconcileSend;
 
@@ -28,7 +29,7 @@ impl Job for ReconcileSend {
         let (tenant, id) = (self.tenant_id, self.message_id);
         let mut tx = ctx.db.begin().await?;
         let Some(msg) = sending::lock_outbound(&mut tx, tenant, id).await? else { return Ok(()) };
-        if msg.status != "uncertain" || msg.resent_at.is_some() {
+        if msg.status != MessageStatus::Uncertain || msg.resent_at.is_some() {
             return Ok(()); // settled by Meta's status, or already sent once more
         }
         if sending::queue_resend(&mut tx, tenant, id).await? {

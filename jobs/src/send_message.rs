@@ -32,6 +32,7 @@ use crate::{
     job::{current_attempt, Job, JobContext, JobError},
     sends::ReconcileSend,
 };
+use mujibak_core::domain::message::{Author, MessageStatus};
 
 pub use crate::sends::SendMessage;
 
@@ -52,10 +53,10 @@ impl Job for SendMessage {
         // One pooled connection at a time, and none across the Graph call (queue/src/fit.rs).
         let mut conn = ctx.db.acquire().await?;
         let Some(msg) = messages::get(&mut conn, tenant, id).await? else { return Ok(()) };
-        match msg.status.as_str() {
-            "queued" => {}
+        match msg.status {
+            MessageStatus::Queued => {}
             // A worker died between claiming the message and storing Meta's answer: Meta may have it.
-            "sending" => {
+            MessageStatus::Sending => {
                 drop(conn);
                 return self.uncertain(ctx, &msg, "the send was interrupted").await;
             }
@@ -63,7 +64,14 @@ impl Job for SendMessage {
         }
         let account = accounts::status(&mut conn, tenant).await?;
         if !account.is_active() {
-            give_up(&mut conn, tenant, &msg, "skipped", "the account is suspended or being deleted").await?;
+            give_up(
+                &mut conn,
+                tenant,
+                &msg,
+                MessageStatus::Skipped,
+                "the account is suspended or being deleted",
+            )
+            .await?;
             return Ok(());
         }
         let conv = conversations::get(&mut conn, tenant, msg.conversation_id)
@@ -71,11 +79,19 @@ impl Job for SendMessage {
             .ok_or_else(|| JobError::permanent(anyhow::anyhow!("conversation gone")))?;
         let connection = connections::get(&mut conn, tenant, conv.connection_id).await?;
         let Some(connection) = connection.filter(connections::Connection::is_active) else {
-            give_up(&mut conn, tenant, &msg, "failed", "the WhatsApp connection is not active").await?;
+            give_up(&mut conn, tenant, &msg, MessageStatus::Failed, "the WhatsApp connection is not active")
+                .await?;
             return Ok(());
         };
-        if msg.author == "bot" && conv.bot_paused {
-            give_up(&mut conn, tenant, &msg, "skipped", "the bot was paused for this conversation").await?;
+        if msg.author == Author::Bot && conv.bot_paused {
+            give_up(
+                &mut conn,
+                tenant,
+                &msg,
+                MessageStatus::Skipped,
+                "the bot was paused for this conversation",
+            )
+            .await?;
             return Ok(());
         }
         let template = match msg.kind.as_str() {
@@ -85,7 +101,7 @@ impl Job for SendMessage {
             _ => None,
         };
         if template.is_none() && !reply::window_open(conv.last_inbound_at, Utc::now()) {
-            give_up(&mut conn, tenant, &msg, "skipped", "the 24-hour window is closed").await?;
+            give_up(&mut conn, tenant, &msg, MessageStatus::Skipped, "the 24-hour window is closed").await?;
             conversations::set_notice(&mut conn, tenant, conv.conversation_id, "window_closed", true).await?;
             return Ok(());
         }
@@ -112,7 +128,7 @@ impl Job for SendMessage {
                 let note = msg.resent_at.map(|_| "resent");
                 let mut tx = ctx.db.begin().await?;
                 let moved = delivery::sent(&mut tx, tenant, id, &wamid, note).await?;
-                let asked_at = match msg.reply_to.filter(|_| moved && msg.author == "bot") {
+                let asked_at = match msg.reply_to.filter(|_| moved && msg.author == Author::Bot) {
                     Some(question) => messages::received_at(&mut tx, tenant, question).await?,
                     None => None,
                 };
@@ -131,7 +147,7 @@ impl Job for SendMessage {
             GraphErrorClass::Reauthorize => {
                 drop(conn);
                 let mut tx = ctx.db.begin().await?;
-                give_up(&mut tx, tenant, &msg, "failed", &why).await?;
+                give_up(&mut tx, tenant, &msg, MessageStatus::Failed, &why).await?;
                 if connections::set_status(
                     &mut tx,
                     tenant,
@@ -149,19 +165,19 @@ impl Job for SendMessage {
                 Err(JobError::permanent(error))
             }
             GraphErrorClass::WindowClosed => {
-                give_up(&mut conn, tenant, &msg, "failed", &why).await?;
+                give_up(&mut conn, tenant, &msg, MessageStatus::Failed, &why).await?;
                 conversations::set_notice(&mut conn, tenant, conv.conversation_id, "window_closed", true)
                     .await?;
                 Err(JobError::permanent(error))
             }
             GraphErrorClass::Reject => {
-                give_up(&mut conn, tenant, &msg, "failed", &why).await?;
+                give_up(&mut conn, tenant, &msg, MessageStatus::Failed, &why).await?;
                 conversations::set_notice(&mut conn, tenant, conv.conversation_id, "send_failed", true)
                     .await?;
                 Err(JobError::permanent(error))
             }
             class if current_attempt().is_last() => {
-                give_up(&mut conn, tenant, &msg, "failed", &why).await?;
+                give_up(&mut conn, tenant, &msg, MessageStatus::Failed, &why).await?;
                 conversations::set_notice(&mut conn, tenant, conv.conversation_id, "send_failed", true)
                     .await?;
                 Err(JobError::transient(anyhow::anyhow!("{why} ({class:?}, last attempt)")))
@@ -208,12 +224,12 @@ async fn give_up(
     conn: &mut PgConnection,
     tenant: TenantId,
     msg: &messages::Message,
-    status: &str,
+    status: MessageStatus,
     why: &str,
 ) -> Result<(), JobError> {
     let id = msg.message_id;
     if msg.resent_at.is_some() {
-        sending::finish(conn, tenant, id, "uncertain", why).await?;
+        sending::finish(conn, tenant, id, MessageStatus::Uncertain, why).await?;
         sending::set_note(conn, tenant, id, "unconfirmed", false).await?;
     } else {
         sending::finish(conn, tenant, id, status, why).await?;

@@ -16,7 +16,6 @@ use mujibak_core::{
 };
 use mujibak_jobs::{enqueue, send_message::SendMessage};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::{
     error::WebError,
@@ -26,6 +25,7 @@ use super::{
     session::set_flash,
 };
 use crate::state::AppState;
+use mujibak_core::domain::ConversationId;
 
 pub(super) fn routes() -> Routes {
     Routes::new().route("/inbox/{id}/template", get(page).post(send))
@@ -45,7 +45,7 @@ struct Offered {
 
 #[derive(Serialize)]
 struct TemplatesView {
-    conversation_id: Uuid,
+    conversation_id: ConversationId,
     contact_name: String,
     templates: Vec<Offered>,
 }
@@ -55,7 +55,7 @@ struct TemplatesView {
 async fn offered(
     state: &AppState,
     tenant: mujibak_core::domain::TenantId,
-    uuid: Uuid,
+    uuid: ConversationId,
 ) -> Result<(Conversation, Result<Vec<Template>, Refusal>), WebError> {
     let mut conn = state.db.acquire().await?;
     let conv = conversations::get(&mut conn, tenant, uuid).await?.ok_or(WebError::NotFound)?;
@@ -104,7 +104,7 @@ async fn page(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    PathId(id): PathId<Uuid>,
+    PathId(id): PathId<ConversationId>,
 ) -> Result<Response, WebError> {
     let (conv, templates) = offered(&state, me.tenant_id, id).await?;
     let view = view(&page, conv, templates);
@@ -152,7 +152,7 @@ async fn send(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    PathId(id): PathId<Uuid>,
+    PathId(id): PathId<ConversationId>,
     Form { data: f, refused }: Form<SendForm>,
 ) -> Result<Response, WebError> {
     let tenant = me.tenant_id;

@@ -24,7 +24,6 @@ use mujibak_core::db::{
 };
 use mujibak_jobs::{enqueue, send_message::SendMessage};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::{
     error::WebError,
@@ -35,6 +34,8 @@ use super::{
     thread_view::{load, load_part, refuse},
 };
 use crate::state::AppState;
+use mujibak_core::domain::message::Author;
+use mujibak_core::domain::{ConversationId, MessageId};
 
 const PAGE_SIZE: i64 = 30;
 
@@ -103,7 +104,7 @@ async fn list_view(state: &AppState, me: &users::User, q: ListQuery) -> Result<L
     let query = typed.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let before = q.before.as_deref().and_then(|b| {
         let (at, id) = b.split_once('_')?;
-        Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), id.parse::<Uuid>().ok()?))
+        Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), id.parse::<ConversationId>().ok()?))
     });
     let (filter, show) = match q.filter.as_deref() {
         Some("person") => ("person", Show::NeedsPerson),
@@ -136,7 +137,7 @@ async fn thread(
     State(state): State<AppState>,
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
-    PathId(id): PathId<Uuid>,
+    PathId(id): PathId<ConversationId>,
 ) -> Result<impl IntoResponse, WebError> {
     page.render("inbox/thread.html", &load(&state, tenant, id).await?)
 }
@@ -145,7 +146,7 @@ async fn thread_fragment(
     State(state): State<AppState>,
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
-    PathId(id): PathId<Uuid>,
+    PathId(id): PathId<ConversationId>,
 ) -> Result<Html<String>, WebError> {
     page.render("inbox/_messages.html", &load_part(&state, tenant, id).await?)
 }
@@ -156,7 +157,7 @@ async fn media_file(
     CurrentTenant(tenant): CurrentTenant,
     Path((id, message)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let (Ok(id), Ok(message)) = (id.parse::<Uuid>(), message.parse::<Uuid>()) else {
+    let (Ok(id), Ok(message)) = (id.parse::<ConversationId>(), message.parse::<MessageId>()) else {
         return Err(WebError::NotFound);
     };
     let mut conn = state.db.acquire().await?;
@@ -176,7 +177,7 @@ async fn set_paused(
     state: &AppState,
     page: &Page,
     tenant: mujibak_core::domain::TenantId,
-    uuid: Uuid,
+    uuid: ConversationId,
     paused: bool,
 ) -> Result<Response, WebError> {
     if !conversations::set_paused(&mut *state.db.acquire().await?, tenant, uuid, paused).await? {
@@ -191,7 +192,7 @@ async fn pause(
     State(state): State<AppState>,
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
-    PathId(id): PathId<Uuid>,
+    PathId(id): PathId<ConversationId>,
 ) -> Result<Response, WebError> {
     set_paused(&state, &page, tenant, id, true).await
 }
@@ -200,7 +201,7 @@ async fn resume(
     State(state): State<AppState>,
     page: Page,
     CurrentTenant(tenant): CurrentTenant,
-    PathId(id): PathId<Uuid>,
+    PathId(id): PathId<ConversationId>,
 ) -> Result<Response, WebError> {
     set_paused(&state, &page, tenant, id, false).await
 }
@@ -215,7 +216,7 @@ async fn reply(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    PathId(uuid): PathId<Uuid>,
+    PathId(uuid): PathId<ConversationId>,
     Form { data: f, refused }: Form<ReplyForm>,
 ) -> Result<Response, WebError> {
     let tenant = me.tenant_id;
@@ -243,7 +244,8 @@ async fn reply(
         return Ok(Redirect::to(&format!("/inbox/{uuid}/template")).into_response());
     }
     conversations::set_paused(&mut tx, tenant, uuid, true).await?;
-    let message_id = messages::insert_outbound(&mut tx, tenant, uuid, "human", text, None, false).await?;
+    let message_id =
+        messages::insert_outbound(&mut tx, tenant, uuid, Author::Human, text, None, false).await?;
     messages::written_by(&mut tx, tenant, message_id, me.user_id).await?;
     conversations::answered(&mut tx, tenant, uuid).await?;
     enqueue(&mut tx, &SendMessage { tenant_id: tenant, message_id }).await?;

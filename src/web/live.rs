@@ -24,13 +24,15 @@ use std::{
     time::Duration,
 };
 
-use mujibak_core::{db::sessions, domain::TenantId};
+use mujibak_core::{
+    db::sessions,
+    domain::{ConversationId, TenantId},
+};
 use sqlx::{
     postgres::{PgListener, PgPoolOptions},
     PgPool,
 };
 use tokio::sync::{broadcast, watch};
-use uuid::Uuid;
 
 use super::streams::Streams;
 
@@ -47,7 +49,7 @@ pub const ACCESS_CHECK: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
     /// Something in a conversation changed; `handoff` when it now needs a person.
-    Changed { tenant: TenantId, conversation: Uuid, handoff: bool },
+    Changed { tenant: TenantId, conversation: ConversationId, handoff: bool },
     /// Changes may have been missed: re-read everything shown.
     Resync,
 }
@@ -183,6 +185,8 @@ async fn listen(pool: PgPool, tx: broadcast::Sender<Signal>, mut closed: watch::
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]
@@ -190,11 +194,11 @@ mod tests {
         let (t, c) = (Uuid::new_v4(), Uuid::new_v4());
         assert_eq!(
             parse(&format!("{t} {c} handoff")),
-            Some(Signal::Changed { tenant: TenantId(t), conversation: c, handoff: true })
+            Some(Signal::Changed { tenant: TenantId(t), conversation: ConversationId(c), handoff: true })
         );
         assert_eq!(
             parse(&format!("{t} {c}")),
-            Some(Signal::Changed { tenant: TenantId(t), conversation: c, handoff: false })
+            Some(Signal::Changed { tenant: TenantId(t), conversation: ConversationId(c), handoff: false })
         );
         assert_eq!(parse("not ids"), None);
         assert_eq!(parse(&t.to_string()), None);

@@ -10,10 +10,9 @@ use axum::{
 };
 use mujibak_core::{
     db::{contacts, conversations, notes},
-    domain::{contact, UserId},
+    domain::{contact, ConversationId, UserId},
 };
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{
     error::WebError,
@@ -42,7 +41,7 @@ async fn assign(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    PathId(id): PathId<Uuid>,
+    PathId(id): PathId<ConversationId>,
     Form { data: f, refused }: Form<AssignForm>,
 ) -> Result<Response, WebError> {
     if !refused.is_empty() {
@@ -70,7 +69,7 @@ async fn add_note(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    PathId(id): PathId<Uuid>,
+    PathId(id): PathId<ConversationId>,
     Form { data: f, refused }: Form<NoteForm>,
 ) -> Result<Response, WebError> {
     if !refused.is_empty() {
@@ -98,7 +97,7 @@ async fn set_labels(
     State(state): State<AppState>,
     page: Page,
     CurrentUser(me): CurrentUser,
-    PathId(id): PathId<Uuid>,
+    PathId(id): PathId<ConversationId>,
     Form { data: f, refused }: Form<LabelsForm>,
 ) -> Result<Response, WebError> {
     if !refused.is_empty() {

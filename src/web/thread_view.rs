@@ -11,7 +11,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use mujibak_core::{
     db::{contacts, conversations, inbox, messages, notes, past_conversations, quick_replies, users},
-    domain::{contact, TenantId},
+    domain::{contact, ConversationId, TenantId},
 };
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -23,7 +23,7 @@ use crate::state::AppState;
 /// The part of the thread page the live refresh re-renders (`inbox/_messages.html`).
 #[derive(Serialize)]
 pub(super) struct ThreadPart {
-    conversation_id: Uuid,
+    conversation_id: ConversationId,
     contact_name: String,
     number: String,
     bot_paused: bool,
@@ -93,12 +93,20 @@ struct Member {
 }
 
 /// The timeline part of `tenant`'s conversation `id`; marks it read.
-pub(super) async fn load_part(state: &AppState, tenant: TenantId, id: Uuid) -> Result<ThreadPart, WebError> {
+pub(super) async fn load_part(
+    state: &AppState,
+    tenant: TenantId,
+    id: ConversationId,
+) -> Result<ThreadPart, WebError> {
     part(&mut *state.db.acquire().await?, state, tenant, id).await
 }
 
 /// The whole thread page of `tenant`'s conversation `id`; marks it read.
-pub(super) async fn load(state: &AppState, tenant: TenantId, id: Uuid) -> Result<ThreadView, WebError> {
+pub(super) async fn load(
+    state: &AppState,
+    tenant: TenantId,
+    id: ConversationId,
+) -> Result<ThreadView, WebError> {
     let mut conn = state.db.acquire().await?;
     let part = part(&mut conn, state, tenant, id).await?;
     let team = users::list(&mut conn, tenant)
@@ -134,7 +142,7 @@ async fn part(
     conn: &mut PgConnection,
     state: &AppState,
     tenant: TenantId,
-    id: Uuid,
+    id: ConversationId,
 ) -> Result<ThreadPart, WebError> {
     let conv = conversations::get(&mut *conn, tenant, id).await?.ok_or(WebError::NotFound)?;
     let mut entries: Vec<Entry> = messages::recent(&mut *conn, tenant, id, 200)
@@ -170,7 +178,7 @@ pub(super) async fn refuse(
     state: &AppState,
     page: &Page,
     tenant: TenantId,
-    id: Uuid,
+    id: ConversationId,
     refused: &[String],
 ) -> Result<Response, WebError> {
     let view = load(state, tenant, id).await?;

@@ -11,8 +11,8 @@ use reqwest::StatusCode;
 use sqlx::PgPool;
 
 use crate::{
+    billing::invoice_run::business,
     helpers::{migrated, spawn_app},
-    invoice_run::business,
     ops::token,
     pipeline::{text, Pipeline},
     web::Browser,

@@ -4,9 +4,8 @@
 //! 80 % and 100 % warnings claimed once per month (`claim_warning`).
 
 use sqlx::PgConnection;
-use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{MessageId, TenantId};
 
 const MONTH: &str = "date_trunc('month', now() at time zone 'Asia/Riyadh')::date";
 
@@ -14,7 +13,7 @@ const MONTH: &str = "date_trunc('month', now() at time zone 'Asia/Riyadh')::date
 pub async fn count_if_generated(
     conn: &mut PgConnection,
     tenant: TenantId,
-    id: Uuid,
+    id: MessageId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "insert into ai_usage_monthly (tenant_id, month, replies)

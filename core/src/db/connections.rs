@@ -2,15 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ConnectionId, TenantId};
 
 /// A connection row (ciphertexts, never plaintext).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Connection {
     pub tenant_id: TenantId,
-    pub connection_id: Uuid,
+    pub connection_id: ConnectionId,
     pub webhook_key: String,
     pub phone_number_id: String,
     pub waba_id: String,
@@ -37,7 +36,7 @@ impl Connection {
 
 /// A connection to insert.
 pub struct NewConnection<'a> {
-    pub connection_id: Uuid,
+    pub connection_id: ConnectionId,
     pub webhook_key: &'a str,
     pub phone_number_id: &'a str,
     pub waba_id: &'a str,
@@ -109,7 +108,7 @@ pub async fn by_webhook_key(pool: &PgPool, key: &str) -> Result<Option<Connectio
 pub async fn get(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
 ) -> Result<Option<Connection>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from whatsapp_connections where tenant_id = $1 and connection_id = $2"
@@ -123,7 +122,7 @@ pub async fn get(
 pub async fn set_status(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     status: &str,
     detail: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
@@ -145,7 +144,7 @@ pub async fn set_status(
 pub async fn restore(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     from: &[&str],
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -164,7 +163,7 @@ pub async fn restore(
 pub async fn set_token(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     token_enc: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -183,7 +182,7 @@ pub async fn set_token(
 pub async fn mark_verified(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update whatsapp_connections set verified_at = now() where tenant_id = $1 and connection_id = $2",
@@ -199,7 +198,7 @@ pub async fn mark_verified(
 pub async fn mark_webhook_verified(
     pool: &PgPool,
     tenant_id: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update whatsapp_connections set webhook_verified_at = now()
@@ -217,7 +216,7 @@ pub async fn mark_webhook_verified(
 pub async fn has_customers(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("select exists (select 1 from contacts where tenant_id = $1 and connection_id = $2)")
         .bind(tenant_id)
@@ -229,7 +228,7 @@ pub async fn has_customers(
 pub async fn unlink(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update whatsapp_connections set unlinked_at = now(), status = 'disconnected'
@@ -243,7 +242,7 @@ pub async fn unlink(
 }
 
 /// Every ciphertext pair, for key rotation (not tenant-scoped: an operator command).
-pub async fn all_secrets(pool: &PgPool) -> Result<Vec<(Uuid, String, String)>, sqlx::Error> {
+pub async fn all_secrets(pool: &PgPool) -> Result<Vec<(ConnectionId, String, String)>, sqlx::Error> {
     sqlx::query_as("select connection_id, access_token_enc, app_secret_enc from whatsapp_connections")
         .fetch_all(pool)
         .await
@@ -251,7 +250,7 @@ pub async fn all_secrets(pool: &PgPool) -> Result<Vec<(Uuid, String, String)>, s
 
 pub async fn set_secrets(
     pool: &PgPool,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     token_enc: &str,
     secret_enc: &str,
 ) -> Result<(), sqlx::Error> {

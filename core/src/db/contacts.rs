@@ -4,13 +4,12 @@
 //! once and the marketing preference are kept here.
 
 use sqlx::PgConnection;
-use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ConnectionId, ContactId, ConversationId, TenantId};
 
 /// Who wrote: the identifiers and profile a delivery carried.
 pub struct ContactKey<'a> {
-    pub connection_id: Uuid,
+    pub connection_id: ConnectionId,
     pub wa_id: Option<&'a str>,
     pub bsuid: Option<&'a str>,
     pub name: Option<&'a str>,
@@ -23,7 +22,7 @@ pub async fn upsert(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     k: &ContactKey<'_>,
-) -> Result<Uuid, sqlx::Error> {
+) -> Result<ContactId, sqlx::Error> {
     lock(conn, tenant_id, k.connection_id, &[k.bsuid.or(k.wa_id).unwrap_or("")]).await?;
     let found = find(conn, tenant_id, k.connection_id, k.wa_id, k.bsuid).await?;
     if let Some(id) = found {
@@ -42,7 +41,7 @@ pub async fn upsert(
         .await?;
         return Ok(id);
     }
-    let id = Uuid::new_v4();
+    let id = ContactId::new();
     sqlx::query(
         "insert into contacts (tenant_id, contact_id, connection_id, bsuid, wa_id, name, username)
          values ($1, $2, $3, $4, $5, coalesce($6, ''), $7)",
@@ -64,7 +63,7 @@ pub async fn upsert(
 pub async fn lock(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     keys: &[&str],
 ) -> Result<(), sqlx::Error> {
     let mut keys: Vec<String> = keys.iter().map(|k| format!("{tenant_id}:{connection_id}:{k}")).collect();
@@ -83,10 +82,10 @@ pub async fn lock(
 pub async fn find(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     wa_id: Option<&str>,
     bsuid: Option<&str>,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<ContactId>, sqlx::Error> {
     sqlx::query_scalar(
         "select contact_id from contacts where tenant_id = $1 and connection_id = $2
            and ((bsuid is not null and bsuid = $3) or (wa_id is not null and wa_id = $4))
@@ -105,8 +104,8 @@ pub async fn find(
 pub async fn merge(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    keep: Uuid,
-    gone: Uuid,
+    keep: ContactId,
+    gone: ContactId,
 ) -> Result<(), sqlx::Error> {
     const KEEP: &str = "(select conversation_id from conversations where tenant_id = $1 and contact_id = $2)";
     const GONE: &str = "(select conversation_id from conversations where tenant_id = $1 and contact_id = $3)";
@@ -136,7 +135,7 @@ pub async fn merge(
 pub async fn set_ids(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    contact_id: Uuid,
+    contact_id: ContactId,
     wa_id: Option<&str>,
     bsuid: Option<&str>,
 ) -> Result<(), sqlx::Error> {
@@ -157,7 +156,7 @@ pub async fn set_ids(
 pub async fn mark_welcomed(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    contact_id: Uuid,
+    contact_id: ContactId,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "update contacts set welcomed_at = now() where tenant_id = $1 and contact_id = $2 and welcomed_at is null",
@@ -174,7 +173,7 @@ pub async fn mark_welcomed(
 pub async fn set_marketing(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    contact_id: Uuid,
+    contact_id: ContactId,
     stop: bool,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, sqlx::Error> {
@@ -209,7 +208,7 @@ pub struct Panel {
 pub async fn panel(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    conversation: Uuid,
+    conversation: ConversationId,
 ) -> Result<Option<Panel>, sqlx::Error> {
     sqlx::query_as(
         "select k.name, k.wa_id, k.bsuid, k.username, k.labels, k.created_at as first_seen,
@@ -230,7 +229,7 @@ pub async fn panel(
 pub async fn set_labels(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    conversation: Uuid,
+    conversation: ConversationId,
     labels: &[String],
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(

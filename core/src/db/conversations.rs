@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ConnectionId, ContactId, ConversationId, TenantId};
 
 /// A conversation with its contact, as jobs and the thread view need it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Conversation {
-    pub conversation_id: Uuid,
-    pub connection_id: Uuid,
+    pub conversation_id: ConversationId,
+    pub connection_id: ConnectionId,
     pub contact_name: String,
     pub wa_id: Option<String>,
     pub bsuid: Option<String>,
@@ -38,9 +38,9 @@ const SELECT: &str = "select c.conversation_id, c.connection_id, k.name as conta
 pub async fn upsert(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    connection_id: Uuid,
-    contact_id: Uuid,
-) -> Result<Uuid, sqlx::Error> {
+    connection_id: ConnectionId,
+    contact_id: ContactId,
+) -> Result<ConversationId, sqlx::Error> {
     sqlx::query_scalar(
         "insert into conversations (tenant_id, conversation_id, connection_id, contact_id) values ($1, $2, $3, $4)
          on conflict (contact_id) do update set connection_id = excluded.connection_id returning conversation_id",
@@ -56,7 +56,7 @@ pub async fn upsert(
 pub async fn get(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: ConversationId,
 ) -> Result<Option<Conversation>, sqlx::Error> {
     select_one(conn, tenant_id, id, "").await
 }
@@ -65,7 +65,7 @@ pub async fn get(
 pub async fn lock(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: ConversationId,
 ) -> Result<Option<Conversation>, sqlx::Error> {
     select_one(conn, tenant_id, id, " for update of c").await
 }
@@ -73,7 +73,7 @@ pub async fn lock(
 async fn select_one(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: ConversationId,
     locking: &'static str,
 ) -> Result<Option<Conversation>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -89,7 +89,7 @@ async fn select_one(
 pub async fn record_inbound(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: ConversationId,
     at: DateTime<Utc>,
     wants_reply: bool,
 ) -> Result<DateTime<Utc>, sqlx::Error> {
@@ -110,7 +110,11 @@ pub async fn record_inbound(
 }
 
 /// After a reply (bot or human) was queued.
-pub async fn answered(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn answered(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: ConversationId,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update conversations set unanswered = false, needs_human = false, last_message_at = now(), notice = null
          where tenant_id = $1 and conversation_id = $2",
@@ -127,7 +131,7 @@ pub async fn answered(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) ->
 pub async fn request_reply_again(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: ConversationId,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar(
         "update conversations set reply_requested_at = clock_timestamp()
@@ -145,7 +149,7 @@ pub async fn request_reply_again(
 pub async fn nothing_to_answer(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: ConversationId,
     requested_at: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -165,7 +169,7 @@ pub async fn nothing_to_answer(
 pub async fn set_notice(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: ConversationId,
     notice: &str,
     needs_human: bool,
 ) -> Result<(), sqlx::Error> {
@@ -184,7 +188,7 @@ pub async fn set_notice(
 pub async fn assign(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: ConversationId,
     user: Option<crate::domain::UserId>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -204,7 +208,7 @@ pub async fn assign(
 pub async fn set_paused(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: ConversationId,
     paused: bool,
 ) -> Result<bool, sqlx::Error> {
     let done =
@@ -218,7 +222,11 @@ pub async fn set_paused(
 }
 
 /// Notes that the customer got the away message now (in the reply's transaction).
-pub async fn away_noticed(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn away_noticed(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: ConversationId,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update conversations set away_noticed_at = now() where tenant_id = $1 and conversation_id = $2",
     )
@@ -231,7 +239,11 @@ pub async fn away_noticed(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid
 
 /// A person takes over: the bot pauses and the conversation needs a person (in the
 /// reply's transaction, after `answered`).
-pub async fn handed_off(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn handed_off(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: ConversationId,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update conversations set bot_paused = true, needs_human = true, notice = 'handoff'
           where tenant_id = $1 and conversation_id = $2",

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::{types::Json, PgConnection};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ConnectionId, TenantId};
 
 /// The job a delivery's new events are processed by, as the queue engine prepared it (its
 /// id, its encoded payload and its `max_attempts`), written by the same statement.
@@ -38,7 +38,7 @@ pub struct EventRow<'a> {
 pub async fn store(
     conn: &mut PgConnection,
     tenant: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     rows: &[EventRow<'_>],
     queue: &str,
     job: &DeliveryJob<'_>,

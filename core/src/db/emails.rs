@@ -73,7 +73,7 @@ pub async fn unless_opened(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     email_id: EmailId,
-    conversation: uuid::Uuid,
+    conversation: crate::domain::ConversationId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("update emails set unless_opened = $3 where tenant_id = $1 and email_id = $2")
         .bind(tenant_id)

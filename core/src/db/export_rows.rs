@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ConversationId, MessageId, TenantId};
 
 /// A table exported as a JSON array, read page by page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,9 +175,9 @@ pub async fn count(pool: &PgPool, tenant: TenantId) -> Result<i64, sqlx::Error> 
 /// One message, for the CSV.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {
-    pub conversation_id: Uuid,
+    pub conversation_id: ConversationId,
     pub created_at: DateTime<Utc>,
-    pub message_id: Uuid,
+    pub message_id: MessageId,
     pub contact_name: Option<String>,
     pub contact_number: Option<String>,
     pub direction: String,
@@ -191,7 +191,7 @@ pub struct MessageRow {
 }
 
 /// Where a page of messages starts: after (conversation, created_at, message).
-pub type MessageKey = (Uuid, DateTime<Utc>, Uuid);
+pub type MessageKey = (ConversationId, DateTime<Utc>, MessageId);
 
 /// Up to `limit` messages after `after`, thread by thread, oldest first.
 pub async fn messages(
@@ -201,7 +201,7 @@ pub async fn messages(
     limit: i64,
 ) -> Result<Vec<MessageRow>, sqlx::Error> {
     let (conversation, at, message) =
-        after.unwrap_or((Uuid::nil(), DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()));
+        after.unwrap_or((ConversationId(Uuid::nil()), DateTime::<Utc>::UNIX_EPOCH, MessageId(Uuid::nil())));
     sqlx::query_as(
         "select m.conversation_id, m.created_at, m.message_id, ct.name as contact_name,
                 coalesce(ct.wa_id, ct.bsuid) as contact_number, m.direction, m.author, m.kind, m.body,

@@ -10,13 +10,13 @@ use serde_json::Value;
 use sqlx::{types::Json, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ConnectionId, TenantId};
 
 /// A stored event.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InboundEvent {
     pub event_id: Uuid,
-    pub connection_id: Uuid,
+    pub connection_id: ConnectionId,
     pub kind: String,
     pub payload: Json<Value>,
     pub processed: bool,
@@ -25,7 +25,7 @@ pub struct InboundEvent {
 
 /// An event to store.
 pub struct NewEvent<'a> {
-    pub connection_id: Uuid,
+    pub connection_id: ConnectionId,
     pub dedupe_key: &'a str,
     pub kind: &'a str,
     pub payload: &'a Value,

@@ -4,14 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
-use crate::domain::{TenantId, UserId};
+use crate::domain::{ConversationId, TenantId, UserId};
 
 /// An inbox row.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct InboxRow {
-    pub conversation_id: Uuid,
+    pub conversation_id: ConversationId,
     pub contact_name: String,
     pub wa_id: Option<String>,
     pub bot_paused: bool,
@@ -96,7 +95,7 @@ pub async fn list(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     filter: InboxFilter<'_>,
-    before: Option<(DateTime<Utc>, Uuid)>,
+    before: Option<(DateTime<Utc>, ConversationId)>,
     limit: i64,
 ) -> Result<Vec<InboxRow>, sqlx::Error> {
     let pattern = filter
@@ -143,7 +142,11 @@ pub async fn list(
 }
 
 /// Someone of the team opened the conversation: its customer messages so far are read.
-pub async fn mark_read(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn mark_read(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: ConversationId,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update conversations set read_at = now() where tenant_id = $1 and conversation_id = $2")
         .bind(tenant_id)
         .bind(id)

@@ -4,9 +4,8 @@
 //! row goes with its message (the customer deleting it, the account's purge).
 
 use sqlx::PgConnection;
-use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ConnectionId, ConversationId, MessageId, TenantId};
 
 /// What the download job needs of a media message.
 #[derive(Debug, sqlx::FromRow)]
@@ -16,9 +15,9 @@ pub struct ToFetch {
     pub mime_type: Option<String>,
     pub status: String,
     pub bytes: Option<Vec<u8>>,
-    pub conversation_id: Uuid,
+    pub conversation_id: ConversationId,
     /// The connection the customer wrote to (its token downloads the file).
-    pub connection_id: Uuid,
+    pub connection_id: ConnectionId,
     /// The customer's caption.
     pub caption: Option<String>,
     /// The customer deleted the message meanwhile.
@@ -29,7 +28,7 @@ pub struct ToFetch {
 pub async fn insert_pending(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    message_id: Uuid,
+    message_id: MessageId,
     media_id: &str,
     kind: &str,
     mime_type: Option<&str>,
@@ -52,7 +51,7 @@ pub async fn insert_pending(
 pub async fn to_fetch(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    message_id: Uuid,
+    message_id: MessageId,
 ) -> Result<Option<ToFetch>, sqlx::Error> {
     sqlx::query_as(
         "select d.media_id, d.kind, d.mime_type, d.status, d.bytes, m.conversation_id, c.connection_id,
@@ -71,7 +70,7 @@ pub async fn to_fetch(
 pub async fn store_file(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    message_id: Uuid,
+    message_id: MessageId,
     mime_type: &str,
     bytes: &[u8],
 ) -> Result<(), sqlx::Error> {
@@ -92,7 +91,7 @@ pub async fn store_file(
 pub async fn attempted(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    message_id: Uuid,
+    message_id: MessageId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("update media set attempts = attempts + 1 where tenant_id = $1 and message_id = $2")
         .bind(tenant_id)
@@ -107,7 +106,7 @@ pub async fn attempted(
 pub async fn finish(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    message_id: Uuid,
+    message_id: MessageId,
     understood: Option<&str>,
     failure: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
@@ -129,8 +128,8 @@ pub async fn finish(
 pub async fn file(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    conversation_id: Uuid,
-    message_id: Uuid,
+    conversation_id: ConversationId,
+    message_id: MessageId,
 ) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
     sqlx::query_as(
         "select coalesce(d.mime_type, 'application/octet-stream'), d.bytes
@@ -148,9 +147,9 @@ pub async fn file(
 pub async fn files_after(
     pool: &sqlx::PgPool,
     tenant_id: TenantId,
-    after: Uuid,
+    after: MessageId,
     limit: i64,
-) -> Result<Vec<(Uuid, Option<String>, Vec<u8>)>, sqlx::Error> {
+) -> Result<Vec<(MessageId, Option<String>, Vec<u8>)>, sqlx::Error> {
     sqlx::query_as(
         "select message_id, mime_type, bytes from media
           where tenant_id = $1 and message_id > $2 and bytes is not null order by message_id limit $3",

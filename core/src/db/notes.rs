@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::{TenantId, UserId};
+use crate::domain::{ConversationId, TenantId, UserId};
 
 /// A note as the thread shows it.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -34,7 +34,7 @@ pub enum Added {
 pub async fn add(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    conversation: Uuid,
+    conversation: ConversationId,
     author: UserId,
     body: &str,
 ) -> Result<Added, sqlx::Error> {
@@ -65,7 +65,7 @@ pub async fn add(
 pub async fn recent(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    conversation: Uuid,
+    conversation: ConversationId,
     limit: i64,
 ) -> Result<Vec<Note>, sqlx::Error> {
     let mut rows: Vec<Note> = sqlx::query_as(

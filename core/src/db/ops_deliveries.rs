@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ConversationId, MessageId, TenantId};
 
 /// The kinds the pipeline processes (and so can process again).
 pub const PROCESSED_KINDS: &[&str] = &["message", "status", "echo", "account_update", "user_preferences"];
@@ -77,8 +77,8 @@ pub async fn parked(pool: &PgPool, tenant: Option<TenantId>, limit: i64) -> Resu
 #[derive(Debug, Clone, FromRow, Serialize)]
 pub struct Uncertain {
     pub tenant_id: TenantId,
-    pub message_id: Uuid,
-    pub conversation_id: Uuid,
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
     pub created_at: DateTime<Utc>,
     pub delivery_note: Option<String>,
 }

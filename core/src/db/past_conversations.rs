@@ -4,15 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ConversationId, MessageId, TenantId};
 
 /// One past conversation of a thread.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct PastConversation {
     /// The customer message that opened it.
-    pub first_message_id: Uuid,
+    pub first_message_id: MessageId,
     pub started_at: DateTime<Utc>,
     pub last_at: DateTime<Utc>,
     /// Its messages, theirs and ours.
@@ -26,7 +25,7 @@ pub struct PastConversation {
 pub async fn list(
     conn: &mut PgConnection,
     tenant: TenantId,
-    conversation: Uuid,
+    conversation: ConversationId,
     limit: i64,
 ) -> Result<Vec<PastConversation>, sqlx::Error> {
     sqlx::query_as(

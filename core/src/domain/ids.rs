@@ -65,3 +65,19 @@ id_type!(
     /// An export of a tenant's data.
     ExportId
 );
+id_type!(
+    /// One customer's thread with a business (one per contact).
+    ConversationId
+);
+id_type!(
+    /// A message in a conversation, either way.
+    MessageId
+);
+id_type!(
+    /// One WhatsApp customer of a business.
+    ContactId
+);
+id_type!(
+    /// A business's connected WhatsApp number.
+    ConnectionId
+);

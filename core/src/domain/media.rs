@@ -135,16 +135,18 @@ mod tests {
     }
 
     fn message(direction: &str, media: Option<&str>, received_at: DateTime<Utc>) -> Message {
+        use crate::domain::message::{Author, MessageStatus};
+        let inbound = direction == "in";
         Message {
-            message_id: uuid::Uuid::new_v4(),
-            conversation_id: uuid::Uuid::nil(),
-            direction: direction.into(),
-            author: if direction == "in" { "customer" } else { "bot" }.into(),
+            message_id: crate::domain::MessageId::new(),
+            conversation_id: crate::domain::ConversationId(uuid::Uuid::nil()),
+            direction: direction.parse().unwrap(),
+            author: if inbound { Author::Customer } else { Author::Bot },
             wamid: None,
             kind: if media.is_some() { "audio" } else { "text" }.into(),
             body: Some("hi".into()),
             details: None,
-            status: if direction == "in" { "received" } else { "sent" }.into(),
+            status: if inbound { MessageStatus::Received } else { MessageStatus::Sent },
             error: None,
             reply_to: None,
             created_at: received_at,

@@ -1,25 +1,85 @@
 //! One message of a conversation, either direction, as the domain reads it ([`Message`]):
-//! stored and read by `db::messages`, whose module doc says how its status moves.
+//! stored and read by `db::messages`, whose module doc says how its status moves. Its
+//! direction, author and status are enums here, each spelled once ([`stored_text!`]).
 
+use crate::domain::{stored::stored_text, ConversationId, MessageId};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+stored_text!(
+    /// Which way a message went.
+    Direction {
+        /// From the customer.
+        In = "in",
+        /// To the customer (the bot, the team, or the business's own WhatsApp app).
+        Out = "out",
+    }
+);
+
+stored_text!(
+    /// Who wrote a message.
+    Author {
+        Customer = "customer",
+        /// The model.
+        Bot = "bot",
+        /// A team member, in the inbox or in the WhatsApp Business app.
+        Human = "human",
+        /// A notice of WhatsApp's (a customer's number changed).
+        System = "system",
+    }
+);
+
+stored_text!(
+    /// Where a message is. An inbound one is `Received`; an outbound one only moves
+    /// forward through [`MessageStatus::FORWARD`], or ends `Skipped` (not sent).
+    MessageStatus {
+        Received = "received",
+        Queued = "queued",
+        Sending = "sending",
+        /// Its send may or may not have reached Meta.
+        Uncertain = "uncertain",
+        Sent = "sent",
+        Delivered = "delivered",
+        Read = "read",
+        Failed = "failed",
+        Skipped = "skipped",
+    }
+);
+
+impl MessageStatus {
+    /// The order an outbound message's status moves in (`Failed` ends any of them).
+    pub const FORWARD: [MessageStatus; 7] = [
+        MessageStatus::Queued,
+        MessageStatus::Sending,
+        MessageStatus::Uncertain,
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Read,
+        MessageStatus::Failed,
+    ];
+
+    /// It will not be sent, or was not (a failure or a skip).
+    pub fn ended_unsent(self) -> bool {
+        matches!(self, MessageStatus::Failed | MessageStatus::Skipped)
+    }
+}
+
 /// A message, with its file's state when read for a thread.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct Message {
-    pub message_id: Uuid,
-    pub conversation_id: Uuid,
-    pub direction: String,
-    pub author: String,
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub direction: Direction,
+    pub author: Author,
     pub wamid: Option<String>,
     pub kind: String,
     pub body: Option<String>,
     pub details: Option<Json<Value>>,
-    pub status: String,
+    pub status: MessageStatus,
     pub error: Option<String>,
-    pub reply_to: Option<Uuid>,
+    pub reply_to: Option<MessageId>,
     /// Meta's timestamp for an inbound message (whole seconds, as old as Meta's retries
     /// make it); when we stored it for the others.
     pub created_at: DateTime<Utc>,

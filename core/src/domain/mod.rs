@@ -17,11 +17,15 @@ pub mod name;
 pub mod password;
 pub mod reply;
 pub mod role;
+pub mod stored;
 pub mod template;
 pub mod whatsapp;
 
 pub use email::EmailAddress;
-pub use ids::{DeletionRequestId, EmailId, ExportId, IncidentId, TenantId, UserId};
+pub use ids::{
+    ConnectionId, ContactId, ConversationId, DeletionRequestId, EmailId, ExportId, IncidentId, MessageId,
+    TenantId, UserId,
+};
 pub use locale::Locale;
 pub use name::DisplayName;
 pub use password::NewPassword;

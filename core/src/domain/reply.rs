@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{
     bot::BotSettings,
     knowledge::{Passage, MAX_PASSAGE_CHARS},
-    message::Message,
+    message::{Direction, Message},
 };
 
 /// One earlier turn of the conversation.
@@ -105,7 +105,7 @@ pub fn turns(history: &[Message]) -> Vec<Turn> {
         if size > MAX_HISTORY_CHARS && !out.is_empty() {
             break;
         }
-        out.push(Turn { from_customer: m.direction == "in", text });
+        out.push(Turn { from_customer: m.direction == Direction::In, text });
     }
     out.reverse();
     out
@@ -113,7 +113,7 @@ pub fn turns(history: &[Message]) -> Vec<Turn> {
 
 fn in_conversation(m: &Message) -> bool {
     m.deleted_at.is_none()
-        && !matches!(m.status.as_str(), "failed" | "skipped")
+        && !m.status.ended_unsent()
         && !matches!(m.kind.as_str(), "system" | "request_welcome")
 }
 
@@ -123,11 +123,11 @@ fn in_conversation(m: &Message) -> bool {
 pub(crate) fn latest_turn_messages(history: &[Message]) -> impl Iterator<Item = &Message> {
     let last_reply = history
         .iter()
-        .filter(|m| m.direction == "out" && !matches!(m.status.as_str(), "failed" | "skipped"))
+        .filter(|m| m.direction == Direction::Out && !m.status.ended_unsent())
         .map(|m| m.received_at)
         .max();
     history.iter().filter(move |m| {
-        m.direction == "in" && last_reply.is_none_or(|at| m.received_at > at) && in_conversation(m)
+        m.direction == Direction::In && last_reply.is_none_or(|at| m.received_at > at) && in_conversation(m)
     })
 }
 

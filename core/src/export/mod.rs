@@ -136,7 +136,7 @@ pub async fn build(
 /// Every kept customer file as `media/<message id>.<extension>`, a few at a time (a
 /// file can be megabytes).
 async fn media_files(zip: &mut Archive<'_>, pool: &PgPool, tenant: TenantId) -> Result<(), ExportError> {
-    let mut after = uuid::Uuid::nil();
+    let mut after = crate::domain::MessageId(uuid::Uuid::nil());
     loop {
         let files = crate::db::media::files_after(pool, tenant, after, 8).await?;
         for (message_id, mime, bytes) in &files {

@@ -5,7 +5,6 @@
 //! preference (kept on the contact, to be honoured by template sends).
 
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::{changes, customer, Effects, Side};
 use crate::{
@@ -15,7 +14,7 @@ use crate::{
             account_effect, content, event_time, fields::stored_kind, AccountEffect, AccountUpdate,
             InboundMessage, PreferenceUpdate,
         },
-        TenantId,
+        ConnectionId, TenantId,
     },
 };
 
@@ -23,7 +22,7 @@ use crate::{
 pub async fn echo(
     conn: &mut PgConnection,
     tenant: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     m: &InboundMessage,
 ) -> Result<Effects, sqlx::Error> {
     if m.wa_id.is_none() && m.bsuid.is_none() {
@@ -61,7 +60,7 @@ pub async fn echo(
 pub async fn account(
     conn: &mut PgConnection,
     tenant: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     a: &AccountUpdate,
 ) -> Result<Effects, sqlx::Error> {
     match account_effect(&a.update, &a.raw) {
@@ -82,7 +81,7 @@ pub async fn account(
 pub async fn preference(
     conn: &mut PgConnection,
     tenant: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     p: &PreferenceUpdate,
 ) -> Result<Effects, sqlx::Error> {
     let stop = match (p.category.as_str(), p.value.as_str()) {

@@ -7,7 +7,6 @@
 
 use serde_json::Value;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::{
     customer::{store, Stored},
@@ -18,7 +17,7 @@ use crate::{
     delivery,
     domain::{
         whatsapp::{content_of, event_time, fields::stored_kind, wants_reply, InboundMessage},
-        TenantId,
+        MessageId, TenantId,
     },
 };
 
@@ -31,7 +30,7 @@ pub(super) async fn store_echo(
     conn: &mut PgConnection,
     tenant: TenantId,
     echo: &messages::Arrived<'_>,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<MessageId>, sqlx::Error> {
     let id = messages::insert_echo(conn, tenant, echo).await?;
     if id.is_some() {
         delivery::apply_parked(conn, tenant, echo.wamid).await?;

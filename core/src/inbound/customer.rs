@@ -6,15 +6,15 @@
 
 use serde_json::Value;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::{Effects, Party};
 use crate::{
     db::{bot_settings, connections, contacts, conversations, media as db_media, messages, usage},
     domain::{
         media,
+        message::Author,
         whatsapp::{content, event_time, fields::stored_kind, wants_reply, IdentityChange, InboundMessage},
-        TenantId,
+        ConnectionId, MessageId, TenantId,
     },
 };
 
@@ -22,7 +22,7 @@ use crate::{
 pub(super) async fn party(
     conn: &mut PgConnection,
     tenant: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     m: &InboundMessage,
 ) -> Result<Party, sqlx::Error> {
     let key = contacts::ContactKey {
@@ -59,7 +59,7 @@ pub(super) async fn store(
     party: Party,
     timestamp: i64,
     s: &Stored<'_>,
-) -> Result<(Effects, Option<Uuid>), sqlx::Error> {
+) -> Result<(Effects, Option<MessageId>), sqlx::Error> {
     let at = event_time(timestamp, chrono::Utc::now());
     let new = messages::Arrived {
         conversation_id: party.conversation_id,
@@ -89,7 +89,7 @@ pub(super) async fn store(
 pub(super) async fn new_message(
     conn: &mut PgConnection,
     tenant: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     party: Party,
     m: &InboundMessage,
 ) -> Result<Effects, sqlx::Error> {
@@ -124,9 +124,9 @@ pub(super) async fn new_message(
 async fn welcome(
     conn: &mut PgConnection,
     tenant: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     party: Party,
-    opened: Uuid,
+    opened: MessageId,
 ) -> Result<Effects, sqlx::Error> {
     let settings = bot_settings::get(conn, tenant).await?;
     let text = settings.welcome_message.trim();
@@ -140,8 +140,16 @@ async fn welcome(
     if !contacts::mark_welcomed(conn, tenant, party.contact_id).await? {
         return Ok(Effects::note("opened the chat; welcomed before"));
     }
-    let id = messages::insert_outbound(conn, tenant, party.conversation_id, "bot", text, Some(opened), false)
-        .await?;
+    let id = messages::insert_outbound(
+        conn,
+        tenant,
+        party.conversation_id,
+        Author::Bot,
+        text,
+        Some(opened),
+        false,
+    )
+    .await?;
     conversations::answered(conn, tenant, party.conversation_id).await?;
     Ok(Effects { send: Some(id), ..Effects::default() })
 }
@@ -151,7 +159,7 @@ async fn welcome(
 pub(super) async fn identity(
     conn: &mut PgConnection,
     tenant: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     m: &InboundMessage,
     change: &IdentityChange,
 ) -> Result<Effects, sqlx::Error> {

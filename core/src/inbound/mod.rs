@@ -11,24 +11,24 @@ mod changes;
 mod customer;
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 pub use business::{account, echo, preference};
 
 use crate::domain::{
+    message::Direction,
     whatsapp::{identity_change, InboundMessage},
-    TenantId,
+    ConnectionId, ContactId, ConversationId, MessageId, TenantId,
 };
 
 /// What the caller does after the event's transaction work (in the same transaction).
 #[derive(Debug, Default, PartialEq)]
 pub struct Effects {
     /// Ask for a reply in this conversation, requested at this time (debounced).
-    pub reply: Option<(Uuid, DateTime<Utc>)>,
+    pub reply: Option<(ConversationId, DateTime<Utc>)>,
     /// Send this queued outbound message (the business's welcome).
-    pub send: Option<Uuid>,
+    pub send: Option<MessageId>,
     /// Download (and transcribe or describe) the file of this new media message.
-    pub media: Option<Uuid>,
+    pub media: Option<MessageId>,
     /// The connection stopped with this status: email its owners.
     pub stopped: Option<&'static str>,
     /// Kept on the event's row: why it did nothing, or what it was.
@@ -49,10 +49,10 @@ pub(crate) enum Side {
 }
 
 impl Side {
-    fn direction(self) -> &'static str {
+    fn direction(self) -> Direction {
         match self {
-            Side::Customer => "in",
-            Side::Business => "out",
+            Side::Customer => Direction::In,
+            Side::Business => Direction::Out,
         }
     }
 }
@@ -60,15 +60,15 @@ impl Side {
 /// The customer a message is with: their contact and conversation.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Party {
-    pub contact_id: Uuid,
-    pub conversation_id: Uuid,
+    pub contact_id: ContactId,
+    pub conversation_id: ConversationId,
 }
 
 /// A customer's message of any type, from `connection_id`.
 pub async fn message(
     conn: &mut sqlx::PgConnection,
     tenant: TenantId,
-    connection_id: Uuid,
+    connection_id: ConnectionId,
     m: &InboundMessage,
 ) -> Result<Effects, sqlx::Error> {
     if let Some(change) = identity_change(m) {

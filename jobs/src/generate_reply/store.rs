@@ -6,7 +6,6 @@ use mujibak_core::{
     db::{conversations, messages},
     notices,
 };
-use uuid::Uuid;
 
 use super::GenerateReply;
 use crate::{
@@ -15,6 +14,8 @@ use crate::{
     notify,
     send_message::SendMessage,
 };
+use mujibak_core::domain::message::Author;
+use mujibak_core::domain::MessageId;
 
 /// What a reply does besides sending its text, in the same transaction.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,7 +43,7 @@ impl GenerateReply {
     pub(super) async fn store_and_send(
         &self,
         ctx: &JobContext,
-        reply_to: Option<Uuid>,
+        reply_to: Option<MessageId>,
         text: &str,
         generated: bool,
         effects: Effects,
@@ -55,7 +56,7 @@ impl GenerateReply {
             return Ok(()); // a newer message arrived, a human answered, or the bot was paused
         }
         // The hand-off's message is the system's: it goes out although the bot pauses.
-        let author = if effects.handoff { "system" } else { "bot" };
+        let author = if effects.handoff { Author::System } else { Author::Bot };
         let message_id = messages::insert_outbound(
             &mut tx,
             self.tenant_id,

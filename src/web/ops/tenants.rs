@@ -15,11 +15,10 @@ use mujibak_core::{
     accounts::{self, TenantStatus},
     billing::money,
     db::{audit, inbox, invoices, messages, ops_tenants, payments, plans, usage},
-    domain::TenantId,
+    domain::{ConversationId, TenantId},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::{show, StaffCtx};
 use crate::{
@@ -164,7 +163,7 @@ struct SupportView<T: Serialize> {
     tenant: ops_tenants::TenantRow,
     /// `None`: the page asks for a reason and shows no content.
     reason: Option<String>,
-    conversation: Option<Uuid>,
+    conversation: Option<ConversationId>,
     content: Option<T>,
 }
 
@@ -172,7 +171,7 @@ async fn support_view<T: Serialize>(
     state: &AppState,
     ctx: &StaffCtx,
     id: TenantId,
-    conversation: Option<Uuid>,
+    conversation: Option<ConversationId>,
     why: Reason,
     load: impl AsyncFnOnce(&mut sqlx::PgConnection, TenantId) -> Result<Option<T>, sqlx::Error>,
 ) -> Result<Response, WebError> {
@@ -209,7 +208,7 @@ async fn conversation_list(
 async fn conversation(
     State(state): State<AppState>,
     ctx: StaffCtx,
-    Path((raw, conversation)): Path<(String, Uuid)>,
+    Path((raw, conversation)): Path<(String, ConversationId)>,
     Query(why): Query<Reason>,
 ) -> Result<Response, WebError> {
     support_view(&state, &ctx, tenant_id(&raw)?, Some(conversation), why, async |conn, id| {

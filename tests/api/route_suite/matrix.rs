@@ -43,7 +43,7 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("GET", "/static/copy.js", ALL_200),
     ("GET", "/webhooks/whatsapp/{key}", [Is(403); 4]),
     ("POST", "/webhooks/whatsapp/{key}", [Is(401); 4]),
-    // A form is not a Moyasar event or invoice (a wrong secret token: tests/api/payments.rs).
+    // A form is not a Moyasar event or invoice (a wrong secret token: tests/api/billing/payments.rs).
     ("POST", "/webhooks/moyasar", [Is(400); 4]),
     ("POST", "/webhooks/moyasar/invoice", [Is(400); 4]),
     ("GET", "/", [Is(200), Is(303), Is(303), Is(303)]),
@@ -101,7 +101,7 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("GET", "/account/export/{export}/download", [S, Is(404), Is(403), Is(410)]),
     ("GET", "/billing", OWNER_PAGE),
     ("POST", "/billing/plan", [S, Is(303), Is(403), Is(303)]),
-    // A's issued invoice (tests/api/invoice_page.rs reads what it shows).
+    // A's issued invoice (tests/api/billing/invoice_page.rs reads what it shows).
     ("GET", "/billing/invoices/{invoice}", [S, Is(404), Is(403), Is(200)]),
     ("GET", "/billing/invoices/{invoice}/pdf", [S, Is(404), Is(403), Is(200)]),
     ("GET", "/team", OWNER_PAGE),

@@ -15,7 +15,10 @@ use serde_json::Value;
 use sqlx::{types::Json, PgConnection};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{
+    message::{Author, Direction, MessageStatus},
+    ConversationId, MessageId, TenantId,
+};
 
 pub use crate::domain::message::Message;
 
@@ -25,13 +28,15 @@ pub(crate) const SELECT: &str =
     author_user_id
     from messages";
 
-/// Forward order of statuses (failed ends any of them).
-const ORDER: &str = "array['queued','sending','uncertain','sent','delivered','read','failed']";
+/// The forward order of an outbound message's statuses, as stored (`MessageStatus::FORWARD`).
+fn forward_order() -> Vec<&'static str> {
+    MessageStatus::FORWARD.iter().map(|s| s.as_str()).collect()
+}
 
 /// A message Meta told us of: one a customer sent, or one the business sent from the
 /// WhatsApp Business app (an echo).
 pub struct Arrived<'a> {
-    pub conversation_id: Uuid,
+    pub conversation_id: ConversationId,
     pub wamid: &'a str,
     pub kind: &'a str,
     pub body: Option<&'a str>,
@@ -50,7 +55,7 @@ pub async fn insert_inbound(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     m: &Arrived<'_>,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<MessageId>, sqlx::Error> {
     insert_arrived(conn, tenant_id, m, false).await
 }
 
@@ -60,7 +65,7 @@ pub async fn insert_echo(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     m: &Arrived<'_>,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<MessageId>, sqlx::Error> {
     insert_arrived(conn, tenant_id, m, true).await
 }
 
@@ -70,7 +75,7 @@ async fn insert_arrived(
     tenant_id: TenantId,
     m: &Arrived<'_>,
     echo: bool,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<MessageId>, sqlx::Error> {
     sqlx::query_scalar(
         "insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, details,
            status, error, created_at, sent_at, status_at, sent_from, edited_at, deleted_at)
@@ -103,11 +108,11 @@ async fn insert_arrived(
 pub async fn edit(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    direction: &str,
+    direction: Direction,
     wamid: &str,
     body: Option<&str>,
     details: Option<&Value>,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<ConversationId>, sqlx::Error> {
     sqlx::query_scalar(
         "update messages set body = $4, details = coalesce($5, details), edited_at = now()
          where tenant_id = $1 and wamid = $2 and direction = $3 and deleted_at is null returning conversation_id",
@@ -127,9 +132,9 @@ pub async fn edit(
 pub async fn delete_content(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    direction: &str,
+    direction: Direction,
     wamid: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<ConversationId>, sqlx::Error> {
     sqlx::query_scalar(
         "with gone as (
            update messages set body = null, details = null, error = null, deleted_at = coalesce(deleted_at, now())
@@ -149,12 +154,12 @@ pub async fn delete_content(
 pub async fn insert_outbound(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    conversation_id: Uuid,
-    author: &str,
+    conversation_id: ConversationId,
+    author: Author,
     body: &str,
-    reply_to: Option<Uuid>,
+    reply_to: Option<MessageId>,
     generated: bool,
-) -> Result<Uuid, sqlx::Error> {
+) -> Result<MessageId, sqlx::Error> {
     sqlx::query_scalar(
         "insert into messages (tenant_id, message_id, conversation_id, direction, author, kind, body, status,
                                reply_to, generated)
@@ -174,7 +179,7 @@ pub async fn insert_outbound(
 pub async fn get(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: MessageId,
 ) -> Result<Option<Message>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where tenant_id = $1 and message_id = $2")))
         .bind(tenant_id)
@@ -187,7 +192,7 @@ pub async fn get(
 pub async fn received_at(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: MessageId,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar("select received_at from messages where tenant_id = $1 and message_id = $2")
         .bind(tenant_id)
@@ -200,7 +205,7 @@ pub async fn received_at(
 pub async fn recent(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    conversation_id: Uuid,
+    conversation_id: ConversationId,
     limit: i64,
 ) -> Result<Vec<Message>, sqlx::Error> {
     let mut rows: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -225,7 +230,7 @@ pub async fn recent(
 pub async fn written_by(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    message_id: Uuid,
+    message_id: MessageId,
     user: crate::domain::UserId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("update messages set author_user_id = $3 where tenant_id = $1 and message_id = $2")
@@ -243,19 +248,20 @@ pub async fn apply_status(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     wamid: &str,
-    status: &str,
+    status: MessageStatus,
     error: Option<&str>,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+) -> Result<Option<ConversationId>, sqlx::Error> {
+    sqlx::query_scalar(
         "update messages set status = $3, error = coalesce($4, error), status_at = now()
          where tenant_id = $1 and wamid = $2 and direction = 'out'
-           and array_position({ORDER}, $3) > coalesce(array_position({ORDER}, status), 0)
-         returning conversation_id"
-    )))
+           and array_position($5::text[], $3::text) > coalesce(array_position($5::text[], status), 0)
+         returning conversation_id",
+    )
     .bind(tenant_id)
     .bind(wamid)
     .bind(status)
     .bind(error)
+    .bind(forward_order())
     .fetch_optional(conn)
     .await
 }

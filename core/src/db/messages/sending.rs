@@ -6,14 +6,14 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{Message, SELECT};
-use crate::domain::TenantId;
+use crate::domain::{message::MessageStatus, ConversationId, MessageId, TenantId};
 
 /// An outbound message, locked until the transaction ends (settling and reconciling a send
 /// must not race).
 pub async fn lock_outbound(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: MessageId,
 ) -> Result<Option<Message>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} where tenant_id = $1 and message_id = $2 and direction = 'out' for update"
@@ -28,7 +28,7 @@ pub async fn lock_outbound(
 pub async fn claim_for_send(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: MessageId,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("update messages set status = 'sending', status_at = now() where tenant_id = $1 and message_id = $2 and status = 'queued'")
         .bind(tenant_id)
@@ -42,7 +42,7 @@ pub async fn claim_for_send(
 pub async fn requeue(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: MessageId,
     error: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("update messages set status = 'queued', error = $3 where tenant_id = $1 and message_id = $2 and status = 'sending'")
@@ -60,7 +60,7 @@ pub async fn requeue(
 pub async fn mark_sent(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: MessageId,
     wamid: &str,
     note: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
@@ -83,7 +83,7 @@ pub async fn mark_sent(
 pub async fn mark_uncertain(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: MessageId,
     why: &str,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -103,7 +103,7 @@ pub async fn mark_uncertain(
 pub async fn queue_resend(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: MessageId,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "update messages set status = 'queued', resent_at = now(), status_at = now()
@@ -120,7 +120,7 @@ pub async fn queue_resend(
 pub async fn set_note(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
+    id: MessageId,
     note: &str,
     only_if_unset: bool,
 ) -> Result<(), sqlx::Error> {
@@ -141,8 +141,8 @@ pub async fn set_note(
 pub async fn finish(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    id: Uuid,
-    status: &str,
+    id: MessageId,
+    status: MessageStatus,
     why: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("update messages set status = $3, error = $4, status_at = now() where tenant_id = $1 and message_id = $2")
@@ -160,11 +160,11 @@ pub async fn finish(
 pub async fn insert_template(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    conversation_id: Uuid,
+    conversation_id: ConversationId,
     body: &str,
     template: &crate::domain::template::TemplateSend,
     author_user_id: crate::domain::UserId,
-) -> Result<Uuid, sqlx::Error> {
+) -> Result<MessageId, sqlx::Error> {
     sqlx::query_scalar(
         "insert into messages (tenant_id, message_id, conversation_id, direction, author, kind, body, details,
                                status, author_user_id)

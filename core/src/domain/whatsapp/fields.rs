@@ -1,6 +1,6 @@
 //! Every webhook field of the WhatsApp Business Account object and every part of a
 //! `messages` change that Mujibak knows, and what it does with each. The table in docs/whatsapp.md of
-//! webhook fields lists the same names; `webhook_fields::every_field_in_the_documented_table_…`
+//! webhook fields lists the same names; `webhooks::fields::every_field_in_the_documented_table_…`
 //! checks that both agree and posts each in Meta's shape. A field not listed here is kept
 //! as `ignored` with a warning; a message type not listed is stored as `unsupported`.
 

@@ -90,10 +90,11 @@ async fn a_new_app_secret_is_used_within_the_connection_caches_ttl(pool: PgPool)
     let p = Pipeline::start(pool, "owner@rotate.sa", "PN1520").await;
     assert_eq!(p.deliver(&text("PN1520", "wamid.R1", "966500001520", "Hello", 1)).await, StatusCode::OK);
     let keyring = Keyring::parse(&SecretString::from(TEST_KEYS)).unwrap();
-    let connection_id: uuid::Uuid = sqlx::query_scalar("select connection_id from whatsapp_connections")
-        .fetch_one(&p.pool)
-        .await
-        .unwrap();
+    let connection_id: mujibak_core::domain::ConnectionId =
+        sqlx::query_scalar("select connection_id from whatsapp_connections")
+            .fetch_one(&p.pool)
+            .await
+            .unwrap();
     let sealed = keyring.seal("a-new-app-secret", &secret_context(connection_id));
     sqlx::query("update whatsapp_connections set app_secret_enc = $1")
         .bind(&sealed)

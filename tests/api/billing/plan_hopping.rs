@@ -11,8 +11,8 @@ use reqwest::StatusCode;
 use sqlx::PgPool;
 
 use crate::{
+    billing::payments::seller,
     helpers::{eventually, fast_options, job_context, sized_pool, TestApp, TestWorker},
-    payments::seller,
     web::{verify_email, Browser, Mailbox, PASSWORD},
 };
 

@@ -80,7 +80,7 @@ impl World {
     /// As [`Self::invoiced`], issued `days` days ago.
     pub async fn invoiced_ago(&self, name: &str, days: i64) -> (TenantId, Uuid) {
         let created = (chrono::Utc::now() - chrono::Duration::days(60)).to_rfc3339();
-        let t = crate::invoice_run::business(&self.pool, name, "starter", &created).await;
+        let t = crate::billing::invoice_run::business(&self.pool, name, "starter", &created).await;
         let period = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let mut tx = self.pool.begin().await.unwrap();
         let invoice =
