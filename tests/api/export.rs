@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use sqlx::PgPool;
 
 use crate::{
-    helpers::{eventually, fast_options, TestWorker},
+    helpers::{drain_jobs, eventually, fast_options, TestWorker},
     media::voice_note,
     pipeline::{customer, text, Pipeline, APP_SECRET, TOKEN},
     web::{mail_to, verify_email, Browser},
@@ -274,9 +274,9 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
 async fn after_seven_days_the_link_answers_410_and_the_sweep_deletes_the_file(pool: PgPool) {
     // Arrange: a ready export.
     let p = Pipeline::start(pool, "owner@export-c.sa", "PN2002").await;
-    let _worker = TestWorker::start_with::<ExportData>(p.ctx(), &fast_options());
     p.owner.get("/account/export").await;
     p.owner.post("/account/export", &[]).await;
+    assert!(drain_jobs::<ExportData>(p.ctx()).await >= 1, "the export was built");
     let id = ready(&p).await;
     let link = format!("/account/export/{id}/download");
     assert_eq!(p.owner.get_bytes(&link).await.0, StatusCode::OK);

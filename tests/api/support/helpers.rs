@@ -252,3 +252,35 @@ pub fn pg_dump() -> String {
     found.sort();
     found.pop().expect("pg_dump is installed with PostgreSQL").display().to_string()
 }
+
+/// Runs every due job of `J`'s queue to completion here, without a worker, and the due
+/// jobs of that queue those runs enqueue: for a test that needs a job's effect, not the
+/// runtime's timing (the tests of leases, retries, fairness and shutdowns keep real
+/// workers). Each job is taken as a worker takes it (status `Running`, one attempt
+/// counted) and marked `Done` after it ran; a job that fails fails the test. How many ran.
+pub async fn drain_jobs<J: Job>(ctx: &JobContext) -> usize {
+    let mut ran = 0;
+    loop {
+        let taken: Option<(String, Vec<u8>)> = sqlx::query_as(
+            "update apalis.jobs set status = 'Running', attempts = attempts + 1, lock_at = now()
+              where id = (select id from apalis.jobs where job_type = $1 and status = 'Pending' and run_at <= now()
+                           order by run_at, id limit 1 for update skip locked)
+              returning id, job",
+        )
+        .bind(J::QUEUE)
+        .fetch_optional(&ctx.db)
+        .await
+        .expect("take a due job");
+        let Some((id, payload)) = taken else { return ran };
+        let job: J = serde_json::from_slice(&payload).expect("the payload reads as the job");
+        if let Err(e) = job.run(ctx).await {
+            panic!("the {} job {id} failed: {e:?}", J::QUEUE);
+        }
+        sqlx::query("update apalis.jobs set status = 'Done', done_at = now() where id = $1")
+            .bind(&id)
+            .execute(&ctx.db)
+            .await
+            .expect("mark the job done");
+        ran += 1;
+    }
+}
