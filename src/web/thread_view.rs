@@ -8,7 +8,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use mujibak_core::{
     db::{contacts, conversations, inbox, messages, notes, past_conversations, quick_replies, users},
     domain::{contact, ConversationId, TenantId},
@@ -69,13 +69,20 @@ enum Entry {
     Note(notes::Note),
 }
 
-impl Entry {
-    fn at(&self) -> DateTime<Utc> {
-        match self {
-            Entry::Message(m) => m.created_at,
-            Entry::Note(n) => n.created_at,
+/// The thread: messages in the order they reached us (never re-sorted by Meta's
+/// timestamp), each team note placed after the messages that arrived before it.
+fn interleave(messages: Vec<messages::Message>, mut notes: Vec<notes::Note>) -> Vec<Entry> {
+    notes.sort_by_key(|n| n.created_at);
+    let mut notes = notes.into_iter().peekable();
+    let mut out = Vec::with_capacity(messages.len() + notes.len());
+    for m in messages {
+        while let Some(n) = notes.next_if(|n| n.created_at < m.received_at) {
+            out.push(Entry::Note(n));
         }
+        out.push(Entry::Message(Box::new(m)));
     }
+    out.extend(notes.map(Entry::Note));
+    out
 }
 
 /// A past conversation, and whether its first message is on the page (a link to it).
@@ -145,13 +152,8 @@ async fn part(
     id: ConversationId,
 ) -> Result<ThreadPart, WebError> {
     let conv = conversations::get(&mut *conn, tenant, id).await?.ok_or(WebError::NotFound)?;
-    let mut entries: Vec<Entry> = messages::recent(&mut *conn, tenant, id, 200)
-        .await?
-        .into_iter()
-        .map(|m| Entry::Message(Box::new(m)))
-        .collect();
-    entries.extend(notes::recent(&mut *conn, tenant, id, 100).await?.into_iter().map(Entry::Note));
-    entries.sort_by_key(Entry::at);
+    let messages = messages::recent(&mut *conn, tenant, id, 200).await?;
+    let entries = interleave(messages, notes::recent(&mut *conn, tenant, id, 100).await?);
     inbox::mark_read(&mut *conn, tenant, id).await?;
     let left = conv
         .last_inbound_at

@@ -6,5 +6,6 @@ pub mod edges;
 pub mod flow;
 pub mod inbound_guarantees;
 pub mod inbox;
+pub mod order;
 pub mod send_guarantees;
 pub mod tenancy;

@@ -118,7 +118,7 @@ pub async fn list(
                 (select u.name from users u where u.tenant_id = c.tenant_id and u.user_id = c.assigned_to) as assignee,
                 k.labels,
                 (select m.body from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
-                   order by m.created_at desc limit 1) as preview
+                   order by m.seq desc limit 1) as preview
          from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id
          cross join lateral ({UNREAD}) unread(n)
          where c.tenant_id = $1

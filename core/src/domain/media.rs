@@ -140,6 +140,7 @@ mod tests {
         Message {
             message_id: crate::domain::MessageId::new(),
             conversation_id: crate::domain::ConversationId(uuid::Uuid::nil()),
+            seq: received_at.timestamp_micros(),
             direction: direction.parse().unwrap(),
             author: if inbound { Author::Customer } else { Author::Bot },
             wamid: None,

@@ -71,6 +71,10 @@ impl MessageStatus {
 pub struct Message {
     pub message_id: MessageId,
     pub conversation_id: ConversationId,
+    /// Its place in the conversation: the order messages reached us, which is the order
+    /// the thread shows and the model reads (Meta's whole-second `created_at` can tie or
+    /// run backwards).
+    pub seq: i64,
     pub direction: Direction,
     pub author: Author,
     pub wamid: Option<String>,

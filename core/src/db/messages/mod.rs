@@ -23,7 +23,7 @@ use crate::domain::{
 pub use crate::domain::message::Message;
 
 pub(crate) const SELECT: &str =
-    "select message_id, conversation_id, direction, author, wamid, kind, body, details, status,
+    "select message_id, conversation_id, seq, direction, author, wamid, kind, body, details, status,
     error, reply_to, created_at, received_at, resent_at, delivery_note, edited_at, deleted_at, sent_from,
     author_user_id
     from messages";
@@ -201,7 +201,7 @@ pub async fn received_at(
         .await
 }
 
-/// The last `limit` messages of a conversation, oldest first.
+/// The last `limit` messages of a conversation, in the order they reached us (`seq`).
 pub async fn recent(
     conn: &mut PgConnection,
     tenant_id: TenantId,
@@ -211,10 +211,10 @@ pub async fn recent(
     let mut rows: Vec<Message> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select m.*, u.name as author_name, d.status as media_status, d.understood as media_text,
                 d.failure as media_failure
-           from ({SELECT} where tenant_id = $1 and conversation_id = $2 order by created_at desc limit $3) m
+           from ({SELECT} where tenant_id = $1 and conversation_id = $2 order by seq desc limit $3) m
            left join users u on u.tenant_id = $1 and u.user_id = m.author_user_id
            left join media d on d.tenant_id = $1 and d.message_id = m.message_id
-          order by m.created_at desc"
+          order by m.seq desc"
     )))
     .bind(tenant_id)
     .bind(conversation_id)
