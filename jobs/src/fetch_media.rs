@@ -39,6 +39,7 @@ impl Job for FetchMedia {
     const MAX_ATTEMPTS: u32 = 5;
     const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
     const CONCURRENCY: usize = 2;
+    const WAITS_OUTSIDE: bool = true;
     const BACKOFF: crate::backoff::Backoff =
         crate::backoff::Backoff::new(std::time::Duration::from_secs(1), std::time::Duration::from_secs(30));
 

@@ -49,6 +49,7 @@ impl Job for GenerateReply {
     const MAX_ATTEMPTS: u32 = 4;
     const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
     const CONCURRENCY: usize = 4;
+    const WAITS_OUTSIDE: bool = true;
     const BACKOFF: crate::backoff::Backoff =
         crate::backoff::Backoff::new(std::time::Duration::from_secs(1), std::time::Duration::from_secs(60));
 

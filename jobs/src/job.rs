@@ -30,6 +30,11 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     const TIMEOUT: Duration = Duration::from_secs(60);
     /// Jobs of this type run at once in one worker process.
     const CONCURRENCY: usize = 8;
+    /// Most of an attempt is an outside call (the model, the Graph API, SMTP) made holding
+    /// no pooled connection: such a queue runs `WorkerOptions::outside_concurrency` jobs at
+    /// once instead of a share of the pool (its short database steps count as one
+    /// connection in the fit, and queue for the pool like any other's).
+    const WAITS_OUTSIDE: bool = false;
     /// Delays between attempts after transient failures.
     const BACKOFF: Backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(3600));
 
@@ -56,6 +61,7 @@ impl<J: Job> mujibak_queue::Job for Queued<J> {
     const MAX_ATTEMPTS: u32 = J::MAX_ATTEMPTS;
     const TIMEOUT: Duration = J::TIMEOUT;
     const CONCURRENCY: usize = J::CONCURRENCY;
+    const WAITS_OUTSIDE: bool = J::WAITS_OUTSIDE;
     const BACKOFF: Backoff = J::BACKOFF;
 
     fn group(&self) -> Option<String> {

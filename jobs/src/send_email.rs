@@ -31,6 +31,7 @@ impl Job for SendEmail {
     const QUEUE: &'static str = "send_email";
     const MAX_ATTEMPTS: u32 = 10;
     const CONCURRENCY: usize = 2;
+    const WAITS_OUTSIDE: bool = true;
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
         let Some(email) = emails::get(&ctx.db, self.email_id).await? else {

@@ -40,6 +40,7 @@ impl Job for SendMessage {
     const QUEUE: &'static str = "send_message";
     const MAX_ATTEMPTS: u32 = 6;
     const CONCURRENCY: usize = 4;
+    const WAITS_OUTSIDE: bool = true;
     const BACKOFF: crate::backoff::Backoff =
         crate::backoff::Backoff::new(std::time::Duration::from_secs(2), std::time::Duration::from_secs(300));
 

@@ -1,7 +1,7 @@
 //! THE registry: every queue a worker process consumes and every cron schedule, in one
 //! place. A job type not listed in [`QUEUES`] does not run; a recurring job not listed in
 //! [`schedules`] is never enqueued. The workers themselves (names, restarts, concurrency
-//! that fits the pool, graceful shutdown) are the engine's: `mujibak_queue::workers`.
+//! planned for the pool, graceful shutdown) are the engine's: `mujibak_queue::workers`.
 
 use std::future::Future;
 
@@ -10,7 +10,7 @@ use chrono_tz::Asia::Riyadh;
 use mujibak_core::{billing::run::period_before, config::QueueConfig};
 use mujibak_queue::{
     cron::{Schedule, ScheduleError, Scheduler},
-    fit::{fit_concurrency, PoolFitError},
+    fit::{plan, PoolFitError, Wanted},
 };
 pub use mujibak_queue::{WorkerOptions, Workers};
 
@@ -37,6 +37,8 @@ use crate::{
 pub struct QueueSpec {
     pub name: &'static str,
     pub concurrency: usize,
+    /// `Job::WAITS_OUTSIDE`.
+    pub waits_outside: bool,
     add: fn(Workers, &JobContext, &WorkerOptions, usize) -> Workers,
 }
 
@@ -44,6 +46,7 @@ const fn spec<J: Job>() -> QueueSpec {
     QueueSpec {
         name: J::QUEUE,
         concurrency: J::CONCURRENCY,
+        waits_outside: J::WAITS_OUTSIDE,
         add: |w, ctx, opts, n| w.add::<Queued<J>>(ctx, opts, n),
     }
 }
@@ -84,12 +87,16 @@ pub fn schedules(config: &QueueConfig) -> Result<Vec<Schedule>, ScheduleError> {
     ])
 }
 
-/// Every queue of [`QUEUES`], with concurrency fitted to `ctx.db`'s pool, and the
-/// queues page's statistics rolled up beside them (`stats_rollup`).
+/// Every queue of [`QUEUES`], with concurrency planned for `ctx.db`'s pool (a queue that
+/// waits outside runs `opts.outside_concurrency` at once), and the queues page's
+/// statistics rolled up beside them (`stats_rollup`).
 pub fn registry(ctx: &JobContext, opts: &WorkerOptions) -> Result<Workers, PoolFitError> {
     let pool = ctx.db.options().get_max_connections();
-    let wanted: Vec<_> = QUEUES.iter().map(|q| (q.name, q.concurrency)).collect();
-    let fitted = fit_concurrency(&wanted, pool, opts.reserved_connections)?;
+    let wanted: Vec<_> = QUEUES
+        .iter()
+        .map(|q| Wanted { name: q.name, concurrency: q.concurrency, waits_outside: q.waits_outside })
+        .collect();
+    let fitted = plan(&wanted, pool, opts.reserved_connections, opts.outside_concurrency)?;
     let workers = QUEUES.iter().zip(fitted).fold(Workers::default(), |w, (q, n)| (q.add)(w, ctx, opts, n));
     Ok(workers.alongside(stats_rollup::companion()))
 }

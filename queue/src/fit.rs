@@ -7,7 +7,10 @@
 //! server in `mujibak dev`), each queue's share is cut in proportion (at least one each)
 //! and one log line says so; if even one job per queue does not fit, the worker refuses
 //! to start. A run-time surprise (acquire timeouts, missed heartbeats) becomes a start-up
-//! decision.
+//! decision. A queue whose jobs wait outside (the model, the Graph API, SMTP) is not cut
+//! to the pool: its jobs hold a connection only for their short database steps, so it
+//! counts as one connection, and how many of its jobs run at once is a setting of its own
+//! ([`plan`], `WorkerOptions::outside_concurrency`).
 
 /// The pool cannot run one job of every queue beside the runtime's reserve.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -72,9 +75,53 @@ pub fn fit_concurrency(
     Ok(fitted)
 }
 
+/// One queue of a worker process, as [`plan`] reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted {
+    pub name: &'static str,
+    pub concurrency: usize,
+    /// `Job::WAITS_OUTSIDE`.
+    pub waits_outside: bool,
+}
+
+/// Each queue's concurrency: a queue whose jobs wait outside runs `outside` jobs at once
+/// and counts as one connection in the fit (its jobs hold one only for short database
+/// steps); the others share what is left of the pool as [`fit_concurrency`] cuts them.
+/// `outside == 0` fits every queue to the pool. One log line gives every queue's share.
+pub fn plan(wanted: &[Wanted], pool: u32, reserved: u32, outside: usize) -> Result<Vec<usize>, PoolFitError> {
+    let apart = |w: &Wanted| outside > 0 && w.waits_outside;
+    let asked: Vec<_> = wanted.iter().map(|w| (w.name, if apart(w) { 1 } else { w.concurrency })).collect();
+    let mut planned = fit_concurrency(&asked, pool, reserved)?;
+    for (n, w) in planned.iter_mut().zip(wanted) {
+        if apart(w) {
+            *n = outside;
+        }
+    }
+    let shares: Vec<String> = wanted
+        .iter()
+        .zip(&planned)
+        .map(|(w, n)| format!("{} {n}{}", w.name, if apart(w) { " (waits outside)" } else { "" }))
+        .collect();
+    tracing::info!(pool, reserved, shares = %shares.join(", "), "jobs at once per queue");
+    Ok(planned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_queue_waiting_outside_runs_its_own_concurrency_and_counts_one_connection() {
+        let w = |name, concurrency, waits_outside| Wanted { name, concurrency, waits_outside };
+        let queues = [w("reply", 4, true), w("inbound", 4, false), w("email", 2, true), w("prune", 1, false)];
+        // 15 - 2 reserved = 13: reply and email count one each, inbound keeps its 4.
+        assert_eq!(plan(&queues, 15, 2, 64).unwrap(), vec![64, 4, 64, 1]);
+        // 6 - 2 = 4 for four queues: inbound is cut to one, the outside queues are not.
+        assert_eq!(plan(&queues, 6, 2, 64).unwrap(), vec![64, 1, 64, 1]);
+        // Off: every queue shares the pool, as before.
+        assert_eq!(plan(&queues, 6, 2, 0).unwrap(), vec![1, 1, 1, 1]);
+        assert!(plan(&queues, 5, 2, 64).is_err(), "still one connection per queue");
+    }
 
     #[test]
     fn concurrency_that_fits_is_kept() {

@@ -45,6 +45,11 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     const TIMEOUT: Duration = Duration::from_secs(60);
     /// Jobs of this type run at once in one worker process.
     const CONCURRENCY: usize = 8;
+    /// Most of an attempt is an outside call (the model, the Graph API, SMTP) made holding
+    /// no pooled connection: such a queue runs `WorkerOptions::outside_concurrency` jobs at
+    /// once instead of a share of the pool (its short database steps count as one
+    /// connection in the fit, and queue for the pool like any other's).
+    const WAITS_OUTSIDE: bool = false;
     /// Delays between attempts after transient failures.
     const BACKOFF: Backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(3600));
 

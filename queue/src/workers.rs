@@ -20,7 +20,7 @@ use crate::{
     backend::PgQueue,
     cron::Scheduler,
     execute::execute,
-    fit::{fit_concurrency, PoolFitError},
+    fit::{plan, PoolFitError, Wanted},
     job::{Context, Job},
     settler::Settler,
     spawn::Running,
@@ -41,6 +41,9 @@ pub struct WorkerOptions {
     /// Pool connections not available to jobs: the shared LISTEN connection, heartbeats
     /// and outcome writes, and any share of the pool the process uses otherwise.
     pub reserved_connections: u32,
+    /// Jobs at once of each queue whose jobs wait outside (`Job::WAITS_OUTSIDE`), whatever
+    /// the pool's size; 0 fits those queues to the pool like the others.
+    pub outside_concurrency: usize,
     /// Each job runs as a task of its own on the runtime's worker threads (every core);
     /// `false`: every job future of the process is polled inside apalis' `Monitor`, on
     /// one thread.
@@ -49,8 +52,8 @@ pub struct WorkerOptions {
 
 impl Default for WorkerOptions {
     /// 5 s heartbeat, dead after 6 missed (30 s), 1 s fallback poll, 25 s shutdown grace
-    /// (inside Heroku's 30 s between SIGTERM and SIGKILL), 2 reserved connections, jobs on
-    /// every core.
+    /// (inside Heroku's 30 s between SIGTERM and SIGKILL), 2 reserved connections, 64 jobs
+    /// at once of a queue that waits outside, jobs on every core.
     fn default() -> Self {
         Self {
             heartbeat: Duration::from_secs(5),
@@ -58,6 +61,7 @@ impl Default for WorkerOptions {
             poll_interval: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(25),
             reserved_connections: 2,
+            outside_concurrency: 64,
             parallel: true,
         }
     }
@@ -101,15 +105,17 @@ impl Default for Workers {
 }
 
 impl Workers {
-    /// Adds a worker for job type `J`, with its concurrency fitted to `ctx`'s pool.
+    /// Adds a worker for job type `J`, with its concurrency planned for `ctx`'s pool
+    /// (`fit::plan`).
     pub fn register<J: Job>(self, ctx: &J::Context, opts: &WorkerOptions) -> Result<Self, PoolFitError> {
         let pool = ctx.pool().options().get_max_connections();
-        let fitted = fit_concurrency(&[(J::QUEUE, J::CONCURRENCY)], pool, opts.reserved_connections)?;
-        Ok(self.add::<J>(ctx, opts, fitted[0]))
+        let wanted = Wanted { name: J::QUEUE, concurrency: J::CONCURRENCY, waits_outside: J::WAITS_OUTSIDE };
+        let planned = plan(&[wanted], pool, opts.reserved_connections, opts.outside_concurrency)?;
+        Ok(self.add::<J>(ctx, opts, planned[0]))
     }
 
-    /// Adds a worker for job type `J` running `concurrency` jobs at once (the caller fitted
-    /// it to the pool: `fit::fit_concurrency`).
+    /// Adds a worker for job type `J` running `concurrency` jobs at once (the caller planned
+    /// it for the pool: `fit::plan`).
     pub fn add<J: Job>(self, ctx: &J::Context, opts: &WorkerOptions, concurrency: usize) -> Self {
         let db = ctx.pool().clone();
         let (ctx, opts, names) = (ctx.clone(), opts.clone(), self.names.clone());

@@ -147,6 +147,7 @@ pub(crate) async fn run_worker(
     let opts = WorkerOptions {
         shutdown_timeout: config.queue.shutdown_timeout,
         parallel: config.queue.parallel_jobs,
+        outside_concurrency: config.queue.provider_concurrency,
         ..WorkerOptions::default()
     };
     worker::run(ctx, schedules, opts, stop).await.context("worker failed")

@@ -1,8 +1,11 @@
-//! Concurrency that fits the connection pool. With Meta answering each send in 3 s, forty
-//! replies queued at once are all sent, at production timings (5 s heartbeats, a 5 s
-//! pool acquire timeout): at the default pool of 20 with the whole registry running, and
-//! at a pool of 10. No attempt fails, no heartbeat is missed, no worker restarts — a send
-//! holds no pooled connection while it waits for Meta.
+//! Concurrency that follows the work, not the connection count. With Meta answering each
+//! send in 3 s, forty replies queued at once are all sent, at production timings (5 s
+//! heartbeats, a 5 s pool acquire timeout): at the default pool of 20 with the whole
+//! registry running, and at a pool of 10. No attempt fails, no heartbeat is missed, no
+//! worker restarts — a send holds no pooled connection while it waits for Meta. And since
+//! it holds none, the sends (and the model calls of the replies) wait on the provider
+//! together, not one per pooled connection: at the Procfile's worker pool of 15, where
+//! every one of the 13 queues' share of the pool is one job, forty are in flight at once.
 
 use std::time::Duration;
 
@@ -69,6 +72,34 @@ async fn send_all(p: &Pipeline, size: u32, whole_registry: bool) {
 async fn forty_replies_with_three_second_graph_latency_are_all_sent_at_the_default_pool(pool: PgPool) {
     let p = forty_queued_replies(pool).await;
     send_all(&p, 20, true).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn forty_sends_wait_on_meta_together_at_the_procfile_worker_pool(pool: PgPool) {
+    let p = forty_queued_replies(pool).await;
+    send_all(&p, 15, true).await;
+    let together = p.graph.peak_in_flight();
+    assert!(together >= 32, "only {together} sends waited on Meta at once");
+}
+
+#[sqlx::test(migrations = false)]
+async fn forty_customers_model_calls_wait_together_whatever_the_pool(pool: PgPool) {
+    // Arrange: the model takes 2 s per answer.
+    let opts = Options { vars: &[("OPENAI_TIMEOUT_SECS", "15")], ..Options::default() };
+    let p = Pipeline::start_opts(pool, "owner@together.sa", "PN-TOGETHER", opts).await;
+    p.model.set_latency(Duration::from_secs(2));
+
+    // Act: forty customers write at once.
+    for n in 0..40 {
+        let from = format!("96651000{n:04}");
+        p.deliver(&text("PN-TOGETHER", &format!("wamid.TOG{n}"), &from, "When do you open?", 0)).await;
+    }
+
+    // Assert: every one answered once, their model calls in flight together.
+    p.sends(40).await;
+    let together = p.model.peak_in_flight();
+    assert!(together >= 32, "only {together} model calls were in flight at once");
+    assert_eq!(p.count("select count(*) from messages where author = 'bot'").await, 40, "one reply each");
 }
 
 #[sqlx::test(migrations = false)]

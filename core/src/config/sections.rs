@@ -147,6 +147,9 @@ pub struct QueueConfig {
     /// Run each job on the runtime's worker threads (every core) rather than all of a
     /// process's jobs on one (`WORKER_PARALLEL_JOBS`; the bench compares the two).
     pub parallel_jobs: bool,
+    /// Jobs at once per queue that waits on an outside service (replies, sends, media,
+    /// email), not a share of the pool (`WORKER_PROVIDER_CONCURRENCY`; 0: a share).
+    pub provider_concurrency: usize,
 }
 
 impl HttpConfig {

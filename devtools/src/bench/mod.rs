@@ -4,9 +4,11 @@
 //! figure is printed beside a baseline measured in the same run on the same Postgres
 //! (absolute times on a shared 2-core machine are noise): ingest against `pgbench`, the
 //! pipeline's jobs/s against a bare apalis-postgres drain, jobs on every core against jobs
-//! on one thread, fairness against the same load without the flood. `quick` runs every scenario small (a smoke test, not a measurement).
+//! on one thread, fairness against the same load without the flood, a burst at the
+//! provider's real speed against one customer alone. `quick` runs every scenario small (a smoke test, not a measurement).
 
 mod baseline;
+mod burst;
 mod fairness;
 mod ingest;
 mod latency;
@@ -33,8 +35,8 @@ pub struct Options {
     pub quick: bool,
     /// Folder for the processes' logs and scratch files.
     pub logs: PathBuf,
-    /// Scenarios to run (all when empty): ingest, pipeline, parallel, latency, fairness,
-    /// scale, purge.
+    /// Scenarios to run (all when empty): ingest, pipeline, parallel, latency, burst,
+    /// fairness, scale, purge.
     pub only: Vec<String>,
 }
 
@@ -58,6 +60,10 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     if wanted("latency") {
         println!("bench: latency at 200 messages/s");
         figures.extend(latency::run(opts).await?);
+    }
+    if wanted("burst") {
+        println!("bench: a burst at the provider's speed");
+        figures.extend(burst::run(opts).await?);
     }
     if wanted("fairness") {
         println!("bench: fairness under a flood");

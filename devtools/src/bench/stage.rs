@@ -29,7 +29,7 @@ pub struct Stage {
     pub fleet: Fleet,
     /// Resident memory (KiB) of the web process and the largest worker once ready, idle.
     pub idle_kib: (u64, u64),
-    _model: OpenAiFake,
+    pub model: OpenAiFake,
     _mail: MailSink,
 }
 
@@ -52,6 +52,18 @@ impl Stage {
         businesses: usize,
         workers: usize,
         extra: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        Self::start_formation(opts, name, businesses, workers, extra, &[]).await
+    }
+
+    /// As [`Self::start_with`]; the first worker also gets `first_worker` (over `extra`).
+    pub async fn start_formation(
+        opts: &Options,
+        name: &str,
+        businesses: usize,
+        workers: usize,
+        extra: &[(&str, &str)],
+        first_worker: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         let db_name = format!("mujibak_bench_{name}");
         let admin = PgPool::connect(&format!("{}/postgres", opts.server_url)).await?;
@@ -89,13 +101,14 @@ impl Stage {
         Fleet::migrate(&opts.bin, &env, &logs).await?;
         let db = sqlx::postgres::PgPoolOptions::new().max_connections(8).connect(&url).await?;
         let businesses = load::businesses(&db, &keyring, &graph, &base_url, businesses).await?;
-        let fleet = Fleet::start(&opts.bin, env, &logs, workers).await?;
+        let first_worker = first_worker.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let fleet = Fleet::start_with(&opts.bin, env, &logs, workers, first_worker).await?;
         let http =
             reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(64).build()?;
         wait_ready(&http, &base_url, &logs).await?;
         let (web, workers) = fleet.rss_kib();
         let idle_kib = (web, workers.into_iter().max().unwrap_or(0));
-        Ok(Self { db, graph, businesses, base_url, http, fleet, idle_kib, _model: model, _mail: mail })
+        Ok(Self { db, graph, businesses, base_url, http, fleet, idle_kib, model, _mail: mail })
     }
 
     /// Stops the processes (SIGTERM) and closes the pool.

@@ -21,7 +21,7 @@ struct Args {
     /// Every scenario, small: a smoke test of the bench itself.
     #[arg(long)]
     quick: bool,
-    /// Run only these scenarios (ingest, pipeline, latency, fairness, scale, purge).
+    /// Run only these scenarios (ingest, pipeline, parallel, latency, burst, fairness, scale, purge).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     #[arg(long, default_value = "target/bench")]

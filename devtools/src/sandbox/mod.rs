@@ -7,6 +7,7 @@
 
 pub mod demo;
 pub mod graph;
+pub mod in_flight;
 pub mod mail;
 pub mod moyasar;
 pub mod openai;

@@ -114,6 +114,7 @@ pub struct GraphFake {
     addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
     http: reqwest::Client,
+    in_flight: super::in_flight::InFlight,
 }
 
 impl GraphFake {
@@ -121,7 +122,8 @@ impl GraphFake {
     pub async fn start(addr: &str) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
-        let fake = Self { addr: listener.local_addr()?, inner: Arc::default(), http };
+        let fake =
+            Self { addr: listener.local_addr()?, inner: Arc::default(), http, in_flight: Default::default() };
         let app = fake.router();
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -202,10 +204,16 @@ impl GraphFake {
     }
 
     async fn delay(&self) {
+        let _held = self.in_flight.enter();
         let latency = self.lock().latency;
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
+    }
+
+    /// The most requests the app had waiting on this Graph API at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.in_flight.peak()
     }
 
     /// The `Authorization` header if `id` is registered and the header carries its token.

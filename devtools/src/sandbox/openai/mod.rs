@@ -53,6 +53,7 @@ struct Inner {
 pub struct OpenAiFake {
     addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
+    in_flight: super::in_flight::InFlight,
 }
 
 const MISSING: &str = "missing_required_parameter";
@@ -62,7 +63,8 @@ impl OpenAiFake {
     /// Listens on `addr` (port 0 picks a free one) and serves until the process ends.
     pub async fn start(addr: &str) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        let fake = Self { addr: listener.local_addr()?, inner: Arc::default() };
+        let fake =
+            Self { addr: listener.local_addr()?, inner: Arc::default(), in_flight: Default::default() };
         let app = fake.router();
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -100,6 +102,11 @@ impl OpenAiFake {
     /// Waits this long before answering each completion request.
     pub fn set_latency(&self, latency: Duration) {
         self.lock().latency = latency;
+    }
+
+    /// The most completions the app had waiting on this model at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.in_flight.peak()
     }
 
     /// The fake's routes, with its state, for mounting in another server.
@@ -154,6 +161,7 @@ fn invalid_message(messages: &Value) -> Option<(String, &'static str)> {
 }
 
 async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: Bytes) -> Response {
+    let _held = fake.in_flight.enter();
     let latency = fake.lock().latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
