@@ -44,6 +44,8 @@ struct Inner {
     requests: Vec<Value>,
     faults: VecDeque<ModelFault>,
     latency: Duration,
+    /// When set, each answer waits a log-normal time: (median, sigma).
+    spread: Option<(Duration, f64)>,
     served: u64,
     transcriptions: u64,
 }
@@ -104,6 +106,14 @@ impl OpenAiFake {
         self.lock().latency = latency;
     }
 
+    /// Each completion waits a log-normal time with median `p50` and 99th percentile
+    /// `p99`, as a real model's answers spread (instead of [`Self::set_latency`]).
+    pub fn set_latency_spread(&self, p50: Duration, p99: Duration) {
+        // The 99th percentile of a standard normal is 2.326.
+        let sigma = (p99.as_secs_f64() / p50.as_secs_f64()).ln() / 2.326;
+        self.lock().spread = Some((p50, sigma));
+    }
+
     /// The most completions the app had waiting on this model at once.
     pub fn peak_in_flight(&self) -> usize {
         self.in_flight.peak()
@@ -162,7 +172,19 @@ fn invalid_message(messages: &Value) -> Option<(String, &'static str)> {
 
 async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: Bytes) -> Response {
     let _held = fake.in_flight.enter();
-    let latency = fake.lock().latency;
+    let (spread, fixed) = {
+        let inner = fake.lock();
+        (inner.spread, inner.latency)
+    };
+    let latency = match spread {
+        Some((p50, sigma)) => {
+            // Box-Muller: a standard normal from two uniforms.
+            let (u1, u2): (f64, f64) = (1.0 - rand::random::<f64>(), rand::random());
+            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            p50.mul_f64((sigma * z).exp())
+        }
+        None => fixed,
+    };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
