@@ -4,7 +4,11 @@
 //! feature brings in, and the sandbox's pages and `mujibak dev` are compiled only with it.
 //! (`scripts/bench` also refuses to measure a binary holding any of it.)
 
+mod common;
+
 use std::path::PathBuf;
+
+use common::rust_files;
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
@@ -33,11 +37,14 @@ fn the_product_names_the_dev_tools_only_in_code_built_with_the_dev_feature() {
     // The only product file that uses the dev tools is the dev role; it and the sandbox's
     // pages are declared behind the feature.
     let mut users = Vec::new();
-    walk(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"), &mut |path, text| {
+    let mut files = Vec::new();
+    rust_files(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
         if text.lines().any(|l| !l.trim_start().starts_with("//") && l.contains("mujibak_devtools::")) {
-            users.push(path.to_owned());
+            users.push(path);
         }
-    });
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     assert_eq!(users, vec![root.join("src/roles/dev.rs")]);
     for (file, decl) in [("src/roles/mod.rs", "mod dev;"), ("src/web/mod.rs", "mod sandbox;")] {
@@ -48,16 +55,5 @@ fn the_product_names_the_dev_tools_only_in_code_built_with_the_dev_feature() {
     }
     for dir in ["src/sandbox", "src/bench", "src/chaos", "src/harness", "src/bin"] {
         assert!(!root.join(dir).exists(), "{dir} is back in the product crate");
-    }
-}
-
-fn walk(dir: &std::path::Path, f: &mut dyn FnMut(&std::path::Path, &str)) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            walk(&path, f);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            f(&path, &std::fs::read_to_string(&path).unwrap());
-        }
     }
 }

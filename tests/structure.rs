@@ -12,6 +12,9 @@
 //! `queue/`, `jobs/` and `devtools/`, and the domain (`core/src/domain`) imports neither the database
 //! layer nor the outside clients.
 
+mod common;
+
+use common::rust_files;
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},
@@ -24,17 +27,6 @@ struct Crate {
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
 }
 
 /// The code of a file without comments (line and block) and without string contents.

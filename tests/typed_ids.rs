@@ -3,18 +3,11 @@
 //! parameter or field of the product's code names one of them as a bare `Uuid`, so one
 //! cannot be handed where another is expected.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use std::path::PathBuf;
+
+use common::rust_files;
 
 /// `conversation_id: Uuid`, `message: Option<Uuid>`, `contact_ids: &[uuid::Uuid]` …
 fn bare(line: &str) -> bool {
