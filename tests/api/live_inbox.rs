@@ -6,6 +6,10 @@
 
 use std::time::{Duration, Instant};
 
+use mujibak_core::{
+    db::inbox,
+    domain::{TenantId, UserId},
+};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
@@ -168,6 +172,60 @@ async fn unread_counts_and_the_filters_follow_the_conversations(pool: PgPool) {
 
     // Assert: unread again, one message.
     assert!(p.owner.get("/inbox").await.body.contains(r#"id="unread-count">2<"#));
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_unread_count_reads_the_conversations_not_their_messages(pool: PgPool) {
+    // Arrange: three customers wrote; the team opened two conversations, then the first
+    // customer wrote again.
+    let p = Pipeline::start(pool, "owner@unread-rows.sa", "PN1504").await;
+    for (n, from) in ["966500001504", "966500001505", "966500001506"].iter().enumerate() {
+        p.deliver(&text("PN1504", &format!("wamid.R{n}"), from, "Hello", 1)).await;
+    }
+    p.until_count("select count(*) from messages where direction = 'in'", 3).await;
+    let (tenant, owner): (TenantId, UserId) =
+        sqlx::query_as("select tenant_id, user_id from users where email = 'owner@unread-rows.sa'")
+            .fetch_one(&p.pool)
+            .await
+            .unwrap();
+    let conversation = |wa: &'static str| {
+        let pool = p.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select c.conversation_id::text from conversations c join contacts k using (contact_id) where k.wa_id = $1",
+            )
+            .bind(wa)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    p.owner.get(&format!("/inbox/{}", conversation("966500001504").await)).await;
+    p.owner.get(&format!("/inbox/{}", conversation("966500001505").await)).await;
+    p.deliver(&text("PN1504", "wamid.R9", "966500001504", "Still there?", 1)).await;
+    p.until_count("select count(*) from messages where direction = 'in'", 4).await;
+
+    // Act: the counts, between two readings of the session's table statistics (scans of
+    // `messages`; the readings can include earlier work of the pooled connection, so the
+    // difference is what the counts did), then the unread filter.
+    let mut tx = p.pool.begin().await.unwrap();
+    let scans = "select coalesce(seq_scan, 0) + coalesce(idx_scan, 0) from pg_stat_xact_user_tables where relname = 'messages'";
+    let before: i64 = sqlx::query_scalar(scans).fetch_one(&mut *tx).await.unwrap();
+    let counts = inbox::counts(&mut tx, tenant, owner).await.unwrap();
+    let after: i64 = sqlx::query_scalar(scans).fetch_one(&mut *tx).await.unwrap();
+    let probes = after - before;
+    let filter = inbox::InboxFilter { show: inbox::Show::Unread, ..Default::default() };
+    let unread = inbox::list(&mut tx, tenant, filter, None, 50).await.unwrap();
+
+    // Assert: the two conversations with news are unread, counted without reading a single
+    // message (the old count probed `messages` once per conversation); the one the team
+    // read and nobody wrote to since is not.
+    assert_eq!(counts.unread, 2);
+    assert_eq!(probes, 0, "counting what is unread read the messages table");
+    let mut numbers: Vec<_> =
+        unread.iter().map(|r| (r.wa_id.clone().unwrap_or_default(), r.unread)).collect();
+    numbers.sort();
+    assert_eq!(numbers, [("966500001504".to_owned(), 1), ("966500001506".to_owned(), 1)]);
 }
 
 #[sqlx::test(migrations = false)]

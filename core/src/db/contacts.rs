@@ -113,7 +113,8 @@ pub async fn merge(
         format!("update messages set conversation_id = {KEEP} where tenant_id = $1 and conversation_id = {GONE} and {KEEP} is not null"),
         "update conversations k set last_inbound_at = greatest(k.last_inbound_at, g.last_inbound_at),
                     last_message_at = greatest(k.last_message_at, g.last_message_at), unanswered = k.unanswered or g.unanswered,
-                    reply_requested_at = greatest(k.reply_requested_at, g.reply_requested_at)
+                    reply_requested_at = greatest(k.reply_requested_at, g.reply_requested_at),
+                    customer_wrote_at = greatest(k.customer_wrote_at, g.customer_wrote_at)
              from conversations g where k.tenant_id = $1 and k.contact_id = $2 and g.tenant_id = $1 and g.contact_id = $3"
             .to_owned(),
         format!("update conversations set contact_id = $2 where tenant_id = $1 and contact_id = $3 and {KEEP} is null"),

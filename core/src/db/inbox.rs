@@ -63,23 +63,24 @@ pub struct Counts {
     pub mine: i64,
 }
 
-/// Customer messages received after the conversation `c` was last opened.
-const UNREAD: &str = "select count(*) from messages m where m.tenant_id = c.tenant_id
-    and m.conversation_id = c.conversation_id and m.direction = 'in'
-    and m.received_at > coalesce(c.read_at, '-infinity')";
+/// Whether the conversation `c` has a customer message it received after it was last
+/// opened: read from the row itself (`customer_wrote_at`, moved by every stored message
+/// in from the customer's side), never from `messages`.
+const IS_UNREAD: &str = "c.customer_wrote_at > coalesce(c.read_at, '-infinity')";
 
-/// Whether the conversation `c` has a customer message received after it was last
-/// opened: one probe of `messages_unread`, not a count of the whole history.
-const UNREAD_ONE: &str = "select 1 from messages m where m.tenant_id = c.tenant_id
-    and m.conversation_id = c.conversation_id and m.direction = 'in'
-    and m.received_at > coalesce(c.read_at, '-infinity') limit 1";
+/// How many customer messages the conversation `c` received since it was last opened:
+/// counted only for an unread conversation of the page shown.
+const UNREAD: &str = "select case when c.customer_wrote_at > coalesce(c.read_at, '-infinity') then (
+    select count(*) from messages m where m.tenant_id = c.tenant_id
+       and m.conversation_id = c.conversation_id and m.direction = 'in'
+       and m.received_at > coalesce(c.read_at, '-infinity')) else 0 end";
 
 /// `tenant_id`'s counts for the filters, as member `me` sees them.
 pub async fn counts(conn: &mut PgConnection, tenant_id: TenantId, me: UserId) -> Result<Counts, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select count(*) filter (where c.needs_human) as needs_person,
                 count(*) filter (where c.notice <> 'handoff') as bot_failed,
-                count(*) filter (where exists ({UNREAD_ONE})) as unread,
+                count(*) filter (where {IS_UNREAD}) as unread,
                 count(*) filter (where c.assigned_to = $2) as mine
            from conversations c where c.tenant_id = $1"
     )))
@@ -105,7 +106,7 @@ pub async fn list(
         Show::All => "true",
         Show::NeedsPerson => "c.needs_human",
         Show::BotFailed => "c.notice <> 'handoff'",
-        Show::Unread => "unread.n > 0",
+        Show::Unread => IS_UNREAD,
         Show::AssignedTo(_) => "true",
     };
     let assignee = match filter.show {

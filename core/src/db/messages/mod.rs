@@ -69,7 +69,9 @@ pub async fn insert_echo(
     insert_arrived(conn, tenant_id, m, true).await
 }
 
-/// The one insert of a message that came through a webhook, once per wamid.
+/// The one insert of a message that came through a webhook, once per wamid; a message in
+/// from the customer's side also moves its conversation's `customer_wrote_at` (what the
+/// inbox reads as unread), in the same statement.
 async fn insert_arrived(
     conn: &mut PgConnection,
     tenant_id: TenantId,
@@ -77,14 +79,20 @@ async fn insert_arrived(
     echo: bool,
 ) -> Result<Option<MessageId>, sqlx::Error> {
     sqlx::query_scalar(
-        "insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, details,
+        "with stored as (
+           insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, details,
            status, error, created_at, sent_at, status_at, sent_from, edited_at, deleted_at)
          values ($1, $2, $3,
            case when $4 then 'out' else 'in' end, case when $4 then 'human' else 'customer' end,
            $5, $6, $7, $8, case when $4 then 'sent' else 'received' end, $9, $10,
            case when $4 then $10 end, case when $4 then now() end, case when $4 then 'business_app' end,
            case when $11 then now() end, case when $12 then now() end)
-         on conflict (tenant_id, wamid) where wamid is not null do nothing returning message_id",
+         on conflict (tenant_id, wamid) where wamid is not null do nothing
+         returning message_id, conversation_id, received_at),
+         unread as (
+           update conversations c set customer_wrote_at = greatest(c.customer_wrote_at, s.received_at)
+             from stored s where not $4 and c.tenant_id = $1 and c.conversation_id = s.conversation_id)
+         select message_id from stored",
     )
     .bind(tenant_id)
     .bind(Uuid::new_v4())
