@@ -85,6 +85,7 @@ impl Job for FetchMedia {
                     Err(MediaError::Graph(e)) if !last && !refused(&e) => {
                         return Err(match e.class() {
                             GraphErrorClass::RateLimited { wait } => JobError::rate_limited(wait, e),
+                            GraphErrorClass::RecipientLimited { wait } => JobError::retry_after(wait, e),
                             _ => JobError::transient(e),
                         })
                     }

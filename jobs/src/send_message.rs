@@ -187,6 +187,10 @@ impl Job for SendMessage {
                 sending::requeue(&mut conn, tenant, id, &why).await?;
                 Err(JobError::rate_limited(wait, error))
             }
+            GraphErrorClass::RecipientLimited { wait } => {
+                sending::requeue(&mut conn, tenant, id, &why).await?;
+                Err(JobError::retry_after(wait, error))
+            }
             GraphErrorClass::Retry => {
                 sending::requeue(&mut conn, tenant, id, &why).await?;
                 Err(JobError::transient(error))

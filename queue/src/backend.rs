@@ -39,6 +39,7 @@ use crate::{
     job::Job,
     lease::Lease,
     settler::{within, Settler},
+    throttle::Throttle,
     wake::Wakeups,
 };
 
@@ -58,6 +59,8 @@ pub(crate) struct Claim {
     pub(crate) lease: Arc<Lease>,
     pub(crate) attempt: i32,
     pub(crate) max_attempts: i32,
+    /// The queue's adaptive limit, when its jobs wait on a provider.
+    pub(crate) throttle: Option<Arc<Throttle>>,
 }
 
 enum State {
@@ -70,7 +73,12 @@ enum State {
     Claiming(BoxFuture<'static, Result<Vec<Claimed>, sqlx::Error>>),
     /// Nothing to do until the next wake-up.
     Waiting,
+    /// The provider's limit holds claims back (`throttle`): look again after this.
+    Throttled(std::pin::Pin<Box<tokio::time::Sleep>>),
 }
+
+/// How often a throttled queue looks again whether a job ended (no database involved).
+const THROTTLED_RECHECK: Duration = Duration::from_millis(20);
 
 /// The jobs of queue `J::QUEUE`, claimed for one worker.
 pub struct PgQueue<J> {
@@ -85,6 +93,7 @@ pub struct PgQueue<J> {
     /// Claimed for slots that are free, not yet handed to apalis.
     claimed: VecDeque<Claimed>,
     concurrency: usize,
+    throttle: Option<Arc<Throttle>>,
     settler: Arc<Settler>,
     start_delay: Duration,
     _job: PhantomData<fn() -> J>,
@@ -97,6 +106,7 @@ impl<J: Job> PgQueue<J> {
         dead_after: Duration,
         wakeups: Wakeups,
         concurrency: usize,
+        throttle: Option<Arc<Throttle>>,
         settler: Arc<Settler>,
     ) -> Self {
         Self {
@@ -109,6 +119,7 @@ impl<J: Job> PgQueue<J> {
             cursor: None,
             claimed: VecDeque::new(),
             concurrency: concurrency.max(1),
+            throttle,
             settler,
             start_delay: Duration::ZERO,
             _job: PhantomData,
@@ -162,8 +173,12 @@ impl<J: Job> PgQueue<J> {
         let id = TaskId::from_ulid(ulid);
         let mut metadata = MetadataStore::new();
         let _ = metadata.insert(TENANT_KEY, claimed.tenant.as_str());
-        let claim =
-            Claim { lease: lease.clone(), attempt: claimed.attempts, max_attempts: claimed.max_attempts };
+        let claim = Claim {
+            lease: lease.clone(),
+            attempt: claimed.attempts,
+            max_attempts: claimed.max_attempts,
+            throttle: self.throttle.clone(),
+        };
         Some(
             TaskBuilder::new(args)
                 .task_id(id)
@@ -234,7 +249,20 @@ impl<J: Job> Backend for PgQueue<J> {
                         }
                         continue;
                     }
-                    let free = self.concurrency.saturating_sub(lease.in_flight()).max(1);
+                    let free = match &self.throttle {
+                        None => self.concurrency.saturating_sub(lease.in_flight()).max(1),
+                        Some(throttle) => {
+                            let now = std::time::Instant::now();
+                            let allowed = throttle.allowed(now).min(self.concurrency);
+                            let free = allowed.saturating_sub(lease.in_flight());
+                            if free == 0 {
+                                let wait = throttle.paused_for(now).unwrap_or(THROTTLED_RECHECK);
+                                self.state = State::Throttled(Box::pin(tokio::time::sleep(wait)));
+                                continue;
+                            }
+                            free
+                        }
+                    };
                     let (pool, worker, cursor) =
                         (self.pool.clone(), lease.worker.clone(), self.cursor.clone());
                     let fut = async move {
@@ -268,6 +296,10 @@ impl<J: Job> Backend for PgQueue<J> {
                         }
                     }
                 }
+                State::Throttled(sleep) => match sleep.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(()) => self.state = State::Claim,
+                },
                 State::Waiting => {
                     let mut woken = false;
                     while let Poll::Ready(Some(())) = self.wakeups.poll_next_unpin(cx) {

@@ -12,7 +12,9 @@
 //!    the heartbeat if the database is away, so bookkeeping trouble never changes an
 //!    outcome or burns an attempt.
 //! 4. The outcome (done, retry, dead) and the attempt's run time are told to the job's
-//!    context (`Context::finished`: the application's metrics).
+//!    context (`Context::finished`: the application's metrics), and, for a queue that
+//!    waits on a provider, to its `throttle` (a success raises its limit, a refusal for
+//!    going too fast cuts it).
 //!
 //! [`current_attempt`]: crate::job::current_attempt
 
@@ -76,6 +78,21 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<J::Context>
         Err(_) => Err(JobError::transient(anyhow::anyhow!("timed out after {}s", J::TIMEOUT.as_secs()))),
     };
     let ran = Some(started.elapsed());
+    if let Some(throttle) = &meta.claim.throttle {
+        match &result {
+            Ok(()) => throttle.succeeded(meta.claim.lease.in_flight()),
+            Err(JobError::RateLimited { retry_after, slows_queue: true, .. }) => {
+                throttle.refused(*retry_after, meta.claim.lease.in_flight(), std::time::Instant::now());
+                tracing::warn!(
+                    queue = J::QUEUE,
+                    limit = throttle.limit(),
+                    wait_ms = retry_after.as_millis() as u64,
+                    "the provider refused us for going too fast; fewer jobs at once"
+                );
+            }
+            Err(_) => {}
+        }
+    }
     let error = match result {
         Ok(()) => {
             meta.claim.lease.settle(settlement(Outcome::Done)).await;

@@ -69,9 +69,12 @@ pub enum JobError {
     /// Worth retrying after a backoff (timeouts, 5xx, a database blip).
     #[error("transient: {0:#}")]
     Transient(anyhow::Error),
-    /// The provider asked us to wait: retry no sooner than `retry_after`.
+    /// The provider asked us to wait: retry no sooner than `retry_after`. `slows_queue`:
+    /// the provider limits this client as a whole (too many requests), so the queue runs
+    /// fewer at once and pauses claims for the wait (`throttle`); not when only this job's
+    /// own target is limited (one recipient written to too often).
     #[error("rate limited (retry after {}s): {source:#}", retry_after.as_secs())]
-    RateLimited { retry_after: Duration, source: anyhow::Error },
+    RateLimited { retry_after: Duration, source: anyhow::Error, slows_queue: bool },
     /// Retrying cannot help: record why and stop.
     #[error("permanent: {0:#}")]
     Permanent(anyhow::Error),
@@ -90,8 +93,16 @@ impl JobError {
         Self::Permanent(e.into())
     }
 
+    /// The provider refuses us for going too fast: retry after `retry_after`, and slow the
+    /// queue down (see [`JobError::RateLimited`]).
     pub fn rate_limited(retry_after: Duration, e: impl Into<anyhow::Error>) -> Self {
-        Self::RateLimited { retry_after, source: e.into() }
+        Self::RateLimited { retry_after, source: e.into(), slows_queue: true }
+    }
+
+    /// This job's own target is limited (not the client as a whole): retry no sooner than
+    /// `retry_after`; the queue's pace is unchanged.
+    pub fn retry_after(retry_after: Duration, e: impl Into<anyhow::Error>) -> Self {
+        Self::RateLimited { retry_after, source: e.into(), slows_queue: false }
     }
 
     /// The `kind` column of the error history.

@@ -16,6 +16,8 @@
 //! - `settler`: outcomes written in batches, and kept when the database cannot take them.
 //! - `execute`: the wrapper apalis calls: attempt guard, timeout, panic capture, outcome.
 //! - `fit`: concurrency that fits the connection pool; `spawn`: jobs on every core.
+//! - `throttle`: a provider-bound queue's jobs at once, cut when the provider refuses us
+//!   and raised again as attempts succeed.
 //! - `wake`: LISTEN/NOTIFY plus an interval fallback, reconnecting after a database blip.
 //! - `cron`: durable cron ticks with start-up catch-up, in a schedule's time zone.
 //! - `workers`: a process's workers: unique names, restarts, graceful shutdown.
@@ -34,6 +36,7 @@ mod lease;
 pub mod schema;
 mod settler;
 mod spawn;
+pub mod throttle;
 mod wake;
 pub mod workers;
 

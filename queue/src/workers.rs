@@ -126,6 +126,8 @@ impl Workers {
         let restarts = Mutex::new(RestartPolicy::default());
         let settler = self.settler.clone().unwrap_or_else(|| Settler::new(db.clone()));
         let settler_kept = settler.clone();
+        // One adaptive limit per queue of the process, kept across the worker's restarts.
+        let throttle = J::WAITS_OUTSIDE.then(|| Arc::new(crate::throttle::Throttle::new(concurrency)));
         let monitor = self.monitor.register(move |restart: usize| {
             let delay = if restart == 0 {
                 Duration::ZERO
@@ -142,6 +144,7 @@ impl Workers {
                 opts.dead_after(),
                 wakeups,
                 concurrency,
+                throttle.clone(),
                 settler.clone(),
             )
             .start_after(delay);

@@ -69,6 +69,39 @@ async fn send_all(p: &Pipeline, size: u32, whole_registry: bool) {
 }
 
 #[sqlx::test(migrations = false)]
+async fn a_model_that_takes_four_at_once_slows_the_queue_instead_of_failing_the_customers(pool: PgPool) {
+    // Arrange: the model answers in 1 s and refuses (429, as OpenAI does) any request that
+    // arrives while it is answering four; the worker may run 64 replies at once.
+    let opts = Options { vars: &[("OPENAI_TIMEOUT_SECS", "15")], ..Options::default() };
+    let p = Pipeline::start_opts(pool, "owner@slow-down.sa", "PN-SLOW", opts).await;
+    p.model.set_latency(Duration::from_secs(1));
+    p.model.set_capacity(Some(4));
+
+    // Act: sixty customers write at once.
+    for n in 0..60 {
+        let from = format!("96652000{n:04}");
+        p.deliver(&text("PN-SLOW", &format!("wamid.SLOW{n}"), &from, "When do you open?", 0)).await;
+    }
+
+    // Assert: every customer got the model's answer, once; none the fallback a reply falls
+    // back to when its attempts run out (the old worker kept sending sixty requests at a
+    // time: each refused job retried into the same wall until its last attempt fell back).
+    let bot = "select count(*) from messages where author = 'bot'";
+    eventually(Duration::from_secs(120), "sixty replies", || async {
+        (p.count(bot).await == 60).then_some(())
+    })
+    .await;
+    p.sends(60).await;
+    let answered =
+        p.count("select count(*) from messages where author = 'bot' and body like '[simulated]%'").await;
+    assert_eq!(answered, 60, "a customer got the fallback instead of the model's answer");
+    assert_eq!(p.count("select count(*) from conversations where notice = 'model_failed'").await, 0);
+    let refused = p.model.over_capacity();
+    assert!(refused <= 120, "{refused} requests refused for sixty customers: the queue did not slow down");
+    assert!(p.model.peak_in_flight() <= 64);
+}
+
+#[sqlx::test(migrations = false)]
 async fn forty_replies_with_three_second_graph_latency_are_all_sent_at_the_default_pool(pool: PgPool) {
     let p = forty_queued_replies(pool).await;
     send_all(&p, 20, true).await;

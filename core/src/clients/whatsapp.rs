@@ -51,8 +51,12 @@ pub enum GraphError {
 pub enum GraphErrorClass {
     /// 190, 0, 10, 200–299: the token is dead; the connection needs re-authorisation.
     Reauthorize,
-    /// 130429, 131056, 4, 80007: slow down and retry (no sooner than `wait`).
+    /// 130429, 4, 80007: the client goes too fast (throughput, call rate); slow down and
+    /// retry (no sooner than `wait`).
     RateLimited { wait: Duration },
+    /// 131056: one business wrote to one customer too often; retry that message no sooner
+    /// than `wait` (other messages are not held back).
+    RecipientLimited { wait: Duration },
     /// 131047: the 24-hour window is closed; never retry free-form text.
     WindowClosed,
     /// 5xx, 1, 2, 131000, unreachable, ambiguous: retry with backoff (a send checks
@@ -73,7 +77,7 @@ impl GraphError {
             GraphError::Unreachable(_) | GraphError::Ambiguous(_) => GraphErrorClass::Retry,
             GraphError::Api { http, code, .. } => match *code {
                 190 | 0 | 10 | 200..=299 => GraphErrorClass::Reauthorize,
-                131056 => GraphErrorClass::RateLimited { wait: Duration::from_secs(6) },
+                131056 => GraphErrorClass::RecipientLimited { wait: Duration::from_secs(6) },
                 130429 | 4 | 80007 => GraphErrorClass::RateLimited { wait: Duration::from_secs(2) },
                 131047 => GraphErrorClass::WindowClosed,
                 1 | 2 | 131000 => GraphErrorClass::Retry,
@@ -283,7 +287,10 @@ mod tests {
         assert_eq!(api(401, 190).class(), GraphErrorClass::Reauthorize);
         assert_eq!(api(403, 200).class(), GraphErrorClass::Reauthorize);
         assert!(matches!(api(429, 130429).class(), GraphErrorClass::RateLimited { .. }));
-        assert_eq!(api(429, 131056).class(), GraphErrorClass::RateLimited { wait: Duration::from_secs(6) });
+        assert_eq!(
+            api(429, 131056).class(),
+            GraphErrorClass::RecipientLimited { wait: Duration::from_secs(6) }
+        );
         assert_eq!(api(400, 131047).class(), GraphErrorClass::WindowClosed);
         assert_eq!(api(503, 2).class(), GraphErrorClass::Retry);
         assert_eq!(api(500, 99).class(), GraphErrorClass::Retry, "5xx are never a re-authorisation");

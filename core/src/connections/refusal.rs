@@ -43,7 +43,9 @@ impl Refusal {
             GraphError::Unreachable(_) | GraphError::Ambiguous(_) => return Refusal::Unreachable,
         };
         match (e.class(), code) {
-            (GraphErrorClass::RateLimited { .. }, _) => Refusal::Busy,
+            (GraphErrorClass::RateLimited { .. } | GraphErrorClass::RecipientLimited { .. }, _) => {
+                Refusal::Busy
+            }
             (GraphErrorClass::Retry, _) => Refusal::Unreachable,
             (_, 190 | 0) => Refusal::TokenInvalid,
             (_, 10 | 200..=299) => Refusal::MissingPermission,

@@ -22,6 +22,11 @@ impl InFlight {
         Entered(self.clone())
     }
 
+    /// Requests held now.
+    pub fn now(&self) -> usize {
+        self.0 .0.load(Ordering::SeqCst)
+    }
+
     /// The most requests held at once.
     pub fn peak(&self) -> usize {
         self.0 .1.load(Ordering::SeqCst)

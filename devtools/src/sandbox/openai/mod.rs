@@ -48,6 +48,10 @@ struct Inner {
     spread: Option<(Duration, f64)>,
     served: u64,
     transcriptions: u64,
+    /// When set, a completion arriving while this many are already held is refused at
+    /// once (429 `rate_limit_exceeded`, `Retry-After: 1`), as a provider's limit would.
+    capacity: Option<usize>,
+    over_capacity: u64,
 }
 
 /// A running fake OpenAI. Cheap to clone; every clone shares the same state.
@@ -114,6 +118,17 @@ impl OpenAiFake {
         self.lock().spread = Some((p50, sigma));
     }
 
+    /// Refuses (429, `Retry-After: 1`) each completion that arrives while `capacity` are
+    /// already being answered; `None` takes every one.
+    pub fn set_capacity(&self, capacity: Option<usize>) {
+        self.lock().capacity = capacity;
+    }
+
+    /// Completions refused for arriving over the capacity.
+    pub fn over_capacity(&self) -> u64 {
+        self.lock().over_capacity
+    }
+
     /// The most completions the app had waiting on this model at once.
     pub fn peak_in_flight(&self) -> usize {
         self.in_flight.peak()
@@ -171,9 +186,16 @@ fn invalid_message(messages: &Value) -> Option<(String, &'static str)> {
 }
 
 async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: Bytes) -> Response {
-    let _held = fake.in_flight.enter();
+    let held = fake.in_flight.enter();
     let (spread, fixed) = {
-        let inner = fake.lock();
+        let mut inner = fake.lock();
+        if inner.capacity.is_some_and(|capacity| fake.in_flight.now() > capacity) {
+            inner.over_capacity += 1;
+            drop((inner, held));
+            let error =
+                api_error(StatusCode::TOO_MANY_REQUESTS, "Rate limit reached", "requests", RATE_LIMITED);
+            return ([(header::RETRY_AFTER, "1")], error).into_response();
+        }
         (inner.spread, inner.latency)
     };
     let latency = match spread {
