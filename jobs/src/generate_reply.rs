@@ -5,7 +5,7 @@
 //! AI replies not used up: `plan_limit`), waits while a voice note or image of the turn is
 //! still being fetched (`fetch_media` asks again, so the burst is answered once, with the
 //! transcript), marks the customer's message read with a
-//! typing indicator, retrieves the passages of the business's knowledge base that match
+//! typing indicator (beside the model call: a slow receipt never delays the answer), retrieves the passages of the business's knowledge base that match
 //! the customer's turn, asks the model with them (no transaction held open), then stores the reply and
 //! enqueues its send in one transaction. A model that keeps failing falls back to the
 //! business's fallback message, and the inbox shows why. Outside business hours the
@@ -98,12 +98,17 @@ impl Job for GenerateReply {
         drop(conn);
 
         let token = access_token(&wa.keyring, &connection).map_err(JobError::permanent)?;
-        let creds = Creds { phone_number_id: &connection.phone_number_id, access_token: &token };
         crate::fence().await?;
-        if let Some(wamid) = latest_in.as_ref().and_then(|m| m.wamid.as_deref()) {
-            if let Err(e) = wa.graph.mark_read(&creds, wamid).await {
-                tracing::warn!(tenant.id = %tenant, conversation.id = %id, error = %e, "could not mark read");
-            }
+        if let Some(wamid) = latest_in.as_ref().and_then(|m| m.wamid.clone()) {
+            // Beside the model call, not before it: the customer sees "typing…" at once, and a
+            // slow or failing receipt never delays the reply.
+            let (graph, number, token) = (wa.graph.clone(), connection.phone_number_id.clone(), token.clone());
+            tokio::spawn(async move {
+                let creds = Creds { phone_number_id: &number, access_token: &token };
+                if let Err(e) = graph.mark_read(&creds, &wamid).await {
+                    tracing::warn!(tenant.id = %tenant, conversation.id = %id, error = %e, "could not mark read");
+                }
+            });
         }
         // Outside the hours: the away message once per closed period, alone or with the
         // AI's answer, as the business chose.
