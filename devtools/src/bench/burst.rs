@@ -1,50 +1,76 @@
 //! A burst at a provider's real speed (#28's first target): 2,000 customers of 200
-//! businesses write within 10 s (20 of 20 with `quick`) while the model answers in a
-//! log-normal time (p50 1.5 s, p99 8 s) and the Graph API in 300 ms, with the production
-//! reply debounce (3 s) and the Procfile's pools (web 3 connections, worker 15). Figures:
-//! the time from each customer's message to their answer, the last of them and p50/p99
-//! (webhook posted → reply accepted by the Graph API), against one customer alone on the
-//! same stage just before (what no queue adds: debounce, model and Graph time); and the
-//! most model calls in flight at once. Not yet: a tenth of the customers writing three
-//! messages in a row. `MUJIBAK_BENCH_PROVIDER_CONCURRENCY` sets the worker's
-//! `WORKER_PROVIDER_CONCURRENCY` (0: those queues share the pool, as before #28).
+//! businesses write within 10 s (20 of 20 with `quick`), a tenth of them three messages
+//! 0.5 s apart, while the model answers in a log-normal time (p50 1.5 s, p99 8 s) and the
+//! Graph API in 300 ms, with the production reply debounce (3 s) and the Procfile's pools
+//! (web 3 connections, worker 15). Figures: the time from each customer's last message to
+//! their answer (webhook posted → reply accepted by the Graph API), the last of them and
+//! p50/p99, against one customer alone on the same stage just before (what no queue adds:
+//! debounce, model and Graph time); Mujibak's own share of each answer's time (that time
+//! less the debounce, the model's time on that customer's turn and the send's 300 ms; the
+//! read receipt runs beside the model call); customers answered more than once (one reply
+//! per turn); and the most model calls in flight at once. `MUJIBAK_BENCH_PROVIDER_CONCURRENCY`
+//! sets the worker's `WORKER_PROVIDER_CONCURRENCY` (unset: the product's default; 0: those
+//! queues share the pool, as before #28).
 
 use std::time::Duration;
 
 use super::{
-    latency::paced,
     report::{quantile, Figure},
     stage::Stage,
+    turns::{self, Turn},
     Options,
 };
 
+const DEBOUNCE_MS: f64 = 3_000.0;
+const GRAPH_MS: u64 = 300;
+/// Between the messages of a customer's burst of three.
+const GAP: Duration = Duration::from_millis(500);
+
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     let (n, businesses) = if opts.quick { (20, 20) } else { (2_000, 200) };
-    let provider = std::env::var("MUJIBAK_BENCH_PROVIDER_CONCURRENCY").unwrap_or_else(|_| "64".into());
+    let provider = std::env::var("MUJIBAK_BENCH_PROVIDER_CONCURRENCY").ok();
     let web =
         [("REPLY_DEBOUNCE_SECS", "3"), ("DATABASE_MAX_CONNECTIONS", "3"), ("OPENAI_TIMEOUT_SECS", "30")];
-    let worker = [("DATABASE_MAX_CONNECTIONS", "15"), ("WORKER_PROVIDER_CONCURRENCY", provider.as_str())];
+    let mut worker = vec![("DATABASE_MAX_CONNECTIONS", "15")];
+    if let Some(provider) = &provider {
+        worker.push(("WORKER_PROVIDER_CONCURRENCY", provider.as_str()));
+    }
     let stage = Stage::start_formation(opts, "burst", businesses, 1, &web, &worker).await?;
     stage.model.set_latency_spread(Duration::from_millis(1_500), Duration::from_secs(8));
-    stage.graph.set_latency(Duration::from_millis(300));
+    stage.graph.set_latency(Duration::from_millis(GRAPH_MS));
     println!(
-        "bench: burst of {n} customers in 10 s; model p50 1.5 s p99 8 s, Graph 300 ms, debounce 3 s, \
-         provider concurrency {provider}"
+        "bench: burst of {n} customers in 10 s, a tenth of them three messages {} ms apart; model p50 1.5 s \
+         p99 8 s, Graph {GRAPH_MS} ms, debounce 3 s, provider concurrency {}",
+        GAP.as_millis(),
+        provider.as_deref().unwrap_or("the worker's default")
     );
 
-    let alone = paced(&stage, &[(0, "966700000000".into())], 1.0, Duration::from_secs(60)).await?[0];
-    let customers: Vec<(usize, String)> = (1..=n).map(|i| (i % businesses, format!("9667{i:08}"))).collect();
-    let mut ms = paced(&stage, &customers, n as f64 / 10.0, Duration::from_secs(900)).await?;
+    let one = [Turn { business: 0, customer: "966700000000".into(), messages: 1 }];
+    let alone = turns::write(&stage, &one, 1.0, GAP, Duration::from_secs(60)).await?[0].ms / 1000.0;
+    let customers: Vec<Turn> = (1..=n)
+        .map(|i| Turn { business: i % businesses, customer: format!("9667{i:08}"), messages: if i % 10 == 0 { 3 } else { 1 } })
+        .collect();
+    let answered = turns::write(&stage, &customers, n as f64 / 10.0, GAP, Duration::from_secs(900)).await?;
     let peak = stage.model.peak_in_flight() as f64;
     stage.settle(Duration::from_secs(60)).await?;
+    let replies = turns::replies(&stage);
+    let twice = customers.iter().filter(|c| replies.get(&c.customer).is_some_and(|&r| r > 1)).count();
+    let model = turns::model_ms(&stage);
     stage.stop().await?;
 
+    let mut own: Vec<f64> = answered
+        .iter()
+        .map(|a| a.ms - DEBOUNCE_MS - GRAPH_MS as f64 - model.get(&a.customer).copied().unwrap_or(0.0))
+        .collect();
+    let mut ms: Vec<f64> = answered.iter().map(|a| a.ms).collect();
     let last = ms.iter().copied().fold(0.0, f64::max) / 1000.0;
-    let alone = alone / 1000.0;
     Ok(vec![
         Figure::new(format!("burst_{n}_slowest_answer_s"), last, "s", "≤ 30 s").against(alone),
         Figure::new(format!("burst_{n}_p50_s"), quantile(&mut ms, 0.5) / 1000.0, "s", "-").against(alone),
         Figure::new(format!("burst_{n}_p99_s"), quantile(&mut ms, 0.99) / 1000.0, "s", "-").against(alone),
+        Figure::new(format!("burst_{n}_own_share_p50_ms"), quantile(&mut own, 0.5), "ms", "-"),
+        Figure::new(format!("burst_{n}_own_share_p99_ms"), quantile(&mut own, 0.99), "ms", "≤ 500 ms"),
+        Figure::new(format!("burst_{n}_answered_twice"), twice as f64, "customers", "0"),
         Figure::new(format!("burst_{n}_peak_model_calls"), peak, "calls", "-"),
     ])
 }

@@ -80,6 +80,17 @@ pub(super) async fn seed(
         .bind(from)
         .execute(&stage.db)
         .await?;
+    // What storing each customer message does to its conversation (nobody of the team has
+    // opened any: every seeded conversation is unread).
+    sqlx::query(
+        "update conversations c set customer_wrote_at = m.at
+           from (select conversation_id, max(received_at) as at from messages
+                  where tenant_id = $1 and direction = 'in' group by conversation_id) m
+          where c.tenant_id = $1 and c.conversation_id = m.conversation_id",
+    )
+    .bind(tenant)
+    .execute(&stage.db)
+    .await?;
     sqlx::query("analyze").execute(&stage.db).await?;
     Ok(())
 }

@@ -52,6 +52,8 @@ struct Inner {
     /// once (429 `rate_limit_exceeded`, `Retry-After: 1`), as a provider's limit would.
     capacity: Option<usize>,
     over_capacity: u64,
+    /// Each completion's last user message and the time the fake waited before answering.
+    waits: Vec<(String, Duration)>,
 }
 
 /// A running fake OpenAI. Cheap to clone; every clone shares the same state.
@@ -122,6 +124,12 @@ impl OpenAiFake {
     /// already being answered; `None` takes every one.
     pub fn set_capacity(&self, capacity: Option<usize>) {
         self.lock().capacity = capacity;
+    }
+
+    /// Each completion answered so far: its last user message and how long the fake waited
+    /// (its latency switch) before answering.
+    pub fn waits(&self) -> Vec<(String, Duration)> {
+        self.lock().waits.clone()
     }
 
     /// Completions refused for arriving over the capacity.
@@ -234,6 +242,8 @@ async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: B
     }
     let (fault, n) = {
         let mut inner = fake.lock();
+        let last_user = request["messages"].as_array().and_then(|m| m.iter().rev().find(|m| m["role"] == "user"));
+        inner.waits.push((last_user.map(|m| text_of(&m["content"])).unwrap_or_default(), latency));
         inner.requests.push(request.clone());
         inner.served += 1;
         (inner.faults.pop_front(), inner.served)
