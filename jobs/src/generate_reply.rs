@@ -102,7 +102,8 @@ impl Job for GenerateReply {
         if let Some(wamid) = latest_in.as_ref().and_then(|m| m.wamid.clone()) {
             // Beside the model call, not before it: the customer sees "typing…" at once, and a
             // slow or failing receipt never delays the reply.
-            let (graph, number, token) = (wa.graph.clone(), connection.phone_number_id.clone(), token.clone());
+            let (graph, number, token) =
+                (wa.graph.clone(), connection.phone_number_id.clone(), token.clone());
             tokio::spawn(async move {
                 let creds = Creds { phone_number_id: &number, access_token: &token };
                 if let Err(e) = graph.mark_read(&creds, &wamid).await {

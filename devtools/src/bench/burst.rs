@@ -48,7 +48,11 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     let one = [Turn { business: 0, customer: "966700000000".into(), messages: 1 }];
     let alone = turns::write(&stage, &one, 1.0, GAP, Duration::from_secs(60)).await?[0].ms / 1000.0;
     let customers: Vec<Turn> = (1..=n)
-        .map(|i| Turn { business: i % businesses, customer: format!("9667{i:08}"), messages: if i % 10 == 0 { 3 } else { 1 } })
+        .map(|i| Turn {
+            business: i % businesses,
+            customer: format!("9667{i:08}"),
+            messages: if i % 10 == 0 { 3 } else { 1 },
+        })
         .collect();
     let answered = turns::write(&stage, &customers, n as f64 / 10.0, GAP, Duration::from_secs(900)).await?;
     let peak = stage.model.peak_in_flight() as f64;

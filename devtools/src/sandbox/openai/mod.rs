@@ -242,7 +242,8 @@ async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: B
     }
     let (fault, n) = {
         let mut inner = fake.lock();
-        let last_user = request["messages"].as_array().and_then(|m| m.iter().rev().find(|m| m["role"] == "user"));
+        let last_user =
+            request["messages"].as_array().and_then(|m| m.iter().rev().find(|m| m["role"] == "user"));
         inner.waits.push((last_user.map(|m| text_of(&m["content"])).unwrap_or_default(), latency));
         inner.requests.push(request.clone());
         inner.served += 1;
