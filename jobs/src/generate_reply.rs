@@ -1,6 +1,7 @@
 //! GenerateReply: one answer per customer turn. Runs a few seconds after the latest
 //! customer message (a burst gets one reply: an older request is dropped when a newer one
-//! exists), checks that a reply is allowed before spending tokens (account active, bot on, not paused,
+//! exists, and a reply waits while a message of the customer's delivered in the last 30 s
+//! is not stored yet), checks that a reply is allowed before spending tokens (account active, bot on, not paused,
 //! connection active, 24-hour window open, the turn not emptied by deletions, the plan's
 //! AI replies not used up: `plan_limit`), waits while a voice note or image of the turn is
 //! still being fetched (`fetch_media` asks again, so the burst is answered once, with the
@@ -22,7 +23,10 @@ use mujibak_core::{
     billing::plan,
     clients::{openai::ModelError, whatsapp::Creds},
     connections::access_token,
-    db::{bot_settings, connections, conversations, knowledge as db_knowledge, messages, plans, tenants},
+    db::{
+        bot_settings, connections, conversations, inbound_events, knowledge as db_knowledge, messages, plans,
+        tenants,
+    },
     domain::{handoff, hours, knowledge, media, reply, ConversationId, MessageId, TenantId},
 };
 use serde::{Deserialize, Serialize};
@@ -35,6 +39,12 @@ use crate::{
 mod store;
 use mujibak_core::domain::message::Direction;
 use store::{with_notice, Effects};
+
+/// How recent an unprocessed delivery from the customer must be for the reply to wait for
+/// it (an older one is stuck, and the bot answers without it).
+const STILL_WRITING: std::time::Duration = std::time::Duration::from_secs(30);
+/// When a reply that waited for the rest of its turn looks again.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Answer `conversation_id`, if `requested_at` is still its latest reply request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +80,23 @@ impl Job for GenerateReply {
         let Some(conv) = conversations::get(&mut conn, tenant, id).await? else { return Ok(()) };
         if !self.is_latest(conv.reply_requested_at) || !conv.unanswered {
             return Ok(()); // a newer request will answer, or someone already did
+        }
+        let (wa_id, bsuid) = (conv.wa_id.as_deref(), conv.bsuid.as_deref());
+        let connection_id = conv.connection_id;
+        if inbound_events::customer_still_writing(
+            &mut conn,
+            tenant,
+            connection_id,
+            wa_id,
+            bsuid,
+            STILL_WRITING,
+        )
+        .await?
+        {
+            // More of the turn was delivered but is not stored yet (a backlog): answer once it
+            // is, not twice.
+            crate::enqueue_in(&mut *conn, &self, LOOK_AGAIN).await.map_err(JobError::transient)?;
+            return Ok(());
         }
         let settings = bot_settings::get(&mut conn, tenant).await?;
         let connection = connections::get(&mut conn, tenant, conv.connection_id).await?;

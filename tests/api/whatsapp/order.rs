@@ -2,7 +2,8 @@
 //! timestamp: Meta stamps a message in whole seconds (two sent within a second tie), and
 //! a phone's clock or a retried delivery can stamp a later message earlier. The model
 //! reads the turns, the reply answers the last one and the thread shows them in arrival
-//! order, while each message keeps Meta's time for display.
+//! order, while each message keeps Meta's time for display. A turn still arriving (part of
+//! it delivered but waiting in a backlog) is answered once, when all of it is stored.
 
 use std::time::Duration;
 
@@ -10,7 +11,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::pipeline::{customer, user_turns, Pipeline};
+use mujibak_jobs::{handle_inbound::HandleInbound, Job};
+
+use crate::pipeline::{customer, user_turns, Options, Pipeline};
 
 #[sqlx::test(migrations = false)]
 async fn messages_50_ms_apart_keep_their_arrival_order_for_the_model_the_reply_and_the_thread(pool: PgPool) {
@@ -51,4 +54,45 @@ async fn messages_50_ms_apart_keep_their_arrival_order_for_the_model_the_reply_a
     .await
     .unwrap();
     assert_eq!(stamped, second - 1, "Meta's time is kept for display");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_reply_waits_for_the_rest_of_a_turn_still_waiting_to_be_stored(pool: PgPool) {
+    // Arrange: no inbound worker yet (a backlog); the reply debounce is 2 s.
+    let opts = Options { hold_inbound: true, ..Options::default() };
+    let mut p = Pipeline::start_opts(pool, "owner@backlog.sa", "PN1701", opts).await;
+    let from = "966500001701";
+    let now = chrono::Utc::now().timestamp().to_string();
+    let message = |wamid: &str, body: &str| {
+        customer(
+            "PN1701",
+            from,
+            json!({ "id": wamid, "timestamp": now, "type": "text", "text": { "body": body } }),
+        )
+    };
+
+    // Act: the first message is stored at once (its job run by hand); the second, sent a
+    // moment later, waits in the backlog past the first one's debounce.
+    assert_eq!(p.deliver(&message("wamid.B1", "I want to order")).await, StatusCode::OK);
+    let job: Vec<u8> = sqlx::query_scalar("select job from apalis.jobs where job_type = 'handle_inbound'")
+        .fetch_one(&p.pool)
+        .await
+        .unwrap();
+    let first: HandleInbound = serde_json::from_slice(&job).unwrap();
+    first.run(p.ctx()).await.unwrap();
+    assert_eq!(p.deliver(&message("wamid.B2", "two coffees please")).await, StatusCode::OK);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    // Assert: no reply to half a turn.
+    assert_eq!(p.graph.sends().len(), 0, "the bot answered before the rest of the turn was stored");
+
+    // Act: the backlog is worked off.
+    p.start_inbound();
+
+    // Assert: one reply, written from both messages, to the second.
+    p.sends(1).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(p.graph.sends().len(), 1, "one reply per turn");
+    let turns = user_turns(p.model.requests().last().unwrap());
+    assert_eq!(turns, vec!["I want to order", "two coffees please"]);
 }
