@@ -122,10 +122,13 @@ async fn workers_cut_off_together_take_none_of_each_others_jobs_at_the_thaw(pool
 
 #[sqlx::test(migrations = false)]
 async fn a_worker_cut_off_alone_is_taken_over_and_never_acts_on_what_it_read_before(pool: PgPool) {
-    // Arrange: worker A, behind the proxy, runs a job that will act after 3 s.
+    // Arrange: worker A, behind the proxy, runs a job that will act after 6 s: long after
+    // A's lease is lost (at most 1 s after the cut below), even when a loaded machine
+    // notices the job running seconds late (with 3 s, a cut made 2 s late let A act
+    // within its lease, and B then ran the job again).
     let pool = sized_pool(&pool, 6).await;
     let (proxy, through) = behind_proxy(&pool, 5).await;
-    let id = push(&pool, "once", 3).await;
+    let id = push(&pool, "once", 6).await;
     let _a = Supervised::start::<Napper>(&job_context(&through), &fast_options());
     eventually(Duration::from_secs(10), "A running the job", || async {
         (!runs(&pool, "once").await.is_empty()).then_some(())
