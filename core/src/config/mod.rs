@@ -19,7 +19,7 @@
 //! | `DELETION_GRACE_DAYS` | 7 | days an owner can cancel an account deletion before the purge; 0 to 29 (the policy promises deletion within 30 days) |
 //! | `SHUTDOWN_TIMEOUT_SECS` | 25 | grace period for in-flight work on SIGTERM |
 //! | `WORKER_PARALLEL_JOBS` | `true` | run jobs on every core (`false`: all of a worker's jobs on one thread, as apalis' `Monitor` alone does) |
-//! | `WORKER_PROVIDER_CONCURRENCY` | 64 | jobs at once per queue that waits on Meta, the model or SMTP (replies, sends, media, email), whatever the pool's size (0: a share of the pool, as the other queues); a ceiling: fewer while the provider refuses us for going too fast (`queue::throttle`) |
+//! | `WORKER_PROVIDER_CONCURRENCY` | 256 | jobs at once per queue that waits on Meta, the model or SMTP (replies, sends, media, email), whatever the pool's size (0: a share of the pool, as the other queues); a ceiling: fewer while the provider refuses us for going too fast (`queue::throttle`) |
 //! | `SMTP_URL` | none (worker refuses to start) | `smtp://user:pass@host:587?tls=required`, `smtps://…` |
 //! | `MAIL_FROM` | `Mujibak <no-reply@mujibak.com>` | sender of every email |
 //! | `SUPPORT_EMAIL` | `support@mujibak.com` | shown in the footer and emails |
@@ -263,7 +263,7 @@ impl Config {
                 inbound_retention: Duration::from_secs(inbound_days * 24 * 3600),
                 shutdown_timeout: Duration::from_secs(shutdown_secs),
                 parallel_jobs: env.parsed("WORKER_PARALLEL_JOBS", true)?,
-                provider_concurrency: env.parsed("WORKER_PROVIDER_CONCURRENCY", 64)?,
+                provider_concurrency: env.parsed("WORKER_PROVIDER_CONCURRENCY", 256)?,
             },
             mail: MailConfig {
                 smtp_url: smtp_url.map(SecretString::from),
