@@ -95,7 +95,7 @@ impl Job for GenerateReply {
         {
             // More of the turn was delivered but is not stored yet (a backlog): answer once it
             // is, not twice.
-            crate::enqueue_in(&mut *conn, &self, LOOK_AGAIN).await.map_err(JobError::transient)?;
+            crate::enqueue_in(&mut conn, &self, LOOK_AGAIN).await.map_err(JobError::transient)?;
             return Ok(());
         }
         let settings = bot_settings::get(&mut conn, tenant).await?;
