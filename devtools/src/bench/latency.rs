@@ -4,20 +4,14 @@
 //! worker fed one no-op job at the same rate, push → start (one queue hop; a message
 //! takes three). Also the paced load the fairness scenario reuses.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, SystemTime},
-};
-
-use tokio::task::JoinSet;
+use std::time::Duration;
 
 use super::{
     report::{quantile, Figure},
     stage::Stage,
+    turns::{self, Turn},
     Options,
 };
-use crate::harness::load;
 
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     let secs = if opts.quick { 1 } else { 30 };
@@ -44,51 +38,14 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
 
 /// Posts one message for each `(business, customer)` at `rate` a second, then waits (up to
 /// `limit`) until each customer's reply was sent; the latencies in ms, webhook posted →
-/// send accepted.
+/// send accepted (`turns::write` with one-message turns).
 pub async fn paced(
     stage: &Stage,
     customers: &[(usize, String)],
     rate: f64,
     limit: Duration,
 ) -> anyhow::Result<Vec<f64>> {
-    let posted: Arc<Mutex<HashMap<String, SystemTime>>> = Arc::default();
-    let started = tokio::time::Instant::now();
-    let mut posting = JoinSet::new();
-    for (i, (b, customer)) in customers.iter().enumerate() {
-        tokio::time::sleep_until(started + Duration::from_secs_f64(i as f64 / rate)).await;
-        let d = load::text_delivery(
-            &stage.businesses[*b],
-            &format!("wamid.PACED.{customer}"),
-            customer,
-            "Hi, open now?",
-        );
-        let (http, posted, customer) = (stage.http.clone(), posted.clone(), customer.clone());
-        posting.spawn(async move {
-            posted.lock().unwrap_or_else(|p| p.into_inner()).insert(customer, SystemTime::now());
-            load::post_once(&http, &d).await
-        });
-    }
-    while posting.join_next().await.is_some() {}
-    let posted = std::mem::take(&mut *posted.lock().unwrap_or_else(|p| p.into_inner()));
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let sends = stage.graph.sends();
-        let ms: Vec<f64> = sends
-            .iter()
-            .filter_map(|s| {
-                let at = posted.get(s.body["to"].as_str()?)?;
-                Some(s.at.duration_since(*at).unwrap_or_default().as_secs_f64() * 1000.0)
-            })
-            .collect();
-        if ms.len() >= posted.len() {
-            return Ok(ms);
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "only {} of {} replies sent",
-            ms.len(),
-            posted.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let turns: Vec<Turn> =
+        customers.iter().map(|(b, c)| Turn { business: *b, customer: c.clone(), messages: 1 }).collect();
+    Ok(turns::write(stage, &turns, rate, Duration::ZERO, limit).await?.into_iter().map(|a| a.ms).collect())
 }

@@ -1,8 +1,8 @@
 //! Customers writing turns of one or more messages at a paced rate, and when each was
-//! answered: the burst scenario's load. A customer's messages go `gap` apart, each with the
-//! customer's number in its text (the model fake's record of what it waited on names the
-//! customer), and the time counted is from the turn's last message posted to the first reply
-//! the Graph fake accepted for that customer.
+//! answered: the paced load of the burst, latency and fairness scenarios. A customer's
+//! messages go `gap` apart, each with the customer's number in its text (the model fake's
+//! record of what it waited on names the customer), and the time counted is from the turn's
+//! last message posted to the first reply the Graph fake accepted for that customer.
 
 use std::{
     collections::HashMap,
