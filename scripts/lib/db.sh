@@ -112,8 +112,11 @@ _pg_local_cluster() {
   fi
   if ! _db_answers "postgres://postgres@127.0.0.1:$MUJIBAK_PG_PORT/postgres"; then
     _db_log "starting it on 127.0.0.1:$MUJIBAK_PG_PORT"
+    # pg_stat_statements where the package ships it: the bench counts statements per message.
+    local preload=""
+    [ -f "$bindir/../lib/pg_stat_statements.so" ] && preload="-c shared_preload_libraries=pg_stat_statements"
     _pg_run "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $MUJIBAK_PG_PORT -c unix_socket_directories='' -c fsync=off" start >/dev/null \
+      -o "-c listen_addresses=127.0.0.1 -p $MUJIBAK_PG_PORT -c unix_socket_directories='' -c fsync=off $preload" start >/dev/null \
       || { _db_log "the cluster did not start; see $log"; return 1; }
   fi
   _db_log "project-local Postgres on 127.0.0.1:$MUJIBAK_PG_PORT (data in .pgdata/); it keeps running after this script: stop it with scripts/dev --stop-db"

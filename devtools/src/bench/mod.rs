@@ -18,6 +18,7 @@ mod purge;
 pub mod report;
 mod scale;
 mod stage;
+mod statements;
 mod turns;
 
 use std::path::PathBuf;

@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::{sync::Semaphore, task::JoinSet};
 
-use super::{report::Figure, stage::Stage, Options};
+use super::{report::Figure, stage::Stage, statements::Counter, Options};
 use crate::harness::load;
 
 /// What one drive of the pipeline measured.
@@ -23,6 +23,8 @@ pub(super) struct Drive {
     /// Peak and idle resident memory (KiB): web, the largest worker.
     pub peak_kib: (u64, u64),
     pub idle_kib: (u64, u64),
+    /// Statements per message, where the server counts them.
+    pub statements: Option<f64>,
 }
 
 /// Sends `n` customer messages through a fresh stage `name` (its processes also getting
@@ -45,6 +47,7 @@ pub(super) async fn drive(
             )
         })
         .collect();
+    let counter = Counter::start(&stage.db).await?;
     let started = std::time::Instant::now();
     let stats = Arc::new(load::PostStats::default());
     let slots = Arc::new(Semaphore::new(32));
@@ -75,6 +78,10 @@ pub(super) async fn drive(
     let jobs: i64 = sqlx::query_scalar("select count(*) from apalis.jobs where status = 'Done'")
         .fetch_one(&stage.db)
         .await?;
+    let statements = match &counter {
+        Some(c) => Some(c.per_message(n).await?),
+        None => None,
+    };
     let (web_kib, workers_kib) = stage.fleet.peak_rss_kib();
     let idle_kib = stage.idle_kib;
     stage.stop().await?;
@@ -86,6 +93,7 @@ pub(super) async fn drive(
         jobs,
         peak_kib: (web_kib, workers_kib.iter().copied().max().unwrap_or(0)),
         idle_kib,
+        statements,
     })
 }
 
@@ -93,13 +101,17 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     let n: usize = if opts.quick { 400 } else { 20_000 };
     let d = drive(opts, "pipeline", n, &[]).await?;
     let drain = super::baseline::apalis_drain(opts, d.jobs as u64).await?;
-    Ok(vec![
+    let mut figures = vec![
         Figure::new("pipeline_messages_per_s", d.messages as f64 / d.to_last_send, "msg/s", "≥ 1,000")
             .against(drain),
         Figure::new("pipeline_jobs_per_s", d.jobs as f64 / d.settled, "jobs/s", "-").against(drain),
         Figure::new("rss_peak_web_mb", mb(d.peak_kib.0), "MB", "≤ 100").against(mb(d.idle_kib.0)),
         Figure::new("rss_peak_worker_mb", mb(d.peak_kib.1), "MB", "≤ 100").against(mb(d.idle_kib.1)),
-    ])
+    ];
+    if let Some(per) = d.statements {
+        figures.push(Figure::new("pipeline_statements_per_message", per, "stmts", "≤ 12"));
+    }
+    Ok(figures)
 }
 
 fn mb(kib: u64) -> f64 {
