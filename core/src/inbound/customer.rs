@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 
 use super::{Effects, Party};
 use crate::{
-    db::{bot_settings, connections, contacts, conversations, media as db_media, messages},
+    db::{bot_settings, connections, contacts, conversations, media as db_media, messages, usage},
     domain::{
         media,
         message::Author,
@@ -32,7 +32,8 @@ pub(super) async fn party(
         name: m.name.as_deref(),
         username: m.username.as_deref(),
     };
-    let (contact_id, conversation_id) = contacts::upsert_with_conversation(conn, tenant, &key).await?;
+    let contact_id = contacts::upsert(conn, tenant, &key).await?;
+    let conversation_id = conversations::upsert(conn, tenant, connection_id, contact_id).await?;
     Ok(Party { contact_id, conversation_id })
 }
 
@@ -71,15 +72,16 @@ pub(super) async fn store(
         edited: s.edited,
         deleted: s.deleted,
     };
-    let Some(stored) = messages::insert_inbound(conn, tenant, &new, s.from_customer, s.wants_reply).await?
-    else {
+    let Some(id) = messages::insert_inbound(conn, tenant, &new).await? else {
         return Ok((Effects::default(), None)); // already stored from an earlier delivery
     };
-    let id = stored.message_id;
-    let reply = match stored.reply_requested_at {
-        Some(requested_at) if s.wants_reply => Some((party.conversation_id, requested_at)),
-        _ => None,
-    };
+    if !s.from_customer {
+        return Ok((Effects::default(), Some(id)));
+    }
+    usage::bump(conn, tenant, 1, 0).await?;
+    let requested_at =
+        conversations::record_inbound(conn, tenant, party.conversation_id, at, s.wants_reply).await?;
+    let reply = s.wants_reply.then_some((party.conversation_id, requested_at));
     Ok((Effects { reply, ..Effects::default() }, Some(id)))
 }
 
