@@ -51,10 +51,16 @@ pub async fn apply_status(
 ) -> Result<Applied, sqlx::Error> {
     // The common case, a status for a message whose Meta id is stored, needs neither the
     // callback's row lock nor the parking lock: parking happens only when nothing moved.
-    if forward(conn, tenant, s).await? {
+    let first = forward(conn, tenant, s).await?;
+    if first.moved.is_some() {
         return Ok(Applied::Moved);
     }
     let ours = s.callback.as_deref().and_then(|c| c.parse::<MessageId>().ok());
+    if first.known.is_some_and(|known| ours.is_none_or(|ours| ours == known)) {
+        // Its message has this wamid and is already as far: what the careful path below
+        // would find after its locks.
+        return Ok(Applied::Unchanged);
+    }
     if let Some(id) = ours {
         if let Some(msg) = sending::lock_outbound(conn, tenant, id).await? {
             match msg.wamid.as_deref() {
@@ -77,7 +83,7 @@ pub async fn apply_status(
         }
     }
     parked_statuses::lock_wamid(conn, tenant, &s.wamid).await?;
-    if forward(conn, tenant, s).await? {
+    if forward(conn, tenant, s).await?.moved.is_some() {
         return Ok(Applied::Moved);
     }
     if messages::wamid_known(conn, tenant, &s.wamid).await? {
@@ -118,20 +124,23 @@ pub async fn apply_parked(conn: &mut PgConnection, tenant: TenantId, wamid: &str
 }
 
 /// Moves the message with the status' wamid forward; a failure because the 24-hour window
-/// had closed tells the inbox. `false` if nothing moved.
-async fn forward(conn: &mut PgConnection, tenant: TenantId, s: &StatusUpdate) -> Result<bool, sqlx::Error> {
+/// had closed tells the inbox. What moved, and which message has the wamid.
+async fn forward(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    s: &StatusUpdate,
+) -> Result<sending::Forwarded, sqlx::Error> {
     // Meta's statuses that move a message (sent, delivered, read, failed); any other is
     // recorded, not applied.
     let Some(status) = s.status.parse().ok().filter(|s| MessageStatus::FORWARD.contains(s)) else {
-        return Ok(false);
+        return Ok(sending::Forwarded { moved: None, known: None });
     };
     let error = s.errors.first().map(|(code, title)| format!("{code}: {title}"));
-    let Some(conversation) = messages::apply_status(conn, tenant, &s.wamid, status, error.as_deref()).await?
-    else {
-        return Ok(false);
-    };
-    if status == MessageStatus::Failed && s.errors.iter().any(|(code, _)| *code == 131047) {
-        conversations::set_notice(conn, tenant, conversation, "window_closed", true).await?;
+    let forwarded = sending::apply_status(conn, tenant, &s.wamid, status, error.as_deref()).await?;
+    if let Some(conversation) = forwarded.moved {
+        if status == MessageStatus::Failed && s.errors.iter().any(|(code, _)| *code == 131047) {
+            conversations::set_notice(conn, tenant, conversation, "window_closed", true).await?;
+        }
     }
-    Ok(true)
+    Ok(forwarded)
 }

@@ -23,10 +23,7 @@ use mujibak_core::{
     billing::plan,
     clients::{openai::ModelError, whatsapp::Creds},
     connections::access_token,
-    db::{
-        bot_settings, connections, conversations, inbound_events, knowledge as db_knowledge, messages, plans,
-        tenants,
-    },
+    db::{bot_settings, connections, conversations, knowledge as db_knowledge, messages, plans, tenants},
     domain::{handoff, hours, knowledge, media, reply, ConversationId, MessageId, TenantId},
 };
 use serde::{Deserialize, Serialize};
@@ -71,28 +68,20 @@ impl Job for GenerateReply {
         let wa = ctx.whatsapp()?;
         let (tenant, id) = (self.tenant_id, self.conversation_id);
         let mut conn = ctx.db.acquire().await?;
-        let status = accounts::status(&mut conn, tenant).await?;
-        if !status.is_active() {
+        let Some(read) = conversations::for_reply(&mut conn, tenant, id, STILL_WRITING).await? else {
+            return Ok(());
+        };
+        if !read.account_active {
             // Suspended or being deleted: no tokens spent, nothing to retry.
+            let status = accounts::status(&mut conn, tenant).await?;
             tracing::info!(tenant.id = %tenant, status = status.as_str(), "tenant not active; no reply");
             return Ok(());
         }
-        let Some(conv) = conversations::get(&mut conn, tenant, id).await? else { return Ok(()) };
+        let conv = read.conversation;
         if !self.is_latest(conv.reply_requested_at) || !conv.unanswered {
             return Ok(()); // a newer request will answer, or someone already did
         }
-        let (wa_id, bsuid) = (conv.wa_id.as_deref(), conv.bsuid.as_deref());
-        let connection_id = conv.connection_id;
-        if inbound_events::customer_still_writing(
-            &mut conn,
-            tenant,
-            connection_id,
-            wa_id,
-            bsuid,
-            STILL_WRITING,
-        )
-        .await?
-        {
+        if read.still_writing {
             // More of the turn was delivered but is not stored yet (a backlog): answer once it
             // is, not twice.
             crate::enqueue_in(&mut conn, &self, LOOK_AGAIN).await.map_err(JobError::transient)?;

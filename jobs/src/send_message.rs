@@ -15,7 +15,6 @@
 
 use chrono::Utc;
 use mujibak_core::{
-    accounts,
     clients::whatsapp::{Creds, GraphErrorClass, Recipient},
     db::{
         connections, conversations,
@@ -53,7 +52,8 @@ impl Job for SendMessage {
         let (tenant, id) = (self.tenant_id, self.message_id);
         // One pooled connection at a time, and none across the Graph call (queue/src/fit.rs).
         let mut conn = ctx.db.acquire().await?;
-        let Some(msg) = messages::get(&mut conn, tenant, id).await? else { return Ok(()) };
+        let Some(read) = sending::for_send(&mut conn, tenant, id).await? else { return Ok(()) };
+        let msg = read.message;
         match msg.status {
             MessageStatus::Queued => {}
             // A worker died between claiming the message and storing Meta's answer: Meta may have it.
@@ -63,8 +63,7 @@ impl Job for SendMessage {
             }
             _ => return Ok(()),
         }
-        let account = accounts::status(&mut conn, tenant).await?;
-        if !account.is_active() {
+        if !read.account_active {
             give_up(
                 &mut conn,
                 tenant,
@@ -75,9 +74,7 @@ impl Job for SendMessage {
             .await?;
             return Ok(());
         }
-        let conv = conversations::get(&mut conn, tenant, msg.conversation_id)
-            .await?
-            .ok_or_else(|| JobError::permanent(anyhow::anyhow!("conversation gone")))?;
+        let conv = read.conversation;
         let connection = connections::get(&mut conn, tenant, conv.connection_id).await?;
         let Some(connection) = connection.filter(connections::Connection::is_active) else {
             give_up(&mut conn, tenant, &msg, MessageStatus::Failed, "the WhatsApp connection is not active")

@@ -16,6 +16,24 @@ pub struct ContactKey<'a> {
     pub username: Option<&'a str>,
 }
 
+/// Finds the contact with the key's BSUID (preferred) or phone and fills in what it
+/// learns, or creates it: the CTE `contact` holds its id. $1 tenant, $2 connection, $3 bsuid,
+/// $4 phone, $5 name, $6 username, $7 the id of a new contact.
+const UPSERT: &str = "with found as (
+       select contact_id from contacts where tenant_id = $1 and connection_id = $2
+         and ((bsuid is not null and bsuid = $3) or (wa_id is not null and wa_id = $4))
+       order by (bsuid = $3) desc nulls last limit 1),
+     updated as (
+       update contacts set bsuid = coalesce(bsuid, $3), wa_id = coalesce(wa_id, $4),
+         name = coalesce(nullif($5, ''), name), username = coalesce($6, username)
+       where tenant_id = $1 and contact_id in (select contact_id from found)
+       returning contact_id),
+     inserted as (
+       insert into contacts (tenant_id, contact_id, connection_id, bsuid, wa_id, name, username)
+       select $1, $7, $2, $3, $4, coalesce($5, ''), $6 where not exists (select 1 from found)
+       returning contact_id),
+     contact as (select contact_id from updated union all select contact_id from inserted)";
+
 /// Finds or creates the contact; fills in identifiers and the name it learns. Serialised
 /// per customer with an advisory lock so concurrent deliveries create one contact.
 pub async fn upsert(
@@ -24,38 +42,42 @@ pub async fn upsert(
     k: &ContactKey<'_>,
 ) -> Result<ContactId, sqlx::Error> {
     lock(conn, tenant_id, k.connection_id, &[k.bsuid.or(k.wa_id).unwrap_or("")]).await?;
-    let found = find(conn, tenant_id, k.connection_id, k.wa_id, k.bsuid).await?;
-    if let Some(id) = found {
-        sqlx::query(
-            "update contacts set bsuid = coalesce(bsuid, $3), wa_id = coalesce(wa_id, $4),
-               name = coalesce(nullif($5, ''), name), username = coalesce($6, username)
-             where tenant_id = $1 and contact_id = $2",
-        )
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{UPSERT} select contact_id from contact")))
         .bind(tenant_id)
-        .bind(id)
+        .bind(k.connection_id)
         .bind(k.bsuid)
         .bind(k.wa_id)
         .bind(k.name)
         .bind(k.username)
-        .execute(&mut *conn)
-        .await?;
-        return Ok(id);
-    }
-    let id = ContactId::new();
-    sqlx::query(
-        "insert into contacts (tenant_id, contact_id, connection_id, bsuid, wa_id, name, username)
-         values ($1, $2, $3, $4, $5, coalesce($6, ''), $7)",
-    )
+        .bind(ContactId::new())
+        .fetch_one(conn)
+        .await
+}
+
+/// As [`upsert`], and the contact's conversation found or opened, in the same statement
+/// (a customer's message needs both).
+pub async fn upsert_with_conversation(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    k: &ContactKey<'_>,
+) -> Result<(ContactId, ConversationId), sqlx::Error> {
+    lock(conn, tenant_id, k.connection_id, &[k.bsuid.or(k.wa_id).unwrap_or("")]).await?;
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{UPSERT} insert into conversations (tenant_id, conversation_id, connection_id, contact_id)
+           select $1, $8, $2, contact_id from contact
+         on conflict (contact_id) do update set connection_id = excluded.connection_id
+         returning contact_id, conversation_id"
+    )))
     .bind(tenant_id)
-    .bind(id)
     .bind(k.connection_id)
     .bind(k.bsuid)
     .bind(k.wa_id)
     .bind(k.name)
     .bind(k.username)
-    .execute(&mut *conn)
-    .await?;
-    Ok(id)
+    .bind(ContactId::new())
+    .bind(ConversationId::new())
+    .fetch_one(conn)
+    .await
 }
 
 /// Serialises, until the transaction ends, everything that creates or re-keys the

@@ -30,7 +30,7 @@ pub struct Conversation {
     pub assigned_to: Option<Uuid>,
 }
 
-const SELECT: &str = "select c.conversation_id, c.connection_id, k.name as contact_name, k.wa_id, k.bsuid,
+pub(crate) const SELECT: &str = "select c.conversation_id, c.connection_id, k.name as contact_name, k.wa_id, k.bsuid,
     c.bot_paused, c.needs_human, c.unanswered, c.last_inbound_at, c.last_message_at, c.reply_requested_at, c.notice,
     k.marketing_opt_out_at, c.away_noticed_at, c.assigned_to
     from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id";
@@ -61,6 +61,40 @@ pub async fn get(
     select_one(conn, tenant_id, id, "").await
 }
 
+/// What a reply job reads first, in one statement: the conversation with its contact,
+/// whether the account may use the service (`tenant_is_active`), and whether a message of
+/// the customer's delivered within `still_writing` is not stored yet (a backlog: the reply
+/// waits for the rest of the turn).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ForReply {
+    #[sqlx(flatten)]
+    pub conversation: Conversation,
+    pub account_active: bool,
+    pub still_writing: bool,
+}
+
+/// See [`ForReply`]; `None` when the conversation is gone.
+pub async fn for_reply(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: ConversationId,
+    still_writing: std::time::Duration,
+) -> Result<Option<ForReply>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select r.*, tenant_is_active($1) as account_active,
+           exists (select 1 from inbound_events e
+             where e.processed_at is null and e.received_at > now() - make_interval(secs => $3)
+               and e.tenant_id = $1 and e.connection_id = r.connection_id and e.kind = 'message' and e.dead_at is null
+               and (e.payload->>'wa_id' = r.wa_id or e.payload->>'bsuid' = r.bsuid)) as still_writing
+         from ({SELECT} where c.tenant_id = $1 and c.conversation_id = $2) r"
+    )))
+    .bind(tenant_id)
+    .bind(id)
+    .bind(still_writing.as_secs_f64())
+    .fetch_optional(conn)
+    .await
+}
+
 /// Same, locking the row until the transaction ends (the reply job's "latest wins").
 pub async fn lock(
     conn: &mut PgConnection,
@@ -82,30 +116,6 @@ async fn select_one(
     .bind(tenant_id)
     .bind(id)
     .fetch_optional(conn)
-    .await
-}
-
-/// A customer wrote at `at`: the window reopens and a reply is owed (requested now).
-pub async fn record_inbound(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    id: ConversationId,
-    at: DateTime<Utc>,
-    wants_reply: bool,
-) -> Result<DateTime<Utc>, sqlx::Error> {
-    sqlx::query_scalar(
-        "update conversations set last_inbound_at = greatest(last_inbound_at, $3),
-           last_message_at = greatest(last_message_at, $3),
-           unanswered = unanswered or $4,
-           reply_requested_at = case when $4 then clock_timestamp() else reply_requested_at end,
-           notice = case when $4 then null else notice end
-         where tenant_id = $1 and conversation_id = $2 returning coalesce(reply_requested_at, clock_timestamp())",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(at)
-    .bind(wants_reply)
-    .fetch_one(conn)
     .await
 }
 

@@ -218,29 +218,3 @@ pub async fn unprocessable(pool: &PgPool, limit: i64) -> Result<Vec<(TenantId, U
     .fetch_all(pool)
     .await
 }
-
-/// Whether a message from the customer `wa_id` / `bsuid` reached connection `connection_id`
-/// less than `within` ago and is not processed yet (nor dead): the customer's turn is still
-/// arriving, so a reply now would answer part of it.
-pub async fn customer_still_writing(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    connection_id: ConnectionId,
-    wa_id: Option<&str>,
-    bsuid: Option<&str>,
-    within: std::time::Duration,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "select exists (select 1 from inbound_events e
-           where e.processed_at is null and e.received_at > now() - make_interval(secs => $5)
-             and e.tenant_id = $1 and e.connection_id = $2 and e.kind = 'message' and e.dead_at is null
-             and (e.payload->>'wa_id' = $3 or e.payload->>'bsuid' = $4))",
-    )
-    .bind(tenant_id)
-    .bind(connection_id)
-    .bind(wa_id)
-    .bind(bsuid)
-    .bind(within.as_secs_f64())
-    .fetch_one(conn)
-    .await
-}

@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 
 use super::{Effects, Party};
 use crate::{
-    db::{bot_settings, connections, contacts, conversations, media as db_media, messages, usage},
+    db::{bot_settings, connections, contacts, conversations, media as db_media, messages},
     domain::{
         media,
         message::Author,
@@ -32,8 +32,7 @@ pub(super) async fn party(
         name: m.name.as_deref(),
         username: m.username.as_deref(),
     };
-    let contact_id = contacts::upsert(conn, tenant, &key).await?;
-    let conversation_id = conversations::upsert(conn, tenant, connection_id, contact_id).await?;
+    let (contact_id, conversation_id) = contacts::upsert_with_conversation(conn, tenant, &key).await?;
     Ok(Party { contact_id, conversation_id })
 }
 
@@ -72,16 +71,15 @@ pub(super) async fn store(
         edited: s.edited,
         deleted: s.deleted,
     };
-    let Some(id) = messages::insert_inbound(conn, tenant, &new).await? else {
+    let Some(stored) = messages::insert_inbound(conn, tenant, &new, s.from_customer, s.wants_reply).await?
+    else {
         return Ok((Effects::default(), None)); // already stored from an earlier delivery
     };
-    if !s.from_customer {
-        return Ok((Effects::default(), Some(id)));
-    }
-    usage::bump(conn, tenant, 1, 0).await?;
-    let requested_at =
-        conversations::record_inbound(conn, tenant, party.conversation_id, at, s.wants_reply).await?;
-    let reply = s.wants_reply.then_some((party.conversation_id, requested_at));
+    let id = stored.message_id;
+    let reply = match stored.reply_requested_at {
+        Some(requested_at) if s.wants_reply => Some((party.conversation_id, requested_at)),
+        _ => None,
+    };
     Ok((Effects { reply, ..Effects::default() }, Some(id)))
 }
 

@@ -16,7 +16,7 @@ use sqlx::{types::Json, PgConnection};
 use uuid::Uuid;
 
 use crate::domain::{
-    message::{Author, Direction, MessageStatus},
+    message::{Author, Direction},
     ConversationId, MessageId, TenantId,
 };
 
@@ -27,11 +27,6 @@ pub(crate) const SELECT: &str =
     error, reply_to, created_at, received_at, resent_at, delivery_note, edited_at, deleted_at, sent_from,
     author_user_id
     from messages";
-
-/// The forward order of an outbound message's statuses, as stored (`MessageStatus::FORWARD`).
-fn forward_order() -> Vec<&'static str> {
-    MessageStatus::FORWARD.iter().map(|s| s.as_str()).collect()
-}
 
 /// A message Meta told us of: one a customer sent, or one the business sent from the
 /// WhatsApp Business app (an echo).
@@ -50,13 +45,27 @@ pub struct Arrived<'a> {
     pub deleted: bool,
 }
 
-/// Stores a customer's message unless its wamid is known; the new id or `None`.
+/// A message stored from the customer's side.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Inserted {
+    pub message_id: MessageId,
+    /// For a message the customer wrote: the conversation's latest reply request (now,
+    /// when this one wants a reply).
+    pub reply_requested_at: Option<DateTime<Utc>>,
+}
+
+/// Stores a customer's message unless its wamid is known (`None`). A message the customer
+/// wrote (`from_customer`: not a system notice) is counted in the day's usage and reopens
+/// the 24-hour window, and one that `wants_reply` marks its conversation unanswered with a
+/// reply requested now — all in the same statement.
 pub async fn insert_inbound(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     m: &Arrived<'_>,
-) -> Result<Option<MessageId>, sqlx::Error> {
-    insert_arrived(conn, tenant_id, m, false).await
+    from_customer: bool,
+    wants_reply: bool,
+) -> Result<Option<Inserted>, sqlx::Error> {
+    insert_arrived(conn, tenant_id, m, false, from_customer, wants_reply).await
 }
 
 /// Stores an echo as a human reply already sent (from the business app, at `m.at`),
@@ -66,19 +75,22 @@ pub async fn insert_echo(
     tenant_id: TenantId,
     m: &Arrived<'_>,
 ) -> Result<Option<MessageId>, sqlx::Error> {
-    insert_arrived(conn, tenant_id, m, true).await
+    Ok(insert_arrived(conn, tenant_id, m, true, false, false).await?.map(|i| i.message_id))
 }
 
 /// The one insert of a message that came through a webhook, once per wamid; a message in
 /// from the customer's side also moves its conversation's `customer_wrote_at` (what the
-/// inbox reads as unread), in the same statement.
+/// inbox reads as unread), and one the customer wrote what [`insert_inbound`] says, in the
+/// same statement.
 async fn insert_arrived(
     conn: &mut PgConnection,
     tenant_id: TenantId,
     m: &Arrived<'_>,
     echo: bool,
-) -> Result<Option<MessageId>, sqlx::Error> {
-    sqlx::query_scalar(
+    from_customer: bool,
+    wants_reply: bool,
+) -> Result<Option<Inserted>, sqlx::Error> {
+    sqlx::query_as(
         "with stored as (
            insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, details,
            status, error, created_at, sent_at, status_at, sent_from, edited_at, deleted_at)
@@ -89,10 +101,21 @@ async fn insert_arrived(
            case when $11 then now() end, case when $12 then now() end)
          on conflict (tenant_id, wamid) where wamid is not null do nothing
          returning message_id, conversation_id, received_at),
-         unread as (
-           update conversations c set customer_wrote_at = greatest(c.customer_wrote_at, s.received_at)
-             from stored s where not $4 and c.tenant_id = $1 and c.conversation_id = s.conversation_id)
-         select message_id from stored",
+         conversation as (
+           update conversations c set customer_wrote_at = greatest(c.customer_wrote_at, s.received_at),
+             last_inbound_at = case when $13 then greatest(c.last_inbound_at, $10) else c.last_inbound_at end,
+             last_message_at = case when $13 then greatest(c.last_message_at, $10) else c.last_message_at end,
+             unanswered = c.unanswered or ($13 and $14),
+             reply_requested_at = case when $13 and $14 then clock_timestamp() else c.reply_requested_at end,
+             notice = case when $13 and $14 then null else c.notice end
+             from stored s where not $4 and c.tenant_id = $1 and c.conversation_id = s.conversation_id
+           returning coalesce(c.reply_requested_at, clock_timestamp()) as requested_at),
+         counted as (
+           insert into usage_daily (tenant_id, day, inbound, outbound)
+           select $1, (now() at time zone 'Asia/Riyadh')::date, 1, 0 from stored where $13
+           on conflict (tenant_id, day) do update set inbound = usage_daily.inbound + 1)
+         select s.message_id, case when $13 then (select requested_at from conversation) end as reply_requested_at
+           from stored s",
     )
     .bind(tenant_id)
     .bind(Uuid::new_v4())
@@ -106,6 +129,8 @@ async fn insert_arrived(
     .bind(m.at)
     .bind(m.edited)
     .bind(m.deleted)
+    .bind(from_customer)
+    .bind(wants_reply)
     .fetch_optional(conn)
     .await
 }
@@ -248,30 +273,6 @@ pub async fn written_by(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Applies a Meta status to the message with `wamid` if it moves it forward. Returns the
-/// message's conversation when it changed.
-pub async fn apply_status(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    wamid: &str,
-    status: MessageStatus,
-    error: Option<&str>,
-) -> Result<Option<ConversationId>, sqlx::Error> {
-    sqlx::query_scalar(
-        "update messages set status = $3, error = coalesce($4, error), status_at = now()
-         where tenant_id = $1 and wamid = $2 and direction = 'out'
-           and array_position($5::text[], $3::text) > coalesce(array_position($5::text[], status), 0)
-         returning conversation_id",
-    )
-    .bind(tenant_id)
-    .bind(wamid)
-    .bind(status)
-    .bind(error)
-    .bind(forward_order())
-    .fetch_optional(conn)
-    .await
 }
 
 /// Whether a message with this Meta id is stored.

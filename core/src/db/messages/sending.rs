@@ -6,7 +6,41 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{Message, SELECT};
-use crate::domain::{message::MessageStatus, ConversationId, MessageId, TenantId};
+use crate::{
+    db::conversations::{self, Conversation},
+    domain::{message::MessageStatus, ConversationId, MessageId, TenantId},
+};
+
+/// What the send job reads first, in one statement: the message, its conversation with
+/// the contact, and whether the account may use the service (`tenant_is_active`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ForSend {
+    #[sqlx(flatten)]
+    pub message: Message,
+    #[sqlx(flatten)]
+    pub conversation: Conversation,
+    pub account_active: bool,
+}
+
+/// See [`ForSend`]; `None` when the message is gone (a message's conversation goes only
+/// with it: the foreign key cascades).
+pub async fn for_send(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    id: MessageId,
+) -> Result<Option<ForSend>, sqlx::Error> {
+    // Both halves name `conversation_id`, with the same value (the join's key).
+    let conversation = conversations::SELECT;
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select m.*, v.*, tenant_is_active($1) as account_active
+           from ({SELECT} where tenant_id = $1 and message_id = $2) m
+           join lateral ({conversation} where c.tenant_id = $1 and c.conversation_id = m.conversation_id) v on true"
+    )))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
 
 /// An outbound message, locked until the transaction ends (settling and reconciling a send
 /// must not race).
@@ -179,4 +213,46 @@ pub async fn insert_template(
     .bind(author_user_id)
     .fetch_one(conn)
     .await
+}
+
+/// What a Meta status did to the outbound message with its wamid.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Forwarded {
+    /// The message's conversation, when the status moved it forward.
+    pub moved: Option<ConversationId>,
+    /// The outbound message that has this wamid, moved or not.
+    pub known: Option<MessageId>,
+}
+
+/// Applies a Meta status to the outbound message with `wamid` if it moves it forward; in
+/// the same statement, which message has the wamid (a status that is not news needs no
+/// second look).
+pub async fn apply_status(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    wamid: &str,
+    status: MessageStatus,
+    error: Option<&str>,
+) -> Result<Forwarded, sqlx::Error> {
+    sqlx::query_as(
+        "with moved as (
+           update messages set status = $3, error = coalesce($4, error), status_at = now()
+            where tenant_id = $1 and wamid = $2 and direction = 'out'
+              and array_position($5::text[], $3::text) > coalesce(array_position($5::text[], status), 0)
+            returning conversation_id)
+         select (select conversation_id from moved limit 1) as moved,
+                (select message_id from messages where tenant_id = $1 and wamid = $2 and direction = 'out' limit 1) as known",
+    )
+    .bind(tenant_id)
+    .bind(wamid)
+    .bind(status)
+    .bind(error)
+    .bind(forward_order())
+    .fetch_one(conn)
+    .await
+}
+
+/// The forward order of an outbound message's statuses, as stored (`MessageStatus::FORWARD`).
+fn forward_order() -> Vec<&'static str> {
+    MessageStatus::FORWARD.iter().map(|s| s.as_str()).collect()
 }
