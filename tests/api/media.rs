@@ -50,8 +50,9 @@ fn image(wamid: &str, media_id: &str, caption: &str) -> Value {
 async fn a_voice_note_and_a_photo_are_fetched_understood_shown_and_answered_once_per_burst(pool: PgPool) {
     // Arrange: the delivery FAQ; the file downloads slower than the reply's debounce, so
     // the burst would be answered before the transcript if nothing waited. The debounce is
-    // longer than the suite's 2 s: on a loaded CI machine the second delivery once took
-    // longer than 2 s to be stored, and that is a second turn, not this test's burst.
+    // longer than the suite's 2 s: this test failed once in CI with a reply to the text
+    // alone, most likely because the loaded machine stored the second delivery more than
+    // 2 s after the first (a second turn, not this test's burst).
     let p = with_faq_and(pool, "owner@voice.sa", &[("REPLY_DEBOUNCE_SECS", "4")]).await;
     p.graph.set_media_latency(Duration::from_secs(6));
     let said = "السلام عليكم، هل عندكم توصيل للرياض؟";
