@@ -1,7 +1,7 @@
 //! Customers of a tenant, per connection, keyed by BSUID or phone (a customer may have
 //! no phone; a later delivery carrying both links them). A customer whose BSUID or number
-//! changed keeps their contact (merged with one the new id already had); the welcome sent
-//! once and the marketing preference are kept here.
+//! changed keeps their contact (merged, every field, with one the new id already had); the
+//! welcome sent once and the marketing preference are kept here.
 
 use sqlx::PgConnection;
 
@@ -121,8 +121,11 @@ pub async fn find(
     .await
 }
 
-/// Moves everything of contact `gone` (its conversation's messages, or the conversation
-/// itself) to contact `keep`, then deletes `gone`: one customer, one thread.
+/// One customer, one contact, one thread: moves everything of contact `gone` (its
+/// conversation's messages and notes, or the conversation itself) to contact `keep`, merges
+/// the two conversations' state and the two contacts' fields, then deletes `gone`. Each
+/// field is `keep`'s own if set, else `gone`'s; labels are the union; the marketing
+/// opt-out wins (either said stop: the customer is opted out); first seen is the earlier.
 pub async fn merge(
     conn: &mut PgConnection,
     tenant_id: TenantId,
@@ -133,15 +136,30 @@ pub async fn merge(
     const GONE: &str = "(select conversation_id from conversations where tenant_id = $1 and contact_id = $3)";
     let statements = [
         format!("update messages set conversation_id = {KEEP} where tenant_id = $1 and conversation_id = {GONE} and {KEEP} is not null"),
+        format!("update notes set conversation_id = {KEEP} where tenant_id = $1 and conversation_id = {GONE} and {KEEP} is not null"),
         "update conversations k set last_inbound_at = greatest(k.last_inbound_at, g.last_inbound_at),
                     last_message_at = greatest(k.last_message_at, g.last_message_at), unanswered = k.unanswered or g.unanswered,
                     reply_requested_at = greatest(k.reply_requested_at, g.reply_requested_at),
-                    customer_wrote_at = greatest(k.customer_wrote_at, g.customer_wrote_at)
+                    customer_wrote_at = greatest(k.customer_wrote_at, g.customer_wrote_at),
+                    bot_paused = k.bot_paused or g.bot_paused, needs_human = k.needs_human or g.needs_human,
+                    notice = coalesce(k.notice, g.notice), assigned_to = coalesce(k.assigned_to, g.assigned_to),
+                    away_noticed_at = greatest(k.away_noticed_at, g.away_noticed_at), created_at = least(k.created_at, g.created_at),
+                    read_at = case when k.read_at is not null and g.read_at is not null then least(k.read_at, g.read_at) end
              from conversations g where k.tenant_id = $1 and k.contact_id = $2 and g.tenant_id = $1 and g.contact_id = $3"
             .to_owned(),
         format!("update conversations set contact_id = $2 where tenant_id = $1 and contact_id = $3 and {KEEP} is null"),
         "delete from conversations where tenant_id = $1 and contact_id = $3".to_owned(),
-        "delete from contacts where tenant_id = $1 and contact_id = $3".to_owned(),
+        // `gone` is deleted before `keep` takes its identifiers (each is unique).
+        "with g as (delete from contacts where tenant_id = $1 and contact_id = $3 returning *)
+         update contacts k set bsuid = coalesce(k.bsuid, g.bsuid), wa_id = coalesce(k.wa_id, g.wa_id),
+                name = coalesce(nullif(k.name, ''), g.name), username = coalesce(k.username, g.username),
+                labels = array(select l from (select distinct on (lower(l)) l, i from unnest(k.labels || g.labels)
+                                 with ordinality u(l, i) order by lower(l), i) d order by i),
+                created_at = least(k.created_at, g.created_at), welcomed_at = least(k.welcomed_at, g.welcomed_at),
+                marketing_opt_out_at = least(k.marketing_opt_out_at, g.marketing_opt_out_at),
+                marketing_pref_at = greatest(k.marketing_pref_at, g.marketing_pref_at)
+           from g where k.tenant_id = $1 and k.contact_id = $2"
+            .to_owned(),
     ];
     for sql in statements {
         sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::pipeline::{envelope, text, Pipeline};
+use crate::pipeline::{change, envelope, metadata, text, Pipeline};
 
 #[sqlx::test(migrations = false)]
 async fn a_changed_user_id_moves_the_contact_and_its_conversation(pool: PgPool) {
@@ -111,4 +111,97 @@ async fn a_number_change_reported_after_the_new_number_wrote_merges_the_two_thre
         3,
         "both threads' messages and the notice in it"
     );
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_number_change_merge_keeps_the_new_contacts_bsuid_labels_notes_and_opt_out(pool: PgPool) {
+    // Arrange: the old number wrote and is labelled; the new number wrote with its BSUID
+    // and username, is labelled, has a note, and asked to stop marketing messages.
+    let p = Pipeline::start(pool, "owner@number-merge-fields.sa", "PN1740").await;
+    p.configure_bot(&[("enabled", "off")]).await;
+    let (old, new, bsuid) = ("966500001740", "966500001741", "SA.1741");
+    p.deliver(&text("PN1740", "wamid.F1", old, "Hello from my old phone", 5)).await;
+    let ts = (chrono::Utc::now().timestamp() - 4).to_string();
+    let from_new = envelope(
+        "PN1740",
+        json!({ "contacts": [{ "profile": { "name": "Sara", "username": "sara.k" }, "wa_id": new, "user_id": bsuid }],
+                "messages": [{ "from": new, "from_user_id": bsuid, "id": "wamid.F2", "timestamp": ts,
+                               "type": "text", "text": { "body": "My new number" } }] }),
+    );
+    p.deliver(&from_new).await;
+    p.until_count("select count(*) from conversations", 2).await;
+    let thread_of = |wa_id: &'static str| {
+        let pool = p.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select c.conversation_id::text from conversations c join contacts k using (contact_id) where k.wa_id = $1",
+            )
+            .bind(wa_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let (old_thread, new_thread) = (thread_of(old).await, thread_of(new).await);
+    p.owner.post(&format!("/inbox/{old_thread}/labels"), &[("labels", "vip")]).await;
+    p.owner.post(&format!("/inbox/{new_thread}/labels"), &[("labels", "wholesale, vip")]).await;
+    p.owner.post(&format!("/inbox/{new_thread}/notes"), &[("note", "Prefers delivery on Fridays")]).await;
+    let stop = change(
+        "user_preferences",
+        json!({ "messaging_product": "whatsapp", "metadata": metadata("PN1740"),
+            "contacts": [{ "profile": { "name": "Sara" }, "wa_id": new }],
+            "user_preferences": [{ "wa_id": new, "detail": "User requested to stop marketing messages",
+                "category": "marketing_messages", "value": "stop", "timestamp": chrono::Utc::now().timestamp() - 3 }] }),
+    );
+    p.deliver(&stop).await;
+    p.until_count("select count(*) from contacts where marketing_opt_out_at is not null", 1).await;
+    assert_eq!(p.count("select count(*) from contacts where labels <> '{}'").await, 2, "both labelled");
+    assert_eq!(p.count("select count(*) from notes").await, 1, "the note is kept");
+
+    // Act: Meta reports the change after the new number wrote.
+    let changed = envelope(
+        "PN1740",
+        json!({ "messages": [{ "from": old, "id": "wamid.SYS4", "timestamp": chrono::Utc::now().timestamp().to_string(),
+            "type": "system", "system": { "body": "User Sara changed from 966500001740 to 966500001741",
+                "wa_id": new, "type": "user_changed_number" } }] }),
+    );
+    assert_eq!(p.deliver(&changed).await, StatusCode::OK);
+    p.until_count("select count(*) from messages where kind = 'system'", 1).await;
+    p.until_finished(&["handle_inbound"]).await;
+
+    // Assert: one contact with every field of both: the BSUID, the username, both labels,
+    // the note, and the opt-out (opt-out wins).
+    assert_eq!(p.count("select count(*) from contacts").await, 1, "one customer; {}", p.diagnostics().await);
+    let (wa_id, kept_bsuid, username, labels, opted_out): (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Vec<String>,
+        bool,
+    ) = sqlx::query_as(
+        "select wa_id, bsuid, username, labels, marketing_opt_out_at is not null from contacts",
+    )
+    .fetch_one(&p.pool)
+    .await
+    .unwrap();
+    assert_eq!(wa_id.as_deref(), Some(new), "the new number");
+    assert_eq!(kept_bsuid.as_deref(), Some(bsuid), "the BSUID the new number came with is kept");
+    assert_eq!(username.as_deref(), Some("sara.k"), "the username is kept");
+    let mut labels = labels;
+    labels.sort();
+    assert_eq!(labels, ["vip", "wholesale"], "the labels are the union");
+    assert!(opted_out, "the customer who said stop stays opted out of marketing");
+    assert_eq!(p.count("select count(*) from notes").await, 1, "the new thread's note moved along");
+
+    // A later BSUID-only message is the same customer, in the same thread.
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let bsuid_only = envelope(
+        "PN1740",
+        json!({ "contacts": [{ "profile": { "name": "Sara" }, "user_id": bsuid }],
+                "messages": [{ "from_user_id": bsuid, "id": "wamid.F3", "timestamp": ts, "type": "text", "text": { "body": "Still me" } }] }),
+    );
+    p.deliver(&bsuid_only).await;
+    p.until_count("select count(*) from messages where body = 'Still me'", 1).await;
+    assert_eq!(p.count("select count(*) from contacts").await, 1, "no second contact for the BSUID");
+    assert_eq!(p.count("select count(*) from conversations").await, 1, "one conversation");
 }
