@@ -199,3 +199,70 @@ async fn a_worker_stopped_by_sigterm_mid_job_exits_within_its_grace_and_hands_th
     assert_eq!(errors.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), vec!["interrupted"]);
     held.abort();
 }
+
+/// Transport security is enforced, not assumed (#29 item 5): `web` and `worker` refuse a
+/// `BASE_URL` that is not https, saying why; served, every response carries HSTS and the
+/// cookies are `Secure`.
+#[sqlx::test(migrations = false)]
+async fn production_refuses_an_http_base_url_and_serves_only_with_hsts_and_secure_cookies(pool: PgPool) {
+    let url = crate::helpers::database_url(&pool);
+    let (out, stderr) = run(mujibak().arg("migrate").env("DATABASE_URL", &url));
+    assert!(out.status.success(), "migrate: {stderr}");
+    let role = |role: &str| {
+        let mut cmd = mujibak();
+        cmd.arg(role)
+            .env("DATABASE_URL", &url)
+            .env("ENCRYPTION_KEYS", TEST_KEYS)
+            .env("SMTP_URL", "smtp://127.0.0.1:1")
+            .env("PORT", free_port().to_string());
+        cmd
+    };
+    for name in ["web", "worker"] {
+        let mut cmd = role(name);
+        cmd.env("BASE_URL", "http://app.mujibak.example").stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(15) {
+                let _ = child.kill();
+                panic!("{name} started with an http BASE_URL");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(!status.success(), "{name} must refuse http");
+        assert!(stderr.contains("BASE_URL is refused") && stderr.contains("https://"), "{name}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+    }
+
+    let port = free_port();
+    let mut web = role("web")
+        .env("PORT", port.to_string())
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let get = |path: &str| reqwest::get(format!("http://127.0.0.1:{port}{path}"));
+    crate::helpers::eventually(Duration::from_secs(20), "web to listen", || async {
+        get("/healthz").await.ok()
+    })
+    .await;
+    for path in ["/signin", "/", "/healthz", "/privacy", "/no-such-page"] {
+        let response = get(path).await.unwrap();
+        let hsts =
+            response.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
+        assert!(hsts.as_deref().is_some_and(|h| h.contains("max-age=31536000")), "{path}: HSTS {hsts:?}");
+        for cookie in response.headers().get_all("set-cookie") {
+            let cookie = cookie.to_str().unwrap();
+            assert!(cookie.contains("; Secure") && cookie.contains("; HttpOnly"), "{path}: {cookie}");
+        }
+    }
+    let signin = get("/signin").await.unwrap();
+    assert!(signin.headers().get("set-cookie").is_some(), "the sign-in page sets its cookie");
+    Command::new("kill").args(["-TERM", &web.id().to_string()]).status().unwrap();
+    web.wait().unwrap();
+}

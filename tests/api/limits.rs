@@ -46,6 +46,7 @@ async fn one_clients_failures_never_limit_another_client_of_the_real_server(pool
         .env("ENCRYPTION_KEYS", TEST_KEYS)
         .env("PORT", port.to_string())
         .env("BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("ALLOW_LOOPBACK_HTTP", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -10,7 +10,8 @@
 //! | `DATABASE_LOCK_TIMEOUT_SECS` | 10 | … one that waits longer for a lock (the job's attempt then fails and is retried) |
 //! | `DATABASE_IDLE_IN_TRANSACTION_SECS` | 60 | … a transaction left idle longer (its locks are released) |
 //! | `PORT` | 8080 | HTTP port of `web` / `dev` |
-//! | `BASE_URL` | `http://localhost:$PORT` | public URL of the app |
+//! | `BASE_URL` | `http://localhost:$PORT` | public URL of the app; `web` and `worker` refuse one that is not https |
+//! | `ALLOW_LOOPBACK_HTTP` | `false` | `true`: `web` and `worker` accept an http `BASE_URL` on localhost / 127.0.0.1 / [::1] (benchmarks, tests; never a deploy) |
 //! | `LOG_FORMAT` | `text` | `text` or `json` |
 //! | `JOB_RETENTION_HOURS` | 168 | finished job rows older than this are pruned |
 //! | `JOB_DEAD_RETENTION_HOURS` | 336 | dead job rows and their error history are kept this long |
@@ -73,6 +74,8 @@ pub enum ConfigError {
     Missing { name: &'static str, hint: &'static str },
     #[error("configuration error: {name} is malformed: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("configuration error: {name} is refused: {reason}")]
+    Refused { name: &'static str, reason: String },
 }
 
 /// The whole configuration, in typed sections.
@@ -250,6 +253,7 @@ impl Config {
                 port,
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 base_url_set,
+                allow_loopback_http: env.parsed("ALLOW_LOOPBACK_HTTP", false)?,
                 max_connections: at_least(&env, "WEB_MAX_CONNECTIONS", 512, 8)?,
                 max_connections_per_client: at_least(&env, "WEB_MAX_CONNECTIONS_PER_CLIENT", 64, 1)?,
                 max_streams: at_least(&env, "WEB_MAX_STREAMS", 256, 1)?,

@@ -107,6 +107,9 @@ pub struct HttpConfig {
     pub base_url: String,
     /// Whether `BASE_URL` was set (`web` and `worker` refuse to start without it).
     pub base_url_set: bool,
+    /// `ALLOW_LOOPBACK_HTTP`: `web` and `worker` may run with an http `BASE_URL` on this
+    /// machine's own address (the benchmark, the chaos run, tests of the binary).
+    pub allow_loopback_http: bool,
     /// Connections serving requests at once (`WEB_MAX_CONNECTIONS`).
     pub max_connections: usize,
     /// Open connections of one client (`WEB_MAX_CONNECTIONS_PER_CLIENT`).

@@ -190,3 +190,39 @@ fn moyasar_needs_a_secret_key_and_a_webhook_secret_and_the_key_sets_the_mode() {
         ConfigError::Invalid { name: "BILLING_SUSPEND_AFTER_DAYS", .. }
     ));
 }
+
+#[test]
+fn web_and_worker_refuse_a_base_url_that_is_not_https_saying_why() {
+    let role_config = |base: &str, allow: &str| {
+        config(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("ENCRYPTION_KEYS", "test1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+            ("SMTP_URL", "smtp://127.0.0.1:25"),
+            ("BASE_URL", base),
+            ("ALLOW_LOOPBACK_HTTP", allow),
+        ])
+        .unwrap()
+    };
+    for role in [Role::Web, Role::Worker] {
+        let err = role_config("http://app.mujibak.example", "").require(role).unwrap_err();
+        assert!(matches!(err, ConfigError::Refused { name: "BASE_URL", .. }), "{role:?}: {err}");
+        let line = err.to_string();
+        assert!(line.contains("BASE_URL is refused") && line.contains("https://"), "{role:?}: {line}");
+        assert!(line.contains("unencrypted") && line.contains("http://app.mujibak.example"), "{line}");
+        assert!(role_config("https://app.mujibak.example", "").require(role).is_ok(), "{role:?}: https");
+        // This machine's own address only with ALLOW_LOOPBACK_HTTP, never another host.
+        let local = role_config("http://127.0.0.1:8080", "").require(role).unwrap_err();
+        assert!(local.to_string().contains("BASE_URL is refused"), "{role:?}: {local}");
+        for base in ["http://127.0.0.1:8080", "http://localhost:3000/", "http://[::1]:8080"] {
+            assert!(role_config(base, "true").require(role).is_ok(), "{role:?}: {base}");
+        }
+        for base in ["http://app.mujibak.example", "http://10.0.0.5:8080", "http://localhost.evil.example"] {
+            let err = role_config(base, "true").require(role).unwrap_err();
+            assert!(err.to_string().contains("only on localhost"), "{role:?} {base}: {err}");
+        }
+    }
+    assert!(
+        role_config("http://app.mujibak.example", "").require(Role::Migrate).is_ok(),
+        "migrate serves no one"
+    );
+}

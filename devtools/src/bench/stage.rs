@@ -85,6 +85,7 @@ impl Stage {
             ("ENCRYPTION_KEYS", key.as_str()),
             ("PORT", &port.to_string()),
             ("BASE_URL", &base_url),
+            ("ALLOW_LOOPBACK_HTTP", "true"),
             ("SMTP_URL", &mail.url()),
             ("WHATSAPP_GRAPH_URL", &graph.base_url()),
             ("OPENAI_BASE_URL", &model.base_url()),

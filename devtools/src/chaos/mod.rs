@@ -68,6 +68,7 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
         ("ENCRYPTION_KEYS", key.as_str()),
         ("PORT", &port.to_string()),
         ("BASE_URL", &base_url),
+        ("ALLOW_LOOPBACK_HTTP", "true"),
         ("SMTP_URL", &mail.url()),
         ("WHATSAPP_GRAPH_URL", &graph.base_url()),
         ("WHATSAPP_TIMEOUT_SECS", "2"),
