@@ -1,6 +1,6 @@
 //! Connecting a WhatsApp number: Meta must first accept the access token for the number
 //! (the Graph API reads the number with it), then the webhook key and verify token are
-//! generated and the token and app secret sealed (bound to the connection id). Also
+//! generated and the token, app secret and verify token sealed (bound to the connection id). Also
 //! re-authorise (the new token checked the same way), disconnect, check against the Graph
 //! API, and re-encrypt every secret under the current key. Only a connection Meta verified
 //! holds its number (`whatsapp_connections_live_number`), so a made-up token claims nothing.
@@ -61,6 +61,10 @@ pub fn token_context(connection_id: ConnectionId) -> String {
 
 pub fn secret_context(connection_id: ConnectionId) -> String {
     format!("whatsapp.app_secret:{connection_id}")
+}
+
+pub fn verify_context(connection_id: ConnectionId) -> String {
+    format!("whatsapp.verify_token:{connection_id}")
 }
 
 /// Asks Meta to read `phone_number_id` with `token`: what it answers, or why not.
@@ -124,6 +128,7 @@ pub async fn connect(
     let (verify_token, _) = new_token();
     let token_enc = keyring.seal(input.access_token.expose_secret(), &token_context(connection_id));
     let secret_enc = keyring.seal(input.app_secret.expose_secret(), &secret_context(connection_id));
+    let verify_enc = keyring.seal(&verify_token, &verify_context(connection_id));
     let mut tx = pool.begin().await?;
     let new = connections::NewConnection {
         connection_id,
@@ -133,7 +138,7 @@ pub async fn connect(
         display_number,
         access_token_enc: &token_enc,
         app_secret_enc: &secret_enc,
-        verify_token: &verify_token,
+        verify_token_enc: &verify_enc,
     };
     connections::insert(&mut tx, tenant_id, &new).await.map_err(map_unique)?;
     let conn =
@@ -218,20 +223,49 @@ pub fn app_secret(keyring: &Keyring, conn: &Connection) -> Result<SecretString, 
     keyring.open(&conn.app_secret_enc, &secret_context(conn.connection_id))
 }
 
-/// Re-encrypts every secret not under the current key. Returns how many were rewritten.
+/// The verify token Meta's webhook handshake must present (shown to the owner to paste).
+pub fn verify_token(keyring: &Keyring, conn: &Connection) -> Result<SecretString, CryptoError> {
+    match (&conn.verify_token_enc, &conn.verify_token) {
+        (Some(sealed), _) => keyring.open(sealed, &verify_context(conn.connection_id)),
+        // Stored before tokens were sealed; `mujibak migrate` seals it.
+        (None, Some(plain)) => Ok(SecretString::from(plain.clone())),
+        (None, None) => Err(CryptoError::Malformed),
+    }
+}
+
+/// Seals verify tokens stored in plaintext before tokens were sealed (the release phase
+/// runs it after migrating); a no-op once none is left. How many connections were rewritten.
+pub async fn seal_legacy(pool: &PgPool, keyring: &Keyring) -> Result<usize, ConnectionError> {
+    if connections::all_secrets(pool).await?.iter().all(|s| s.verify_token.is_none()) {
+        return Ok(0);
+    }
+    rotate_keys(pool, keyring).await
+}
+
+/// Re-encrypts every secret not under the current key, and seals a verify token stored
+/// in plaintext before tokens were sealed. Returns how many connections were rewritten.
 pub async fn rotate_keys(pool: &PgPool, keyring: &Keyring) -> Result<usize, ConnectionError> {
     use secrecy::ExposeSecret;
     let mut rewritten = 0;
-    for (id, token_enc, secret_enc) in connections::all_secrets(pool).await? {
-        let current = keyring.current_id();
-        if Keyring::key_id(&token_enc) == Some(current) && Keyring::key_id(&secret_enc) == Some(current) {
+    for s in connections::all_secrets(pool).await? {
+        let (id, current) = (s.connection_id, Some(keyring.current_id()));
+        let verify_sealed = s.verify_token_enc.as_deref().and_then(Keyring::key_id);
+        if Keyring::key_id(&s.access_token_enc) == current
+            && Keyring::key_id(&s.app_secret_enc) == current
+            && verify_sealed == current
+        {
             continue;
         }
-        let token = keyring.open(&token_enc, &token_context(id))?;
-        let secret = keyring.open(&secret_enc, &secret_context(id))?;
+        let token = keyring.open(&s.access_token_enc, &token_context(id))?;
+        let secret = keyring.open(&s.app_secret_enc, &secret_context(id))?;
+        let verify = match (&s.verify_token_enc, s.verify_token) {
+            (Some(sealed), _) => keyring.open(sealed, &verify_context(id))?,
+            (None, plain) => SecretString::from(plain.unwrap_or_default()),
+        };
         let token_enc = keyring.seal(token.expose_secret(), &token_context(id));
         let secret_enc = keyring.seal(secret.expose_secret(), &secret_context(id));
-        connections::set_secrets(pool, id, &token_enc, &secret_enc).await?;
+        let verify_enc = keyring.seal(verify.expose_secret(), &verify_context(id));
+        connections::set_secrets(pool, id, &token_enc, &secret_enc, &verify_enc).await?;
         rewritten += 1;
     }
     let detail = json!({ "connections": rewritten, "key": keyring.current_id() });

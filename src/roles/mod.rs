@@ -33,6 +33,14 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let pool = connect(&small).await?;
     schema::migrate(&pool).await.context("migrations failed")?;
     tracing::info!("database migrated");
+    if let Some(keyring) = &config.keyring {
+        let sealed = mujibak_core::connections::seal_legacy(&pool, keyring)
+            .await
+            .context("sealing the plaintext verify tokens failed")?;
+        if sealed > 0 {
+            tracing::info!(connections = sealed, "sealed verify tokens stored in plaintext");
+        }
+    }
     Ok(())
 }
 

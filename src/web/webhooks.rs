@@ -68,7 +68,8 @@ async fn handshake(
     let conn = connection(&state, &key).await?;
     let token = q.get("hub.verify_token").map(String::as_str).unwrap_or("");
     let subscribe = q.get("hub.mode").map(String::as_str) == Some("subscribe");
-    if subscribe && bool::from(token.as_bytes().ct_eq(conn.verify_token.as_bytes())) {
+    let expected = connections::verify_token(state.keyring()?, &conn).map_err(anyhow::Error::from)?;
+    if subscribe && bool::from(token.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
         db_connections::mark_webhook_verified(&state.db, conn.tenant_id, conn.connection_id).await?;
         tracing::info!(tenant.id = %conn.tenant_id, "webhook verified by Meta");
         Ok((StatusCode::OK, q.get("hub.challenge").cloned().unwrap_or_default()).into_response())

@@ -106,6 +106,8 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
     // Arrange: tenant A's customers wrote (commas, quotes, a line break, Arabic, a formula)
     // and got replies; tenant B, signed up beside it, has a customer of its own.
     let p = Pipeline::start(pool, "owner@export-a.sa", "PN2001").await;
+    // Voice notes are transcribed (their transcripts are checked below).
+    p.configure_bot(&[("media_understanding", "on")]).await;
     let said = [
         "Hello, do you deliver to \"Olaya\"?",
         "أبغى أطلب كيكة\nبكرة الساعة ٥",
@@ -237,8 +239,9 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
     assert!(records.iter().any(|r| r[4] == "966500002001"), "the customer's number is there");
     // Nothing of B, and no secret.
     let everything: String = files.values().cloned().collect();
-    let (token_enc, secret_enc, verify, key): (String, String, String, String) = sqlx::query_as(
-        "select access_token_enc, app_secret_enc, verify_token, webhook_key from whatsapp_connections",
+    let verify = p.verify_token().await;
+    let (token_enc, secret_enc, verify_enc, key): (String, String, String, String) = sqlx::query_as(
+        "select access_token_enc, app_secret_enc, verify_token_enc, webhook_key from whatsapp_connections",
     )
     .fetch_one(&p.pool)
     .await
@@ -261,7 +264,9 @@ async fn an_export_holds_every_row_of_the_tenant_nothing_of_another_and_no_secre
     ] {
         assert!(!everything.contains(needle), "the export holds another tenant's {needle:?}");
     }
-    for secret in [TOKEN, APP_SECRET, &token_enc, &secret_enc, &verify, &key, &hash, "password_hash"] {
+    for secret in
+        [TOKEN, APP_SECRET, &token_enc, &secret_enc, &verify, &verify_enc, &key, &hash, "password_hash"]
+    {
         assert!(!everything.contains(secret), "the export holds a secret");
     }
     let actions = ids(&p.pool, "select action from audit_log where tenant_id = $1::uuid", &a).await;

@@ -171,8 +171,7 @@ async fn the_checklist_turns_green_only_when_meta_verified_the_webhook_and_a_mes
     let script = reqwest::get(format!("http://{}/static/copy.js", p.addr)).await.unwrap();
     assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
     assert!(script.text().await.unwrap().contains("clipboard"));
-    let verify_token: String =
-        sqlx::query_scalar("select verify_token from whatsapp_connections").fetch_one(&p.pool).await.unwrap();
+    let verify_token = p.verify_token().await;
     let handshake = |token: String| {
         let url = p.webhook_url.clone();
         async move {

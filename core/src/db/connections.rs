@@ -16,7 +16,9 @@ pub struct Connection {
     pub display_number: String,
     pub access_token_enc: String,
     pub app_secret_enc: String,
-    pub verify_token: String,
+    /// A verify token stored before tokens were sealed, until `mujibak migrate` seals it.
+    pub verify_token: Option<String>,
+    pub verify_token_enc: Option<String>,
     pub status: String,
     pub status_detail: Option<String>,
     pub linked_at: DateTime<Utc>,
@@ -43,11 +45,11 @@ pub struct NewConnection<'a> {
     pub display_number: &'a str,
     pub access_token_enc: &'a str,
     pub app_secret_enc: &'a str,
-    pub verify_token: &'a str,
+    pub verify_token_enc: &'a str,
 }
 
 const COLUMNS: &str = "tenant_id, connection_id, webhook_key, phone_number_id, waba_id, display_number, \
-    access_token_enc, app_secret_enc, verify_token, status, status_detail, linked_at, unlinked_at, verified_at, \
+    access_token_enc, app_secret_enc, verify_token, verify_token_enc, status, status_detail, linked_at, unlinked_at, verified_at, \
     webhook_verified_at";
 
 pub async fn insert(
@@ -57,7 +59,7 @@ pub async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into whatsapp_connections (tenant_id, connection_id, webhook_key, phone_number_id, waba_id,
-           display_number, access_token_enc, app_secret_enc, verify_token, verified_at)
+           display_number, access_token_enc, app_secret_enc, verify_token_enc, verified_at)
          values ($1,$2,$3,$4,$5,$6,$7,$8,$9, now())",
     )
     .bind(tenant_id)
@@ -68,7 +70,7 @@ pub async fn insert(
     .bind(c.display_number)
     .bind(c.access_token_enc)
     .bind(c.app_secret_enc)
-    .bind(c.verify_token)
+    .bind(c.verify_token_enc)
     .execute(conn)
     .await?;
     Ok(())
@@ -241,25 +243,43 @@ pub async fn unlink(
     Ok(())
 }
 
-/// Every ciphertext pair, for key rotation (not tenant-scoped: an operator command).
-pub async fn all_secrets(pool: &PgPool) -> Result<Vec<(ConnectionId, String, String)>, sqlx::Error> {
-    sqlx::query_as("select connection_id, access_token_enc, app_secret_enc from whatsapp_connections")
-        .fetch_all(pool)
-        .await
+/// A connection's sealed secrets (and a legacy plaintext verify token).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Secrets {
+    pub connection_id: ConnectionId,
+    pub access_token_enc: String,
+    pub app_secret_enc: String,
+    pub verify_token: Option<String>,
+    pub verify_token_enc: Option<String>,
 }
 
+/// Every connection's secrets, for key rotation (not tenant-scoped: an operator command).
+pub async fn all_secrets(pool: &PgPool) -> Result<Vec<Secrets>, sqlx::Error> {
+    sqlx::query_as(
+        "select connection_id, access_token_enc, app_secret_enc, verify_token, verify_token_enc
+           from whatsapp_connections",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Stores the re-sealed secrets; the plaintext verify token column is cleared.
 pub async fn set_secrets(
     pool: &PgPool,
     connection_id: ConnectionId,
     token_enc: &str,
     secret_enc: &str,
+    verify_enc: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update whatsapp_connections set access_token_enc = $2, app_secret_enc = $3 where connection_id = $1",
+        "update whatsapp_connections
+            set access_token_enc = $2, app_secret_enc = $3, verify_token_enc = $4, verify_token = null
+          where connection_id = $1",
     )
     .bind(connection_id)
     .bind(token_enc)
     .bind(secret_enc)
+    .bind(verify_enc)
     .execute(pool)
     .await?;
     Ok(())

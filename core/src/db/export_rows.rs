@@ -75,7 +75,8 @@ impl Paged {
             }
             Paged::Connections => {
                 "select connection_id::text,
-                        (to_jsonb(c) - 'access_token_enc' - 'app_secret_enc' - 'verify_token' - 'webhook_key')::text
+                        (to_jsonb(c) - 'access_token_enc' - 'app_secret_enc' - 'verify_token' - 'verify_token_enc'
+                          - 'webhook_key')::text
                    from whatsapp_connections c
                   where tenant_id = $1 and connection_id > $2::uuid order by connection_id limit $3"
             }

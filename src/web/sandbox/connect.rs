@@ -91,7 +91,8 @@ async fn connect(
     let webhook = format!("{}/webhooks/whatsapp/{}", state.config.http.base_url, connected.webhook_key);
     let number = json!({ "phone_number_id": phone_number_id, "access_token": token, "waba_id": WABA_ID,
         "webhook_url": webhook, "app_secret": input.app_secret.expose_secret(),
-        "verify_token": connected.verify_token });
+        "verify_token": connections::verify_token(state.keyring()?, &connected)
+            .map_err(anyhow::Error::from)?.expose_secret() });
     register(&state, number).await?;
     tracing::info!(tenant.id = %owner.tenant_id, "sandbox number connected");
     set_flash(&state, &page.session, "success", "flash.sandbox_connected").await?;

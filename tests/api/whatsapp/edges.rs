@@ -26,8 +26,7 @@ async fn unsigned_or_forged_deliveries_get_401_and_store_nothing(pool: PgPool) {
     assert_eq!(p.count("select count(*) from inbound_events").await, 0);
 
     // The handshake answers the challenge only for our verify token.
-    let token: String =
-        sqlx::query_scalar("select verify_token from whatsapp_connections").fetch_one(&p.pool).await.unwrap();
+    let token = p.verify_token().await;
     let ok = reqwest::get(format!(
         "{}?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444",
         p.webhook_url

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use mujibak_core::{
-    connections::{rotate_keys, token_context},
+    connections::{rotate_keys, token_context, verify_context},
     crypto::Keyring,
     db::connections,
 };
@@ -16,7 +16,7 @@ use crate::{
     cli::TEST_KEYS,
     helpers::{database_url, pg_dump},
     pipeline::{text, Pipeline, APP_SECRET, TOKEN},
-    web::{verify_email, Browser},
+    web::{verify_email, Browser, PASSWORD},
 };
 
 #[sqlx::test(migrations = false)]
@@ -80,6 +80,18 @@ async fn a_database_dump_holds_no_plaintext_secret_and_rotation_moves_every_secr
 ) {
     // Arrange
     let p = Pipeline::start(pool, "owner@keys.sa", "PN-K").await;
+    // Every secret the database keeps something of: the number's access token and app
+    // secret, the webhook's verify token, the owner's password and session cookie.
+    let verify_token = p.verify_token().await;
+    assert!(verify_token.len() >= 32, "{verify_token:?}");
+    let cookies = p.owner.set_cookies.lock().unwrap().clone();
+    let session = cookies
+        .iter()
+        .rev()
+        .find_map(|c| c.strip_prefix("mujibak_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
 
     // Assert: pg_dump of the whole database.
     let dump =
@@ -87,7 +99,15 @@ async fn a_database_dump_holds_no_plaintext_secret_and_rotation_moves_every_secr
     assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
     let dump = String::from_utf8_lossy(&dump.stdout);
     assert!(dump.contains("whatsapp_connections"), "the dump has the table");
-    assert!(!dump.contains(TOKEN) && !dump.contains(APP_SECRET), "a plaintext secret is in the dump");
+    for (what, plain) in [
+        ("access token", TOKEN),
+        ("app secret", APP_SECRET),
+        ("verify token", verify_token.as_str()),
+        ("password", PASSWORD),
+        ("session cookie", session.as_str()),
+    ] {
+        assert!(!dump.contains(plain), "the {what} is in the dump in plaintext");
+    }
 
     // Act: a new current key; the old one kept for reading.
     let new = Keyring::generate_entry("k2");
@@ -107,9 +127,52 @@ async fn a_database_dump_holds_no_plaintext_secret_and_rotation_moves_every_secr
         .contains("re-encrypted the secrets of 1 connection(s) under key k2"));
     assert_eq!(rotate_keys(&p.pool, &both).await.unwrap(), 0, "nothing left under the old key");
     let only_new = Keyring::parse(&SecretString::from(new)).unwrap();
-    for (id, token_enc, secret_enc) in connections::all_secrets(&p.pool).await.unwrap() {
-        assert_eq!(Keyring::key_id(&token_enc), Some("k2"));
-        assert_eq!(Keyring::key_id(&secret_enc), Some("k2"));
-        assert_eq!(only_new.open(&token_enc, &token_context(id)).unwrap().expose_secret(), TOKEN);
+    for s in connections::all_secrets(&p.pool).await.unwrap() {
+        assert_eq!(Keyring::key_id(&s.access_token_enc), Some("k2"));
+        assert_eq!(Keyring::key_id(&s.app_secret_enc), Some("k2"));
+        assert_eq!(Keyring::key_id(s.verify_token_enc.as_deref().unwrap()), Some("k2"));
+        let token = only_new.open(&s.access_token_enc, &token_context(s.connection_id)).unwrap();
+        assert_eq!(token.expose_secret(), TOKEN);
+        let verify = only_new.open(s.verify_token_enc.as_deref().unwrap(), &verify_context(s.connection_id));
+        assert_eq!(verify.unwrap().expose_secret(), verify_token);
     }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_verify_token_stored_in_plaintext_before_sealing_is_sealed_by_the_release_phase(pool: PgPool) {
+    // Arrange: a connection as a database from before sealed verify tokens holds it.
+    let p = Pipeline::start(pool, "owner@legacy.sa", "PN-L").await;
+    let legacy = "legacy-verify-token-0123456789abcdef";
+    sqlx::query("update whatsapp_connections set verify_token = $1, verify_token_enc = null")
+        .bind(legacy)
+        .execute(&p.pool)
+        .await
+        .unwrap();
+    assert_eq!(p.verify_token().await, legacy, "a legacy token still works before the release");
+
+    // Act: the release phase.
+    let out = Command::new(env!("CARGO_BIN_EXE_mujibak"))
+        .arg("migrate")
+        .env_clear()
+        .env("DATABASE_URL", database_url(&p.pool))
+        .env("ENCRYPTION_KEYS", TEST_KEYS)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+
+    // Assert: only the ciphertext is left, and it is the same token to Meta and the owner.
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(p.count("select count(*) from whatsapp_connections where verify_token is not null").await, 0);
+    assert_eq!(
+        p.count("select count(*) from whatsapp_connections where verify_token_enc is not null").await,
+        1
+    );
+    assert_eq!(p.verify_token().await, legacy);
+    let handshake = reqwest::get(format!(
+        "{}?hub.mode=subscribe&hub.verify_token={legacy}&hub.challenge=77",
+        p.webhook_url
+    ))
+    .await
+    .unwrap();
+    assert_eq!(handshake.status(), StatusCode::OK);
 }

@@ -3,7 +3,12 @@
 //! the history of numbers, and the text of a refusal from Meta (`connections::Refusal`)
 //! as the owner's next step.
 
-use mujibak_core::{connections::Refusal, db::connections as db_connections, db::users::User};
+use mujibak_core::{
+    connections::{self, Refusal},
+    db::connections as db_connections,
+    db::users::User,
+};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use crate::{
@@ -63,6 +68,10 @@ pub(super) async fn view(state: &AppState, owner: &User, form: FormView) -> Resu
     let mut conn = state.db.acquire().await?;
     let live = match db_connections::live(&mut conn, owner.tenant_id).await? {
         Some(c) => {
+            let verify_token = connections::verify_token(state.keyring()?, &c)
+                .map_err(anyhow::Error::from)?
+                .expose_secret()
+                .to_owned();
             let message = db_connections::has_customers(&mut conn, owner.tenant_id, c.connection_id).await?;
             let token = c.verified_at.is_some() && c.status == "active";
             let webhook = c.webhook_verified_at.is_some() || message;
@@ -73,7 +82,7 @@ pub(super) async fn view(state: &AppState, owner: &User, form: FormView) -> Resu
                 waba_id: c.waba_id,
                 status: c.status,
                 status_detail: c.status_detail,
-                verify_token: c.verify_token,
+                verify_token,
                 linked_at: c.linked_at.to_rfc3339(),
                 setup: Setup { token, webhook, message, done: token && webhook && message },
             })

@@ -80,4 +80,15 @@ impl Pipeline {
             .await
             .unwrap()
     }
+
+    /// The verify token as the owner's WhatsApp settings page shows it (the database holds
+    /// only its ciphertext).
+    pub async fn verify_token(&self) -> String {
+        let page = self.owner.get("/settings/whatsapp").await;
+        let Some(at) = page.body.find(r#"id="verify-token">"#) else {
+            panic!("the page shows no verify token ({}): {}", page.status, page.body);
+        };
+        let start = at + 18;
+        page.body[start..].split('<').next().unwrap().trim().to_owned()
+    }
 }
