@@ -13,6 +13,7 @@ pub mod db;
 pub mod deletion;
 pub mod delivery;
 pub mod domain;
+pub mod erasure;
 pub mod eval;
 pub mod export;
 pub mod inbound;

@@ -3,8 +3,9 @@
 //! [`BATCH`] rows, pausing after each three times as long as it took (short transactions
 //! at a quarter of the database's time: other tenants keep writing meanwhile), then the
 //! email outbox, links, sessions, connections and their secrets, bot settings, data exports and the
-//! tenant's job rows, with its users anonymised, in one transaction that also writes the
-//! audit row. Invoices and usage, the tenant row and the audit log stay. Idempotent: a
+//! tenant's job rows, with the business's name and its users anonymised, in one transaction
+//! that also writes the audit row. Invoices and usage, the nameless tenant row and the audit
+//! log stay. Idempotent: a
 //! purge interrupted anywhere is finished by running it again. An account deletion runs
 //! it through `crate::deletion::carry_out`; `scripts/bench` and the tests call it too.
 
@@ -14,7 +15,7 @@ use sqlx::PgPool;
 use crate::{
     db::{
         audit::{self, Actor},
-        purge::{self, Content},
+        purge::{self, Content, Scope},
     },
     domain::TenantId,
 };
@@ -33,12 +34,25 @@ pub struct Purged {
 
 /// Purges `tenant`'s conversation content; see the module doc.
 pub async fn purge_content(pool: &PgPool, tenant: TenantId) -> Result<Purged, sqlx::Error> {
-    let mut purged = Purged::default();
+    let mut purged = Purged { content_rows: purge_rows(pool, tenant, Scope::Tenant).await?, jobs: 0 };
+    let mut tx = pool.begin().await?;
+    purged.jobs = purge::personal_rows(&mut tx, tenant).await?;
+    let detail = json!({ "content_rows": purged.content_rows, "jobs": purged.jobs });
+    audit::record(&mut tx, Some(tenant), &Actor::System, "content_purged", detail).await?;
+    tx.commit().await?;
+    Ok(purged)
+}
+
+/// Deletes the content rows of `scope` (a tenant's, or one customer's: the erasure uses
+/// the same path) table by table in batches of [`BATCH`], pausing after each batch three
+/// times as long as it took. How many rows went.
+pub(crate) async fn purge_rows(pool: &PgPool, tenant: TenantId, scope: Scope) -> Result<u64, sqlx::Error> {
+    let mut rows = 0;
     for table in Content::ALL {
         loop {
             let started = std::time::Instant::now();
-            let n = purge::delete_batch(pool, tenant, table, BATCH).await?;
-            purged.content_rows += n;
+            let n = purge::delete_batch(pool, tenant, table, scope, BATCH).await?;
+            rows += n;
             if n < BATCH as u64 {
                 break;
             }
@@ -47,10 +61,5 @@ pub async fn purge_content(pool: &PgPool, tenant: TenantId) -> Result<Purged, sq
             tokio::time::sleep(started.elapsed() * 3).await;
         }
     }
-    let mut tx = pool.begin().await?;
-    purged.jobs = purge::personal_rows(&mut tx, tenant).await?;
-    let detail = json!({ "content_rows": purged.content_rows, "jobs": purged.jobs });
-    audit::record(&mut tx, Some(tenant), &Actor::System, "content_purged", detail).await?;
-    tx.commit().await?;
-    Ok(purged)
+    Ok(rows)
 }

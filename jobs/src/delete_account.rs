@@ -5,6 +5,10 @@
 //! waits (retrying) while the confirmation email is still queued: the purge erases the
 //! address and the outbox.
 //!
+//! The same queue erases one customer of a business ([`DeleteAccount::Customer`],
+//! `mujibak_core::erasure::carry_out`, the same purge scoped to the contact), asked for by
+//! an owner from the contact panel.
+//!
 //! The same queue runs the daily sweep ([`DeleteAccount::Sweep`], a durable cron tick):
 //! every open request past its date, or older than `deletion::MUST_PURGE_AFTER` whatever
 //! its grace, is carried out there, so a lost or dead job (or a staff request nobody
@@ -13,7 +17,8 @@
 
 use mujibak_core::{
     deletion::{self, Outcome},
-    domain::{DeletionRequestId, TenantId},
+    domain::{ContactId, DeletionRequestId, TenantId},
+    erasure,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +31,8 @@ pub enum DeleteAccount {
     Request { tenant_id: TenantId, request_id: DeletionRequestId },
     /// Purge every tenant whose deletion is due.
     Sweep,
+    /// Erase one customer (`contact_id`) of `tenant_id`.
+    Customer { tenant_id: TenantId, contact_id: ContactId },
 }
 
 impl Job for DeleteAccount {
@@ -41,7 +48,9 @@ impl Job for DeleteAccount {
 
     fn tenant(&self) -> Option<TenantId> {
         match self {
-            DeleteAccount::Request { tenant_id, .. } => Some(*tenant_id),
+            DeleteAccount::Request { tenant_id, .. } | DeleteAccount::Customer { tenant_id, .. } => {
+                Some(*tenant_id)
+            }
             DeleteAccount::Sweep => None,
         }
     }
@@ -50,6 +59,11 @@ impl Job for DeleteAccount {
         let (tenant, request) = match self {
             DeleteAccount::Request { tenant_id, request_id } => (tenant_id, request_id),
             DeleteAccount::Sweep => return sweep(ctx).await,
+            DeleteAccount::Customer { tenant_id, contact_id } => {
+                let rows = erasure::carry_out(&ctx.db, tenant_id, contact_id).await?;
+                tracing::info!(tenant.id = %tenant_id, rows, "customer erased");
+                return Ok(());
+            }
         };
         match deletion::carry_out(&ctx.db, tenant, request).await? {
             Outcome::Nothing | Outcome::Purged(_) => Ok(()),

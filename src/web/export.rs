@@ -49,6 +49,8 @@ struct ExportView {
     percent: i64,
     megabytes: String,
     expires_at: Option<DateTime<Utc>>,
+    /// One customer's export (from the contact panel), not the account's.
+    customer: bool,
 }
 
 impl From<Export> for ExportView {
@@ -61,6 +63,7 @@ impl From<Export> for ExportView {
             percent,
             megabytes: format!("{:.1}", e.bytes.unwrap_or(0) as f64 / 1_048_576.0),
             expires_at: e.expires_at,
+            customer: e.contact_id.is_some(),
         }
     }
 }
@@ -85,7 +88,7 @@ async fn request(
     Owner(user): Owner,
 ) -> Result<Response, WebError> {
     let mut tx = state.db.begin().await?;
-    match export::request(&mut tx, user.tenant_id, user.user_id).await {
+    match export::request(&mut tx, user.tenant_id, user.user_id, None).await {
         Ok(e) => {
             enqueue(&mut tx, &ExportData::Build { tenant_id: user.tenant_id, export_id: e.export_id })
                 .await

@@ -41,6 +41,7 @@ const PAGE_SIZE: i64 = 30;
 
 pub fn routes() -> Routes {
     super::team_inbox::routes()
+        .merge(super::customer_data::routes())
         .route("/inbox", get(list))
         .route("/inbox/rows", get(rows))
         .route("/inbox/events", get(super::inbox_events::events))

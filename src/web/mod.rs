@@ -11,6 +11,7 @@ mod billing;
 pub mod capacity;
 pub mod connection_cache;
 mod csrf;
+mod customer_data;
 mod email;
 pub mod error;
 mod export;

@@ -139,6 +139,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/inbox/{id}/labels", P, Access::SignedIn, &["labels"]),
     r("/incidents/{incident}", G, Access::SignedIn, NONE),
     r("/account/delete", GP, Access::Owner, &["password"]),
+    r("/inbox/{id}/export", P, Access::Owner, NONE),
+    r("/inbox/{id}/erase", GP, Access::Owner, &["reason"]),
     r("/account/deletion", G, Access::Owner, NONE),
     r("/account/deletion/cancel", P, Access::Owner, &["password"]),
     r("/account/export", GP, Access::Owner, NONE),

@@ -69,7 +69,7 @@ async fn a_large_export_is_read_a_page_at_a_time_into_bounded_chunks_with_every_
     migrated(&pool).await;
     let (tenant, user) = seed(&pool, 700).await;
     let mut tx = pool.begin().await.unwrap();
-    let e = export::request(&mut tx, tenant, user).await.unwrap();
+    let e = export::request(&mut tx, tenant, user, None).await.unwrap();
     tx.commit().await.unwrap();
     let limits = Limits { page: 7, chunk_bytes: 4096 };
 
@@ -103,7 +103,7 @@ async fn a_build_that_died_halfway_starts_over_and_a_finished_one_is_not_built_a
     migrated(&pool).await;
     let (tenant, user) = seed(&pool, 40).await;
     let mut tx = pool.begin().await.unwrap();
-    let e = export::request(&mut tx, tenant, user).await.unwrap();
+    let e = export::request(&mut tx, tenant, user, None).await.unwrap();
     tx.commit().await.unwrap();
     sqlx::query("update exports set status = 'building'").execute(&pool).await.unwrap();
     sqlx::query("insert into export_chunks (export_id, seq, data) values ($1, 0, 'junk'), ($1, 7, 'junk')")
@@ -132,8 +132,8 @@ async fn an_export_stuck_for_a_day_is_given_up_so_the_owner_can_ask_again(pool: 
     migrated(&pool).await;
     let (tenant, user) = seed(&pool, 3).await;
     let mut tx = pool.begin().await.unwrap();
-    let first = export::request(&mut tx, tenant, user).await.unwrap();
-    let refused = export::request(&mut tx, tenant, user).await;
+    let first = export::request(&mut tx, tenant, user, None).await.unwrap();
+    let refused = export::request(&mut tx, tenant, user, None).await;
     tx.commit().await.unwrap();
     assert!(matches!(refused, Err(ExportError::AlreadyRunning)));
 
@@ -143,7 +143,7 @@ async fn an_export_stuck_for_a_day_is_given_up_so_the_owner_can_ask_again(pool: 
         .await
         .unwrap();
     let mut tx = pool.begin().await.unwrap();
-    let second = export::request(&mut tx, tenant, user).await.unwrap();
+    let second = export::request(&mut tx, tenant, user, None).await.unwrap();
     tx.commit().await.unwrap();
 
     // Assert
@@ -163,7 +163,7 @@ async fn an_account_purge_removes_its_exports_and_their_files(pool: PgPool) {
     migrated(&pool).await;
     let (tenant, user) = seed(&pool, 20).await;
     let mut tx = pool.begin().await.unwrap();
-    let e = export::request(&mut tx, tenant, user).await.unwrap();
+    let e = export::request(&mut tx, tenant, user, None).await.unwrap();
     tx.commit().await.unwrap();
     export::build(&pool, tenant, e.export_id, Limits::default()).await.unwrap().unwrap();
 
@@ -204,7 +204,7 @@ async fn exporting_100k_messages_keeps_memory_to_a_page_and_a_chunk(pool: PgPool
     .await
     .unwrap();
     let mut tx = pool.begin().await.unwrap();
-    let e = export::request(&mut tx, tenant, user).await.unwrap();
+    let e = export::request(&mut tx, tenant, user, None).await.unwrap();
     tx.commit().await.unwrap();
 
     // Act: the build runs in a process of its own (this test binary, running only
@@ -262,7 +262,7 @@ async fn a_build_whose_last_attempt_fails_is_marked_failed_so_the_owner_can_ask_
     migrated(&pool).await;
     let (tenant, user) = seed(&pool, 5).await;
     let mut tx = pool.begin().await.unwrap();
-    let e = export::request(&mut tx, tenant, user).await.unwrap();
+    let e = export::request(&mut tx, tenant, user, None).await.unwrap();
     tx.commit().await.unwrap();
     sqlx::raw_sql(
         "create function refuse() returns trigger language plpgsql as $$
@@ -283,5 +283,5 @@ async fn a_build_whose_last_attempt_fails_is_marked_failed_so_the_owner_can_ask_
         sqlx::query_as("select status, error from exports").fetch_one(&pool).await.unwrap();
     assert_eq!((status.as_str(), error.as_deref()), ("failed", Some("build_failed")));
     let mut tx = pool.begin().await.unwrap();
-    assert!(export::request(&mut tx, tenant, user).await.is_ok(), "a new export can be asked for");
+    assert!(export::request(&mut tx, tenant, user, None).await.is_ok(), "a new export can be asked for");
 }

@@ -13,6 +13,7 @@ mod business_hours;
 mod cli;
 mod connection_caps;
 mod cron;
+mod customer_data;
 mod dashboard;
 mod deletion;
 mod deletion_gate;

@@ -28,6 +28,8 @@ pub fn dump(pool: &PgPool) -> String {
 async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_remains(pool: PgPool) {
     // Arrange: a business whose customer wrote and got a reply; another business's row.
     let p = Pipeline::start(pool, "owner@purge.sa", "PN1800").await;
+    // Voice notes are transcribed (their transcripts are checked below).
+    p.configure_bot(&[("media_understanding", "on")]).await;
     let said = "Please deliver to 7 Tahlia Street, my name is Reem";
     p.graph.set_auto_statuses(false); // nothing arrives for the business meanwhile
     p.deliver(&text("PN1800", "wamid.PURGE1", "966500001800", said, 1)).await;
@@ -68,6 +70,7 @@ async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_rema
         ("quick reply", "Quince Gate"),
         ("knowledge", "Saffron Marigold"),
         ("bot page's knowledge", "We open daily from 7am to 11pm."),
+        ("business name", "Alnoor Bakery"),
     ] {
         assert!(before.contains(needle), "the dump had the {what} before");
     }
@@ -92,6 +95,7 @@ async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_rema
         "Quince Gate",
         "Saffron Marigold",
         "We open daily from 7am to 11pm.",
+        "Alnoor Bakery",
     ] {
         assert!(!after.contains(needle), "the dump still holds {needle:?}");
     }

@@ -150,7 +150,7 @@ impl AIds {
         let owner: mujibak_core::domain::UserId =
             text("select user_id::text from users where email = 'owner@a.example'").await.parse().unwrap();
         let mut tx = pool.begin().await.unwrap();
-        let export = export::request(&mut tx, tenant, owner).await.unwrap().export_id.to_string();
+        let export = export::request(&mut tx, tenant, owner, None).await.unwrap().export_id.to_string();
         let seller = billing::Seller {
             name: "مُجيب للتقنية".into(),
             vat_number: "300000000000003".into(),
@@ -237,6 +237,8 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         ("/inbox/{id}/template", "template") => "follow_up|en",
         ("/inbox/{id}/template", f) if f.starts_with('p') => "Sara",
         (_, "note") => "A note for the team",
+        // Empty on purpose: the suite's customer must not be erased.
+        ("/inbox/{id}/erase", "reason") => "",
         (_, "labels") => "vip, wholesale",
         (_, "label") => "vip",
         (_, "shortcut") => "/hours",

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use crate::domain::{ExportId, TenantId, UserId};
+use crate::domain::{ContactId, ExportId, TenantId, UserId};
 
 /// An export as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -25,10 +25,12 @@ pub struct Export {
     pub expires_at: Option<DateTime<Utc>>,
     pub downloads: i32,
     pub error: Option<String>,
+    /// The customer it holds; `None` for the whole account.
+    pub contact_id: Option<ContactId>,
 }
 
 const COLUMNS: &str = "tenant_id, export_id, requested_by, requested_at, status, rows_done, rows_total,
-                       bytes, ready_at, expires_at, downloads, error";
+                       bytes, ready_at, expires_at, downloads, error, contact_id";
 
 /// Records a queued export; `None` when one is already queued or building.
 pub async fn create(
@@ -36,30 +38,36 @@ pub async fn create(
     tenant: TenantId,
     export: ExportId,
     by: UserId,
+    contact: Option<ContactId>,
 ) -> Result<Option<Export>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into exports (tenant_id, export_id, requested_by) values ($1, $2, $3)
+        "insert into exports (tenant_id, export_id, requested_by, contact_id) values ($1, $2, $3, $4)
          on conflict (tenant_id) where status in ('queued', 'building') do nothing
          returning {COLUMNS}"
     )))
     .bind(tenant)
     .bind(export)
     .bind(by)
+    .bind(contact)
     .fetch_optional(conn)
     .await
 }
 
-/// How many exports `tenant` asked for in the last `hours`.
+/// How many exports `tenant` asked for in the last `hours`: of customers (`customers`),
+/// or of the whole account.
 pub async fn requested_within(
     conn: &mut PgConnection,
     tenant: TenantId,
     hours: i64,
+    customers: bool,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "select count(*) from exports where tenant_id = $1 and requested_at > now() - make_interval(hours => $2::int)",
+        "select count(*) from exports where tenant_id = $1 and requested_at > now() - make_interval(hours => $2::int)
+            and (contact_id is not null) = $3",
     )
     .bind(tenant)
     .bind(hours)
+    .bind(customers)
     .fetch_one(conn)
     .await
 }

@@ -147,16 +147,22 @@ pub async fn file(
 pub async fn files_after(
     pool: &sqlx::PgPool,
     tenant_id: TenantId,
+    contact: Option<crate::domain::ContactId>,
     after: MessageId,
     limit: i64,
 ) -> Result<Vec<(MessageId, Option<String>, Vec<u8>)>, sqlx::Error> {
     sqlx::query_as(
         "select message_id, mime_type, bytes from media
-          where tenant_id = $1 and message_id > $2 and bytes is not null order by message_id limit $3",
+          where tenant_id = $1 and message_id > $2 and bytes is not null
+            and ($4::uuid is null or message_id in
+                  (select m.message_id from messages m join conversations c using (tenant_id, conversation_id)
+                    where m.tenant_id = $1 and c.contact_id = $4))
+          order by message_id limit $3",
     )
     .bind(tenant_id)
     .bind(after)
     .bind(limit)
+    .bind(contact)
     .fetch_all(pool)
     .await
 }

@@ -9,7 +9,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::PgPool;
 
 use super::{Archive, ExportError};
-use crate::{db::export_rows, domain::TenantId};
+use crate::{
+    db::export_rows,
+    domain::{ContactId, TenantId},
+};
 
 const HEADER: [&str; 12] = [
     "conversation_id",
@@ -26,18 +29,20 @@ const HEADER: [&str; 12] = [
     "sent_at",
 ];
 
-/// Writes every message of `tenant`, `page` rows per query, into the archive's open file.
+/// Writes every message of `tenant` (or of its customer `contact`), `page` rows per
+/// query, into the archive's open file.
 pub(super) async fn write_messages(
     zip: &mut Archive<'_>,
     pool: &PgPool,
     tenant: TenantId,
+    contact: Option<ContactId>,
     page: i64,
 ) -> Result<(), ExportError> {
     zip.write("\u{feff}".as_bytes())?;
     zip.write(line(HEADER.iter().map(|h| h.to_string())).as_bytes())?;
     let mut after = None;
     loop {
-        let rows = export_rows::messages(pool, tenant, after, page).await?;
+        let rows = export_rows::messages(pool, tenant, contact, after, page).await?;
         let mut out = String::with_capacity(rows.len() * 160);
         for m in &rows {
             out.push_str(&line([

@@ -3,6 +3,11 @@
 //! builds the ZIP ([`build`]) and marks it ready for [`KEEP_FOR`] ([`finish`]), the owner
 //! downloads it while signed in, and the hourly sweep deletes it after that ([`expire`]).
 //!
+//! An owner can also export one customer (the business honouring its customer's access
+//! request): the same files in the same format, holding only that customer's rows
+//! (`contacts.json`, `conversations.json`, `notes.json`, `media.json`, `messages.csv`,
+//! `media/`).
+//!
 //! The ZIP holds everything kept for the tenant, secrets excepted (`db::export_rows`):
 //! `account.json` (the business and its bot settings), a JSON array per table (users,
 //! WhatsApp connections, contacts, conversations, daily usage, the audit log, invoices and
@@ -19,6 +24,7 @@ use std::{
 };
 
 mod csv;
+mod readme;
 
 use chrono::{Duration, Utc};
 use serde_json::json;
@@ -35,7 +41,7 @@ use crate::{
         export_rows::{self, Paged},
         exports as db,
     },
-    domain::{ExportId, TenantId, UserId},
+    domain::{ContactId, ExportId, TenantId, UserId},
 };
 
 /// How long a ready export can be downloaded; its ZIP is deleted after.
@@ -61,6 +67,8 @@ pub enum ExportError {
 
 /// Exports a business may ask for in a day (each is a full copy of its data, kept 7 days).
 pub const MAX_A_DAY: i64 = 3;
+/// Customer exports a business may ask for in a day (each is small).
+pub const MAX_CUSTOMERS_A_DAY: i64 = 30;
 
 /// Sizes of a build.
 #[derive(Debug, Clone, Copy)]
@@ -77,16 +85,26 @@ impl Default for Limits {
     }
 }
 
-/// Records `user`'s request for an export of `tenant` (audited). The caller enqueues
-/// `export_data` on the same transaction.
-pub async fn request(conn: &mut PgConnection, tenant: TenantId, user: UserId) -> Result<Export, ExportError> {
+/// Records `user`'s request for an export of `tenant`, or of its customer `contact`
+/// (audited). The caller enqueues `export_data` on the same transaction.
+pub async fn request(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    user: UserId,
+    contact: Option<ContactId>,
+) -> Result<Export, ExportError> {
     db::give_up_stale(conn, tenant, GIVE_UP_AFTER).await?;
-    if db::requested_within(conn, tenant, 24).await? >= MAX_A_DAY {
+    let limit = if contact.is_some() { MAX_CUSTOMERS_A_DAY } else { MAX_A_DAY };
+    if db::requested_within(conn, tenant, 24, contact.is_some()).await? >= limit {
         return Err(ExportError::TooMany);
     }
-    let export = db::create(conn, tenant, ExportId::new(), user).await?.ok_or(ExportError::AlreadyRunning)?;
-    let detail = json!({ "export_id": export.export_id });
-    audit::record(conn, Some(tenant), &Actor::User(user), "export_requested", detail).await?;
+    let export =
+        db::create(conn, tenant, ExportId::new(), user, contact).await?.ok_or(ExportError::AlreadyRunning)?;
+    let (action, detail) = match contact {
+        None => ("export_requested", json!({ "export_id": export.export_id })),
+        Some(c) => ("customer_export_requested", json!({ "export_id": export.export_id, "contact_id": c })),
+    };
+    audit::record(conn, Some(tenant), &Actor::User(user), action, detail).await?;
     Ok(export)
 }
 
@@ -98,22 +116,27 @@ pub async fn build(
     export: ExportId,
     limits: Limits,
 ) -> Result<Option<i64>, ExportError> {
-    let total = export_rows::count(pool, tenant).await?;
+    let Some(contact) = db::get(pool, tenant, export).await?.map(|e| e.contact_id) else {
+        return Ok(None);
+    };
+    let total = export_rows::count(pool, tenant, contact).await?;
     if !db::start_building(pool, tenant, export, total).await? {
         return Ok(None);
     }
     let mut zip = Archive::new(pool, tenant, export, limits);
     zip.file("README.txt")?;
-    zip.write(README.as_bytes())?;
-    zip.file("account.json")?;
-    zip.write(export_rows::account(pool, tenant).await?.as_bytes())?;
-    for table in Paged::ALL {
+    zip.write(if contact.is_some() { readme::CUSTOMER } else { readme::ACCOUNT }.as_bytes())?;
+    if contact.is_none() {
+        zip.file("account.json")?;
+        zip.write(export_rows::account(pool, tenant).await?.as_bytes())?;
+    }
+    for table in Paged::ALL.into_iter().filter(|t| contact.is_none() || t.holds_customers()) {
         zip.file(table.file())?;
         zip.write(b"[")?;
         let mut after = table.start().to_owned();
         let mut first = true;
         loop {
-            let rows = export_rows::page(pool, tenant, table, &after, limits.page).await?;
+            let rows = export_rows::page(pool, tenant, table, contact, &after, limits.page).await?;
             for (_, json) in &rows {
                 zip.write(if first { b"\n" } else { b",\n" })?;
                 zip.write(json.as_bytes())?;
@@ -128,17 +151,22 @@ pub async fn build(
         zip.write(b"\n]\n")?;
     }
     zip.file("messages.csv")?;
-    csv::write_messages(&mut zip, pool, tenant, limits.page).await?;
-    media_files(&mut zip, pool, tenant).await?;
+    csv::write_messages(&mut zip, pool, tenant, contact, limits.page).await?;
+    media_files(&mut zip, pool, tenant, contact).await?;
     zip.finish().await.map(Some)
 }
 
 /// Every kept customer file as `media/<message id>.<extension>`, a few at a time (a
 /// file can be megabytes).
-async fn media_files(zip: &mut Archive<'_>, pool: &PgPool, tenant: TenantId) -> Result<(), ExportError> {
+async fn media_files(
+    zip: &mut Archive<'_>,
+    pool: &PgPool,
+    tenant: TenantId,
+    contact: Option<ContactId>,
+) -> Result<(), ExportError> {
     let mut after = crate::domain::MessageId(uuid::Uuid::nil());
     loop {
-        let files = crate::db::media::files_after(pool, tenant, after, 8).await?;
+        let files = crate::db::media::files_after(pool, tenant, contact, after, 8).await?;
         for (message_id, mime, bytes) in &files {
             let ext = crate::domain::media::extension(mime.as_deref().unwrap_or(""));
             zip.file(&format!("media/{message_id}.{ext}"))?;
@@ -249,31 +277,3 @@ impl<'a> Archive<'a> {
         Ok(self.bytes)
     }
 }
-
-/// The archive's own description of its files, in Arabic and English.
-const README: &str = "\u{feff}تصدير بيانات حسابك في مُجيب
-account.json — النشاط التجاري وإعدادات الرد الآلي
-users.json — أعضاء الفريق (دون كلمات المرور)
-whatsapp_connections.json — بيانات ربط واتساب (دون الرموز والأسرار)
-contacts.json — العملاء · conversations.json — المحادثات
-messages.csv — كل الرسائل، محادثة بعد محادثة، الأقدم أولًا (الأوقات بالتوقيت العالمي UTC)
-usage_daily.json — الاستخدام اليومي · audit_log.json — سجل التدقيق
-invoices.json — الفواتير والإشعارات الدائنة كما صدرت، ببنودها
-notes.json — ملاحظات الفريق الداخلية على المحادثات
-quick_replies.json — الردود السريعة · knowledge_base.json — قاعدة المعرفة (الأسئلة الشائعة والمستندات)
-media.json — ملفات العملاء (رسائل صوتية وصور…) مع نصوصها وأوصافها · media/ — الملفات نفسها باسم رقم الرسالة
-
-Your Mujibak account's data export
-account.json — the business and its bot settings
-users.json — your team (without passwords)
-whatsapp_connections.json — the WhatsApp connection's details (without tokens or secrets)
-contacts.json — customers · conversations.json — conversations
-messages.csv — every message, thread by thread, oldest first (times in UTC). A cell that
-  would start with = + - or @ begins with an apostrophe so a spreadsheet shows it as text.
-usage_daily.json — daily usage · audit_log.json — the audit log
-invoices.json — invoices and credit notes as issued, with their lines
-notes.json — the team's internal notes on conversations
-quick_replies.json — quick replies · knowledge_base.json — the knowledge base (FAQ entries and documents)
-media.json — customers' files (voice notes, images…) with their transcripts and descriptions ·
-  media/ — the files themselves, named by their message's id
-";
