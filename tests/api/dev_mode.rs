@@ -40,6 +40,8 @@ pub struct Dev {
     pub mail_dir: std::path::PathBuf,
     pub log_path: std::path::PathBuf,
     pub moyasar: u16,
+    /// The port of the sandbox model (`/_sandbox/openai/fault` injects its failures).
+    pub model: u16,
 }
 
 impl Dev {
@@ -63,7 +65,8 @@ impl Dev {
             .env("SANDBOX_MAIL_DIR", &mail_dir)
             .env("REPLY_DEBOUNCE_SECS", "1")
             .current_dir(std::env::temp_dir())
-            .env("RUST_LOG", "debug,hyper=info,h2=info,rustls=info")
+            // Every crate at debug: the log tests (here and in `logs.rs`) read this log.
+            .env("RUST_LOG", "debug")
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
@@ -74,7 +77,7 @@ impl Dev {
             reqwest::get(format!("http://{addr}/healthz")).await.ok().filter(|r| r.status().is_success())
         })
         .await;
-        Self { running, addr, mail_dir, log_path, moyasar }
+        Self { running, addr, mail_dir, log_path, moyasar, model }
     }
 
     /// The path of the first link to `path` in an email to `to` in the mail folder (15 s).

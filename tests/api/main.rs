@@ -34,6 +34,7 @@ mod incidents;
 mod knowledge;
 mod limits;
 mod live_inbox;
+mod logs;
 mod media;
 mod metrics;
 mod number_setup;

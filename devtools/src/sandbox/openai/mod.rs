@@ -35,7 +35,8 @@ pub enum ModelFault {
     ServerError,
     /// Waits 120 s before answering, so the client's timeout fires first.
     Timeout,
-    /// HTTP 200 with a body that is not valid JSON.
+    /// HTTP 200 with a body that is not valid JSON: the answer cut short by its last byte
+    /// (a connection dropped mid-answer), so it still holds what the model said.
     Malformed,
 }
 
@@ -262,7 +263,9 @@ async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: B
             (StatusCode::INTERNAL_SERVER_ERROR, "upstream exploded").into_response()
         }
         Some(ModelFault::Malformed) => {
-            ([(header::CONTENT_TYPE, "application/json")], r#"{"id": "broken"#).into_response()
+            let whole = completion(n, &model, &request).to_string();
+            ([(header::CONTENT_TYPE, "application/json")], whole[..whole.len() - 1].to_owned())
+                .into_response()
         }
         Some(ModelFault::Timeout) => {
             tokio::time::sleep(Duration::from_secs(120)).await;
