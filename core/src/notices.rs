@@ -140,25 +140,16 @@ pub fn invoice_issued(
     (subject, text, html)
 }
 
-/// Subject, text and HTML of the email telling the team that `customer` (the name on
-/// WhatsApp; may be empty) asked for a person `minutes` ago and nobody has opened the
-/// conversation (`link`). The customer's words are not in it.
-pub fn handoff_alert(
-    business_name: &str,
-    customer: &str,
-    minutes: u32,
-    link: &str,
-) -> (String, String, String) {
-    let (who_ar, who_en) = if customer.trim().is_empty() {
-        ("عميل".to_owned(), "A customer".to_owned())
-    } else {
-        (format!("العميل {customer}"), customer.to_owned())
-    };
+/// Subject, text and HTML of the email telling the team that a customer asked for a
+/// person `minutes` ago and nobody has opened the conversation (`link`). Nothing of the
+/// customer is in it, neither their words nor their name: the link is enough, and an
+/// email passes through the SMTP provider and sits in mailboxes we do not control.
+pub fn handoff_alert(business_name: &str, minutes: u32, link: &str) -> (String, String, String) {
     let ar = format!(
-        "{who_ar} طلب التحدث مع موظف في {business_name} قبل {minutes} دقيقة، ولم يفتح أحد من الفريق المحادثة بعد. الرد الآلي متوقف في هذه المحادثة."
+        "طلب عميل التحدث مع موظف في {business_name} قبل {minutes} دقيقة، ولم يفتح أحد من الفريق المحادثة بعد. الرد الآلي متوقف في هذه المحادثة."
     );
     let en = format!(
-        "{who_en} asked to talk to a person at {business_name} {minutes} min ago, and nobody on the team has opened the conversation yet. The bot is paused in it."
+        "A customer asked to talk to a person at {business_name} {minutes} min ago, and nobody on the team has opened the conversation yet. The bot is paused in it."
     );
     let subject = "مُجيب: عميل ينتظر موظفًا · Mujibak: a customer is waiting for a person".to_owned();
     let text = format!("{ar}\n{link}\n\n{en}\n{link}\n");

@@ -1,5 +1,6 @@
-//! Public and shared pages: landing, dashboard home, privacy policy, the language switch
-//! and the static assets (the stylesheet, the copy buttons' script).
+//! Public and shared pages: landing, dashboard home, privacy policy and its sub-processor
+//! list, the language switch and the static assets (the stylesheet, the copy buttons'
+//! script).
 
 use axum::{
     extract::State,
@@ -8,6 +9,7 @@ use axum::{
     routing::{get, post},
 };
 use mujibak_core::{
+    config::processors::{self, Processor},
     db::{ai_usage, dashboard, inbox, tenants, users},
     domain::Locale,
 };
@@ -29,6 +31,7 @@ pub fn routes() -> Routes {
         .route("/", get(landing))
         .route("/dashboard", get(dashboard))
         .route("/privacy", get(privacy))
+        .route("/privacy/processors", get(privacy_processors))
         .route("/lang", post(switch_language))
         .route("/static/app.css", get(stylesheet))
         .route("/static/copy.js", get(copy_script))
@@ -108,6 +111,26 @@ struct PrivacyView {
 
 async fn privacy(page: Page) -> Result<impl IntoResponse, WebError> {
     page.render("privacy.html", &PrivacyView { ar: Views::policy(Locale::Ar), en: Views::policy(Locale::En) })
+}
+
+#[derive(Serialize)]
+struct ProcessorsView {
+    processors: Vec<Processor>,
+    /// The page's words in each language (`processors` of both catalogs): like the
+    /// policy, the list is shown in Arabic and in English side by side.
+    ar: serde_json::Value,
+    en: serde_json::Value,
+}
+
+/// The processors the running configuration sends data to, and what each receives.
+async fn privacy_processors(page: Page) -> Result<impl IntoResponse, WebError> {
+    let words = |locale| page.state.views.catalog(locale)["processors"].clone();
+    let view = ProcessorsView {
+        processors: processors::in_use(&page.state.config),
+        ar: words(Locale::Ar),
+        en: words(Locale::En),
+    };
+    page.render("processors.html", &view)
 }
 
 #[derive(Deserialize)]

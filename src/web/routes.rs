@@ -100,6 +100,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("/webhooks/moyasar/invoice", P, Access::Webhook, NONE),
     r("/", G, Access::Public, NONE),
     r("/privacy", G, Access::Public, NONE),
+    r("/privacy/processors", G, Access::Public, NONE),
     r("/lang", P, Access::Public, &["lang", "next"]),
     r("/signup", GP, Access::Public, &["name", "email", "business_name", "password", "locale"]),
     r("/signin", GP, Access::Public, &["email", "password", "next"]),

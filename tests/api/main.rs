@@ -41,6 +41,7 @@ mod number_setup;
 mod ops;
 mod polish;
 mod pool_fit;
+mod processors;
 mod prune;
 mod purge;
 mod queue;

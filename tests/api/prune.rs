@@ -144,3 +144,42 @@ async fn raw_webhook_events_done_with_are_pruned_after_the_retention_and_work_is
         .unwrap();
     assert_eq!(left, vec!["new-processed".to_owned(), "old-unprocessed".to_owned()]);
 }
+
+#[sqlx::test(migrations = false)]
+async fn client_addresses_kept_for_rate_limits_are_gone_before_they_are_24_hours_old(pool: PgPool) {
+    // Arrange: a client's wrong passwords leave rate-limit windows naming its address; one
+    // client's windows began 23 h 15 min ago, another's now. The prune runs hourly
+    // (`jobs::worker`), so a window must go at the first run after 23 hours.
+    migrated(&pool).await;
+    let addr = crate::helpers::TestApp::new(pool.clone()).vars(&[("TRUST_PROXY", "true")]).spawn().await;
+    for client in ["198.51.100.23", "198.51.100.99"] {
+        let b = crate::web::Browser::with_headers(addr, &[("x-forwarded-for", client)]);
+        b.get("/signin").await;
+        b.post("/signin", &[("email", "nobody@example.sa"), ("password", "wrong-password-1")]).await;
+    }
+    let kept = |ip: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("select count(*) from rate_limits where bucket like '%' || $1 || '%'")
+                .bind(ip)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(kept("198.51.100.23").await > 0, "the client's address is in a bucket");
+    sqlx::query(
+        "update rate_limits set window_start = now() - interval '23 hours 15 minutes'
+          where bucket like '%198.51.100.23%'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    // Act
+    mujibak_jobs::prune_sessions::PruneSessions {}.run(&crate::helpers::job_context(&pool)).await.unwrap();
+
+    // Assert
+    assert_eq!(kept("198.51.100.23").await, 0, "a window 23 h old is pruned before it turns 24 h");
+    assert!(kept("198.51.100.99").await > 0, "a current window is kept");
+}

@@ -18,6 +18,7 @@
 //! | `JOB_PRUNE_SCHEDULE` | `0 17 * * * *` | cron (sec min hour dom mon dow, Asia/Riyadh) of the prune |
 //! | `INBOUND_RETENTION_DAYS` | 30 | processed (or given-up) raw webhook events older than this are pruned; at least 8 (Meta redelivers for 7 days) |
 //! | `DELETION_GRACE_DAYS` | 7 | days an owner can cancel an account deletion before the purge; 0 to 29 (the policy promises deletion within 30 days) |
+//! | `HOSTING` | `Heroku` when `DYNO` is set, else unstated | who hosts the app and its database, and where (`Heroku, EU (Ireland)`), as the sub-processor page (`/privacy/processors`) names it |
 //! | `SHUTDOWN_TIMEOUT_SECS` | 25 | grace period for in-flight work on SIGTERM |
 //! | `WORKER_PARALLEL_JOBS` | `true` | run jobs on every core (`false`: all of a worker's jobs on one thread, as apalis' `Monitor` alone does) |
 //! | `WORKER_PROVIDER_CONCURRENCY` | 256 | jobs at once per queue that waits on Meta, the model or SMTP (replies, sends, media, email), whatever the pool's size (0: a share of the pool, as the other queues); a ceiling: fewer while the provider refuses us for going too fast (`queue::throttle`) |
@@ -100,6 +101,7 @@ pub struct Config {
 }
 
 mod payments;
+pub mod processors;
 mod roles;
 mod sections;
 
@@ -283,7 +285,10 @@ impl Config {
                 max_age: Duration::from_secs(max_days * 86_400),
                 trust_proxy: env.parsed("TRUST_PROXY", false)?,
             },
-            privacy: PrivacyConfig { deletion_grace: chrono::Duration::days(grace_days.into()) },
+            privacy: PrivacyConfig {
+                deletion_grace: chrono::Duration::days(grace_days.into()),
+                hosting: env.optional("HOSTING").or_else(|| env.optional("DYNO").map(|_| "Heroku".to_owned())),
+            },
             sandbox: SandboxConfig {
                 smtp_port: env.parsed("SANDBOX_SMTP_PORT", 2525)?,
                 mail_dir: env.optional("SANDBOX_MAIL_DIR").unwrap_or_else(|| ".dev/mail".into()).into(),

@@ -175,6 +175,9 @@ pub struct PrivacyConfig {
     /// How long after a deletion request the purge runs (the owner can cancel until
     /// then); at most 29 days.
     pub deletion_grace: chrono::Duration,
+    /// Who hosts the app and where, as the sub-processor page names it: `HOSTING`, else
+    /// `Heroku` when `DYNO` says the app runs on a Heroku dyno; `None`: not stated.
+    pub hosting: Option<String>,
 }
 
 /// Payment through Moyasar (hosted invoices, webhooks).

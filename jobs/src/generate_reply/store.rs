@@ -81,9 +81,7 @@ impl GenerateReply {
                     self.tenant_id,
                     self.conversation_id,
                     after,
-                    |business| {
-                        notices::handoff_alert(business, &conv.contact_name, effects.alert_minutes, &link)
-                    },
+                    |business| notices::handoff_alert(business, effects.alert_minutes, &link),
                 )
                 .await?;
             }

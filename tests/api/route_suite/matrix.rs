@@ -48,6 +48,7 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/webhooks/moyasar/invoice", [Is(400); 4]),
     ("GET", "/", [Is(200), Is(303), Is(303), Is(303)]),
     ("GET", "/privacy", ALL_200),
+    ("GET", "/privacy/processors", ALL_200),
     ("POST", "/lang", [Is(303); 4]),
     ("GET", "/signup", ALL_200),
     ("POST", "/signup", [Is(422); 4]),
