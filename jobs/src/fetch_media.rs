@@ -1,5 +1,7 @@
 //! FetchMedia: downloads a customer's file (a voice note, an image, …) from Meta into
-//! Postgres, transcribes a voice note or describes an image (when configured), then asks
+//! Postgres, transcribes a voice note or describes an image (when configured, and only
+//! if the business turned on media understanding: otherwise the file never goes to the
+//! model provider, and the reply reads it as a file sent, not understood), then asks
 //! for the reply its turn has been waiting for (`generate_reply` does not answer a turn
 //! whose file is still pending, so a burst of voice and text is answered once, with the
 //! transcript). A download failure is retried with backoff (Meta's 5xx, a timeout, an
@@ -16,7 +18,7 @@ use mujibak_core::{
         whatsapp::{Creds, GraphErrorClass, MediaError},
     },
     connections::access_token,
-    db::{connections, conversations, media as db_media},
+    db::{bot_settings, connections, conversations, media as db_media},
     domain::{media::Failure, ConversationId, MessageId, TenantId},
 };
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,7 @@ impl Job for FetchMedia {
             return Ok(());
         }
         let (last, conversation) = (current_attempt().is_last(), file.conversation_id);
+        let understand = bot_settings::media_understanding(&mut conn, tenant).await?;
         let (bytes, mime) = match (file.bytes, file.mime_type) {
             (Some(bytes), Some(mime)) => {
                 drop(conn);
@@ -98,6 +101,8 @@ impl Job for FetchMedia {
         };
         crate::fence().await?;
         let understood = match file.kind.as_str() {
+            // The business has not chosen to send its customers' files to the model.
+            _ if !understand => Ok(None),
             "audio" => wa.model.transcribe(bytes, &mime).await,
             "image" => wa.model.describe(&bytes, &mime, file.caption.as_deref()).await,
             _ => Ok(None),

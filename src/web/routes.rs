@@ -86,6 +86,7 @@ const BOT: &[&str] = &[
     "fallback_message",
     "welcome_message",
     "model",
+    "media_understanding",
 ];
 
 /// Every route.

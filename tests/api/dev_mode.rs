@@ -168,6 +168,8 @@ async fn the_customer_simulator_shows_a_reply_in_the_inbox_within_seconds(pool: 
         ("enabled", "on"),
         ("reply_language", "match"),
         ("knowledge", "Q: Do you deliver?\nA: Yes, across Jeddah for 20 SAR."),
+        // The voice note and photo below are transcribed and described.
+        ("media_understanding", "on"),
     ];
     assert_eq!(newcomer.post("/settings/bot", &bot).await.status, StatusCode::SEE_OTHER);
     newcomer.get("/sandbox/simulator").await;

@@ -37,6 +37,7 @@ mod live_inbox;
 mod logs;
 mod media;
 mod metrics;
+mod model_data;
 mod number_setup;
 mod ops;
 mod polish;

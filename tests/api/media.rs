@@ -30,6 +30,8 @@ async fn with_faq_and(pool: PgPool, email: &str, vars: &[(&str, &str)]) -> Pipel
         [("WHATSAPP_TIMEOUT_SECS", "10")].into_iter().chain(vars.iter().copied()).collect();
     let opts = Options { vars: &vars, ..Options::default() };
     let p = Pipeline::start_opts(pool, email, NUMBER, opts).await;
+    // The owner lets customers' voice notes and photos go to the model provider.
+    p.configure_bot(&[("media_understanding", "on")]).await;
     p.owner.get("/settings/knowledge").await;
     let faq = [("question", "هل عندكم توصيل للرياض؟"), ("answer", "نعم، التوصيل داخل الرياض بـ ١٥ ريالًا.")];
     assert_eq!(p.owner.post("/settings/knowledge/faq", &faq).await.status, StatusCode::SEE_OTHER);

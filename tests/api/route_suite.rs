@@ -254,6 +254,7 @@ pub fn sample(path: &str, field: &str) -> &'static str {
         (_, "access_token") => "junk-token",
         (_, "app_secret") => "sample-secret",
         (_, "enabled") => "on",
+        (_, "media_understanding") => "on",
         (_, "token") => "not-a-staff-token",
         (_, "queue") => "send_message",
         (_, "state") => "dead",

@@ -44,7 +44,7 @@
 //! | `OPENAI_MODELS` | `OPENAI_MODEL` | models a business may choose (comma-separated; the default is always one) |
 //! | `OPENAI_TOKEN_FIELD` | `max_completion_tokens` | or `max_tokens` for older servers |
 //! | `OPENAI_TIMEOUT_SECS` | 30 | total time one model call may take |
-//! | `OPENAI_TRANSCRIBE_MODEL` | `whisper-1` | model that transcribes voice notes (`off`: voice notes are not transcribed) |
+//! | `OPENAI_TRANSCRIBE_MODEL` | `whisper-1` | model that transcribes voice notes (`off`: voice notes are not transcribed); used only for businesses that turned on media understanding |
 //! | `OPENAI_VISION_MODEL` | `OPENAI_MODEL` | vision-capable model that describes images (`off`: images are not described) |
 //! | `REPLY_MAX_TOKENS` | 400 | output limit of one reply |
 //! | `REPLY_DEBOUNCE_SECS` | 3 | wait for more customer messages before answering |

@@ -10,7 +10,7 @@ pub async fn get(conn: &mut PgConnection, tenant_id: TenantId) -> Result<BotSett
     let row: Option<BotSettings> = sqlx::query_as(
         "select enabled, description, instructions, knowledge, reply_language, business_hours, away_message,
                 away_mode, fallback_message, model, welcome_message, handoff_message, handoff_phrases,
-                handoff_email_minutes
+                handoff_email_minutes, media_understanding
            from bot_settings where tenant_id = $1",
     )
     .bind(tenant_id)
@@ -31,12 +31,12 @@ pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings)
         "with saved as (
          insert into bot_settings (tenant_id, enabled, description, instructions, knowledge, reply_language,
            business_hours, away_message, fallback_message, model, welcome_message, away_mode, handoff_message,
-           handoff_phrases, handoff_email_minutes, updated_at)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15, now())
+           handoff_phrases, handoff_email_minutes, media_understanding, updated_at)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16, now())
          on conflict (tenant_id) do update set enabled = $2, description = $3, instructions = $4, knowledge = $5,
            reply_language = $6, business_hours = $7, away_message = $8, fallback_message = $9, model = $10,
            welcome_message = $11, away_mode = $12, handoff_message = $13, handoff_phrases = $14,
-           handoff_email_minutes = $15, updated_at = now()
+           handoff_email_minutes = $15, media_understanding = $16, updated_at = now()
          returning knowledge),
          gone as (delete from knowledge_passages where tenant_id = $1 and entry_id is null)
          insert into knowledge_passages (tenant_id, body) select $1, p from saved, kb_passages(saved.knowledge) p",
@@ -56,9 +56,20 @@ pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings)
     .bind(&s.handoff_message)
     .bind(&s.handoff_phrases)
     .bind(s.handoff_email_minutes.clamp(0, 1440))
+    .bind(s.media_understanding)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Whether `tenant_id`'s owner turned on media understanding (off when never saved).
+pub async fn media_understanding(conn: &mut PgConnection, tenant_id: TenantId) -> Result<bool, sqlx::Error> {
+    let on: Option<bool> =
+        sqlx::query_scalar("select media_understanding from bot_settings where tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(on.unwrap_or(false))
 }
 
 /// Turns the bot off (e.g. when the connection needs re-authorisation).

@@ -33,4 +33,8 @@ pub struct BotSettings {
     /// Minutes after a hand-off that the team is emailed if nobody opened the
     /// conversation (0: never; at most 1440).
     pub handoff_email_minutes: i32,
+    /// Whether customers' voice notes and photos are sent to the model provider to be
+    /// transcribed or described. Off until the owner turns it on: when off, the files are
+    /// kept for the team but never leave for the model.
+    pub media_understanding: bool,
 }

@@ -50,6 +50,11 @@ fn minutes(hhmm: &str) -> Option<u32> {
     Some(h.parse::<u32>().ok()? * 60 + m.parse::<u32>().ok()?)
 }
 
+/// Told to the model when the business keeps its customers' files from it (media
+/// understanding off): it sees that a file came, never what it holds.
+pub const MEDIA_UNSEEN: &str = "You cannot open voice notes or photos: when the customer's message is \
+    \"[audio sent]\" or \"[image sent]\", kindly ask them to write what they need in a message.\n";
+
 /// The system prompt: who the bot speaks for, the business's own words, the rules, and
 /// the passages of its knowledge base that match the customer's question (`passages`,
 /// best first; the whole knowledge is never sent).
@@ -66,6 +71,9 @@ pub fn system_prompt(business_name: &str, s: &BotSettings, passages: &[Passage])
          those written in the knowledge below. {language}\n{}\n",
         super::handoff::PROMPT
     );
+    if !s.media_understanding {
+        p.push_str(MEDIA_UNSEEN);
+    }
     for (title, text) in
         [("About the business", &s.description), ("Instructions from the business", &s.instructions)]
     {
@@ -293,5 +301,13 @@ mod tests {
         );
         assert!(!p.contains("parking"), "only the passages found, never the whole knowledge");
         assert!(system_prompt("Alnoor", &s, &[]).contains("nothing in the business's knowledge base matches"));
+    }
+
+    #[test]
+    fn without_media_understanding_the_model_is_told_to_ask_for_text() {
+        let off = BotSettings::default();
+        assert!(system_prompt("Alnoor", &off, &[]).contains(MEDIA_UNSEEN));
+        let on = BotSettings { media_understanding: true, ..Default::default() };
+        assert!(!system_prompt("Alnoor", &on, &[]).contains(MEDIA_UNSEEN));
     }
 }

@@ -1,6 +1,7 @@
 //! Owner settings: the bot — on/off, the business's own words, reply language, business
 //! hours with an away message, the fallback message, the welcome for customers opening
-//! the chat for the first time, and the model, chosen from the models the operator lists
+//! the chat for the first time, whether customers' voice notes and photos go to the model
+//! provider (media understanding, off until turned on), and the model, chosen from the models the operator lists
 //! (`OPENAI_MODELS`): any other is refused (422). Saving re-indexes the pasted knowledge
 //! text as knowledge-base passages (`bot_settings::save`).
 
@@ -43,6 +44,9 @@ async fn bot(
 struct BotView {
     #[serde(default)]
     enabled: Option<String>,
+    /// `on` when voice notes and photos are sent to the model provider.
+    #[serde(default)]
+    media_understanding: Option<String>,
     description: String,
     instructions: String,
     knowledge: String,
@@ -101,6 +105,7 @@ impl From<&bot_settings::BotSettings> for BotView {
                 .collect();
         BotView {
             enabled: s.enabled.then(|| "on".into()),
+            media_understanding: s.media_understanding.then(|| "on".into()),
             description: s.description.clone(),
             instructions: s.instructions.clone(),
             knowledge: s.knowledge.clone(),
@@ -166,6 +171,7 @@ async fn save_bot(
         handoff_message: cap(get("handoff_message")),
         handoff_phrases: cap(get("handoff_phrases")),
         handoff_email_minutes: minutes.unwrap_or(5),
+        media_understanding: get("media_understanding") == "on",
         model: get("model"),
     };
     let allowed = allowed_models(&mut *state.db.acquire().await?, &state, owner.tenant_id).await?;

@@ -28,6 +28,7 @@ pub(super) async fn transcriptions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    fake.lock().received.push(body.clone());
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
     if authorization.strip_prefix("Bearer ").is_none_or(|token| token.trim().is_empty()) {
         return api_error(

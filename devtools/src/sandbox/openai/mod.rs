@@ -55,6 +55,8 @@ struct Inner {
     over_capacity: u64,
     /// Each completion's last user message and the time the fake waited before answering.
     waits: Vec<(String, Duration)>,
+    /// Every request body received, on either endpoint, before any check: what left the app.
+    received: Vec<Bytes>,
 }
 
 /// A running fake OpenAI. Cheap to clone; every clone shares the same state.
@@ -101,6 +103,12 @@ impl OpenAiFake {
     /// Injected faults not yet served.
     pub fn pending_faults(&self) -> usize {
         self.lock().faults.len()
+    }
+
+    /// Every request body received so far (completions and transcriptions, refused ones
+    /// included), oldest first, as the app sent it: what reached the model provider.
+    pub fn received(&self) -> Vec<Bytes> {
+        self.lock().received.clone()
     }
 
     /// Transcription requests so far (faulted ones included).
@@ -195,6 +203,7 @@ fn invalid_message(messages: &Value) -> Option<(String, &'static str)> {
 }
 
 async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: Bytes) -> Response {
+    fake.lock().received.push(body.clone());
     let held = fake.in_flight.enter();
     let (spread, fixed) = {
         let mut inner = fake.lock();
