@@ -122,10 +122,11 @@ pub async fn find(
 }
 
 /// One customer, one contact, one thread: moves everything of contact `gone` (its
-/// conversation's messages and notes, or the conversation itself) to contact `keep`, merges
-/// the two conversations' state and the two contacts' fields, then deletes `gone`. Each
-/// field is `keep`'s own if set, else `gone`'s; labels are the union; the marketing
-/// opt-out wins (either said stop: the customer is opted out); first seen is the earlier.
+/// conversation's messages and notes, or the conversation itself; its customer exports)
+/// to contact `keep`, merges the two conversations' state and the two contacts' fields,
+/// then deletes `gone`. Each field is `keep`'s own if set, else `gone`'s; labels are the
+/// union; the marketing opt-out wins (either said stop: the customer is opted out); first
+/// seen is the earlier.
 pub async fn merge(
     conn: &mut PgConnection,
     tenant_id: TenantId,
@@ -149,6 +150,8 @@ pub async fn merge(
             .to_owned(),
         format!("update conversations set contact_id = $2 where tenant_id = $1 and contact_id = $3 and {KEEP} is null"),
         "delete from conversations where tenant_id = $1 and contact_id = $3".to_owned(),
+        // A customer export asked for before the change is the same customer's.
+        "update exports set contact_id = $2 where tenant_id = $1 and contact_id = $3".to_owned(),
         // `gone` is deleted before `keep` takes its identifiers (each is unique).
         "with g as (delete from contacts where tenant_id = $1 and contact_id = $3 returning *)
          update contacts k set bsuid = coalesce(k.bsuid, g.bsuid), wa_id = coalesce(k.wa_id, g.wa_id),

@@ -146,6 +146,7 @@ async fn a_number_change_merge_keeps_the_new_contacts_bsuid_labels_notes_and_opt
     p.owner.post(&format!("/inbox/{old_thread}/labels"), &[("labels", "vip")]).await;
     p.owner.post(&format!("/inbox/{new_thread}/labels"), &[("labels", "wholesale, vip")]).await;
     p.owner.post(&format!("/inbox/{new_thread}/notes"), &[("note", "Prefers delivery on Fridays")]).await;
+    p.owner.post(&format!("/inbox/{new_thread}/export"), &[]).await;
     let stop = change(
         "user_preferences",
         json!({ "messaging_product": "whatsapp", "metadata": metadata("PN1740"),
@@ -157,6 +158,7 @@ async fn a_number_change_merge_keeps_the_new_contacts_bsuid_labels_notes_and_opt
     p.until_count("select count(*) from contacts where marketing_opt_out_at is not null", 1).await;
     assert_eq!(p.count("select count(*) from contacts where labels <> '{}'").await, 2, "both labelled");
     assert_eq!(p.count("select count(*) from notes").await, 1, "the note is kept");
+    assert_eq!(p.count("select count(*) from exports where contact_id is not null").await, 1, "exported");
 
     // Act: Meta reports the change after the new number wrote.
     let changed = envelope(
@@ -192,6 +194,11 @@ async fn a_number_change_merge_keeps_the_new_contacts_bsuid_labels_notes_and_opt
     assert_eq!(labels, ["vip", "wholesale"], "the labels are the union");
     assert!(opted_out, "the customer who said stop stays opted out of marketing");
     assert_eq!(p.count("select count(*) from notes").await, 1, "the new thread's note moved along");
+    assert_eq!(
+        p.count("select count(*) from exports e join contacts k using (tenant_id, contact_id)").await,
+        1,
+        "the customer export asked for the new number is the kept contact's"
+    );
 
     // A later BSUID-only message is the same customer, in the same thread.
     let ts = chrono::Utc::now().timestamp().to_string();
