@@ -2,7 +2,8 @@
 //! data): from the contact panel an owner exports one customer (the account export's
 //! files and format, only that customer's rows) and erases one customer (a confirmation
 //! with a reason, audited; the same purge path as an account deletion, scoped to the
-//! contact). Afterwards a `pg_dump` holds none of the erased customer's number, name,
+//! contact). Afterwards a `pg_dump` holds none of the erased customer's numbers (the one
+//! they changed from too), name,
 //! texts, notes, labels or file bytes, and all of the other customers'; a customer who
 //! writes again starts as a new contact.
 
@@ -14,7 +15,7 @@ use sqlx::PgPool;
 use crate::{
     export::unzip,
     helpers::drain_jobs,
-    pipeline::{envelope, Pipeline},
+    pipeline::{change, envelope, metadata, Pipeline},
     purge::dump,
 };
 
@@ -60,9 +61,28 @@ async fn an_erased_customer_is_in_no_dump_the_others_all_are_and_writing_again_s
     // Arrange: two customers of one business, each with a reply, a note, a label and a
     // file; a customer of another business.
     let p = Pipeline::start(pool, "owner@erase.sa", "PN2900").await;
+    // The customer to erase wrote first from a number they then changed.
+    p.deliver(&from("Reem Alharbi", "966500002911", "wamid.ERASE0", "OLD-NUMBER-WORDS hello")).await;
+    p.sends(1).await;
+    let stop = change(
+        "user_preferences",
+        json!({ "messaging_product": "whatsapp", "metadata": metadata("PN2900"),
+            "contacts": [{ "profile": { "name": "Reem Alharbi" }, "wa_id": "966500002911" }],
+            "user_preferences": [{ "wa_id": "966500002911", "detail": "User requested to stop marketing messages",
+                "category": "marketing_messages", "value": "stop", "timestamp": chrono::Utc::now().timestamp() }] }),
+    );
+    p.deliver(&stop).await;
+    let changed = envelope(
+        "PN2900",
+        json!({ "messages": [{ "from": "966500002911", "id": "wamid.ERASE-SYS", "timestamp": chrono::Utc::now().timestamp().to_string(),
+            "type": "system", "system": { "body": "User Reem changed from 966500002911 to 966500002901",
+                "wa_id": "966500002901", "type": "user_changed_number" } }] }),
+    );
+    p.deliver(&changed).await;
+    p.until_finished(&["handle_inbound"]).await;
     p.deliver(&from("Reem Alharbi", "966500002901", "wamid.ERASE1", "ERASE-ME my door code is 4471")).await;
     p.deliver(&from("Nora Keepwell", "966500002902", "wamid.KEEP1", "KEEP-ME do you open on Friday")).await;
-    p.sends(2).await;
+    p.sends(3).await;
     p.until_finished(&["handle_inbound", "generate_reply", "send_message"]).await;
     let (gone_bytes, kept_bytes) = (b"GONE-FILE-BYTES-0xA1".to_vec(), b"KEPT-FILE-BYTES-0xB2".to_vec());
     file_for(&p, "wamid.ERASE1", &gone_bytes).await;
@@ -84,8 +104,16 @@ async fn an_erased_customer_is_in_no_dump_the_others_all_are_and_writing_again_s
     .await
     .unwrap();
     let (gone_hex, kept_hex) = (hex::encode(&gone_bytes), hex::encode(&kept_bytes));
-    let erased =
-        ["966500002901", "Reem Alharbi", "ERASE-ME", "erasenote gate", "erasenotelabel", gone_hex.as_str()];
+    let erased = [
+        "966500002901",
+        "966500002911",
+        "Reem Alharbi",
+        "ERASE-ME",
+        "OLD-NUMBER-WORDS",
+        "erasenote gate",
+        "erasenotelabel",
+        gone_hex.as_str(),
+    ];
     let others = [
         "966500002902",
         "Nora Keepwell",
@@ -125,7 +153,7 @@ async fn an_erased_customer_is_in_no_dump_the_others_all_are_and_writing_again_s
     assert_eq!(p.owner.get(&format!("/inbox/{gone}")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(p.owner.get(&format!("/inbox/{kept}")).await.status, StatusCode::OK);
     let usage: i64 = p.count("select coalesce(sum(inbound), 0) from usage_daily").await;
-    assert_eq!(usage, 2, "usage counts keep the erased customer's message as a number");
+    assert_eq!(usage, 3, "usage counts keep the erased customer's messages as numbers");
     let reasons: Vec<(String, Option<String>)> =
         sqlx::query_as("select action, detail ->> 'reason' from audit_log where action like 'customer_era%' order by audit_id")
             .fetch_all(&p.pool)
@@ -150,7 +178,7 @@ async fn an_erased_customer_is_in_no_dump_the_others_all_are_and_writing_again_s
 
     // The customer writes again: a new contact, with only the new message.
     p.deliver(&from("Reem Alharbi", "966500002901", "wamid.ERASE2", "hello again")).await;
-    p.sends(3).await;
+    p.sends(4).await;
     let fresh = conversation_of(&p, "966500002901").await;
     assert_ne!(fresh, gone);
     let texts: Vec<String> = sqlx::query_scalar(

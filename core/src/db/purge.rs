@@ -36,6 +36,18 @@ const WAMIDS: &str =
     "(select wamid from messages where tenant_id = $1 and wamid is not null and conversation_id =
     (select conversation_id from conversations where tenant_id = $1 and contact_id = $3))";
 
+/// Every number and BSUID the customer `$3` has had: their contact's, and, one number
+/// change after another, those the number-change events naming them carry (the merge
+/// keeps only the newest on the contact).
+const IDS: &str = "with recursive ids(id) as (
+        select id from contacts c, unnest(array[c.wa_id, c.bsuid]) id
+         where c.tenant_id = $1 and c.contact_id = $3 and id is not null
+        union
+        select found from inbound_events e join ids on strpos(e.payload::text, '\"' || ids.id || '\"') > 0,
+               unnest(array[e.payload ->> 'wa_id', e.payload ->> 'bsuid', e.payload #>> '{raw,system,wa_id}',
+                            e.payload #>> '{raw,system,user_id}', e.payload #>> '{raw,system,previous_user_id}']) found
+         where e.tenant_id = $1 and e.payload #>> '{raw,type}' = 'system' and found is not null)";
+
 impl Content {
     /// Every content table, in the order they are purged: a customer's raw webhook
     /// events and parked statuses are found through their messages and numbers, so they
@@ -66,13 +78,11 @@ impl Content {
             Content::Media => format!(
                 "message_id in (select message_id from messages where tenant_id = $1 and conversation_id = {CONVERSATION})"
             ),
-            // Every raw event that names the customer's number or BSUID (their messages,
-            // edits, reactions, preferences, number changes), and the statuses of the
-            // messages sent to them.
+            // Every raw event that names one of the customer's numbers or BSUIDs (their
+            // messages, edits, reactions, preferences, number changes: see [`IDS`]), and
+            // the statuses of the messages sent to them.
             Content::InboundEvents => format!(
-                "(exists (select 1 from contacts c where c.tenant_id = $1 and c.contact_id = $3
-                           and ((c.wa_id is not null and strpos(payload::text, '\"' || c.wa_id || '\"') > 0)
-                             or (c.bsuid is not null and strpos(payload::text, '\"' || c.bsuid || '\"') > 0)))
+                "(exists (select 1 from ids where strpos(payload::text, '\"' || ids.id || '\"') > 0)
                   or exists (select 1 from {WAMIDS} w(wamid)
                               where dedupe_key in ('message:' || w.wamid, 'echo:' || w.wamid)
                                  or dedupe_key like 'status:' || w.wamid || ':%'))"
@@ -85,13 +95,16 @@ impl Content {
 
     fn delete_sql(self, scope: Scope) -> String {
         let (table, key) = self.table_and_key();
-        let rows = match scope {
-            Scope::Tenant => String::new(),
-            Scope::Contact(_) => format!(" and {}", self.of_contact()),
+        let (with, rows) = match scope {
+            Scope::Tenant => ("", String::new()),
+            Scope::Contact(_) if self == Content::InboundEvents => {
+                (IDS, format!(" and {}", self.of_contact()))
+            }
+            Scope::Contact(_) => ("", format!(" and {}", self.of_contact())),
         };
         format!(
             "delete from {table} where (tenant_id, {key}) in
-               (select tenant_id, {key} from {table} where tenant_id = $1{rows} limit $2)"
+               ({with} select tenant_id, {key} from {table} where tenant_id = $1{rows} limit $2)"
         )
     }
 }
