@@ -88,11 +88,11 @@ const EXPECT: &[(&str, &str, [Want; 4])] = &[
     ("POST", "/inbox/{id}/assign", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/notes", [S, Is(404), Is(303), Is(303)]),
     ("POST", "/inbox/{id}/labels", [S, Is(404), Is(303), Is(303)]),
-    // No incident has this id (the suite's is unknown): a notice only its tenants can read.
     // Owners only; the sample reason is empty, so nothing is erased (tests/api/customer_data.rs).
     ("POST", "/inbox/{id}/export", [S, Is(404), Is(403), Is(303)]),
     ("GET", "/inbox/{id}/erase", [S, Is(404), Is(403), Is(200)]),
     ("POST", "/inbox/{id}/erase", [S, Is(404), Is(403), Is(303)]),
+    // No incident has this id (the suite's is unknown): a notice only its tenants can read.
     ("GET", "/incidents/{incident}", [S, Is(404), Is(200), Is(200)]),
     // The sample password is wrong: nothing is deleted (a pending deletion's pages send
     // an owner without one to the dashboard).
