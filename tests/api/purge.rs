@@ -24,6 +24,19 @@ pub fn dump(pool: &PgPool) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Another business ("Other Shop") with a customer ("Other Customer", 966599990000),
+/// whose rows a purge or an erasure must leave.
+pub async fn other_business_customer(pool: &PgPool) {
+    sqlx::raw_sql(
+        "insert into tenants (tenant_id, business_name) values ('00000000-0000-0000-0000-00000000000b', 'Other Shop');
+         insert into contacts (tenant_id, contact_id, connection_id, wa_id, name)
+           values ('00000000-0000-0000-0000-00000000000b', gen_random_uuid(), gen_random_uuid(), '966599990000', 'Other Customer');",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
 #[sqlx::test(migrations = false)]
 async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_remains(pool: PgPool) {
     // Arrange: a business whose customer wrote and got a reply; another business's row.
@@ -43,14 +56,7 @@ async fn after_a_purge_a_dump_holds_none_of_the_tenants_people_and_the_rest_rema
     let file_hex = hex::encode(&spoken);
     let tenant: TenantId =
         sqlx::query_scalar("select tenant_id from users").fetch_one(&p.pool).await.unwrap();
-    sqlx::raw_sql(
-        "insert into tenants (tenant_id, business_name) values ('00000000-0000-0000-0000-00000000000b', 'Other Shop');
-         insert into contacts (tenant_id, contact_id, connection_id, wa_id, name)
-           values ('00000000-0000-0000-0000-00000000000b', gen_random_uuid(), gen_random_uuid(), '966599990000', 'Other Customer');",
-    )
-    .execute(&p.pool)
-    .await
-    .unwrap();
+    other_business_customer(&p.pool).await;
     // The business's own words: a quick reply, a knowledge-base entry and the bot page's text.
     p.owner.get("/settings/replies").await;
     p.owner
