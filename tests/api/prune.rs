@@ -160,11 +160,13 @@ async fn client_addresses_kept_for_rate_limits_are_gone_before_they_are_24_hours
     let kept = |ip: &'static str| {
         let pool = pool.clone();
         async move {
-            sqlx::query_scalar::<_, i64>("select count(*) from rate_limits where bucket like '%' || $1 || '%'")
-                .bind(ip)
-                .fetch_one(&pool)
-                .await
-                .unwrap()
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from rate_limits where bucket like '%' || $1 || '%'",
+            )
+            .bind(ip)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
         }
     };
     assert!(kept("198.51.100.23").await > 0, "the client's address is in a bucket");

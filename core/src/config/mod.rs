@@ -287,7 +287,9 @@ impl Config {
             },
             privacy: PrivacyConfig {
                 deletion_grace: chrono::Duration::days(grace_days.into()),
-                hosting: env.optional("HOSTING").or_else(|| env.optional("DYNO").map(|_| "Heroku".to_owned())),
+                hosting: env
+                    .optional("HOSTING")
+                    .or_else(|| env.optional("DYNO").map(|_| "Heroku".to_owned())),
             },
             sandbox: SandboxConfig {
                 smtp_port: env.parsed("SANDBOX_SMTP_PORT", 2525)?,
