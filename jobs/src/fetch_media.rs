@@ -18,7 +18,7 @@ use mujibak_core::{
         whatsapp::{Creds, GraphErrorClass, MediaError},
     },
     connections::access_token,
-    db::{bot_settings, connections, conversations, media as db_media},
+    db::{connections, conversations, media as db_media},
     domain::{media::Failure, ConversationId, MessageId, TenantId},
 };
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,7 @@ impl Job for FetchMedia {
             return Ok(());
         }
         let (last, conversation) = (current_attempt().is_last(), file.conversation_id);
-        let understand = bot_settings::media_understanding(&mut conn, tenant).await?;
+        let understand = file.understand;
         let (bytes, mime) = match (file.bytes, file.mime_type) {
             (Some(bytes), Some(mime)) => {
                 drop(conn);

@@ -62,16 +62,6 @@ pub async fn save(conn: &mut PgConnection, tenant_id: TenantId, s: &BotSettings)
     Ok(())
 }
 
-/// Whether `tenant_id`'s owner turned on media understanding (off when never saved).
-pub async fn media_understanding(conn: &mut PgConnection, tenant_id: TenantId) -> Result<bool, sqlx::Error> {
-    let on: Option<bool> =
-        sqlx::query_scalar("select media_understanding from bot_settings where tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(on.unwrap_or(false))
-}
-
 /// Turns the bot off (e.g. when the connection needs re-authorisation).
 pub async fn disable(conn: &mut PgConnection, tenant_id: TenantId) -> Result<(), sqlx::Error> {
     sqlx::query("update bot_settings set enabled = false, updated_at = now() where tenant_id = $1")

@@ -22,6 +22,8 @@ pub struct ToFetch {
     pub caption: Option<String>,
     /// The customer deleted the message meanwhile.
     pub deleted: bool,
+    /// The business turned on media understanding (off when its bot was never saved).
+    pub understand: bool,
 }
 
 /// Records that message `message_id` carries Meta's media `media_id`, to download.
@@ -55,7 +57,9 @@ pub async fn to_fetch(
 ) -> Result<Option<ToFetch>, sqlx::Error> {
     sqlx::query_as(
         "select d.media_id, d.kind, d.mime_type, d.status, d.bytes, m.conversation_id, c.connection_id,
-                m.body as caption, m.deleted_at is not null as deleted
+                m.body as caption, m.deleted_at is not null as deleted,
+                coalesce((select b.media_understanding from bot_settings b where b.tenant_id = $1), false)
+                  as understand
            from media d join messages m using (tenant_id, message_id)
            join conversations c on c.tenant_id = m.tenant_id and c.conversation_id = m.conversation_id
           where d.tenant_id = $1 and d.message_id = $2",
