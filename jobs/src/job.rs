@@ -94,6 +94,9 @@ pub struct JobContext {
     pub db: PgPool,
     /// Finished job rows older than this are pruned.
     pub job_retention: Duration,
+    /// Finished job rows that never failed are pruned this long after they finished, once
+    /// counted by the queues page's rollup (`stats_rollup`).
+    pub done_job_retention: Duration,
     /// Dead job rows (and their error history) older than this are pruned.
     pub dead_job_retention: Duration,
     /// Processed (or given-up) raw webhook events older than this are pruned.

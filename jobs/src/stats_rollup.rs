@@ -16,13 +16,15 @@ use sqlx::PgPool;
 /// Time between rollups.
 pub const EVERY: Duration = Duration::from_secs(60);
 
-/// The rollup as a companion of the workers (stops with them).
-pub fn companion() -> mujibak_queue::workers::Companion {
-    Box::new(|pool, shutdown| Box::pin(run(pool, shutdown)))
+/// The rollup as a companion of the workers (stops with them); finished rows that never
+/// failed are kept `keep_done` once counted.
+pub fn companion(keep_done: Duration) -> mujibak_queue::workers::Companion {
+    Box::new(move |pool, shutdown| Box::pin(run(pool, keep_done, shutdown)))
 }
 
 /// Rolls up every [`EVERY`] (first after a few seconds) until `shutdown`.
-pub async fn run(pool: PgPool, shutdown: impl Future<Output = ()>) {
+pub async fn run(pool: PgPool, keep_done: Duration, shutdown: impl Future<Output = ()>) {
+    let keep_done = chrono::Duration::from_std(keep_done).unwrap_or(chrono::Duration::days(365));
     tokio::pin!(shutdown);
     let mut wait = Duration::from_secs(5);
     loop {
@@ -31,8 +33,10 @@ pub async fn run(pool: PgPool, shutdown: impl Future<Output = ()>) {
             _ = &mut shutdown => break,
         }
         wait = EVERY;
-        match stats::rollup_due(&pool).await {
-            Ok(Some(rows)) => tracing::debug!(rows, "rolled up job statistics"),
+        match stats::rollup_due(&pool, keep_done).await {
+            Ok(Some(stats::Rolled { rows, pruned })) => {
+                tracing::debug!(rows, pruned, "rolled up job statistics and pruned the finished jobs counted")
+            }
             Ok(None) => tracing::debug!("another worker is rolling up job statistics"),
             Err(e) => tracing::warn!(error = %e, "could not roll up job statistics; retrying next minute"),
         }

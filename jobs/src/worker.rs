@@ -98,7 +98,7 @@ pub fn registry(ctx: &JobContext, opts: &WorkerOptions) -> Result<Workers, PoolF
         .collect();
     let fitted = plan(&wanted, pool, opts.reserved_connections, opts.outside_concurrency)?;
     let workers = QUEUES.iter().zip(fitted).fold(Workers::default(), |w, (q, n)| (q.add)(w, ctx, opts, n));
-    Ok(workers.alongside(stats_rollup::companion()))
+    Ok(workers.alongside(stats_rollup::companion(ctx.done_job_retention)))
 }
 
 /// A schedule of job type `J`, in Riyadh time.

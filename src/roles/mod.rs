@@ -142,6 +142,7 @@ pub(crate) async fn run_worker(
     let ctx = JobContext {
         db: pool,
         job_retention: config.queue.retention,
+        done_job_retention: config.queue.done_retention,
         dead_job_retention: config.queue.dead_retention,
         inbound_retention: config.queue.inbound_retention,
         mailer: Some(mailer),

@@ -31,6 +31,7 @@ mod health;
 mod i18n;
 mod inbox_browser;
 mod incidents;
+mod job_rollup;
 mod knowledge;
 mod limits;
 mod live_inbox;

@@ -13,7 +13,8 @@
 //! | `BASE_URL` | `http://localhost:$PORT` | public URL of the app; `web` and `worker` refuse one that is not https |
 //! | `ALLOW_LOOPBACK_HTTP` | `false` | `true`: `web` and `worker` accept an http `BASE_URL` on localhost / 127.0.0.1 / [::1] (benchmarks, tests; never a deploy) |
 //! | `LOG_FORMAT` | `text` | `text` or `json` |
-//! | `JOB_RETENTION_HOURS` | 168 | finished job rows older than this are pruned |
+//! | `JOB_RETENTION_HOURS` | 168 | finished job rows older than this are pruned (those with a failed attempt: see the next) |
+//! | `JOB_DONE_RETENTION_MINUTES` | 5 | a finished job that never failed is deleted this long after it finished, once the queues page's per-minute rollup has counted it (the page's history is the rollup's); 1 to `JOB_RETENTION_HOURS` × 60 |
 //! | `JOB_DEAD_RETENTION_HOURS` | 336 | dead job rows and their error history are kept this long |
 //! | `JOB_PRUNE_SCHEDULE` | `0 17 * * * *` | cron (sec min hour dom mon dow, Asia/Riyadh) of the prune |
 //! | `INBOUND_RETENTION_DAYS` | 30 | processed (or given-up) raw webhook events older than this are pruned; at least 8 (Meta redelivers for 7 days) |
@@ -149,6 +150,13 @@ impl Config {
             }
         };
         let retention_hours: u64 = env.parsed("JOB_RETENTION_HOURS", 168)?;
+        let done_retention_minutes: u64 = env.parsed("JOB_DONE_RETENTION_MINUTES", 5)?;
+        if done_retention_minutes == 0 || done_retention_minutes > retention_hours * 60 {
+            return Err(invalid(
+                "JOB_DONE_RETENTION_MINUTES",
+                "use 1 up to JOB_RETENTION_HOURS × 60: finished jobs are kept at least a minute, and no longer than the others",
+            ));
+        }
         let dead_retention_hours: u64 = env.parsed("JOB_DEAD_RETENTION_HOURS", 336)?;
         if dead_retention_hours < retention_hours {
             return Err(invalid(
@@ -264,6 +272,7 @@ impl Config {
             log: LogConfig { format },
             queue: QueueConfig {
                 retention: Duration::from_secs(retention_hours * 3600),
+                done_retention: Duration::from_secs(done_retention_minutes * 60),
                 dead_retention: Duration::from_secs(dead_retention_hours * 3600),
                 prune_schedule,
                 inbound_retention: Duration::from_secs(inbound_days * 24 * 3600),

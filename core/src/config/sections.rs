@@ -138,6 +138,9 @@ pub struct LogConfig {
 pub struct QueueConfig {
     /// Finished (`Done`) job rows older than this are deleted by the prune job.
     pub retention: Duration,
+    /// Finished job rows that never failed are deleted this long after they finished, once
+    /// the queues page's rollup has counted them (`JOB_DONE_RETENTION_MINUTES`).
+    pub done_retention: Duration,
     /// Dead job rows (and their error history) older than this are deleted.
     pub dead_retention: Duration,
     /// Cron expression of the prune job, evaluated in Asia/Riyadh.

@@ -19,6 +19,7 @@ pub mod inbound_events;
 pub mod inbox;
 pub mod incidents;
 pub mod invoices;
+pub mod job_rollup;
 pub mod jobs;
 pub mod knowledge;
 pub mod media;

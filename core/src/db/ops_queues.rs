@@ -1,11 +1,10 @@
 //! Queue figures for the queues page, `/metrics` and `/readyz`: live counts by queue and
 //! state over the rows that are not Done (index `jobs_ops_open`: a million finished rows
 //! are never read), each queue's oldest due job (`jobs_runnable_by_age`), the per-minute
-//! rollup (`job_stats_minute`) and the workers' heartbeats. Job rows are not tenant-owned.
+//! rollup as the page reads it (`job_stats_minute`, written by `db::job_rollup`) and the
+//! workers' heartbeats. Job rows are not tenant-owned.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{FromRow, PgPool};
 
@@ -118,87 +117,4 @@ pub async fn workers(pool: &PgPool) -> Result<Vec<WorkerRow>, sqlx::Error> {
     )
     .fetch_all(pool)
     .await
-}
-
-/// The newest minute rolled up, if any.
-pub async fn last_minute(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar("select max(minute) from job_stats_minute").fetch_one(pool).await
-}
-
-/// The advisory lock the rollup takes (any constant unique to it).
-const ROLLUP_LOCK: i64 = 0x6d6a_625f_7374_6174; // "mjb_stat"
-
-/// Rewrites the rollup rows of the minutes in [`from`, `to`) from the Done rows and the
-/// error history of those minutes, then drops rows older than two days, in one
-/// transaction under an advisory lock: `None` (nothing done) if another process holds it.
-pub async fn rollup(
-    pool: &PgPool,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    bounds: &[f64],
-    buckets: usize,
-) -> Result<Option<usize>, sqlx::Error> {
-    type Key = (String, DateTime<Utc>);
-    let mut tx = pool.begin().await?;
-    let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
-        .bind(ROLLUP_LOCK)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !locked {
-        return Ok(None);
-    }
-    let done: Vec<(String, DateTime<Utc>, i32, i32, i64)> = sqlx::query_as(
-        "select job_type, date_trunc('minute', done_at),
-                width_bucket(greatest(extract(epoch from lock_at - run_at), 0)::float8 * 1000, $3),
-                width_bucket(greatest(extract(epoch from done_at - lock_at), 0)::float8 * 1000, $3),
-                count(*)
-           from apalis.jobs where status = 'Done' and done_at >= $1 and done_at < $2 and lock_at is not null
-          group by 1, 2, 3, 4",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(bounds)
-    .fetch_all(&mut *tx)
-    .await?;
-    let failed: Vec<(String, DateTime<Utc>, i64)> = sqlx::query_as(
-        "select queue, date_trunc('minute', created_at), count(*) from job_errors
-          where created_at >= $1 and created_at < $2 group by 1, 2",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut rows: BTreeMap<Key, (i32, i32, Vec<i32>, Vec<i32>)> = BTreeMap::new();
-    let empty = || (0, 0, vec![0; buckets], vec![0; buckets]);
-    for (queue, minute, wait, run, n) in done {
-        let row = rows.entry((queue, minute)).or_insert_with(empty);
-        row.0 += n as i32;
-        row.2[(wait.max(0) as usize).min(buckets - 1)] += n as i32;
-        row.3[(run.max(0) as usize).min(buckets - 1)] += n as i32;
-    }
-    for (queue, minute, n) in failed {
-        rows.entry((queue, minute)).or_insert_with(empty).1 += n as i32;
-    }
-    sqlx::query("delete from job_stats_minute where (minute >= $1 and minute < $2) or minute < $3")
-        .bind(from)
-        .bind(to)
-        .bind(Utc::now() - Duration::days(2))
-        .execute(&mut *tx)
-        .await?;
-    for ((queue, minute), (done, failed, wait, run)) in &rows {
-        sqlx::query(
-            "insert into job_stats_minute (queue, minute, done, failed, wait_counts, run_counts)
-             values ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(queue)
-        .bind(minute)
-        .bind(done)
-        .bind(failed)
-        .bind(wait)
-        .bind(run)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(Some(rows.len()))
 }

@@ -3,6 +3,9 @@
 //! rollup (`job_stats_minute`, written once a minute by each worker process:
 //! `mujibak_jobs::stats_rollup`), throughput and
 //! p50/p95 queue wait and run time over the last hour and day, plus the workers' heartbeats.
+//! The rollup also keeps `apalis.jobs` small: a finished job that never failed is deleted
+//! a few minutes after it was counted ([`rollup_due`]), so the page's history is the
+//! rollup's, not the job rows'.
 //!
 //! Wait is the time from a job becoming runnable (`run_at`) to its claim (`lock_at`) for
 //! the attempt that finished it; run time is claim to done (including the moment a claimed
@@ -13,7 +16,10 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::db::ops_queues::{self, MinuteRow, QueueCounts, WorkerRow};
+use crate::db::{
+    job_rollup,
+    ops_queues::{self, MinuteRow, QueueCounts, WorkerRow},
+};
 
 /// Histogram bucket bounds in milliseconds: bucket 0 is below the first bound, bucket i
 /// is from bound i-1 up to bound i, the last is at or above the last bound.
@@ -145,28 +151,65 @@ fn window(rows: &[&MinuteRow]) -> Window {
 }
 
 /// Rolls up the minutes from `from` (inclusive) to `to` (exclusive), both on the minute,
-/// rewriting their rows; drops rows older than two days. Returns the rows written, or
-/// `None` if another process holds the rollup's lock (it is doing the same work).
+/// rewriting their rows (never a minute whose finished rows may have been pruned); drops
+/// rows older than two days. Returns the rows written, or `None` if another process holds
+/// the rollup's lock (it is doing the same work).
 pub async fn rollup(
     pool: &PgPool,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Option<usize>, sqlx::Error> {
-    ops_queues::rollup(pool, from, to, &BOUNDS_MS, BUCKETS).await
+    let Some(mut tx) = job_rollup::lock(pool).await? else { return Ok(None) };
+    let progress = job_rollup::progress(&mut tx).await?;
+    let from = progress.pruned_before.map_or(from, |p| from.max(p));
+    let rows = job_rollup::rewrite(&mut tx, from, to, &BOUNDS_MS, BUCKETS).await?;
+    job_rollup::advance(&mut tx, to, None).await?;
+    tx.commit().await?;
+    Ok(Some(rows))
 }
 
-/// Minutes re-rolled before the last one found (jobs settled a little late are counted).
+/// Minutes re-rolled before the last one rolled up (jobs settled a little late are counted).
 pub const REROLL_MINUTES: i64 = 3;
+/// Finished rows deleted per statement, and statements per run, once counted: a run
+/// each minute keeps up with 200,000 jobs a minute (3,000 a second).
+const PRUNE_BATCH: i64 = 20_000;
+const PRUNE_BATCHES: usize = 10;
 
-/// The periodic rollup: from a few minutes before the last minute rolled up (or a day
-/// back, whichever is later) to the end of this minute (so far: the next run rewrites it).
-pub async fn rollup_due(pool: &PgPool) -> Result<Option<usize>, sqlx::Error> {
+/// What one periodic run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rolled {
+    /// Rollup rows written.
+    pub rows: usize,
+    /// Finished job rows deleted once counted.
+    pub pruned: u64,
+}
+
+/// The periodic rollup: from a few minutes before where the last run stopped (or a day
+/// back, whichever is later) to the end of this minute (so far: the next run rewrites it);
+/// then, in the same transaction, the `Done` rows that never failed and finished more than
+/// `keep_done` ago (and before the minutes each run rewrites) are deleted, and no later
+/// run rewrites their minutes (a job with an
+/// error history stays for `JOB_RETENTION_HOURS`, the prune job's). `None` if another
+/// process holds the rollup's lock.
+pub async fn rollup_due(pool: &PgPool, keep_done: Duration) -> Result<Option<Rolled>, sqlx::Error> {
     let now = Utc::now();
-    let to = now.duration_trunc(Duration::minutes(1)).unwrap_or(now) + Duration::minutes(1);
+    let minute = |t: DateTime<Utc>| t.duration_trunc(Duration::minutes(1)).unwrap_or(t);
+    let to = minute(now) + Duration::minutes(1);
     let day_back = to - Duration::hours(25);
-    let last = ops_queues::last_minute(pool).await?;
-    let from = last.map_or(day_back, |m| (m - Duration::minutes(REROLL_MINUTES)).max(day_back));
-    rollup(pool, from, to).await
+    let Some(mut tx) = job_rollup::lock(pool).await? else { return Ok(None) };
+    let progress = job_rollup::progress(&mut tx).await?;
+    let from = [progress.rolled_to.map(|t| t - Duration::minutes(REROLL_MINUTES)), progress.pruned_before]
+        .into_iter()
+        .flatten()
+        .fold(day_back, DateTime::max);
+    let rows = job_rollup::rewrite(&mut tx, from, to, &BOUNDS_MS, BUCKETS).await?;
+    // Every minute before `to` is counted now, and no later run rewrites one before
+    // `prune_before`; a job settled a little late lands in the minutes every run rewrites.
+    let prune_before = minute(now - keep_done).min(to - Duration::minutes(REROLL_MINUTES));
+    let pruned = job_rollup::prune_counted(&mut tx, prune_before, PRUNE_BATCH, PRUNE_BATCHES).await?;
+    job_rollup::advance(&mut tx, to, Some(prune_before)).await?;
+    tx.commit().await?;
+    Ok(Some(Rolled { rows, pruned }))
 }
 
 #[cfg(test)]

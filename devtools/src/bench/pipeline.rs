@@ -4,10 +4,15 @@
 //! until the last send, jobs/s until everything settled, and the processes' peak memory.
 //! Baselines: a bare apalis-postgres worker draining as many no-op jobs, same run (for
 //! messages/s too: one message costs six jobs); each process's idle memory at start.
+//! It also prints how many rows `apalis.jobs` held at most and at the end: a finished job
+//! that never failed is deleted a few minutes after the queues page's rollup counted it
+//! (`JOB_DONE_RETENTION_MINUTES`), so the jobs done are the rollup's count.
 
 use std::{sync::Arc, time::Duration};
 
 use tokio::{sync::Semaphore, task::JoinSet};
+
+use mujibak_core::ops::stats;
 
 use super::{report::Figure, stage::Stage, statements::Counter, Options};
 use crate::harness::load;
@@ -25,6 +30,8 @@ pub(super) struct Drive {
     pub idle_kib: (u64, u64),
     /// Statements per message, where the server counts them.
     pub statements: Option<f64>,
+    /// Rows of `apalis.jobs`: at most while the run went on (sampled each second), and at its end.
+    pub job_rows: (i64, i64),
 }
 
 /// Sends `n` customer messages through a fresh stage `name` (its processes also getting
@@ -48,6 +55,7 @@ pub(super) async fn drive(
         })
         .collect();
     let counter = Counter::start(&stage.db).await?;
+    let rows = JobRows::sample(&stage.db);
     let started = std::time::Instant::now();
     let stats = Arc::new(load::PostStats::default());
     let slots = Arc::new(Semaphore::new(32));
@@ -75,9 +83,8 @@ pub(super) async fn drive(
     let to_last_send = started.elapsed().as_secs_f64();
     stage.settle(limit).await?;
     let settled = started.elapsed().as_secs_f64();
-    let jobs: i64 = sqlx::query_scalar("select count(*) from apalis.jobs where status = 'Done'")
-        .fetch_one(&stage.db)
-        .await?;
+    let jobs = jobs_done(&stage.db).await?;
+    let job_rows = rows.stop().await?;
     let statements = match &counter {
         Some(c) => Some(c.per_message(n).await?),
         None => None,
@@ -86,6 +93,12 @@ pub(super) async fn drive(
     let idle_kib = stage.idle_kib;
     stage.stop().await?;
     println!("{name}: {n} messages posted in {posted:.1} s, last reply sent at {to_last_send:.1} s, settled at {settled:.1} s ({jobs} jobs)");
+    println!(
+        "{name}: apalis.jobs held at most {} rows, {} at the end (finished jobs kept {} min once counted)",
+        job_rows.0,
+        job_rows.1,
+        env.iter().find(|(k, _)| *k == "JOB_DONE_RETENTION_MINUTES").map_or("5", |(_, v)| v)
+    );
     Ok(Drive {
         messages: n,
         to_last_send,
@@ -94,7 +107,52 @@ pub(super) async fn drive(
         peak_kib: (web_kib, workers_kib.iter().copied().max().unwrap_or(0)),
         idle_kib,
         statements,
+        job_rows,
     })
+}
+
+/// Jobs done in the stage's database: the per-minute rollup's count (it holds the jobs
+/// whose rows are already deleted), brought up to date first.
+async fn jobs_done(db: &sqlx::PgPool) -> anyhow::Result<i64> {
+    let now = chrono::Utc::now();
+    // A worker's own rollup may hold the lock for a moment.
+    while stats::rollup(db, now - chrono::Duration::hours(25), now + chrono::Duration::minutes(1))
+        .await?
+        .is_none()
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(sqlx::query_scalar("select coalesce(sum(done), 0)::int8 from job_stats_minute").fetch_one(db).await?)
+}
+
+/// Samples the row count of `apalis.jobs` each second until stopped: (most, last).
+struct JobRows {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(i64, i64), sqlx::Error>>,
+}
+
+impl JobRows {
+    fn sample(db: &sqlx::PgPool) -> Self {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let db = db.clone();
+        let task = tokio::spawn(async move {
+            let mut most = 0;
+            loop {
+                let n: i64 = sqlx::query_scalar("select count(*) from apalis.jobs").fetch_one(&db).await?;
+                most = most.max(n);
+                tokio::select! {
+                    _ = &mut stopped => return Ok((most, n)),
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    async fn stop(self) -> anyhow::Result<(i64, i64)> {
+        let _ = self.stop.send(());
+        Ok(self.task.await??)
+    }
 }
 
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
@@ -108,6 +166,15 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
         Figure::new("rss_peak_web_mb", mb(d.peak_kib.0), "MB", "≤ 100").against(mb(d.idle_kib.0)),
         Figure::new("rss_peak_worker_mb", mb(d.peak_kib.1), "MB", "≤ 100").against(mb(d.idle_kib.1)),
     ];
+    figures.push(
+        Figure::new(
+            "jobs_table_rows_peak",
+            d.job_rows.0 as f64,
+            "rows",
+            "small: jobs/s × (retention + ≤ 4 min)",
+        )
+        .against(d.jobs as f64),
+    );
     if let Some(per) = d.statements {
         figures.push(Figure::new("pipeline_statements_per_message", per, "stmts", "≤ 12"));
     }

@@ -54,6 +54,9 @@ struct ListView {
     tenant: Option<String>,
     states: Vec<&'static str>,
     jobs: Vec<ops_jobs::JobSummary>,
+    /// How long finished jobs stay: minutes for a clean one, hours for one that failed.
+    done_minutes: u64,
+    retention_hours: u64,
 }
 
 async fn list(
@@ -71,7 +74,16 @@ async fn list(
     let filter = ops_jobs::Filter { queue: given(&q.queue).map(str::to_owned), state: Some(st), tenant };
     let jobs = ops_jobs::list(&state.db, &filter, LIMIT).await?;
     let states = ops_jobs::State::ALL.iter().map(|s| s.as_str()).collect();
-    let view = ListView { queue: filter.queue, state: st.as_str(), tenant: filter.tenant, states, jobs };
+    let queue = &state.config.queue;
+    let view = ListView {
+        queue: filter.queue,
+        state: st.as_str(),
+        tenant: filter.tenant,
+        states,
+        jobs,
+        done_minutes: queue.done_retention.as_secs() / 60,
+        retention_hours: queue.retention.as_secs() / 3600,
+    };
     show(&state, &ctx, "ops/jobs.html", &view)
 }
 

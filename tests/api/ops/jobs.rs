@@ -212,9 +212,10 @@ async fn a_worker_rolls_up_finished_jobs_for_the_queues_page_within_seconds_and_
 
     // Act: a worker process's rollup loop.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let rollup = tokio::spawn(mujibak_jobs::stats_rollup::run(pool.clone(), async move {
-        let _ = stopped.await;
-    }));
+    let rollup =
+        tokio::spawn(mujibak_jobs::stats_rollup::run(pool.clone(), Duration::from_secs(600), async move {
+            let _ = stopped.await;
+        }));
 
     // Assert: the page shows each queue's finished job with its timings.
     let queues = eventually(Duration::from_secs(20), "the rollup to count the finished jobs", || async {

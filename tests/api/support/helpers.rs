@@ -56,6 +56,7 @@ pub fn job_context(pool: &PgPool) -> JobContext {
     JobContext {
         db: pool.clone(),
         job_retention: Duration::from_secs(3600),
+        done_job_retention: Duration::from_secs(600),
         dead_job_retention: Duration::from_secs(7200),
         inbound_retention: Duration::from_secs(30 * 24 * 3600),
         mailer: None,
@@ -214,7 +215,7 @@ impl Supervised {
         let workers = Workers::default()
             .register::<mujibak_jobs::Queued<J>>(ctx, opts)
             .expect("the test pool fits one queue")
-            .alongside(mujibak_jobs::stats_rollup::companion());
+            .alongside(mujibak_jobs::stats_rollup::companion(ctx.done_job_retention));
         let scheduler = mujibak_jobs::cron::Scheduler::new(ctx.db.clone(), Vec::new(), Utc::now());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let signal = futures::FutureExt::shared(futures::FutureExt::map(stopped, |_| ()));
