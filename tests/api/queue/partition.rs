@@ -14,7 +14,7 @@ use std::{
 
 use mujibak_core::db::jobs;
 use mujibak_devtools::harness::proxy::Proxy;
-use mujibak_jobs::{enqueue, fence, Job, JobContext, JobError};
+use mujibak_jobs::{enqueue, fence, worker::WorkerOptions, Job, JobContext, JobError};
 use serde::{Deserialize, Serialize};
 use sqlx::{postgres::PgPoolOptions, PgPool};
 
@@ -84,13 +84,16 @@ async fn crashed(pool: &PgPool) -> i64 {
 #[sqlx::test(migrations = false)]
 async fn workers_cut_off_together_take_none_of_each_others_jobs_at_the_thaw(pool: PgPool) {
     // Arrange: two workers, each behind a proxy of its own (1 s heartbeats, dead after
-    // 2 s missed), each running one 8 s job.
+    // 4 s missed: with 2 s, the second worker had only a second of the window to
+    // reconnect after the thaw, and on a loaded machine now and then it did not), each
+    // running one 12 s job.
     let pool = sized_pool(&pool, 6).await;
     let (one_proxy, one_pool) = behind_proxy(&pool, 5).await;
     let (two_proxy, two_pool) = behind_proxy(&pool, 5).await;
-    let ids = [push(&pool, "first", 8).await, push(&pool, "second", 8).await];
-    let _one = Supervised::start::<Napper>(&job_context(&one_pool), &fast_options());
-    let _two = Supervised::start::<Napper>(&job_context(&two_pool), &fast_options());
+    let ids = [push(&pool, "first", 12).await, push(&pool, "second", 12).await];
+    let opts = WorkerOptions { missed_heartbeats: 4, ..fast_options() };
+    let _one = Supervised::start::<Napper>(&job_context(&one_pool), &opts);
+    let _two = Supervised::start::<Napper>(&job_context(&two_pool), &opts);
     for key in ["first", "second"] {
         eventually(Duration::from_secs(10), "both jobs running", || async {
             (!runs(&pool, key).await.is_empty()).then_some(())
@@ -103,7 +106,7 @@ async fn workers_cut_off_together_take_none_of_each_others_jobs_at_the_thaw(pool
     // one worker a second before the other.
     one_proxy.cut();
     two_proxy.cut();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
     one_proxy.restore();
     tokio::time::sleep(Duration::from_secs(1)).await;
     two_proxy.restore();
