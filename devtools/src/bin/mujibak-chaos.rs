@@ -48,6 +48,11 @@ struct Args {
     logs: PathBuf,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// The providers at their real speed, as in the bench's burst: the model answers in a
+    /// log-normal time (p50 1.5 s, p99 8 s), the Graph API in 300 ms, the reply debounce
+    /// is the production 3 s; and the kills go on after the load while work is in flight.
+    #[arg(long)]
+    burst: bool,
 }
 
 #[tokio::main]
@@ -68,6 +73,7 @@ async fn main() -> ExitCode {
         partition: (a.partition_secs > 0).then(|| Duration::from_secs(a.partition_secs)),
         logs: a.logs,
         seed: a.seed,
+        burst: a.burst,
     };
     match mujibak_devtools::chaos::run(opts).await {
         Ok(true) => {

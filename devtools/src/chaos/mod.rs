@@ -51,7 +51,15 @@ pub struct Options {
     /// Folder for the processes' logs.
     pub logs: PathBuf,
     pub seed: u64,
+    /// The providers at their real speed (model log-normal p50 1.5 s / p99 8 s, Graph
+    /// 300 ms, debounce 3 s), and kills that go on after the load while work is in flight.
+    pub burst: bool,
 }
+
+/// The model's and the Graph API's speed, and the debounce, of a `burst` run.
+const BURST_MODEL_P50: Duration = Duration::from_millis(1_500);
+const BURST_MODEL_P99: Duration = Duration::from_secs(8);
+const BURST_GRAPH: Duration = Duration::from_millis(300);
 
 /// Runs the whole thing; `Ok(false)` when a promise was broken.
 pub async fn run(opts: Options) -> anyhow::Result<bool> {
@@ -63,6 +71,7 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
     let keyring = Keyring::parse(&SecretString::from(key.clone()))?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base_url = format!("http://127.0.0.1:{port}");
+    let (model_timeout, debounce) = if opts.burst { ("30", "3") } else { ("2", "1") };
     let env: Vec<(String, String)> = [
         ("DATABASE_URL", opts.database_url.as_str()),
         ("ENCRYPTION_KEYS", key.as_str()),
@@ -75,8 +84,8 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
         ("SEND_RECONCILE_SECS", "5"),
         ("OPENAI_BASE_URL", &model.base_url()),
         ("OPENAI_API_KEY", "sk-chaos"),
-        ("OPENAI_TIMEOUT_SECS", "2"),
-        ("REPLY_DEBOUNCE_SECS", "1"),
+        ("OPENAI_TIMEOUT_SECS", model_timeout),
+        ("REPLY_DEBOUNCE_SECS", debounce),
         ("SHUTDOWN_TIMEOUT_SECS", "5"),
         ("RUST_LOG", "info,sqlx=warn"),
     ]
@@ -84,6 +93,13 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
 
+    if opts.burst {
+        model.set_latency_spread(BURST_MODEL_P50, BURST_MODEL_P99);
+        graph.set_latency(BURST_GRAPH);
+        println!(
+            "chaos: providers at their real speed: model p50 {BURST_MODEL_P50:?} p99 {BURST_MODEL_P99:?}, Graph {BURST_GRAPH:?}, debounce {debounce} s"
+        );
+    }
     fleet::Fleet::migrate(&opts.bin, &env, &opts.logs).await?;
     let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(&opts.database_url).await?;
     let businesses = load::businesses(&pool, &keyring, &graph, &base_url, opts.businesses).await?;
@@ -188,6 +204,16 @@ pub async fn run(opts: Options) -> anyhow::Result<bool> {
         started.elapsed().as_secs_f64()
     );
 
+    // A burst's work is mostly still in flight when its load ends: the kills go on.
+    while opts.burst && fleet.kills < opts.kills && check::live_jobs(&pool).await.unwrap_or(0) > 0 {
+        tokio::time::sleep_until(next_kill).await;
+        fleet.kill_worker(rng.random_range(0..opts.workers)).await?;
+        println!(
+            "chaos: t={:.1}s SIGKILLed a worker with work in flight and started another",
+            started.elapsed().as_secs_f64()
+        );
+        next_kill = tokio::time::Instant::now() + opts.kill_every;
+    }
     let settled = settle(&pool, opts.settle_within).await;
     let mut findings = check::all(&pool, &graph, &wamids).await?;
     findings.push(outbox::check(&pool, &mail, emails).await?);
