@@ -10,7 +10,8 @@
 //! read receipt runs beside the model call); customers answered more than once (one reply
 //! per turn); and the most model calls in flight at once. `MUJIBAK_BENCH_PROVIDER_CONCURRENCY`
 //! sets the worker's `WORKER_PROVIDER_CONCURRENCY` (unset: the product's default; 0: those
-//! queues share the pool, as before #28).
+//! queues share the pool, as before #28). `scale_out` runs the same burst with 1, 2 and 4
+//! worker processes on one Postgres (#28's scale-out curve).
 
 use std::time::Duration;
 
@@ -26,7 +27,60 @@ const GRAPH_MS: u64 = 300;
 /// Between the messages of a customer's burst of three.
 const GAP: Duration = Duration::from_millis(500);
 
+/// What one burst measured.
+struct Burst {
+    n: usize,
+    /// Seconds: one customer alone, then the slowest of the burst.
+    alone: f64,
+    last: f64,
+    /// Milliseconds from each customer's last message to their answer, and Mujibak's own
+    /// share of it.
+    ms: Vec<f64>,
+    own: Vec<f64>,
+    twice: usize,
+    peak: f64,
+}
+
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
+    let mut b = measure(opts, "burst", 1).await?;
+    let n = b.n;
+    Ok(vec![
+        Figure::new(format!("burst_{n}_slowest_answer_s"), b.last, "s", "≤ 30 s").against(b.alone),
+        Figure::new(format!("burst_{n}_p50_s"), quantile(&mut b.ms, 0.5) / 1000.0, "s", "-").against(b.alone),
+        Figure::new(format!("burst_{n}_p99_s"), quantile(&mut b.ms, 0.99) / 1000.0, "s", "-")
+            .against(b.alone),
+        Figure::new(format!("burst_{n}_own_share_p50_ms"), quantile(&mut b.own, 0.5), "ms", "-"),
+        Figure::new(format!("burst_{n}_own_share_p99_ms"), quantile(&mut b.own, 0.99), "ms", "≤ 500 ms"),
+        Figure::new(format!("burst_{n}_answered_twice"), b.twice as f64, "customers", "0"),
+        Figure::new(format!("burst_{n}_peak_model_calls"), b.peak, "calls", "-"),
+    ])
+}
+
+/// #28's scale-out curve: the same burst with 1, 2 and 4 worker processes (each with the
+/// Procfile's pool of 15) on one Postgres; the slowest answer and Mujibak's own share p99
+/// of each, against one customer alone on the same stage.
+pub async fn scale_out(opts: &Options) -> anyhow::Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    for workers in [1, 2, 4] {
+        let mut b = measure(opts, &format!("scaleout_{workers}"), workers).await?;
+        let own = quantile(&mut b.own, 0.99);
+        println!(
+            "bench: scale-out, {workers} worker process(es): slowest answer {:.1} s, p99 {:.1} s, own share p99 {own:.0} ms, answered twice {}",
+            b.last,
+            quantile(&mut b.ms, 0.99) / 1000.0,
+            b.twice
+        );
+        figures.push(
+            Figure::new(format!("scaleout_{workers}_workers_slowest_answer_s"), b.last, "s", "-")
+                .against(b.alone),
+        );
+        figures.push(Figure::new(format!("scaleout_{workers}_workers_own_share_p99_ms"), own, "ms", "-"));
+    }
+    Ok(figures)
+}
+
+/// One burst on a fresh stage `name` with `workers` worker processes.
+async fn measure(opts: &Options, name: &str, workers: usize) -> anyhow::Result<Burst> {
     let (n, businesses) = if opts.quick { (20, 20) } else { (2_000, 200) };
     let provider = std::env::var("MUJIBAK_BENCH_PROVIDER_CONCURRENCY").ok();
     let web =
@@ -35,12 +89,12 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     if let Some(provider) = &provider {
         worker.push(("WORKER_PROVIDER_CONCURRENCY", provider.as_str()));
     }
-    let stage = Stage::start_formation(opts, "burst", businesses, 1, &web, &worker).await?;
+    let stage = Stage::start_formation(opts, name, businesses, workers, &web, &worker).await?;
     stage.model.set_latency_spread(Duration::from_millis(1_500), Duration::from_secs(8));
     stage.graph.set_latency(Duration::from_millis(GRAPH_MS));
     println!(
         "bench: burst of {n} customers in 10 s, a tenth of them three messages {} ms apart; model p50 1.5 s \
-         p99 8 s, Graph {GRAPH_MS} ms, debounce 3 s, provider concurrency {}",
+         p99 8 s, Graph {GRAPH_MS} ms, debounce 3 s, provider concurrency {}; {workers} worker process(es)",
         GAP.as_millis(),
         provider.as_deref().unwrap_or("the worker's default")
     );
@@ -62,19 +116,11 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     let model = turns::model_ms(&stage);
     stage.stop().await?;
 
-    let mut own: Vec<f64> = answered
+    let own: Vec<f64> = answered
         .iter()
         .map(|a| a.ms - DEBOUNCE_MS - GRAPH_MS as f64 - model.get(&a.customer).copied().unwrap_or(0.0))
         .collect();
-    let mut ms: Vec<f64> = answered.iter().map(|a| a.ms).collect();
+    let ms: Vec<f64> = answered.iter().map(|a| a.ms).collect();
     let last = ms.iter().copied().fold(0.0, f64::max) / 1000.0;
-    Ok(vec![
-        Figure::new(format!("burst_{n}_slowest_answer_s"), last, "s", "≤ 30 s").against(alone),
-        Figure::new(format!("burst_{n}_p50_s"), quantile(&mut ms, 0.5) / 1000.0, "s", "-").against(alone),
-        Figure::new(format!("burst_{n}_p99_s"), quantile(&mut ms, 0.99) / 1000.0, "s", "-").against(alone),
-        Figure::new(format!("burst_{n}_own_share_p50_ms"), quantile(&mut own, 0.5), "ms", "-"),
-        Figure::new(format!("burst_{n}_own_share_p99_ms"), quantile(&mut own, 0.99), "ms", "≤ 500 ms"),
-        Figure::new(format!("burst_{n}_answered_twice"), twice as f64, "customers", "0"),
-        Figure::new(format!("burst_{n}_peak_model_calls"), peak, "calls", "-"),
-    ])
+    Ok(Burst { n, alone, last, ms, own, twice, peak })
 }

@@ -5,7 +5,9 @@
 //! (absolute times on a shared 2-core machine are noise): ingest against `pgbench`, the
 //! pipeline's jobs/s against a bare apalis-postgres drain, jobs on every core against jobs
 //! on one thread, fairness against the same load without the flood, a burst at the
-//! provider's real speed against one customer alone. `quick` runs every scenario small (a smoke test, not a measurement).
+//! provider's real speed against one customer alone (and the same burst with 1, 2 and 4
+//! worker processes: the scale-out curve). `quick` runs every scenario small but the
+//! scale-out (a smoke test, not a measurement).
 
 mod baseline;
 mod burst;
@@ -38,12 +40,37 @@ pub struct Options {
     /// Folder for the processes' logs and scratch files.
     pub logs: PathBuf,
     /// Scenarios to run (all when empty): ingest, pipeline, parallel, latency, burst,
-    /// fairness, scale, purge.
+    /// scaleout (not with `quick` unless named: three more bursts), fairness, scale, purge.
     pub only: Vec<String>,
 }
 
-/// Runs the scenarios in turn; the figures of each.
+/// Runs the scenarios in turn; the figures of each. The databases the run created
+/// (`mujibak_bench_*`) are dropped at the end, whether it succeeded or not.
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
+    let figures = scenarios(opts).await;
+    let dropped = drop_databases(opts).await;
+    let figures = figures?;
+    dropped?;
+    Ok(figures)
+}
+
+/// Drops every database of the bench's own names on the server.
+async fn drop_databases(opts: &Options) -> anyhow::Result<()> {
+    let admin = sqlx::PgPool::connect(&format!("{}/postgres", opts.server_url)).await?;
+    let names: Vec<String> =
+        sqlx::query_scalar("select datname from pg_database where datname like 'mujibak\\_bench\\_%'")
+            .fetch_all(&admin)
+            .await?;
+    for name in &names {
+        let sql = format!("drop database if exists \"{}\" with (force)", name.replace('"', "\"\""));
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await?;
+    }
+    admin.close().await;
+    println!("bench: dropped the {} databases it created", names.len());
+    Ok(())
+}
+
+async fn scenarios(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     std::fs::create_dir_all(&opts.logs)?;
     let wanted = |name: &str| opts.only.is_empty() || opts.only.iter().any(|o| o == name);
     let mut figures = Vec::new();
@@ -66,6 +93,10 @@ pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     if wanted("burst") {
         println!("bench: a burst at the provider's speed");
         figures.extend(burst::run(opts).await?);
+    }
+    if opts.only.iter().any(|o| o == "scaleout") || (opts.only.is_empty() && !opts.quick) {
+        println!("bench: the burst with 1, 2 and 4 worker processes");
+        figures.extend(burst::scale_out(opts).await?);
     }
     if wanted("fairness") {
         println!("bench: fairness under a flood");

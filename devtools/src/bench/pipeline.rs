@@ -157,7 +157,8 @@ impl JobRows {
 
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     let n: usize = if opts.quick { 400 } else { 20_000 };
-    let d = drive(opts, "pipeline", n, &[]).await?;
+    // The shortest retention, so the run shows the rollup deleting what it counted.
+    let d = drive(opts, "pipeline", n, &[("JOB_DONE_RETENTION_MINUTES", "1")]).await?;
     let drain = super::baseline::apalis_drain(opts, d.jobs as u64).await?;
     let mut figures = vec![
         Figure::new("pipeline_messages_per_s", d.messages as f64 / d.to_last_send, "msg/s", "≥ 1,000")

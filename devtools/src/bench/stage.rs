@@ -56,14 +56,14 @@ impl Stage {
         Self::start_formation(opts, name, businesses, workers, extra, &[]).await
     }
 
-    /// As [`Self::start_with`]; the first worker also gets `first_worker` (over `extra`).
+    /// As [`Self::start_with`]; every worker (not `web`) also gets `worker` (over `extra`).
     pub async fn start_formation(
         opts: &Options,
         name: &str,
         businesses: usize,
         workers: usize,
         extra: &[(&str, &str)],
-        first_worker: &[(&str, &str)],
+        worker: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         let db_name = format!("mujibak_bench_{name}");
         let admin = PgPool::connect(&format!("{}/postgres", opts.server_url)).await?;
@@ -102,8 +102,8 @@ impl Stage {
         Fleet::migrate(&opts.bin, &env, &logs).await?;
         let db = sqlx::postgres::PgPoolOptions::new().max_connections(8).connect(&url).await?;
         let businesses = load::businesses(&db, &keyring, &graph, &base_url, businesses).await?;
-        let first_worker = first_worker.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let fleet = Fleet::start_with(&opts.bin, env, &logs, workers, first_worker).await?;
+        let worker = worker.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let fleet = Fleet::start_split(&opts.bin, env, worker, &logs, workers, Vec::new()).await?;
         let http =
             reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(64).build()?;
         wait_ready(&http, &base_url, &logs).await?;

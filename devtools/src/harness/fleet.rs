@@ -15,6 +15,8 @@ use tokio::process::{Child, Command};
 pub struct Fleet {
     bin: PathBuf,
     env: Vec<(String, String)>,
+    /// Variables that replace `env`'s for every worker (not `web`), e.g. the worker's pool.
+    worker_env: Vec<(String, String)>,
     /// Variables that replace `env`'s for worker 0 (and whoever replaces it), e.g. a
     /// `DATABASE_URL` through a proxy.
     first_worker: Vec<(String, String)>,
@@ -45,10 +47,24 @@ impl Fleet {
         workers: usize,
         first_worker: Vec<(String, String)>,
     ) -> anyhow::Result<Self> {
+        Self::start_split(bin, env, Vec::new(), logs, workers, first_worker).await
+    }
+
+    /// As [`Self::start_with`]; every worker also gets `worker_env` over `env` (the web
+    /// process does not), before worker 0's `first_worker`.
+    pub async fn start_split(
+        bin: &Path,
+        env: Vec<(String, String)>,
+        worker_env: Vec<(String, String)>,
+        logs: &Path,
+        workers: usize,
+        first_worker: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
         let web = spawn(bin, &env, logs, "web", "web")?;
         let mut fleet = Self {
             bin: bin.into(),
             env,
+            worker_env,
             first_worker,
             logs: logs.into(),
             web,
@@ -75,11 +91,10 @@ impl Fleet {
     fn spawn_worker(&mut self, slot: usize) -> anyhow::Result<Child> {
         self.started += 1;
         let mut env = self.env.clone();
-        if slot == 0 {
-            for (k, v) in &self.first_worker {
-                env.retain(|(name, _)| name != k);
-                env.push((k.clone(), v.clone()));
-            }
+        let first = if slot == 0 { self.first_worker.as_slice() } else { &[] };
+        for (k, v) in self.worker_env.iter().chain(first) {
+            env.retain(|(name, _)| name != k);
+            env.push((k.clone(), v.clone()));
         }
         spawn(&self.bin, &env, &self.logs, "worker", &format!("worker-{}", self.started))
     }
