@@ -10,7 +10,8 @@
 //! read receipt runs beside the model call); customers answered more than once (one reply
 //! per turn); and the most model calls in flight at once. `MUJIBAK_BENCH_PROVIDER_CONCURRENCY`
 //! sets the worker's `WORKER_PROVIDER_CONCURRENCY` (unset: the product's default; 0: those
-//! queues share the pool, as before #28). `scale_out` runs the same burst with 1, 2 and 4
+//! queues share the pool, as before #28); `MUJIBAK_BENCH_WORKER_POOL` the worker's pool
+//! (unset: the Procfile's 15; 20 gives `handle_inbound` its four slots instead of one). `scale_out` runs the same burst with 1, 2 and 4
 //! worker processes on one Postgres (#28's scale-out curve).
 
 use std::time::Duration;
@@ -85,7 +86,8 @@ async fn measure(opts: &Options, name: &str, workers: usize) -> anyhow::Result<B
     let provider = std::env::var("MUJIBAK_BENCH_PROVIDER_CONCURRENCY").ok();
     let web =
         [("REPLY_DEBOUNCE_SECS", "3"), ("DATABASE_MAX_CONNECTIONS", "3"), ("OPENAI_TIMEOUT_SECS", "30")];
-    let mut worker = vec![("DATABASE_MAX_CONNECTIONS", "15")];
+    let pool = std::env::var("MUJIBAK_BENCH_WORKER_POOL").unwrap_or_else(|_| "15".into());
+    let mut worker = vec![("DATABASE_MAX_CONNECTIONS", pool.as_str())];
     if let Some(provider) = &provider {
         worker.push(("WORKER_PROVIDER_CONCURRENCY", provider.as_str()));
     }
