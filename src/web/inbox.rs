@@ -116,7 +116,8 @@ async fn list_view(state: &AppState, me: &users::User, q: ListQuery) -> Result<L
     };
     let mut conn = state.db.acquire().await?;
     let label = q.label.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::to_lowercase);
-    let which = inbox::InboxFilter { query, show, label: label.as_deref() };
+    let number = query.and_then(mujibak_core::domain::digits::saudi_number);
+    let which = inbox::InboxFilter { query, number: number.as_deref(), show, label: label.as_deref() };
     let rows = inbox::list(&mut conn, tenant, which, before, PAGE_SIZE).await?;
     let counts = inbox::counts(&mut conn, tenant, me.user_id).await?;
     drop(conn);

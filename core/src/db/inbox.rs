@@ -46,8 +46,11 @@ pub enum Show {
 /// Which conversations the inbox lists, and which words it looks for.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InboxFilter<'a> {
-    /// Contact name, number or message text.
+    /// Contact name, number or message text (compared through `search_fold`: Arabic letter
+    /// forms, diacritics and case do not matter).
     pub query: Option<&'a str>,
+    /// The query read as a phone number, as WhatsApp stores it (`domain::digits::saudi_number`).
+    pub number: Option<&'a str>,
     pub show: Show,
     /// Only customers with this label.
     pub label: Option<&'a str>,
@@ -123,9 +126,10 @@ pub async fn list(
          from conversations c join contacts k on k.tenant_id = c.tenant_id and k.contact_id = c.contact_id
          cross join lateral ({UNREAD}) unread(n)
          where c.tenant_id = $1
-           and ($2::text is null or k.name ilike $2 or k.wa_id like $2 or exists (
+           and ($2::text is null or k.wa_id like $2 or k.wa_id like $8
+                or search_fold(k.name) like search_fold($2) or exists (
                  select 1 from messages m where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
-                   and m.body ilike $2))
+                   and search_fold(m.body) like search_fold($2)))
            and ($3::timestamptz is null or (c.last_message_at, c.conversation_id) < ($3, $4))
            and {show} and ($6::uuid is null or c.assigned_to = $6)
            and ($7::text is null or $7 = any(k.labels))
@@ -138,6 +142,7 @@ pub async fn list(
     .bind(limit)
     .bind(assignee)
     .bind(filter.label)
+    .bind(filter.number.map(|n| format!("%{n}%")))
     .fetch_all(conn)
     .await
 }
