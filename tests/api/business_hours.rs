@@ -3,8 +3,10 @@
 //! be dropped while the page said "Saved"); outside the hours a customer gets the away
 //! message once per closed period, not once per message (three messages used to get three
 //! identical notices), and the business chooses whether the AI keeps answering meanwhile.
+//! Hours past midnight (`16:00-02:00`, cafés open late) are one range of the day they start
+//! (they used to be refused).
 
-use chrono::{Datelike, Utc};
+use chrono::{Datelike, Timelike, Utc};
 use chrono_tz::Asia::Riyadh;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -102,4 +104,41 @@ async fn outside_the_hours_the_away_message_goes_once_and_the_ai_answers_if_the_
     assert_eq!(p.model.requests().len(), 2);
     assert!(first.contains("We open daily from 7am to 11pm.") && first.ends_with(AWAY), "{first}");
     assert!(second.contains("We open daily from 7am to 11pm.") && !second.contains(AWAY), "{second}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn hours_past_midnight_are_saved_and_the_bot_answers_until_they_end(pool: PgPool) {
+    // Arrange: a range that crosses midnight and is open now: yesterday's, running on past
+    // midnight to an hour and a half from now (or, late in the evening, today's 22:00-02:00).
+    let p = Pipeline::start(pool, "owner@late.sa", "PN1404").await;
+    let now = Utc::now().with_timezone(&Riyadh);
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let today = now.weekday().num_days_from_monday() as usize;
+    let (day, range) = if now.hour() >= 22 {
+        (days[today], "22:00-02:00".to_owned())
+    } else {
+        let end = now.hour() * 60 + now.minute() + 90;
+        let start = end + 1;
+        (
+            days[(today + 6) % 7],
+            format!("{:02}:{:02}-{:02}:{:02}", start / 60, start % 60, end / 60, end % 60),
+        )
+    };
+    let field = format!("hours_{day}");
+
+    // Act
+    p.configure_bot(&[
+        (field.as_str(), range.as_str()),
+        ("away_message", AWAY),
+        ("away_mode", "notice_only"),
+    ])
+    .await;
+    p.deliver(&text("PN1404", "wamid.L1", "966500001404", "Are you open?", 1)).await;
+
+    // Assert: saved as typed; open now, so the AI answers and no away message goes.
+    let (from, to) = range.split_once('-').unwrap();
+    assert_eq!(hours(&p).await, serde_json::json!({ day: [[from, to]] }));
+    let sends = p.sends(1).await;
+    assert!(!sends[0].body["text"]["body"].as_str().unwrap().contains(AWAY), "closed at {now}: {range}");
+    assert_eq!(p.model.requests().len(), 1, "the AI answered");
 }

@@ -3,8 +3,7 @@
 //! and how a stored message reads as text (a voice note by its transcript, an image by
 //! its description).
 
-use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
-use chrono_tz::Asia::Riyadh;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::{
@@ -31,23 +30,7 @@ pub fn window_open(last_inbound_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -
 
 /// Whether `now` falls in the business hours (Asia/Riyadh). No hours set: always open.
 pub fn open_now(settings: &BotSettings, now: DateTime<Utc>) -> bool {
-    let hours = &settings.business_hours.0;
-    if hours.is_empty() {
-        return true;
-    }
-    let local = now.with_timezone(&Riyadh);
-    let day =
-        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][local.weekday().num_days_from_monday() as usize];
-    let minute = local.hour() * 60 + local.minute();
-    hours.get(day).into_iter().flatten().any(|(from, to)| match (minutes(from), minutes(to)) {
-        (Some(f), Some(t)) => f <= minute && minute < t,
-        _ => false,
-    })
-}
-
-fn minutes(hhmm: &str) -> Option<u32> {
-    let (h, m) = hhmm.split_once(':')?;
-    Some(h.parse::<u32>().ok()? * 60 + m.parse::<u32>().ok()?)
+    super::hours::open_at(&settings.business_hours.0, now)
 }
 
 /// Told to the model when the business keeps its customers' files from it (media
