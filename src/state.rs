@@ -54,8 +54,8 @@ impl AppState {
     }
 
     /// Loads the templates (fails if any template or catalog is broken) and starts the
-    /// background task and the process's metrics flusher (so it must be called inside the
-    /// Tokio runtime).
+    /// background task, the announcers of inbox changes and of new jobs, and the process's
+    /// metrics flusher (so it must be called inside the Tokio runtime).
     pub fn new(db: PgPool, config: Config, sandbox: bool) -> anyhow::Result<Self> {
         let graph = GraphClient::new(&config.whatsapp);
         let model = ReplyModel::new(&config.ai);
@@ -79,6 +79,8 @@ impl AppState {
             base_url: state.config.http.base_url.clone(),
         };
         tokio::spawn(background::run(mailer, state.background.clone()));
+        state.live.announce_news();
+        mujibak_queue::announce::start(&state.db);
         mujibak_core::metrics::flush::start(state.db.clone(), "web");
         Ok(state)
     }

@@ -1,8 +1,8 @@
 //! Enqueueing: a job is pushed inside the caller's transaction, so it exists only if the
 //! rows it points to commit with it. Every push carries the job's `max_attempts`, its
 //! explicit queue name and its group (claims are fair between groups); a job to run now
-//! always wakes a listening worker (`db::push`). Dedupe belongs in the caller's own unique
-//! keys.
+//! wakes a listening worker once its transaction has committed (`announce`). Dedupe
+//! belongs in the caller's own unique keys.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 pub use crate::db::push::{NewJob, RunAt};
-use crate::{db::push as db, job::Job};
+use crate::{announce, db::push as db, job::Job};
 
 /// Why a queue operation (enqueue, cron tick, schema set-up) failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +46,20 @@ pub async fn push_rows(conn: &mut PgConnection, queue: &str, rows: &[NewJob]) ->
     for chunk in rows.chunks(5_000) {
         db::push(conn, queue, chunk).await?;
     }
+    for row in rows.iter().filter(|r| due_now(r.run_at)) {
+        announce::due(&row.id);
+    }
     Ok(())
+}
+
+/// Whether a job to run at `run_at` is due at once (announced when committed); a later
+/// one is found by the workers' poll when its time comes.
+fn due_now(run_at: Option<RunAt>) -> bool {
+    match run_at {
+        None => true,
+        Some(RunAt::In(delay)) => delay.is_zero(),
+        Some(RunAt::At(at)) => at <= Utc::now(),
+    }
 }
 
 /// Pushes `job` to run now, on the caller's connection or transaction (`&mut *tx`).
@@ -90,5 +103,6 @@ pub(crate) async fn push_payload(
 ) -> Result<String, QueueError> {
     let row = NewJob { id, payload, max_attempts: max_attempts as i32, tenant: None, run_at: None };
     db::push(conn, queue, std::slice::from_ref(&row)).await?;
+    announce::due(&row.id);
     Ok(row.id)
 }

@@ -18,12 +18,14 @@
 //! - `fit`: concurrency that fits the connection pool; `spawn`: jobs on every core.
 //! - `throttle`: a provider-bound queue's jobs at once, cut when the provider refuses us
 //!   and raised again as attempts succeed.
+//! - `announce`: new jobs announced (NOTIFY) after their transaction committed, never in it.
 //! - `wake`: LISTEN/NOTIFY plus an interval fallback, reconnecting after a database blip.
 //! - `cron`: durable cron ticks with start-up catch-up, in a schedule's time zone.
 //! - `workers`: a process's workers: unique names, restarts, graceful shutdown.
 //! - `schema`: apalis' own migrations (the application's follow them).
 //! - `db`: the engine's SQL.
 
+pub mod announce;
 mod backend;
 pub mod backoff;
 pub mod cron;

@@ -1,6 +1,7 @@
 //! When a worker looks for work. apalis' bare storage only re-fetches on its heartbeat
 //! (30 s by default) and its `IntervalStrategy` can lose wake-ups, so every worker gets
-//! one stream merging (a) LISTEN/NOTIFY on job inserts and (b) a plain tokio interval,
+//! one stream merging (a) LISTEN/NOTIFY on job inserts (sent after their commit by the
+//! enqueuing process's announcer: `announce`) and (b) a plain tokio interval,
 //! which also catches retries whose `run_at` we moved forward (an UPDATE sends no NOTIFY).
 //!
 //! One LISTEN connection per process and database serves every queue (apalis' own
@@ -22,7 +23,7 @@ use tokio::{sync::broadcast, time::MissedTickBehavior};
 /// A boxed stream of wake-ups, `Unpin` as apalis' `StreamStrategy` requires.
 pub(crate) type Wakeups = Pin<Box<dyn Stream<Item = ()> + Send>>;
 
-const CHANNEL: &str = "apalis::job::insert";
+use crate::db::announce::CHANNEL;
 
 #[derive(Deserialize)]
 struct Insert {

@@ -138,6 +138,7 @@ impl Workers {
             names.lock().unwrap_or_else(|p| p.into_inner()).push(name.clone());
             let pool = ctx.pool().clone();
             let wakeups = wake::wakeups(pool.clone(), J::QUEUE, opts.poll_interval);
+            crate::announce::start(&pool);
             let backend = PgQueue::<J>::new(
                 pool,
                 opts.heartbeat,

@@ -1,6 +1,10 @@
-//! The live inbox. Each web process holds one LISTEN connection (a pool of its own, so it
-//! never takes a request's connection) on the `inbox` channel, where the database's
-//! triggers announce "<tenant> <conversation>[ handoff]" for every change an inbox shows.
+//! The live inbox. The database's triggers record every change an inbox shows in
+//! `inbox_news`, in the writer's transaction; every web process takes the committed
+//! changes in batches ([`NEWS_PAUSE`] apart while none come) and announces them on the
+//! `inbox` channel as "<tenant> <conversation>[ handoff]" (`db::inbox_news`: a NOTIFY in
+//! the writer's transaction would serialise every writer's commit). Each web process
+//! holds one LISTEN connection (a pool of its own, so it never takes a request's
+//! connection) on that channel.
 //! Each signed-in inbox page keeps a Server-Sent Events stream (`/inbox/events`, served by
 //! `inbox_events`) that
 //! gets the changes of its own business only: `change` or `handoff` with the
@@ -25,7 +29,10 @@ use std::{
 };
 
 use mujibak_core::{
-    db::sessions,
+    db::{
+        inbox_news::{self, CHANNEL},
+        sessions,
+    },
     domain::{ConversationId, TenantId},
 };
 use sqlx::{
@@ -36,7 +43,10 @@ use tokio::sync::{broadcast, watch};
 
 use super::streams::Streams;
 
-const CHANNEL: &str = "inbox";
+/// The pause between looks for inbox changes when the last look found none.
+pub const NEWS_PAUSE: Duration = Duration::from_millis(100);
+/// Changes announced per statement at most.
+const NEWS_BATCH: i64 = 5_000;
 /// How long a browser waits before reconnecting a stream that ended.
 pub const RETRY: Duration = Duration::from_secs(2);
 /// A comment line this often keeps proxies (Heroku's router closes idle connections after
@@ -80,6 +90,12 @@ impl Live {
             streams: Streams::new(max_streams),
             idle,
         }
+    }
+
+    /// Starts announcing the database's inbox changes (until [`Live::close`]); must be
+    /// called inside the Tokio runtime.
+    pub fn announce_news(&self) {
+        tokio::spawn(announce_news(self.pool.clone(), self.closed.subscribe()));
     }
 
     /// Ends every stream (shutdown) and stops listening.
@@ -130,7 +146,29 @@ async fn check_access(pool: PgPool, streams: Streams, idle: Duration, mut closed
     }
 }
 
-/// `<tenant> <conversation>[ handoff]`, as the triggers write it.
+/// Announces committed inbox changes until the hub closes: at once again after a full
+/// batch, after a few milliseconds when some came (they come in bursts: one batch for the
+/// rest of it), after [`NEWS_PAUSE`] when none did, after a second when the database
+/// could not be asked.
+async fn announce_news(pool: PgPool, mut closed: watch::Receiver<bool>) {
+    loop {
+        let pause = match inbox_news::announce(&pool, NEWS_BATCH).await {
+            Ok(n) if n >= NEWS_BATCH => Duration::ZERO,
+            Ok(0) => NEWS_PAUSE,
+            Ok(_) => Duration::from_millis(10),
+            Err(e) => {
+                tracing::warn!(error = %e, "live inbox: announcing changes failed; retrying");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            _ = closed.wait_for(|c| *c) => return,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// `<tenant> <conversation>[ handoff]`, as `db::inbox_news` writes it.
 fn parse(payload: &str) -> Option<Signal> {
     let mut parts = payload.split(' ');
     let tenant = parts.next()?.parse::<TenantId>().ok()?;

@@ -3,7 +3,8 @@
 //! The key in the URL picks the connection (404 if none), whose app secret must sign the
 //! raw body (401 and nothing stored otherwise); connections are cached for a few seconds
 //! (`connection_cache`). A signed delivery is stored, one row per message or status keyed
-//! by Meta's id, and its job enqueued, in one statement; then 200. Statuses are applied
+//! by Meta's id, and its job enqueued, in one statement; then 200 (the job is announced
+//! to the workers once committed: `mujibak_queue::announce`). Statuses are applied
 //! in the same transaction (stored as processed; should applying fail, the delivery is
 //! stored for the job instead). Processed by `handle_inbound`: messages, echoes from the WhatsApp
 //! Business app, account updates, marketing preferences. Recorded and never processed
@@ -221,6 +222,9 @@ async fn store(
             }
         }
         tx.commit().await?;
+    }
+    if to_job.iter().any(|id| stored.contains(id)) {
+        mujibak_queue::announce::due(&prepared.id);
     }
     for (row, event) in rows.iter().zip(events).filter(|(row, _)| stored.contains(&row.event_id)) {
         match event.recorded() {

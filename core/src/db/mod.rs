@@ -17,6 +17,7 @@ pub mod export_rows;
 pub mod exports;
 pub mod inbound_events;
 pub mod inbox;
+pub mod inbox_news;
 pub mod incidents;
 pub mod invoices;
 pub mod job_rollup;

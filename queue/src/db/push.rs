@@ -1,6 +1,6 @@
 //! Inserting jobs into apalis' `apalis.jobs` (on the caller's transaction), with the
-//! tenant claims are fair between and a `run_at` that always lets apalis' insert trigger
-//! wake a worker. Claiming, settling and rescuing are in `queue.rs`.
+//! tenant claims are fair between and a `run_at` that lets a worker claim it the moment
+//! it commits (the process's announcer then wakes one: `crate::announce`). Claiming, settling and rescuing are in `queue.rs`.
 
 use std::time::Duration;
 
@@ -27,9 +27,9 @@ pub enum RunAt {
 }
 
 /// Inserts jobs of `queue` on the caller's connection (in its transaction). A job to run
-/// now gets the transaction's own `now()` as `run_at`, so apalis' insert trigger always
-/// sends its NOTIFY (it notifies only when `run_at <= now()`; an application clock read
-/// later in a long transaction, or running ahead of the database's, would wake no one).
+/// now gets the transaction's own `now()` as `run_at`, so it is due the moment it commits
+/// (an application clock running ahead of the database's would leave it waiting). The
+/// caller announces it (`crate::announce::due`).
 pub async fn push(conn: &mut sqlx::PgConnection, queue: &str, jobs: &[NewJob]) -> Result<(), sqlx::Error> {
     let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
     let payloads: Vec<&[u8]> = jobs.iter().map(|j| j.payload.as_slice()).collect();

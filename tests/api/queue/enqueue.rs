@@ -1,7 +1,8 @@
 //! Enqueueing: in the caller's transaction (rolled back → never runs; committed → runs
-//! exactly once); an idle worker starts a new job promptly through LISTEN/NOTIFY, even
-//! when the enqueueing transaction crossed a second boundary; and a job no NOTIFY
-//! announces is started by the fallback poll.
+//! exactly once); an idle worker starts a new job promptly through LISTEN/NOTIFY, sent by
+//! the enqueuing process once the job has committed (never inside its transaction), even
+//! when that transaction crossed a second boundary or stayed open long after the push;
+//! and a job no NOTIFY announces is started by the fallback poll.
 
 use std::time::Duration;
 
@@ -111,6 +112,35 @@ async fn a_job_enqueued_by_a_transaction_that_crossed_a_second_boundary_still_wa
         // Assert
         let latency = (started - committed_at).to_std().unwrap_or_default();
         assert!(latency < Duration::from_secs(1), "job {n} started {latency:?} after commit");
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_job_is_announced_once_its_transaction_commits_however_long_it_stayed_open(pool: PgPool) {
+    // Arrange: only an announcement can start a job promptly (the fallback poll is a minute
+    // away); the announcer cannot see the job while its transaction is open.
+    migrated(&pool).await;
+    let opts = WorkerOptions { poll_interval: Duration::from_secs(60), ..WorkerOptions::default() };
+    let _worker = TestWorker::start::<Record>(&pool, &opts);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    for n in 0..3 {
+        // Act: the transaction stays open 1.5 s after the push.
+        let key = format!("held-{n}");
+        let mut tx = pool.begin().await.unwrap();
+        enqueue(&mut tx, &Record { key: key.clone() }).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let committed_at: DateTime<Utc> =
+            sqlx::query_scalar("select clock_timestamp()").fetch_one(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let started = eventually(Duration::from_secs(70), "the job to start", || async {
+            runs(&pool, &key).await.first().copied()
+        })
+        .await;
+
+        // Assert
+        let latency = (started - committed_at).to_std().unwrap_or_default();
+        assert!(latency < Duration::from_millis(500), "job {n} started {latency:?} after commit");
     }
 }
 
