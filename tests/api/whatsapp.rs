@@ -7,5 +7,6 @@ pub mod flow;
 pub mod inbound_guarantees;
 pub mod inbox;
 pub mod order;
+pub mod reply_gate;
 pub mod send_guarantees;
 pub mod tenancy;

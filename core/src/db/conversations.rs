@@ -64,7 +64,8 @@ pub async fn get(
 /// What a reply job reads first, in one statement: the conversation with its contact,
 /// whether the account may use the service (`tenant_is_active`), and whether a message of
 /// the customer's delivered within `still_writing` is not stored yet (a backlog: the reply
-/// waits for the rest of the turn).
+/// waits for the rest of the turn; one probe of an index of unprocessed messages by
+/// sender for each of the customer's ids: migration `20261207000600_reply_gate_indexes`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ForReply {
     #[sqlx(flatten)]
@@ -80,19 +81,31 @@ pub async fn for_reply(
     id: ConversationId,
     still_writing: std::time::Duration,
 ) -> Result<Option<ForReply>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    sqlx::query_as(sqlx::AssertSqlSafe(for_reply_sql()))
+        .bind(tenant_id)
+        .bind(id)
+        .bind(still_writing.as_secs_f64())
+        .fetch_optional(conn)
+        .await
+}
+
+/// The statement of [`for_reply`] (`$1` tenant, `$2` conversation, `$3` seconds), for the
+/// test that reads its plan.
+pub fn for_reply_sql() -> String {
+    format!(
         "select r.*, tenant_is_active($1) as account_active,
-           exists (select 1 from inbound_events e
-             where e.processed_at is null and e.received_at > now() - make_interval(secs => $3)
-               and e.tenant_id = $1 and e.connection_id = r.connection_id and e.kind = 'message' and e.dead_at is null
-               and (e.payload->>'wa_id' = r.wa_id or e.payload->>'bsuid' = r.bsuid)) as still_writing
+           (exists (select 1 from inbound_events e
+              where e.tenant_id = $1 and e.payload->>'wa_id' = r.wa_id
+                and e.received_at > now() - make_interval(secs => $3)
+                and coalesce(e.processed_at, e.dead_at) is null and e.kind = 'message'
+                and e.connection_id = r.connection_id)
+            or exists (select 1 from inbound_events e
+              where e.tenant_id = $1 and e.payload->>'bsuid' = r.bsuid
+                and e.received_at > now() - make_interval(secs => $3)
+                and coalesce(e.processed_at, e.dead_at) is null and e.kind = 'message'
+                and e.connection_id = r.connection_id)) as still_writing
          from ({SELECT} where c.tenant_id = $1 and c.conversation_id = $2) r"
-    )))
-    .bind(tenant_id)
-    .bind(id)
-    .bind(still_writing.as_secs_f64())
-    .fetch_optional(conn)
-    .await
+    )
 }
 
 /// Same, locking the row until the transaction ends (the reply job's "latest wins").
