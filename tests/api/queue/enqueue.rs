@@ -85,11 +85,28 @@ async fn an_idle_worker_starts_a_new_job_well_under_the_heartbeat_period(pool: P
     }
 }
 
+/// Pushes a job of `key` in a transaction that waits `before` the push and `after` it,
+/// commits, and returns how long after the commit the job started (the fallback poll is a
+/// minute away: only an announcement can start it promptly).
+async fn started_after_commit(pool: &PgPool, key: &str, before: Duration, after: Duration) -> Duration {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("select pg_sleep($1)").bind(before.as_secs_f64()).execute(&mut *tx).await.unwrap();
+    enqueue(&mut tx, &Record { key: key.to_owned() }).await.unwrap();
+    tokio::time::sleep(after).await;
+    let committed_at: DateTime<Utc> =
+        sqlx::query_scalar("select clock_timestamp()").fetch_one(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let started = eventually(Duration::from_secs(70), "the job to start", || async {
+        runs(pool, key).await.first().copied()
+    })
+    .await;
+    (started - committed_at).to_std().unwrap_or_default()
+}
+
 #[sqlx::test(migrations = false)]
 async fn a_job_enqueued_by_a_transaction_that_crossed_a_second_boundary_still_wakes_a_worker(pool: PgPool) {
     // Arrange: only NOTIFY can start a job promptly (the fallback poll is a minute away).
-    // apalis' insert trigger notifies only when run_at <= now(), now() being the start of
-    // the transaction.
+    // The job's run_at is its transaction's now(), more than a second before the commit.
     migrated(&pool).await;
     let opts = WorkerOptions { poll_interval: Duration::from_secs(60), ..WorkerOptions::default() };
     let _worker = TestWorker::start::<Record>(&pool, &opts);
@@ -98,19 +115,9 @@ async fn a_job_enqueued_by_a_transaction_that_crossed_a_second_boundary_still_wa
     for n in 0..3 {
         // Act: a transaction that began more than a second before it enqueued.
         let key = format!("slow-tx-{n}");
-        let mut tx = pool.begin().await.unwrap();
-        sqlx::query("select pg_sleep(1.1)").execute(&mut *tx).await.unwrap();
-        enqueue(&mut tx, &Record { key: key.clone() }).await.unwrap();
-        let committed_at: DateTime<Utc> =
-            sqlx::query_scalar("select clock_timestamp()").fetch_one(&mut *tx).await.unwrap();
-        tx.commit().await.unwrap();
-        let started = eventually(Duration::from_secs(70), "the job to start", || async {
-            runs(&pool, &key).await.first().copied()
-        })
-        .await;
+        let latency = started_after_commit(&pool, &key, Duration::from_millis(1100), Duration::ZERO).await;
 
         // Assert
-        let latency = (started - committed_at).to_std().unwrap_or_default();
         assert!(latency < Duration::from_secs(1), "job {n} started {latency:?} after commit");
     }
 }
@@ -127,19 +134,9 @@ async fn a_job_is_announced_once_its_transaction_commits_however_long_it_stayed_
     for n in 0..3 {
         // Act: the transaction stays open 1.5 s after the push.
         let key = format!("held-{n}");
-        let mut tx = pool.begin().await.unwrap();
-        enqueue(&mut tx, &Record { key: key.clone() }).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let committed_at: DateTime<Utc> =
-            sqlx::query_scalar("select clock_timestamp()").fetch_one(&mut *tx).await.unwrap();
-        tx.commit().await.unwrap();
-        let started = eventually(Duration::from_secs(70), "the job to start", || async {
-            runs(&pool, &key).await.first().copied()
-        })
-        .await;
+        let latency = started_after_commit(&pool, &key, Duration::ZERO, Duration::from_millis(1500)).await;
 
         // Assert
-        let latency = (started - committed_at).to_std().unwrap_or_default();
         assert!(latency < Duration::from_millis(500), "job {n} started {latency:?} after commit");
     }
 }
