@@ -164,7 +164,11 @@ impl JobRows {
 pub async fn run(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     let n: usize = if opts.quick { 400 } else { 20_000 };
     // The shortest retention, so the run shows the rollup deleting what it counted.
-    let d = drive(opts, "pipeline", n, &[("JOB_DONE_RETENTION_MINUTES", "1")]).await?;
+    // `MUJIBAK_BENCH_PIPELINE_POOL`: the processes' pool (default 20), to ask whether the
+    // pipeline waits on its connections.
+    let pool = std::env::var("MUJIBAK_BENCH_PIPELINE_POOL").unwrap_or_else(|_| "20".into());
+    let env = [("JOB_DONE_RETENTION_MINUTES", "1"), ("DATABASE_MAX_CONNECTIONS", pool.as_str())];
+    let d = drive(opts, "pipeline", n, &env).await?;
     let drain = super::baseline::apalis_drain(opts, d.jobs as u64).await?;
     let mut figures = vec![
         Figure::new("pipeline_messages_per_s", d.messages as f64 / d.to_last_send, "msg/s", "≥ 1,000")
