@@ -142,7 +142,8 @@ pub async fn queue_and_tenant(
 }
 
 /// Runs a job that is scheduled, retrying or dead now (a dead one gets one more attempt);
-/// wakes its queue's workers. `false` if it is pending, running, done or gone.
+/// the caller announces it to the workers once committed (no NOTIFY in the transaction).
+/// `false` if it is pending, running, done or gone.
 pub async fn retry_now(conn: &mut PgConnection, id: &str) -> Result<bool, sqlx::Error> {
     let queue: Option<String> = sqlx::query_scalar(
         "update apalis.jobs
@@ -155,12 +156,7 @@ pub async fn retry_now(conn: &mut PgConnection, id: &str) -> Result<bool, sqlx::
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(queue) = queue else { return Ok(false) };
-    sqlx::query("select pg_notify('apalis::job::insert', json_build_object('job_type', $1::text)::text)")
-        .bind(queue)
-        .execute(conn)
-        .await?;
-    Ok(true)
+    Ok(queue.is_some())
 }
 
 /// Stops a job that has not started its next attempt (pending, scheduled or retrying): it

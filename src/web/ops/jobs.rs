@@ -153,6 +153,9 @@ async fn act(
 ) -> Result<Response, WebError> {
     let id = job_id(id)?;
     jobs::apply(&state.db, &ctx.staff, &id, action).await?;
+    if action == Action::Retry {
+        mujibak_queue::announce::due(&id);
+    }
     let back =
         if action == Action::Discard { "/ops/jobs?state=dead".to_owned() } else { format!("/ops/jobs/{id}") };
     Ok(done(&ctx, &back))
