@@ -153,14 +153,14 @@ async fn a_cancel_racing_the_worker_never_lets_the_job_run_after_it_answered_suc
     let p = Pipeline::start_opts(pool.clone(), "owner@ops.example", "PN-OPS", Options::default()).await;
     let api = Api::new(p.addr, Some(&token(&pool, "racer", "ops:write").await));
 
-    // Act: queue a job and cancel it at once, 40 times. The job is due after 0 to 42 ms
-    // (the worker takes a due email at once: up to 64 run together), so some cancels come
-    // first and some find the job taken.
+    // Act: queue a job due now and cancel it 0 to 42 ms later, 40 times (the worker takes
+    // a due email as soon as it is announced, a few milliseconds after its commit: up to 64
+    // run together), so some cancels come first and some find the job taken.
     let mut outcomes = Vec::new();
     for i in 0..40u64 {
         let to = format!("race{i}@ops.example");
-        let due_in = Duration::from_millis((i % 8) * 6);
-        let (job, email) = queue_email(&pool, &to, (i % 8 > 0).then_some(due_in)).await;
+        let (job, email) = queue_email(&pool, &to, None).await;
+        tokio::time::sleep(Duration::from_millis((i % 8) * 6)).await;
         let answer = api.post(&format!("/ops/jobs/{job}/cancel"), &[]).await;
         assert!(
             [StatusCode::OK, StatusCode::CONFLICT].contains(&answer.status),
