@@ -102,7 +102,6 @@ pub(crate) async fn push_payload(
     max_attempts: u32,
 ) -> Result<String, QueueError> {
     let row = NewJob { id, payload, max_attempts: max_attempts as i32, tenant: None, run_at: None };
-    db::push(conn, queue, std::slice::from_ref(&row)).await?;
-    announce::due(&row.id);
+    push_rows(conn, queue, std::slice::from_ref(&row)).await?;
     Ok(row.id)
 }

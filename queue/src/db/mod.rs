@@ -1,8 +1,7 @@
 //! The engine's SQL, over apalis' tables (`apalis.jobs`, `apalis.workers`) and the
 //! engine's own (`job_errors`, `cron_ticks`): pushing jobs (`push`), announcing them once
-//! committed (`announce`), claiming and settling
-//! them (`queue`), putting them back (`rescue`), durable cron ticks (`cron_ticks`) and
-//! pruning finished rows (`prune`). Job rows carry no application data but their payload
+//! committed (`announce`), claiming and settling them (`queue`), putting them back
+//! (`rescue`), durable cron ticks (`cron_ticks`) and pruning finished rows (`prune`). Job rows carry no application data but their payload
 //! (ids only) and the group claims are fair between.
 
 pub mod announce;

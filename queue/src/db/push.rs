@@ -1,6 +1,7 @@
 //! Inserting jobs into apalis' `apalis.jobs` (on the caller's transaction), with the
 //! tenant claims are fair between and a `run_at` that lets a worker claim it the moment
-//! it commits (the process's announcer then wakes one: `crate::announce`). Claiming, settling and rescuing are in `queue.rs`.
+//! it commits (the process's announcer then wakes one: `crate::announce`). Claiming,
+//! settling and rescuing are in `queue.rs`.
 
 use std::time::Duration;
 
