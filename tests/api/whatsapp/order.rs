@@ -2,8 +2,10 @@
 //! timestamp: Meta stamps a message in whole seconds (two sent within a second tie), and
 //! a phone's clock or a retried delivery can stamp a later message earlier. The model
 //! reads the turns, the reply answers the last one and the thread shows them in arrival
-//! order, while each message keeps Meta's time for display. A turn still arriving (part of
-//! it delivered but waiting in a backlog) is answered once, when all of it is stored.
+//! order, while each message keeps Meta's time for display; the order is taken when the
+//! webhook stores the event, so two workers storing a customer's messages in the other
+//! order change nothing. A turn still arriving (part of it delivered but waiting in a
+//! backlog) is answered once, when all of it is stored.
 
 use std::time::Duration;
 
@@ -95,4 +97,56 @@ async fn a_reply_waits_for_the_rest_of_a_turn_still_waiting_to_be_stored(pool: P
     assert_eq!(p.graph.sends().len(), 1, "one reply per turn");
     let turns = user_turns(p.model.requests().last().unwrap());
     assert_eq!(turns, vec!["I want to order", "two coffees please"]);
+}
+
+#[sqlx::test(migrations = false)]
+async fn two_messages_stored_in_reverse_order_by_two_workers_keep_the_order_they_arrived_in(pool: PgPool) {
+    // Arrange: no inbound worker yet; two messages of one customer arrive, 50 ms apart.
+    let opts = Options { hold_inbound: true, ..Options::default() };
+    let mut p = Pipeline::start_opts(pool, "owner@reverse.sa", "PN1702", opts).await;
+    let from = "966500001702";
+    for (wamid, body) in [("wamid.R1", "first"), ("wamid.R2", "second")] {
+        let msg = json!({ "id": wamid, "type": "text", "text": { "body": body } });
+        assert_eq!(p.deliver(&customer("PN1702", from, msg)).await, StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Act: the second delivery's job is stored first (as when another worker got to it
+    // first), then the first's.
+    let jobs: Vec<Vec<u8>> = sqlx::query_scalar(
+        "select job from apalis.jobs where job_type = 'handle_inbound' order by run_at desc, id desc",
+    )
+    .fetch_all(&p.pool)
+    .await
+    .unwrap();
+    assert_eq!(jobs.len(), 2);
+    for job in &jobs {
+        let job: HandleInbound = serde_json::from_slice(job).unwrap();
+        // Its own event only: no other delivery's job is taken over.
+        sqlx::query("update apalis.jobs set status = 'Running' where job_type = 'handle_inbound'")
+            .execute(&p.pool)
+            .await
+            .unwrap();
+        job.run(p.ctx()).await.unwrap();
+    }
+    p.start_inbound();
+
+    // Assert: the thread and the model read them in the order they arrived; the reply links
+    // to the second.
+    p.sends(1).await;
+    let turns = user_turns(p.model.requests().last().unwrap());
+    assert_eq!(turns, vec!["first", "second"], "the order the workers stored them in won");
+    let order: Vec<String> =
+        sqlx::query_scalar("select wamid from messages where direction = 'in' order by seq")
+            .fetch_all(&p.pool)
+            .await
+            .unwrap();
+    assert_eq!(order, vec!["wamid.R1", "wamid.R2"]);
+    let answered: Option<String> = sqlx::query_scalar(
+        "select q.wamid from messages r join messages q on q.message_id = r.reply_to where r.author = 'bot'",
+    )
+    .fetch_one(&p.pool)
+    .await
+    .unwrap();
+    assert_eq!(answered.as_deref(), Some("wamid.R2"), "the reply links to the last message to arrive");
 }

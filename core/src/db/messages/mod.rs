@@ -93,12 +93,15 @@ async fn insert_arrived(
     sqlx::query_as(
         "with stored as (
            insert into messages (tenant_id, message_id, conversation_id, direction, author, wamid, kind, body, details,
-           status, error, created_at, sent_at, status_at, sent_from, edited_at, deleted_at)
+           status, error, created_at, sent_at, status_at, sent_from, edited_at, deleted_at, seq)
          values ($1, $2, $3,
            case when $4 then 'out' else 'in' end, case when $4 then 'human' else 'customer' end,
            $5, $6, $7, $8, case when $4 then 'sent' else 'received' end, $9, $10,
            case when $4 then $10 end, case when $4 then now() end, case when $4 then 'business_app' end,
-           case when $11 then now() end, case when $12 then now() end)
+           case when $11 then now() end, case when $12 then now() end,
+           coalesce((select e.seq from inbound_events e where e.tenant_id = $1
+                      and e.dedupe_key = case when $4 then 'echo:' else 'message:' end || $5),
+                    nextval('messages_seq')))
          on conflict (tenant_id, wamid) where wamid is not null do nothing
          returning message_id, conversation_id, received_at),
          conversation as (
