@@ -45,6 +45,17 @@ pub async fn enqueue_many<J: Job>(conn: &mut PgConnection, jobs: &[J]) -> Result
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
+/// Pushes several jobs of one type to run once `delay` has passed since the transaction
+/// began, in as few statements as possible.
+pub async fn enqueue_many_in<J: Job>(
+    conn: &mut PgConnection,
+    jobs: &[J],
+    delay: Duration,
+) -> Result<(), QueueError> {
+    let rows = jobs.iter().map(|job| new_job(job, Some(RunAt::In(delay)))).collect::<Result<Vec<_>, _>>()?;
+    push_rows(conn, J::QUEUE, &rows).await
+}
+
 async fn push<J: Job>(conn: &mut PgConnection, job: &J, run_at: Option<RunAt>) -> Result<String, QueueError> {
     let row = new_job(job, run_at)?;
     push_rows(conn, J::QUEUE, std::slice::from_ref(&row)).await?;

@@ -10,6 +10,14 @@
 //! not know is parked, never a failure. Idempotent: processed events and known wamids are
 //! skipped. Events of an account that is not active (suspended, being deleted) are
 //! marked processed and dropped.
+//!
+//! Set-based under load: once its own events are processed, a job takes over up to [`TAKE`]
+//! of the business's other pending deliveries (`mujibak_queue::take`): their events
+//! processed, their replies enqueued (one per conversation), the events marked and the jobs
+//! done, all in one transaction. If any of it fails, the transaction rolls back and those
+//! jobs run on their own, one event per transaction as above. One batch per job keeps the
+//! claims fair: a business's backlog holds a slot for one batch, then the next business's
+//! job is claimed.
 
 use mujibak_core::{
     accounts,
@@ -23,16 +31,20 @@ use mujibak_core::{
     notices,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
+use sqlx::{types::Json, PgConnection};
+use std::{collections::HashMap, time::Duration};
 use uuid::Uuid;
 
 use crate::{
-    enqueue, enqueue_in,
+    enqueue, enqueue_in, enqueue_many_in,
     fetch_media::FetchMedia,
     generate_reply::GenerateReply,
-    job::{Job, JobContext, JobError},
+    job::{Job, JobContext, JobError, Queued},
     send_message::SendMessage,
 };
+
+/// Pending jobs of the business a job takes over after its own.
+pub const TAKE: usize = 50;
 
 /// Process these stored webhook events of `tenant_id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,6 +95,7 @@ impl Job for HandleInbound {
                 "{failed} of {total} events failed; a retry redoes only those"
             )));
         }
+        self.take_over(ctx).await;
         Ok(())
     }
 }
@@ -96,42 +109,63 @@ impl HandleInbound {
         if stored.processed {
             return Ok(());
         }
-        let connection = stored.connection_id;
-        let effects = match serde_json::from_value::<Event>(stored.payload.0) {
-            Ok(Event::Message(m)) => inbound::message(&mut tx, tenant, connection, &m).await?,
-            Ok(Event::Echo(m)) => inbound::echo(&mut tx, tenant, connection, &m).await?,
-            Ok(Event::Status(s)) => {
-                Effects { note: status(&mut tx, tenant, event_id, &s).await?, ..Effects::default() }
-            }
-            Ok(Event::Account(a)) => {
-                tracing::info!(tenant.id = %tenant, update = %a.update, "account update");
-                inbound::account(&mut tx, tenant, connection, &a).await?
-            }
-            Ok(Event::Preference(p)) => inbound::preference(&mut tx, tenant, connection, &p).await?,
-            Ok(Event::Recorded(_) | Event::WebhookError(_) | Event::Ignored(_)) => {
-                Effects { note: Some("recorded for staff only".into()), ..Effects::default() }
-            }
-            Err(e) => Effects { note: Some(format!("unreadable stored event: {e}")), ..Effects::default() },
-        };
-        self.follow_up(ctx, &mut tx, &effects).await?;
+        let effects = apply(&mut tx, tenant, &stored).await?;
+        if let Some(reply) = self.follow_up(ctx, &mut tx, &effects).await? {
+            enqueue_in(&mut tx, &reply, debounce(ctx)).await.map_err(JobError::transient)?;
+        }
         inbound_events::mark_processed(&mut tx, tenant, event_id, effects.note.as_deref()).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Enqueues what the event asked for, in its transaction.
+    /// Takes over up to [`TAKE`] of the business's other pending deliveries. A batch that
+    /// fails is rolled back: its jobs run on their own.
+    async fn take_over(&self, ctx: &JobContext) {
+        if let Err(e) = self.take_batch(ctx).await {
+            tracing::warn!(tenant.id = %self.tenant_id, error = %e, "could not take over pending deliveries; they run on their own");
+        }
+    }
+
+    /// Up to [`TAKE`] pending jobs of the business, their events processed in this one
+    /// transaction; how many jobs were taken.
+    async fn take_batch(&self, ctx: &JobContext) -> Result<usize, JobError> {
+        let tenant = self.tenant_id;
+        let mut tx = ctx.db.begin().await?;
+        let taken =
+            mujibak_queue::take::take_pending::<Queued<HandleInbound>>(&mut tx, &tenant.to_string(), TAKE)
+                .await
+                .map_err(JobError::transient)?;
+        if taken.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<Uuid> = taken.iter().flat_map(|t| t.job.0.event_ids.iter().copied()).collect();
+        let events = inbound_events::lock_unprocessed(&mut tx, tenant, &ids).await?;
+        let (mut done, mut replies) = (Vec::with_capacity(events.len()), HashMap::new());
+        for stored in &events {
+            let effects = apply(&mut tx, tenant, stored).await?;
+            if let Some(reply) = self.follow_up(ctx, &mut tx, &effects).await? {
+                // A burst gets one reply: the conversation's latest request.
+                replies.insert(reply.conversation_id, reply);
+            }
+            done.push((stored.event_id, effects.note));
+        }
+        let replies: Vec<GenerateReply> = replies.into_values().collect();
+        enqueue_many_in(&mut tx, &replies, debounce(ctx)).await.map_err(JobError::transient)?;
+        inbound_events::mark_processed_many(&mut tx, tenant, &done).await?;
+        mujibak_queue::take::finish_taken(&mut tx, &taken).await.map_err(JobError::transient)?;
+        tx.commit().await?;
+        Ok(taken.len())
+    }
+
+    /// Enqueues what the event asked for, in its transaction, but its reply, which is
+    /// returned for the caller to enqueue (debounced).
     async fn follow_up(
         &self,
         ctx: &JobContext,
         tx: &mut PgConnection,
         effects: &Effects,
-    ) -> Result<(), JobError> {
+    ) -> Result<Option<GenerateReply>, JobError> {
         let tenant_id = self.tenant_id;
-        if let Some((conversation_id, requested_at)) = effects.reply {
-            let debounce = ctx.whatsapp.as_ref().map(|w| w.debounce).unwrap_or_default();
-            let job = GenerateReply { tenant_id, conversation_id, requested_at };
-            enqueue_in(tx, &job, debounce).await.map_err(JobError::transient)?;
-        }
         if let Some(message_id) = effects.media {
             enqueue(tx, &FetchMedia { tenant_id, message_id }).await.map_err(JobError::transient)?;
         }
@@ -146,8 +180,43 @@ impl HandleInbound {
             })
             .await?;
         }
-        Ok(())
+        Ok(effects.reply.map(|(conversation_id, requested_at)| GenerateReply {
+            tenant_id,
+            conversation_id,
+            requested_at,
+        }))
     }
+}
+
+/// The reply debounce: the reply job runs this long after the request.
+fn debounce(ctx: &JobContext) -> Duration {
+    ctx.whatsapp.as_ref().map(|w| w.debounce).unwrap_or_default()
+}
+
+/// What stored event `stored` does, on the caller's transaction.
+async fn apply(
+    tx: &mut PgConnection,
+    tenant: TenantId,
+    stored: &inbound_events::InboundEvent,
+) -> Result<Effects, JobError> {
+    let connection = stored.connection_id;
+    let Json(payload) = &stored.payload;
+    Ok(match Event::deserialize(payload) {
+        Ok(Event::Message(m)) => inbound::message(tx, tenant, connection, &m).await?,
+        Ok(Event::Echo(m)) => inbound::echo(tx, tenant, connection, &m).await?,
+        Ok(Event::Status(s)) => {
+            Effects { note: status(tx, tenant, stored.event_id, &s).await?, ..Effects::default() }
+        }
+        Ok(Event::Account(a)) => {
+            tracing::info!(tenant.id = %tenant, update = %a.update, "account update");
+            inbound::account(tx, tenant, connection, &a).await?
+        }
+        Ok(Event::Preference(p)) => inbound::preference(tx, tenant, connection, &p).await?,
+        Ok(Event::Recorded(_) | Event::WebhookError(_) | Event::Ignored(_)) => {
+            Effects { note: Some("recorded for staff only".into()), ..Effects::default() }
+        }
+        Err(e) => Effects { note: Some(format!("unreadable stored event: {e}")), ..Effects::default() },
+    })
 }
 
 async fn status(

@@ -49,6 +49,6 @@ pub mod stats_rollup;
 pub mod sweep_inbound;
 pub mod worker;
 
-pub use enqueue::{enqueue, enqueue_at, enqueue_in, enqueue_many};
+pub use enqueue::{enqueue, enqueue_at, enqueue_in, enqueue_many, enqueue_many_in};
 pub use job::{Job, JobContext, PaymentsContext, Queued, WhatsAppContext};
 pub use mujibak_queue::{backoff, cron, current_attempt, fence, fit, JobError};

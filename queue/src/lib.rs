@@ -18,6 +18,8 @@
 //! - `fit`: concurrency that fits the connection pool; `spawn`: jobs on every core.
 //! - `throttle`: a provider-bound queue's jobs at once, cut when the provider refuses us
 //!   and raised again as attempts succeed.
+//! - `take`: pending jobs of one group taken over by another job's transaction, which
+//!   does their work set-based and marks them done in it.
 //! - `announce`: new jobs announced (NOTIFY) after their transaction committed, never in it.
 //! - `wake`: LISTEN/NOTIFY plus an interval fallback, reconnecting after a database blip.
 //! - `cron`: durable cron ticks with start-up catch-up, in a schedule's time zone.
@@ -38,6 +40,7 @@ mod lease;
 pub mod schema;
 mod settler;
 mod spawn;
+pub mod take;
 pub mod throttle;
 mod wake;
 pub mod workers;

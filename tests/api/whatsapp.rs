@@ -9,4 +9,5 @@ pub mod inbox;
 pub mod order;
 pub mod reply_gate;
 pub mod send_guarantees;
+pub mod set_based;
 pub mod tenancy;

@@ -102,6 +102,48 @@ pub async fn mark_processed(
     Ok(())
 }
 
+/// Of `ids`, the events still to process, locked until the transaction ends, in the
+/// order they arrived. An event another transaction holds is skipped (that one
+/// processes it), as is one already processed or given up.
+pub async fn lock_unprocessed(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    ids: &[Uuid],
+) -> Result<Vec<InboundEvent>, sqlx::Error> {
+    sqlx::query_as(
+        "select event_id, connection_id, kind, payload, false as processed, received_at
+           from inbound_events
+          where tenant_id = $1 and event_id = any($2) and processed_at is null and dead_at is null
+          order by received_at, event_id
+          for update skip locked",
+    )
+    .bind(tenant_id)
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// [`mark_processed`] for many events in one statement: each with its note.
+pub async fn mark_processed_many(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    done: &[(Uuid, Option<String>)],
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<Uuid> = done.iter().map(|(id, _)| *id).collect();
+    let notes: Vec<Option<&str>> = done.iter().map(|(_, note)| note.as_deref()).collect();
+    sqlx::query(
+        "update inbound_events e set processed_at = clock_timestamp(), error = d.note, dead_at = null
+           from unnest($2::uuid[], $3::text[]) as d (id, note)
+          where e.tenant_id = $1 and e.event_id = d.id",
+    )
+    .bind(tenant_id)
+    .bind(&ids)
+    .bind(&notes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Deletes up to `limit` events received before `cutoff` that are done with: processed,
 /// recorded, or given up by the sweeper. Unprocessed ones are work and stay. Returns how
 /// many went.

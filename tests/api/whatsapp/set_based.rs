@@ -1,0 +1,117 @@
+//! A backlog is stored set-based: a `handle_inbound` job, once its own events are
+//! processed, takes over up to 50 of its business's other pending deliveries in one
+//! transaction, and marks their jobs done in it; each customer is still answered once. A batch in which
+//! one event fails is rolled back whole: its jobs run on their own, one event per
+//! transaction, so the failing event fails alone and every other is stored once.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use sqlx::PgPool;
+
+use mujibak_jobs::{handle_inbound::HandleInbound, Job};
+
+use crate::pipeline::{text, Options, Pipeline};
+
+/// Delivers one text per `(wamid, from)`, in order.
+async fn deliver_all(p: &Pipeline, messages: &[(String, String)]) {
+    for (wamid, from) in messages {
+        let delivery = text(&p.phone_number_id, wamid, from, "Do you deliver to Olaya?", 1);
+        assert_eq!(p.deliver(&delivery).await, StatusCode::OK);
+    }
+}
+
+/// The oldest `handle_inbound` job, run by hand (no inbound worker runs yet).
+async fn run_first_job(p: &Pipeline) {
+    let job: Vec<u8> = sqlx::query_scalar(
+        "select job from apalis.jobs where job_type = 'handle_inbound' order by run_at, id limit 1",
+    )
+    .fetch_one(&p.pool)
+    .await
+    .unwrap();
+    let first: HandleInbound = serde_json::from_slice(&job).unwrap();
+    first.run(p.ctx()).await.unwrap();
+}
+
+#[sqlx::test(migrations = false)]
+async fn one_job_stores_its_business_backlog_in_batches_and_each_customer_is_answered_once(pool: PgPool) {
+    // Arrange: 25 customers write twice each; 50 deliveries wait, no inbound worker runs.
+    let opts = Options { hold_inbound: true, ..Options::default() };
+    let mut p = Pipeline::start_opts(pool, "owner@backlog-batch.sa", "PN1800", opts).await;
+    let messages: Vec<(String, String)> = (0..25)
+        .flat_map(|c| (0..2).map(move |k| (format!("wamid.SB.{c}.{k}"), format!("9665000018{c:02}"))))
+        .collect();
+    deliver_all(&p, &messages).await;
+
+    // Act: the oldest delivery's job runs.
+    run_first_job(&p).await;
+
+    // Assert: that one run stored every message of the backlog and finished every job.
+    assert_eq!(
+        p.count("select count(*) from inbound_events where kind = 'message' and processed_at is not null")
+            .await,
+        50,
+        "one job processed only its own delivery"
+    );
+    assert_eq!(p.count("select count(*) from messages where direction = 'in'").await, 50);
+    assert_eq!(
+        p.count("select count(*) from apalis.jobs where job_type = 'handle_inbound' and status <> 'Done'")
+            .await,
+        0,
+        "every delivery's job is done"
+    );
+
+    // Assert: once the workers run, every customer gets one reply (a burst, one turn).
+    p.start_inbound();
+    p.sends(25).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(p.graph.sends().len(), 25, "each customer answered once; {}", p.diagnostics().await);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_failing_event_rolls_back_its_batch_and_every_other_delivery_is_stored_once(pool: PgPool) {
+    // Arrange: ten customers' deliveries wait; storing the sixth fails.
+    let opts = Options { hold_inbound: true, ..Options::default() };
+    let mut p = Pipeline::start_opts(pool, "owner@batch-fail.sa", "PN1801", opts).await;
+    sqlx::raw_sql(
+        "create function test_refuse_f5() returns trigger language plpgsql as
+           $$ begin raise exception 'disk full'; end $$;
+         create trigger refuse_f5 before insert on messages
+           for each row when (new.wamid = 'wamid.SF.5') execute function test_refuse_f5();",
+    )
+    .execute(&p.pool)
+    .await
+    .unwrap();
+    let messages: Vec<(String, String)> =
+        (0..10).map(|c| (format!("wamid.SF.{c}"), format!("9665000019{c:02}"))).collect();
+    deliver_all(&p, &messages).await;
+
+    // Act: the oldest delivery's job runs.
+    run_first_job(&p).await;
+
+    // Assert: its own message is stored; the batch it took failed and was rolled back whole,
+    // so no job is done and the other nine wait to run on their own.
+    assert_eq!(p.count("select count(*) from messages where direction = 'in'").await, 1);
+    assert_eq!(
+        p.count("select count(*) from apalis.jobs where job_type = 'handle_inbound' and status = 'Done'")
+            .await,
+        0,
+        "a rolled-back batch left its jobs done"
+    );
+
+    // Act: the workers run.
+    p.start_inbound();
+
+    // Assert: every other message is stored once and answered; the failing one fails alone,
+    // kept unprocessed with its error for a retry.
+    p.until_count("select count(*) from messages where direction = 'in'", 9).await;
+    p.until_count(
+        "select count(*) from inbound_events where payload #>> '{raw,id}' = 'wamid.SF.5' and attempts > 0 and processed_at is null",
+        1,
+    )
+    .await;
+    p.sends(9).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(p.graph.sends().len(), 9, "each stored customer answered once");
+    assert_eq!(p.count("select count(*) from messages where direction = 'in'").await, 9);
+}
