@@ -15,7 +15,8 @@
 //! of the business's other pending deliveries (`mujibak_queue::take`): their events
 //! processed, their replies enqueued (one per conversation), the events marked and the jobs
 //! done, all in one transaction. If any of it fails, the transaction rolls back and those
-//! jobs run on their own, one event per transaction as above. One batch per job keeps the
+//! jobs run on their own, one event per transaction as above; so does a job whose event
+//! another transaction holds (skipped, not waited for). One batch per job keeps the
 //! claims fair: a business's backlog holds a slot for one batch, then the next business's
 //! job is claimed.
 
@@ -152,9 +153,17 @@ impl HandleInbound {
         let replies: Vec<GenerateReply> = replies.into_values().collect();
         enqueue_many_in(&mut tx, &replies, debounce(ctx)).await.map_err(JobError::transient)?;
         inbound_events::mark_processed_many(&mut tx, tenant, &done).await?;
-        mujibak_queue::take::finish_taken(&mut tx, &taken).await.map_err(JobError::transient)?;
+        // An event another transaction held was skipped: its job is not done, and runs on
+        // its own for it (it skips what this batch processed).
+        let skipped = inbound_events::unprocessed(&mut tx, tenant, &ids).await?;
+        let (done_jobs, left): (Vec<_>, Vec<_>) =
+            taken.into_iter().partition(|t| !t.job.0.event_ids.iter().any(|id| skipped.contains(id)));
+        mujibak_queue::take::finish_taken(&mut tx, &done_jobs).await.map_err(JobError::transient)?;
         tx.commit().await?;
-        Ok(taken.len())
+        if !left.is_empty() {
+            tracing::info!(tenant.id = %tenant, jobs = left.len(), "events held elsewhere; their jobs run on their own");
+        }
+        Ok(done_jobs.len())
     }
 
     /// Enqueues what the event asked for, in its transaction, but its reply, which is

@@ -123,6 +123,22 @@ pub async fn lock_unprocessed(
     .await
 }
 
+/// Of `ids`, the events still to process (as this transaction sees them).
+pub async fn unprocessed(
+    conn: &mut PgConnection,
+    tenant_id: TenantId,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select event_id from inbound_events
+          where tenant_id = $1 and event_id = any($2) and processed_at is null and dead_at is null",
+    )
+    .bind(tenant_id)
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
 /// [`mark_processed`] for many events in one statement: each with its note.
 pub async fn mark_processed_many(
     conn: &mut PgConnection,

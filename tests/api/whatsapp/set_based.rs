@@ -2,7 +2,8 @@
 //! processed, takes over up to 50 of its business's other pending deliveries in one
 //! transaction, and marks their jobs done in it; each customer is still answered once. A batch in which
 //! one event fails is rolled back whole: its jobs run on their own, one event per
-//! transaction, so the failing event fails alone and every other is stored once.
+//! transaction, so the failing event fails alone and every other is stored once. An event
+//! another transaction holds is skipped, and its job stays to run on its own.
 
 use std::time::Duration;
 
@@ -114,4 +115,45 @@ async fn a_failing_event_rolls_back_its_batch_and_every_other_delivery_is_stored
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(p.graph.sends().len(), 9, "each stored customer answered once");
     assert_eq!(p.count("select count(*) from messages where direction = 'in'").await, 9);
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_event_another_transaction_holds_is_left_to_its_own_job(pool: PgPool) {
+    // Arrange: five customers' deliveries wait; another transaction holds the fourth's event
+    // (as a message deletion scrubbing it, or the sweeper, would for a moment).
+    let opts = Options { hold_inbound: true, ..Options::default() };
+    let mut p = Pipeline::start_opts(pool, "owner@batch-held.sa", "PN1802", opts).await;
+    let messages: Vec<(String, String)> =
+        (0..5).map(|c| (format!("wamid.SH.{c}"), format!("9665000020{c:02}"))).collect();
+    deliver_all(&p, &messages).await;
+    let mut holder = p.pool.begin().await.unwrap();
+    sqlx::query("select 1 from inbound_events where payload #>> '{raw,id}' = 'wamid.SH.3' for update")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+
+    // Act: the oldest delivery's job runs.
+    run_first_job(&p).await;
+
+    // Assert: the batch stored the others and skipped the held one, whose job is not done.
+    assert_eq!(p.count("select count(*) from messages where direction = 'in'").await, 4);
+    let held_job: i64 = sqlx::query_scalar(
+        "select count(*) from apalis.jobs j join inbound_events e
+            on position(e.event_id::text in convert_from(j.job, 'UTF8')) > 0
+         where j.job_type = 'handle_inbound' and j.status = 'Pending' and e.payload #>> '{raw,id}' = 'wamid.SH.3'",
+    )
+    .fetch_one(&p.pool)
+    .await
+    .unwrap();
+    assert_eq!(held_job, 1, "the held event's job was marked done without it");
+
+    // Act: the holder lets go; the workers run.
+    holder.commit().await.unwrap();
+    p.start_inbound();
+
+    // Assert: the held message is stored too, and every customer is answered once.
+    p.until_count("select count(*) from messages where direction = 'in'", 5).await;
+    p.sends(5).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(p.graph.sends().len(), 5, "each customer answered once; {}", p.diagnostics().await);
 }
