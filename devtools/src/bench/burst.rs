@@ -14,7 +14,10 @@
 //! (unset: the Procfile's 15; 20 gives `handle_inbound` its four slots instead of one). `scale_out` runs the same burst with 1, 2 and 4
 //! worker processes on one Postgres (#28's scale-out curve).
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    time::{Duration, SystemTime},
+};
 
 use super::{
     report::{quantile, Figure},
@@ -80,6 +83,45 @@ pub async fn scale_out(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     Ok(figures)
 }
 
+/// When each customer's last message was stored by a worker (`messages.received_at`).
+async fn stored_at(stage: &Stage) -> anyhow::Result<HashMap<String, SystemTime>> {
+    let rows: Vec<(Option<String>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "select substring(body from '#([0-9]+)'), max(received_at) from messages
+          where direction = 'in' group by 1",
+    )
+    .fetch_all(&stage.db)
+    .await?;
+    Ok(rows.into_iter().filter_map(|(customer, at)| Some((customer?, at.into()))).collect())
+}
+
+/// Prints where the own share went, p50 and p99 of each part: the last message posted →
+/// stored by a worker; stored → the turn's last completion reached the model, less the
+/// debounce; the model's answer → the reply accepted, less the send's Graph time.
+fn split(
+    answered: &[turns::Answered],
+    model: &HashMap<String, turns::ModelTime>,
+    stored: &HashMap<String, SystemTime>,
+) {
+    let ms = |later: SystemTime, earlier: SystemTime| match later.duration_since(earlier) {
+        Ok(d) => d.as_secs_f64() * 1000.0,
+        Err(e) => -e.duration().as_secs_f64() * 1000.0,
+    };
+    let (mut storing, mut asking, mut sending) = (Vec::new(), Vec::new(), Vec::new());
+    for a in answered {
+        let (Some(m), Some(&s)) = (model.get(&a.customer), stored.get(&a.customer)) else { continue };
+        storing.push(ms(s, a.posted));
+        asking.push(ms(m.asked, s) - DEBOUNCE_MS);
+        sending.push(ms(a.replied, m.answered) - GRAPH_MS as f64);
+    }
+    let part = |v: &mut Vec<f64>| format!("p50 {:.0} ms, p99 {:.0} ms", quantile(v, 0.5), quantile(v, 0.99));
+    println!(
+        "bench: own share, posted → stored {}; stored → model asked (less the debounce) {}; model's answer → reply accepted (less Graph) {}",
+        part(&mut storing),
+        part(&mut asking),
+        part(&mut sending)
+    );
+}
+
 /// One burst on a fresh stage `name` with `workers` worker processes.
 async fn measure(opts: &Options, name: &str, workers: usize) -> anyhow::Result<Burst> {
     let (n, businesses) = if opts.quick { (20, 20) } else { (2_000, 200) };
@@ -115,13 +157,15 @@ async fn measure(opts: &Options, name: &str, workers: usize) -> anyhow::Result<B
     stage.settle(Duration::from_secs(60)).await?;
     let replies = turns::replies(&stage);
     let twice = customers.iter().filter(|c| replies.get(&c.customer).is_some_and(|&r| r > 1)).count();
-    let model = turns::model_ms(&stage);
+    let model = turns::model_times(&stage);
+    let stored = stored_at(&stage).await?;
     stage.stop().await?;
 
     let own: Vec<f64> = answered
         .iter()
-        .map(|a| a.ms - DEBOUNCE_MS - GRAPH_MS as f64 - model.get(&a.customer).copied().unwrap_or(0.0))
+        .map(|a| a.ms - DEBOUNCE_MS - GRAPH_MS as f64 - model.get(&a.customer).map_or(0.0, |m| m.ms))
         .collect();
+    split(&answered, &model, &stored);
     let ms: Vec<f64> = answered.iter().map(|a| a.ms).collect();
     let last = ms.iter().copied().fold(0.0, f64::max) / 1000.0;
     Ok(Burst { n, alone, last, ms, own, twice, peak })

@@ -29,6 +29,9 @@ pub struct Answered {
     pub customer: String,
     /// Last message posted → first reply accepted, in ms.
     pub ms: f64,
+    /// When the last message was posted, and when the first reply was accepted.
+    pub posted: SystemTime,
+    pub replied: SystemTime,
 }
 
 /// Posts each turn's messages (turns started at `rate` a second, a turn's messages `gap`
@@ -85,7 +88,7 @@ pub async fn write(
             .filter_map(|(customer, at)| {
                 let replied = first.get(customer)?;
                 let ms = replied.duration_since(*at).unwrap_or_default().as_secs_f64() * 1000.0;
-                Some(Answered { customer: customer.clone(), ms })
+                Some(Answered { customer: customer.clone(), ms, posted: *at, replied: *replied })
             })
             .collect();
         if answered.len() >= posted.len() {
@@ -112,15 +115,28 @@ pub fn replies(stage: &Stage) -> HashMap<String, usize> {
     count
 }
 
-/// The model's time spent on each customer's turn (every completion whose last customer
-/// message names them), in ms.
-pub fn model_ms(stage: &Stage) -> HashMap<String, f64> {
-    let mut ms = HashMap::new();
-    for (text, waited) in stage.model.waits() {
+/// The model's work on one customer's turn.
+#[derive(Clone, Copy)]
+pub struct ModelTime {
+    /// Every completion whose last customer message names them, in ms.
+    pub ms: f64,
+    /// When the last of those completions reached the model, and when it was answered.
+    pub asked: SystemTime,
+    pub answered: SystemTime,
+}
+
+/// The model's work on each customer's turn.
+pub fn model_times(stage: &Stage) -> HashMap<String, ModelTime> {
+    let mut times: HashMap<String, ModelTime> = HashMap::new();
+    for (text, waited, asked) in stage.model.waits() {
         let Some(customer) = text.split('#').nth(1).and_then(|rest| rest.split_whitespace().next()) else {
             continue;
         };
-        *ms.entry(customer.to_owned()).or_insert(0.0) += waited.as_secs_f64() * 1000.0;
+        let t = times.entry(customer.to_owned()).or_insert(ModelTime { ms: 0.0, asked, answered: asked });
+        t.ms += waited.as_secs_f64() * 1000.0;
+        if asked >= t.asked {
+            (t.asked, t.answered) = (asked, asked + waited);
+        }
     }
-    ms
+    times
 }

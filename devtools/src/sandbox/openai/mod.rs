@@ -54,7 +54,7 @@ struct Inner {
     capacity: Option<usize>,
     over_capacity: u64,
     /// Each completion's last user message and the time the fake waited before answering.
-    waits: Vec<(String, Duration)>,
+    waits: Vec<(String, Duration, SystemTime)>,
     /// Every request body received, on either endpoint, before any check: what left the app.
     received: Vec<Bytes>,
 }
@@ -135,9 +135,9 @@ impl OpenAiFake {
         self.lock().capacity = capacity;
     }
 
-    /// Each completion answered so far: its last user message and how long the fake waited
-    /// (its latency switch) before answering.
-    pub fn waits(&self) -> Vec<(String, Duration)> {
+    /// Each completion answered so far: its last user message, how long the fake waited
+    /// (its latency switch) before answering, and when it arrived.
+    pub fn waits(&self) -> Vec<(String, Duration, SystemTime)> {
         self.lock().waits.clone()
     }
 
@@ -203,6 +203,7 @@ fn invalid_message(messages: &Value) -> Option<(String, &'static str)> {
 }
 
 async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: Bytes) -> Response {
+    let arrived = SystemTime::now();
     fake.lock().received.push(body.clone());
     let held = fake.in_flight.enter();
     let (spread, fixed) = {
@@ -254,7 +255,7 @@ async fn completions(State(fake): State<OpenAiFake>, headers: HeaderMap, body: B
         let mut inner = fake.lock();
         let last_user =
             request["messages"].as_array().and_then(|m| m.iter().rev().find(|m| m["role"] == "user"));
-        inner.waits.push((last_user.map(|m| text_of(&m["content"])).unwrap_or_default(), latency));
+        inner.waits.push((last_user.map(|m| text_of(&m["content"])).unwrap_or_default(), latency, arrived));
         inner.requests.push(request.clone());
         inner.served += 1;
         (inner.faults.pop_front(), inner.served)
