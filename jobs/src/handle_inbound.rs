@@ -12,13 +12,14 @@
 //! marked processed and dropped.
 //!
 //! Set-based under load: once its own events are processed, a job takes over up to [`TAKE`]
-//! of the business's other pending deliveries (`mujibak_queue::take`): their events
-//! processed, their replies enqueued (one per conversation), the events marked and the jobs
-//! done, all in one transaction. If any of it fails, the transaction rolls back and those
-//! jobs run on their own, one event per transaction as above; so does a job whose event
-//! another transaction holds (skipped, not waited for). One batch per job keeps the
-//! claims fair: a business's backlog holds a slot for one batch, then the next business's
-//! job is claimed.
+//! other pending deliveries, its own business's first, then up to [`TAKE_PER_OTHER`] of
+//! every other business's in turn (`mujibak_queue::take`; one business's flood so takes only
+//! a few places of another business's batch): their events processed, their replies enqueued (one per
+//! conversation), the events marked and the jobs done, all in one transaction. If any of
+//! it fails, the transaction rolls back and those jobs run on their own, one event per
+//! transaction as above; so does a job whose event another transaction holds, or whose
+//! business is no longer active (skipped, not waited for). One batch per job: a backlog
+//! of many businesses waits about one batch, not one claim per business.
 
 use mujibak_core::{
     accounts,
@@ -44,8 +45,10 @@ use crate::{
     send_message::SendMessage,
 };
 
-/// Pending jobs of the business a job takes over after its own.
+/// Pending jobs a job takes over after its own.
 pub const TAKE: usize = 50;
+/// Of those, at most this many of each other business's (its own business's first).
+pub const TAKE_PER_OTHER: usize = 2;
 
 /// Process these stored webhook events of `tenant_id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,7 +114,7 @@ impl HandleInbound {
             return Ok(());
         }
         let effects = apply(&mut tx, tenant, &stored).await?;
-        if let Some(reply) = self.follow_up(ctx, &mut tx, &effects).await? {
+        if let Some(reply) = follow_up(ctx, &mut tx, tenant, &effects).await? {
             enqueue_in(&mut tx, &reply, debounce(ctx)).await.map_err(JobError::transient)?;
         }
         inbound_events::mark_processed(&mut tx, tenant, event_id, effects.note.as_deref()).await?;
@@ -119,82 +122,84 @@ impl HandleInbound {
         Ok(())
     }
 
-    /// Takes over up to [`TAKE`] of the business's other pending deliveries. A batch that
-    /// fails is rolled back: its jobs run on their own.
+    /// Takes over up to [`TAKE`] other pending deliveries, of every business in turn. A
+    /// batch that fails is rolled back: its jobs run on their own.
     async fn take_over(&self, ctx: &JobContext) {
-        if let Err(e) = self.take_batch(ctx).await {
+        if let Err(e) = take_batch(ctx, self.tenant_id).await {
             tracing::warn!(tenant.id = %self.tenant_id, error = %e, "could not take over pending deliveries; they run on their own");
         }
     }
+}
 
-    /// Up to [`TAKE`] pending jobs of the business, their events processed in this one
-    /// transaction; how many jobs were taken.
-    async fn take_batch(&self, ctx: &JobContext) -> Result<usize, JobError> {
-        let tenant = self.tenant_id;
-        let mut tx = ctx.db.begin().await?;
-        let taken =
-            mujibak_queue::take::take_pending::<Queued<HandleInbound>>(&mut tx, &tenant.to_string(), TAKE)
-                .await
-                .map_err(JobError::transient)?;
-        if taken.is_empty() {
-            return Ok(0);
-        }
-        let ids: Vec<Uuid> = taken.iter().flat_map(|t| t.job.0.event_ids.iter().copied()).collect();
-        let events = inbound_events::lock_unprocessed(&mut tx, tenant, &ids).await?;
-        let (mut done, mut replies) = (Vec::with_capacity(events.len()), HashMap::new());
-        for stored in &events {
-            let effects = apply(&mut tx, tenant, stored).await?;
-            if let Some(reply) = self.follow_up(ctx, &mut tx, &effects).await? {
-                // A burst gets one reply: the conversation's latest request.
-                replies.insert(reply.conversation_id, reply);
-            }
-            done.push((stored.event_id, effects.note));
-        }
-        let replies: Vec<GenerateReply> = replies.into_values().collect();
-        enqueue_many_in(&mut tx, &replies, debounce(ctx)).await.map_err(JobError::transient)?;
-        inbound_events::mark_processed_many(&mut tx, tenant, &done).await?;
-        // An event another transaction held was skipped: its job is not done, and runs on
-        // its own for it (it skips what this batch processed).
-        let skipped = inbound_events::unprocessed(&mut tx, tenant, &ids).await?;
-        let (done_jobs, left): (Vec<_>, Vec<_>) =
-            taken.into_iter().partition(|t| !t.job.0.event_ids.iter().any(|id| skipped.contains(id)));
-        mujibak_queue::take::finish_taken(&mut tx, &done_jobs).await.map_err(JobError::transient)?;
-        tx.commit().await?;
-        if !left.is_empty() {
-            tracing::info!(tenant.id = %tenant, jobs = left.len(), "events held elsewhere; their jobs run on their own");
-        }
-        Ok(done_jobs.len())
+/// Up to [`TAKE`] pending jobs, `own` business's first, then up to [`TAKE_PER_OTHER`] of
+/// every other business's in turn, their events processed in this one transaction; how
+/// many jobs were taken.
+async fn take_batch(ctx: &JobContext, own: TenantId) -> Result<usize, JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let group = own.to_string();
+    let taken =
+        mujibak_queue::take::take_pending::<Queued<HandleInbound>>(&mut tx, &group, TAKE_PER_OTHER, TAKE)
+            .await
+            .map_err(JobError::transient)?;
+    if taken.is_empty() {
+        return Ok(0);
     }
+    let ids: Vec<(TenantId, Uuid)> =
+        taken.iter().flat_map(|t| t.job.0.event_ids.iter().map(|&id| (t.job.0.tenant_id, id))).collect();
+    let events = inbound_events::lock_unprocessed(&mut tx, &ids).await?;
+    let (mut done, mut replies) = (Vec::with_capacity(events.len()), HashMap::new());
+    for held in &events {
+        let tenant = held.tenant_id;
+        let effects = apply(&mut tx, tenant, &held.event).await?;
+        if let Some(reply) = follow_up(ctx, &mut tx, tenant, &effects).await? {
+            // A burst gets one reply: the conversation's latest request.
+            replies.insert(reply.conversation_id, reply);
+        }
+        done.push((tenant, held.event.event_id, effects.note));
+    }
+    let replies: Vec<GenerateReply> = replies.into_values().collect();
+    enqueue_many_in(&mut tx, &replies, debounce(ctx)).await.map_err(JobError::transient)?;
+    inbound_events::mark_processed_many(&mut tx, &done).await?;
+    // An event another transaction held (or of a business no longer active) was skipped:
+    // its job is not done, and runs on its own for it (it skips what this batch processed).
+    let skipped = inbound_events::unprocessed(&mut tx, &ids).await?;
+    let (done_jobs, left): (Vec<_>, Vec<_>) =
+        taken.into_iter().partition(|t| !t.job.0.event_ids.iter().any(|id| skipped.contains(id)));
+    mujibak_queue::take::finish_taken(&mut tx, &done_jobs).await.map_err(JobError::transient)?;
+    tx.commit().await?;
+    if !left.is_empty() {
+        tracing::info!(jobs = left.len(), "events held elsewhere; their jobs run on their own");
+    }
+    Ok(done_jobs.len())
+}
 
-    /// Enqueues what the event asked for, in its transaction, but its reply, which is
-    /// returned for the caller to enqueue (debounced).
-    async fn follow_up(
-        &self,
-        ctx: &JobContext,
-        tx: &mut PgConnection,
-        effects: &Effects,
-    ) -> Result<Option<GenerateReply>, JobError> {
-        let tenant_id = self.tenant_id;
-        if let Some(message_id) = effects.media {
-            enqueue(tx, &FetchMedia { tenant_id, message_id }).await.map_err(JobError::transient)?;
-        }
-        if let Some(message_id) = effects.send {
-            enqueue(tx, &SendMessage { tenant_id, message_id }).await.map_err(JobError::transient)?;
-        }
-        if let Some(status) = effects.stopped {
-            tracing::warn!(tenant.id = %tenant_id, status, "Meta stopped the number; owners emailed");
-            let url = ctx.whatsapp.as_ref().map(|w| w.settings_url.clone()).unwrap_or_default();
-            crate::notify::owners(tx, tenant_id, "connection_stopped", |business| {
-                notices::connection_stopped(business, status, &url)
-            })
-            .await?;
-        }
-        Ok(effects.reply.map(|(conversation_id, requested_at)| GenerateReply {
-            tenant_id,
-            conversation_id,
-            requested_at,
-        }))
+/// Enqueues what the event asked for, in its transaction, but its reply, which is
+/// returned for the caller to enqueue (debounced).
+async fn follow_up(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    tenant_id: TenantId,
+    effects: &Effects,
+) -> Result<Option<GenerateReply>, JobError> {
+    if let Some(message_id) = effects.media {
+        enqueue(tx, &FetchMedia { tenant_id, message_id }).await.map_err(JobError::transient)?;
     }
+    if let Some(message_id) = effects.send {
+        enqueue(tx, &SendMessage { tenant_id, message_id }).await.map_err(JobError::transient)?;
+    }
+    if let Some(status) = effects.stopped {
+        tracing::warn!(tenant.id = %tenant_id, status, "Meta stopped the number; owners emailed");
+        let url = ctx.whatsapp.as_ref().map(|w| w.settings_url.clone()).unwrap_or_default();
+        crate::notify::owners(tx, tenant_id, "connection_stopped", |business| {
+            notices::connection_stopped(business, status, &url)
+        })
+        .await?;
+    }
+    Ok(effects.reply.map(|(conversation_id, requested_at)| GenerateReply {
+        tenant_id,
+        conversation_id,
+        requested_at,
+    }))
 }
 
 /// The reply debounce: the reply job runs this long after the request.

@@ -1,5 +1,6 @@
 //! Work done set-based across jobs: a job of a queue whose work can be batched takes over
-//! the pending jobs of its own group ([`take_pending`]), does their work in its own
+//! its queue's pending jobs, its own group's first and a few of every other group's
+//! ([`take_pending`]), does their work in its own
 //! transaction, and marks them done in it ([`finish_taken`]). Each job taken stays covered
 //! until that transaction commits: if it rolls back (an error, a crash), the jobs are
 //! pending again and run on their own. A job waiting for a retry, running, or being
@@ -16,15 +17,18 @@ pub struct Taken<J> {
     pub job: J,
 }
 
-/// Locks up to `limit` pending, due jobs of `J`'s queue in `group` (oldest first) for the
-/// caller's transaction. A payload that does not decode is left for its own attempt
-/// (which reports it).
+/// Locks up to `limit` pending, due jobs of `J`'s queue for the caller's transaction:
+/// `own` group's first, then up to `per_other` of each other group, round-robin by group
+/// among the oldest (`db::take::lock_pending`). A payload that does not decode is left for
+/// its own attempt (which reports it).
 pub async fn take_pending<J: Job>(
     conn: &mut PgConnection,
-    group: &str,
+    own: &str,
+    per_other: usize,
     limit: usize,
 ) -> Result<Vec<Taken<J>>, QueueError> {
-    let locked = db::lock_pending(conn, J::QUEUE, group, i64::try_from(limit).unwrap_or(i64::MAX)).await?;
+    let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    let locked = db::lock_pending(conn, J::QUEUE, own, n(per_other), n(limit)).await?;
     Ok(locked
         .into_iter()
         .filter_map(|row| serde_json::from_slice(&row.job).ok().map(|job| Taken { id: row.id, job }))

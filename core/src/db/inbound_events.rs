@@ -102,57 +102,77 @@ pub async fn mark_processed(
     Ok(())
 }
 
-/// Of `ids`, the events still to process, locked until the transaction ends, in the
-/// order they arrived. An event another transaction holds is skipped (that one
-/// processes it), as is one already processed or given up.
+/// An event of a batch that spans businesses, with its business.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Held {
+    pub tenant_id: TenantId,
+    #[sqlx(flatten)]
+    pub event: InboundEvent,
+}
+
+/// The `(tenant_id, event_id)` pairs as two arrays, for `unnest`.
+fn split(events: &[(TenantId, Uuid)]) -> (Vec<TenantId>, Vec<Uuid>) {
+    events.iter().copied().unzip()
+}
+
+/// Of `events` (each with its business), the ones still to process, locked until the
+/// transaction ends, in the order they arrived. An event another transaction holds is
+/// skipped (that one processes it), as is one already processed or given up, and one of
+/// a business no longer active (its own job drops it).
 pub async fn lock_unprocessed(
     conn: &mut PgConnection,
-    tenant_id: TenantId,
-    ids: &[Uuid],
-) -> Result<Vec<InboundEvent>, sqlx::Error> {
+    events: &[(TenantId, Uuid)],
+) -> Result<Vec<Held>, sqlx::Error> {
+    let (tenants, ids) = split(events);
     sqlx::query_as(
-        "select event_id, connection_id, kind, payload, false as processed, received_at
-           from inbound_events
-          where tenant_id = $1 and event_id = any($2) and processed_at is null and dead_at is null
-          order by received_at, event_id
-          for update skip locked",
+        "select e.tenant_id, e.event_id, e.connection_id, e.kind, e.payload, false as processed, e.received_at
+           from inbound_events e
+           join unnest($1::uuid[], $2::uuid[]) as k (tenant_id, event_id)
+             on e.tenant_id = k.tenant_id and e.event_id = k.event_id
+          where e.processed_at is null and e.dead_at is null and tenant_is_active(e.tenant_id)
+          order by e.received_at, e.event_id
+          for update of e skip locked",
     )
-    .bind(tenant_id)
-    .bind(ids)
+    .bind(&tenants)
+    .bind(&ids)
     .fetch_all(conn)
     .await
 }
 
-/// Of `ids`, the events still to process (as this transaction sees them).
+/// Of `events` (each with its business), the ones still to process (as this transaction
+/// sees them).
 pub async fn unprocessed(
     conn: &mut PgConnection,
-    tenant_id: TenantId,
-    ids: &[Uuid],
+    events: &[(TenantId, Uuid)],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
+    let (tenants, ids) = split(events);
     sqlx::query_scalar(
-        "select event_id from inbound_events
-          where tenant_id = $1 and event_id = any($2) and processed_at is null and dead_at is null",
+        "select e.event_id from inbound_events e
+           join unnest($1::uuid[], $2::uuid[]) as k (tenant_id, event_id)
+             on e.tenant_id = k.tenant_id and e.event_id = k.event_id
+          where e.processed_at is null and e.dead_at is null",
     )
-    .bind(tenant_id)
-    .bind(ids)
+    .bind(&tenants)
+    .bind(&ids)
     .fetch_all(conn)
     .await
 }
 
-/// [`mark_processed`] for many events in one statement: each with its note.
+/// [`mark_processed`] for many events (each with its business) in one statement: each
+/// with its note.
 pub async fn mark_processed_many(
     conn: &mut PgConnection,
-    tenant_id: TenantId,
-    done: &[(Uuid, Option<String>)],
+    done: &[(TenantId, Uuid, Option<String>)],
 ) -> Result<(), sqlx::Error> {
-    let ids: Vec<Uuid> = done.iter().map(|(id, _)| *id).collect();
-    let notes: Vec<Option<&str>> = done.iter().map(|(_, note)| note.as_deref()).collect();
+    let tenants: Vec<TenantId> = done.iter().map(|(t, _, _)| *t).collect();
+    let ids: Vec<Uuid> = done.iter().map(|(_, id, _)| *id).collect();
+    let notes: Vec<Option<&str>> = done.iter().map(|(_, _, note)| note.as_deref()).collect();
     sqlx::query(
         "update inbound_events e set processed_at = clock_timestamp(), error = d.note, dead_at = null
-           from unnest($2::uuid[], $3::text[]) as d (id, note)
-          where e.tenant_id = $1 and e.event_id = d.id",
+           from unnest($1::uuid[], $2::uuid[], $3::text[]) as d (tenant_id, id, note)
+          where e.tenant_id = d.tenant_id and e.event_id = d.id",
     )
-    .bind(tenant_id)
+    .bind(&tenants)
     .bind(&ids)
     .bind(&notes)
     .execute(conn)

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 pub async fn migrated(pool: &PgPool) {
     schema::migrate(pool).await.expect("migrations apply");
     sqlx::query(
-        "create table test_runs (key text not null, attempt_at timestamptz not null default clock_timestamp())",
+        "create table if not exists test_runs (key text not null, attempt_at timestamptz not null default clock_timestamp())",
     )
     .execute(pool)
     .await

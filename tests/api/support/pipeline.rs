@@ -54,6 +54,7 @@ pub struct Pipeline {
     pub webhook_url: String,
     workers: Vec<TestWorker>,
     sending: Option<TestWorker>,
+    emailing: Option<TestWorker>,
     ctx: JobContext,
 }
 
@@ -122,9 +123,9 @@ impl Pipeline {
         let mut workers = vec![
             TestWorker::start_with::<GenerateReply>(&ctx, &fast),
             TestWorker::start_with::<FetchMedia>(&ctx, &fast),
-            TestWorker::start_with::<SendEmail>(&ctx, &fast),
             TestWorker::start_with::<ReconcileSend>(&ctx, &fast),
         ];
+        let emailing = Some(TestWorker::start_with::<SendEmail>(&ctx, &fast));
         let mut sending = None;
         if !opts.hold_inbound {
             workers.push(TestWorker::start_with::<HandleInbound>(&ctx, &fast));
@@ -175,6 +176,7 @@ impl Pipeline {
             webhook_url,
             workers,
             sending,
+            emailing,
             ctx,
         };
         p.configure_bot(&[]).await;
@@ -188,6 +190,14 @@ impl Pipeline {
     /// Ends the `send_message` worker like SIGKILL would (its running sends are abandoned).
     pub async fn kill_sending(&mut self) {
         if let Some(worker) = self.sending.take() {
+            worker.kill().await;
+        }
+    }
+
+    /// Stops the `send_email` worker (a second pipeline on the same database then gets its
+    /// own emails: this one's worker would otherwise send them to this one's sink).
+    pub async fn stop_email(&mut self) {
+        if let Some(worker) = self.emailing.take() {
             worker.kill().await;
         }
     }

@@ -1,6 +1,7 @@
 //! A backlog is stored set-based: a `handle_inbound` job, once its own events are
-//! processed, takes over up to 50 of its business's other pending deliveries in one
-//! transaction, and marks their jobs done in it; each customer is still answered once. A batch in which
+//! processed, takes over up to 50 other pending deliveries in one transaction (its
+//! business's first, then a few of every other business's), and marks their jobs done in
+//! it; each customer is still answered once. A batch in which
 //! one event fails is rolled back whole: its jobs run on their own, one event per
 //! transaction, so the failing event fails alone and every other is stored once. An event
 //! another transaction holds is skipped, and its job stays to run on its own.
@@ -10,7 +11,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-use mujibak_jobs::{handle_inbound::HandleInbound, Job};
+use mujibak_jobs::{
+    handle_inbound::{HandleInbound, TAKE_PER_OTHER},
+    Job,
+};
 
 use crate::pipeline::{text, Options, Pipeline};
 
@@ -67,6 +71,49 @@ async fn one_job_stores_its_business_backlog_in_batches_and_each_customer_is_ans
     p.sends(25).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(p.graph.sends().len(), 25, "each customer answered once; {}", p.diagnostics().await);
+}
+
+#[sqlx::test(migrations = false)]
+async fn one_job_takes_over_its_business_backlog_and_a_few_of_every_other_business(pool: PgPool) {
+    // Arrange: two businesses; ten customers of the first and five of the second wait, no
+    // inbound worker runs.
+    let opts = || Options { hold_inbound: true, hold_sends: true, ..Options::default() };
+    let mut a = Pipeline::start_opts(pool.clone(), "owner@batch-a.sa", "PN1803", opts()).await;
+    a.stop_email().await;
+    let b = Pipeline::start_opts(pool, "owner@batch-b.sa", "PN1804", opts()).await;
+    let customers = |tag: u32, n: u32| -> Vec<(String, String)> {
+        (0..n).map(|c| (format!("wamid.SX.{tag}.{c}"), format!("96650000{tag}{c:02}"))).collect()
+    };
+    deliver_all(&a, &customers(21, 10)).await;
+    deliver_all(&b, &customers(22, 5)).await;
+
+    // Act: the oldest delivery's job (the first business's) runs.
+    run_first_job(&a).await;
+
+    // Assert: that one run stored its business's whole backlog and the other business's
+    // oldest few (a flood of one business takes only a few places of another's batch),
+    // finished those jobs, and asked for one reply per conversation stored.
+    let stored = |tag: &str| {
+        format!("select count(*) from messages where direction = 'in' and wamid like 'wamid.SX.{tag}.%'")
+    };
+    let per_other = TAKE_PER_OTHER as i64;
+    assert_eq!(a.count(&stored("21")).await, 10);
+    assert_eq!(a.count(&stored("22")).await, per_other, "one job stored only its own business's backlog");
+    assert_eq!(
+        a.count("select count(*) from messages where direction = 'in' and wamid in ('wamid.SX.22.0', 'wamid.SX.22.1')")
+            .await,
+        per_other,
+        "the other business's oldest first"
+    );
+    assert_eq!(
+        a.count("select count(*) from apalis.jobs where job_type = 'handle_inbound' and status <> 'Done'")
+            .await,
+        5 - per_other,
+        "every job taken is done, the rest wait"
+    );
+    let replies = "select count(distinct (metadata -> 'tenant', convert_from(job, 'UTF8')::jsonb ->> 'conversation_id'))
+                     from apalis.jobs where job_type = 'generate_reply'";
+    assert_eq!(a.count(replies).await, 10 + per_other, "one reply asked for per conversation");
 }
 
 #[sqlx::test(migrations = false)]
