@@ -204,3 +204,44 @@ async fn an_event_another_transaction_holds_is_left_to_its_own_job(pool: PgPool)
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(p.graph.sends().len(), 5, "each customer answered once; {}", p.diagnostics().await);
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_business_another_batch_is_taking_from_is_skipped_not_waited_for(pool: PgPool) {
+    // Arrange: two businesses with three customers waiting each; another transaction is
+    // taking from the second business (it holds the batch's lock for that business).
+    let opts = || Options { hold_inbound: true, hold_sends: true, ..Options::default() };
+    let mut a = Pipeline::start_opts(pool.clone(), "owner@batch-c.sa", "PN1805", opts()).await;
+    a.stop_email().await;
+    let b = Pipeline::start_opts(pool, "owner@batch-d.sa", "PN1806", opts()).await;
+    let customers = |tag: u32| -> Vec<(String, String)> {
+        (0..3).map(|c| (format!("wamid.SK.{tag}.{c}"), format!("96650000{tag}{c:02}"))).collect()
+    };
+    deliver_all(&a, &customers(31)).await;
+    deliver_all(&b, &customers(32)).await;
+    let mut other = a.pool.begin().await.unwrap();
+    sqlx::query(
+        "select pg_advisory_xact_lock(hashtextextended('mujibak.take.handle_inbound.' || tenant_id::text, 0))
+           from whatsapp_connections where phone_number_id = 'PN1806'",
+    )
+    .execute(&mut *other)
+    .await
+    .unwrap();
+
+    // Act: the oldest delivery's job (the first business's) runs, while that lock is held.
+    tokio::time::timeout(Duration::from_secs(10), run_first_job(&a))
+        .await
+        .expect("the batch waited for the lock");
+
+    // Assert: its own business's backlog is stored, none of the second's, whose jobs wait.
+    let stored = |tag: &str| {
+        format!("select count(*) from messages where direction = 'in' and wamid like 'wamid.SK.{tag}.%'")
+    };
+    assert_eq!(a.count(&stored("31")).await, 3);
+    assert_eq!(a.count(&stored("32")).await, 0, "a batch took from a business another batch holds");
+    assert_eq!(
+        a.count("select count(*) from apalis.jobs where job_type = 'handle_inbound' and status = 'Pending'")
+            .await,
+        3
+    );
+    other.commit().await.unwrap();
+}
