@@ -15,3 +15,4 @@ mod partition;
 mod retry;
 mod schema;
 mod shutdown;
+mod taking;

@@ -23,8 +23,11 @@ const WINDOW: i64 = 1_000;
 /// in one batch while one group's flood takes only `per_other` of a batch that another
 /// group's job takes. A group another transaction is taking from is skipped (a
 /// transaction-level advisory lock per queue and group, tried, never waited for): two
-/// batches never work on one group's rows at once. Jobs waiting for a retry are left to
-/// their own attempts.
+/// batches never work on one group's rows at once. The lock is tried row by row in the
+/// batch's order and the scan stops at `limit` (a materialized CTE is read in the order it
+/// was written), so a batch holds the locks of only the groups it takes from, and batches
+/// running at once take different groups of one backlog. Jobs waiting for a retry are left
+/// to their own attempts.
 pub async fn lock_pending(
     conn: &mut PgConnection,
     queue: &str,
@@ -42,16 +45,18 @@ pub async fn lock_pending(
             (select id, run_at, coalesce(metadata -> 'tenant', '') as grp from apalis.jobs
               where job_type = $1 and status = 'Pending' and run_at <= now()
               order by run_at, id limit $5)),
-         free as materialized (
-            select grp from (select distinct grp from oldest) g
-             where pg_try_advisory_xact_lock(hashtextextended('mujibak.take.' || $1 || '.' || grp, 0))),
-         ranked as (
-            select id, run_at, grp, row_number() over (partition by grp order by run_at, id) as turn
-              from oldest join free using (grp))
+         ordered as materialized (
+            select id, grp from (
+              select id, run_at, grp, row_number() over (partition by grp order by run_at, id) as turn
+                from oldest) r
+             where grp = $2 or turn <= $3
+             order by grp <> $2, turn, run_at, id),
+         taken as (
+            select id from ordered
+             where pg_try_advisory_xact_lock(hashtextextended('mujibak.take.' || $1 || '.' || grp, 0))
+             limit $4)
          select id, job from apalis.jobs
-          where id = any(array(
-                  select id from ranked where grp = $2 or turn <= $3
-                   order by grp <> $2, turn, run_at, id limit $4))
+          where id = any(array(select id from taken))
             and status = 'Pending'
           order by run_at, id
           for update skip locked",

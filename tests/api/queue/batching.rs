@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use crate::helpers::migrated;
 
 /// Jobs of queue `q`, one per `(id, tenant)`, pending since a minute ago.
-async fn pending(pool: &PgPool, q: &str, jobs: &[(&str, &str)]) {
+pub(super) async fn pending(pool: &PgPool, q: &str, jobs: &[(&str, &str)]) {
     for (id, tenant) in jobs {
         sqlx::query(
             "insert into apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, priority, metadata)
