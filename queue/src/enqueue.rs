@@ -1,8 +1,8 @@
 //! Enqueueing: a job is pushed inside the caller's transaction, so it exists only if the
 //! rows it points to commit with it. Every push carries the job's `max_attempts`, its
-//! explicit queue name and its group (claims are fair between groups); a job to run now
-//! wakes a listening worker once its transaction has committed (`announce`). Dedupe
-//! belongs in the caller's own unique keys.
+//! explicit queue name and its group (claims are fair between groups); a job wakes a
+//! listening worker once its transaction has committed and its time has come (`announce`).
+//! Dedupe belongs in the caller's own unique keys.
 
 use std::time::Duration;
 
@@ -46,19 +46,21 @@ pub async fn push_rows(conn: &mut PgConnection, queue: &str, rows: &[NewJob]) ->
     for chunk in rows.chunks(5_000) {
         db::push(conn, queue, chunk).await?;
     }
-    for row in rows.iter().filter(|r| due_now(r.run_at)) {
-        announce::due(&row.id);
+    for row in rows {
+        announce::due_in(&row.id, delay(row.run_at));
     }
     Ok(())
 }
 
-/// Whether a job to run at `run_at` is due at once (announced when committed); a later
-/// one is found by the workers' poll when its time comes.
-fn due_now(run_at: Option<RunAt>) -> bool {
+/// How long from now a job to run at `run_at` is due (announced then, once committed).
+/// Counted from after the push, so never before the `run_at` the database set (an `At`
+/// time is read on this process's clock: one running ahead of the database's announces
+/// early, and the workers' poll finds the job).
+fn delay(run_at: Option<RunAt>) -> Duration {
     match run_at {
-        None => true,
-        Some(RunAt::In(delay)) => delay.is_zero(),
-        Some(RunAt::At(at)) => at <= Utc::now(),
+        None => Duration::ZERO,
+        Some(RunAt::In(delay)) => delay,
+        Some(RunAt::At(at)) => (at - Utc::now()).to_std().unwrap_or_default(),
     }
 }
 

@@ -132,6 +132,10 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<J::Context>
             Err(AbortError::new(message).into())
         }
         Outcome::Retry { delay, .. } => {
+            if settled.is_some() {
+                // Written: the retry starts at its time, not at a fallback poll.
+                crate::announce::due_in(&meta.task_id, delay);
+            }
             let retry_at = settled.and_then(|s| s.retry_at).map(|at| at.to_rfc3339());
             tracing::warn!(queue = J::QUEUE, task.id = %meta.task_id, attempt, retry_in_ms = delay.as_millis() as u64,
                 retry_at = retry_at.as_deref().unwrap_or("pending"), error = %message, "job failed; will retry");

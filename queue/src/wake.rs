@@ -1,8 +1,9 @@
 //! When a worker looks for work. apalis' bare storage only re-fetches on its heartbeat
 //! (30 s by default) and its `IntervalStrategy` can lose wake-ups, so every worker gets
 //! one stream merging (a) LISTEN/NOTIFY on job inserts (sent after their commit by the
-//! enqueuing process's announcer: `announce`) and (b) a plain tokio interval,
-//! which also catches retries whose `run_at` we moved forward (an UPDATE sends no NOTIFY).
+//! enqueuing process's announcer, at the job's time for a job to run later: `announce`)
+//! and (b) a plain tokio interval, which catches what no announcement covers (a job whose
+//! announcement was lost in a crash, one inserted by another tool).
 //!
 //! One LISTEN connection per process and database serves every queue (apalis' own
 //! `Pubsub` holds one connection per queue, which starves a small pool); it reconnects

@@ -1,8 +1,9 @@
 //! Enqueueing: in the caller's transaction (rolled back → never runs; committed → runs
 //! exactly once); an idle worker starts a new job promptly through LISTEN/NOTIFY, sent by
 //! the enqueuing process once the job has committed (never inside its transaction), even
-//! when that transaction crossed a second boundary or stayed open long after the push;
-//! and a job no NOTIFY announces is started by the fallback poll.
+//! when that transaction crossed a second boundary or stayed open long after the push; a
+//! job to run later starts at its time, not at the next poll; and a job no NOTIFY
+//! announces is started by the fallback poll.
 
 use std::time::Duration;
 
@@ -142,26 +143,61 @@ async fn a_job_is_announced_once_its_transaction_commits_however_long_it_stayed_
 }
 
 #[sqlx::test(migrations = false)]
+async fn a_job_to_run_later_starts_at_its_time_not_at_the_next_poll(pool: PgPool) {
+    // Arrange: the fallback poll is a minute away.
+    migrated(&pool).await;
+    let opts = WorkerOptions { poll_interval: Duration::from_secs(60), ..WorkerOptions::default() };
+    let _worker = TestWorker::start::<Record>(&pool, &opts);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    for n in 0..3 {
+        // Act: a job to run 1.5 s after its transaction began (as a debounced reply is).
+        let key = format!("later-{n}");
+        let mut tx = pool.begin().await.unwrap();
+        let id = mujibak_jobs::enqueue_in(&mut tx, &Record { key: key.clone() }, Duration::from_millis(1500))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let started = eventually(Duration::from_secs(10), "the job to start", || async {
+            runs(&pool, &key).await.first().copied()
+        })
+        .await;
+
+        // Assert: at its time, never before.
+        let run_at = jobs::find(&pool, &id).await.unwrap().unwrap().run_at;
+        let late = (started - run_at).to_std();
+        assert!(late.is_ok(), "job {n} started {started} before its run_at {run_at}");
+        assert!(late.unwrap() < Duration::from_millis(300), "job {n} started {late:?} after its run_at");
+    }
+}
+
+#[sqlx::test(migrations = false)]
 async fn a_job_no_notify_announces_is_started_by_the_fallback_poll(pool: PgPool) {
-    // Arrange: a job scheduled 2 s ahead sends no NOTIFY (its run_at is in the future when
-    // it is inserted); the heartbeat is long, the fallback poll 300 ms.
+    // Arrange: a job inserted by another process that announces nothing (a tool writing
+    // the table directly), due in 2 s; the heartbeat is long, the fallback poll 300 ms.
     migrated(&pool).await;
     let opts = WorkerOptions { poll_interval: Duration::from_millis(300), ..WorkerOptions::default() };
     let _worker = TestWorker::start::<Record>(&pool, &opts);
 
     // Act
-    let mut tx = pool.begin().await.unwrap();
-    let id = mujibak_jobs::enqueue_in(&mut tx, &Record { key: "later".into() }, Duration::from_secs(2))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    sqlx::query(
+        "insert into apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, priority, metadata)
+         values ($1, $2, $3, 'Pending', 0, 3, now() + interval '2 seconds', 0, ''::hstore)",
+    )
+    .bind(id)
+    .bind(Record::QUEUE)
+    .bind(serde_json::to_vec(&Record { key: "later".into() }).unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
     let started = eventually(Duration::from_secs(20), "the scheduled job to start", || async {
         runs(&pool, "later").await.first().copied()
     })
     .await;
 
     // Assert
-    let run_at = jobs::find(&pool, &id).await.unwrap().unwrap().run_at;
+    let run_at = jobs::find(&pool, id).await.unwrap().unwrap().run_at;
     let late = (started - run_at).to_std();
     assert!(late.is_ok(), "started {started} before its run_at {run_at}");
     assert!(late.unwrap() < Duration::from_millis(900), "started {late:?} after its run_at");

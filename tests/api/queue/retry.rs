@@ -1,12 +1,13 @@
 //! Retries: transient failures back off with growing, jittered delays (read from the
 //! scheduled `run_at` of each attempt) and end dead at `max_attempts` with every attempt's
-//! error kept; a permanent failure stops at once and says why.
+//! error kept; each retry starts at its time, not at the workers' next poll; a permanent
+//! failure stops at once and says why.
 
 use std::time::Duration;
 
 use anyhow::anyhow;
 use mujibak_core::db::jobs;
-use mujibak_jobs::{backoff::Backoff, enqueue, Job, JobContext, JobError};
+use mujibak_jobs::{backoff::Backoff, enqueue, worker::WorkerOptions, Job, JobContext, JobError};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
@@ -105,6 +106,34 @@ async fn a_transient_failure_retries_with_growing_jittered_delays_then_dies_with
         first_jitter.iter().any(|j| j.abs() > 0.015),
         "every first delay was the nominal 400 ms ({first_jitter:?}): no jitter"
     );
+}
+
+#[sqlx::test(migrations = false)]
+async fn each_retry_starts_at_its_time_not_at_the_next_poll(pool: PgPool) {
+    // Arrange: the fallback poll is a minute away, so only the retry's own announcement
+    // can start it on time.
+    migrated(&pool).await;
+    let opts = WorkerOptions { poll_interval: Duration::from_secs(60), ..WorkerOptions::default() };
+    let _worker = TestWorker::start::<AlwaysUnavailable>(&pool, &opts);
+    tokio::time::sleep(Duration::from_millis(1500)).await; // registered, idle
+
+    // Act: four attempts, 0.4, 0.8 and 1.6 s apart.
+    let id = push(&pool, AlwaysUnavailable { key: "on-time".into() }).await;
+    eventually(Duration::from_secs(20), "the job to die", || async {
+        jobs::find(&pool, &id).await.unwrap().filter(|j| j.is_dead())
+    })
+    .await;
+
+    // Assert: each retry began at its scheduled time, within a few hundred ms.
+    let errors = jobs::errors(&pool, &id).await.unwrap();
+    let started = runs(&pool, "on-time").await;
+    assert_eq!(started.len(), 4);
+    for n in 0..3 {
+        let retry_at = errors[n].retry_at.expect("a retry was scheduled");
+        let late = (started[n + 1] - retry_at).to_std();
+        assert!(late.is_ok(), "attempt {} ran before its run_at", n + 2);
+        assert!(late.unwrap() < Duration::from_millis(300), "attempt {} started {late:?} late", n + 2);
+    }
 }
 
 #[sqlx::test(migrations = false)]
