@@ -19,11 +19,14 @@
 //! it fails, the transaction rolls back and those jobs run on their own, one event per
 //! transaction as above; so does a job whose event another transaction holds, or whose
 //! business is no longer active (skipped, not waited for). One batch per job: a backlog
-//! of many businesses waits about one batch, not one claim per business.
+//! of many businesses waits about one batch, not one claim per business. The customer
+//! messages stored are counted in each business's usage as the transaction's last write
+//! (one statement for the batch), so a send of that business never waits on the batch's
+//! work for its own count.
 
 use mujibak_core::{
     accounts,
-    db::inbound_events,
+    db::{inbound_events, usage},
     delivery,
     domain::{
         whatsapp::{Event, StatusUpdate},
@@ -118,6 +121,7 @@ impl HandleInbound {
             enqueue_in(&mut tx, &reply, debounce(ctx)).await.map_err(JobError::transient)?;
         }
         inbound_events::mark_processed(&mut tx, tenant, event_id, effects.note.as_deref()).await?;
+        usage::count_inbound(&mut tx, &[(tenant, effects.counted)]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -148,9 +152,11 @@ async fn take_batch(ctx: &JobContext, own: TenantId) -> Result<usize, JobError> 
         taken.iter().flat_map(|t| t.job.0.event_ids.iter().map(|&id| (t.job.0.tenant_id, id))).collect();
     let events = inbound_events::lock_unprocessed(&mut tx, &ids).await?;
     let (mut done, mut replies) = (Vec::with_capacity(events.len()), HashMap::new());
+    let mut counted: HashMap<TenantId, i32> = HashMap::new();
     for held in &events {
         let tenant = held.tenant_id;
         let effects = apply(&mut tx, tenant, &held.event).await?;
+        *counted.entry(tenant).or_default() += effects.counted;
         if let Some(reply) = follow_up(ctx, &mut tx, tenant, &effects).await? {
             // A burst gets one reply: the conversation's latest request.
             replies.insert(reply.conversation_id, reply);
@@ -166,6 +172,9 @@ async fn take_batch(ctx: &JobContext, own: TenantId) -> Result<usize, JobError> 
     let (done_jobs, left): (Vec<_>, Vec<_>) =
         taken.into_iter().partition(|t| !t.job.0.event_ids.iter().any(|id| skipped.contains(id)));
     mujibak_queue::take::finish_taken(&mut tx, &done_jobs).await.map_err(JobError::transient)?;
+    // Last: each business's usage row is held from here to the commit, not for the batch.
+    let counted: Vec<(TenantId, i32)> = counted.into_iter().collect();
+    usage::count_inbound(&mut tx, &counted).await?;
     tx.commit().await?;
     if !left.is_empty() {
         tracing::info!(jobs = left.len(), "events held elsewhere; their jobs run on their own");

@@ -11,3 +11,4 @@ pub mod reply_gate;
 pub mod send_guarantees;
 pub mod set_based;
 pub mod tenancy;
+pub mod usage_row;

@@ -80,7 +80,8 @@ pub(super) async fn store(
         Some(requested_at) if s.wants_reply => Some((party.conversation_id, requested_at)),
         _ => None,
     };
-    Ok((Effects { reply, ..Effects::default() }, Some(id)))
+    let counted = i32::from(s.from_customer);
+    Ok((Effects { reply, counted, ..Effects::default() }, Some(id)))
 }
 
 /// A new message (any type but an edit or a deletion).
@@ -106,7 +107,10 @@ pub(super) async fn new_message(
     };
     let (effects, id) = store(conn, tenant, party, m.timestamp, &stored).await?;
     match id {
-        Some(id) if kind == "request_welcome" => welcome(conn, tenant, connection_id, party, id).await,
+        Some(id) if kind == "request_welcome" => {
+            let welcomed = welcome(conn, tenant, connection_id, party, id).await?;
+            Ok(Effects { counted: effects.counted, ..welcomed })
+        }
         Some(id) if media::is_media(kind) && stored.error.is_none() => {
             let file = |k: &str| m.raw.pointer(&format!("/{kind}/{k}")).and_then(Value::as_str);
             let Some(media_id) = file("id") else { return Ok(effects) };

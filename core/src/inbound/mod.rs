@@ -33,6 +33,9 @@ pub struct Effects {
     pub stopped: Option<&'static str>,
     /// Kept on the event's row: why it did nothing, or what it was.
     pub note: Option<String>,
+    /// Messages the customer wrote that were stored: the caller counts them in the day's
+    /// usage as the last write of its transaction (`db::usage::count_inbound`).
+    pub counted: i32,
 }
 
 impl Effects {

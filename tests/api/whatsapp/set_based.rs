@@ -19,7 +19,7 @@ use mujibak_jobs::{
 use crate::pipeline::{text, Options, Pipeline};
 
 /// Delivers one text per `(wamid, from)`, in order.
-async fn deliver_all(p: &Pipeline, messages: &[(String, String)]) {
+pub(super) async fn deliver_all(p: &Pipeline, messages: &[(String, String)]) {
     for (wamid, from) in messages {
         let delivery = text(&p.phone_number_id, wamid, from, "Do you deliver to Olaya?", 1);
         assert_eq!(p.deliver(&delivery).await, StatusCode::OK);
@@ -27,7 +27,7 @@ async fn deliver_all(p: &Pipeline, messages: &[(String, String)]) {
 }
 
 /// The oldest `handle_inbound` job, run by hand (no inbound worker runs yet).
-async fn run_first_job(p: &Pipeline) {
+pub(super) async fn run_first_job(p: &Pipeline) {
     let job: Vec<u8> = sqlx::query_scalar(
         "select job from apalis.jobs where job_type = 'handle_inbound' order by run_at, id limit 1",
     )

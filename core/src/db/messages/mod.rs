@@ -55,9 +55,11 @@ pub struct Inserted {
 }
 
 /// Stores a customer's message unless its wamid is known (`None`). A message the customer
-/// wrote (`from_customer`: not a system notice) is counted in the day's usage and reopens
-/// the 24-hour window, and one that `wants_reply` marks its conversation unanswered with a
-/// reply requested now — all in the same statement.
+/// wrote (`from_customer`: not a system notice) reopens the 24-hour window, and one that
+/// `wants_reply` marks its conversation unanswered with a reply requested now, in the same
+/// statement. The caller counts it in the day's usage (`usage::count_inbound`) at the end
+/// of its transaction: the usage row is one per business and day, and a send of the same
+/// business waits for whoever holds it.
 pub async fn insert_inbound(
     conn: &mut PgConnection,
     tenant_id: TenantId,
@@ -112,11 +114,7 @@ async fn insert_arrived(
              reply_requested_at = case when $13 and $14 then clock_timestamp() else c.reply_requested_at end,
              notice = case when $13 and $14 then null else c.notice end
              from stored s where not $4 and c.tenant_id = $1 and c.conversation_id = s.conversation_id
-           returning coalesce(c.reply_requested_at, clock_timestamp()) as requested_at),
-         counted as (
-           insert into usage_daily (tenant_id, day, inbound, outbound)
-           select $1, (now() at time zone 'Asia/Riyadh')::date, 1, 0 from stored where $13
-           on conflict (tenant_id, day) do update set inbound = usage_daily.inbound + 1)
+           returning coalesce(c.reply_requested_at, clock_timestamp()) as requested_at)
          select s.message_id, case when $13 then (select requested_at from conversation) end as reply_requested_at
            from stored s",
     )
