@@ -96,7 +96,8 @@ async fn stored_at(stage: &Stage) -> anyhow::Result<HashMap<String, SystemTime>>
 
 /// Prints where the own share went, p50 and p99 of each part: the last message posted →
 /// stored by a worker; stored → the turn's last completion reached the model, less the
-/// debounce; the model's answer → the reply accepted, less the send's Graph time.
+/// debounce; the model's answer → the reply accepted, less the send's Graph time; and the
+/// same parts (with the model's time) for the slowest customer.
 fn split(
     answered: &[turns::Answered],
     model: &HashMap<String, turns::ModelTime>,
@@ -112,6 +113,18 @@ fn split(
         storing.push(ms(s, a.posted));
         asking.push(ms(m.asked, s) - DEBOUNCE_MS);
         sending.push(ms(a.replied, m.answered) - GRAPH_MS as f64);
+    }
+    if let Some(a) = answered.iter().max_by(|x, y| x.ms.total_cmp(&y.ms)) {
+        if let (Some(m), Some(&s)) = (model.get(&a.customer), stored.get(&a.customer)) {
+            println!(
+                "bench: the slowest customer, {:.1} s: posted → stored {:.0} ms; stored → model asked (less the debounce) {:.0} ms; the model {:.0} ms; answer → reply accepted (less Graph) {:.0} ms",
+                a.ms / 1000.0,
+                ms(s, a.posted),
+                ms(m.asked, s) - DEBOUNCE_MS,
+                m.ms,
+                ms(a.replied, m.answered) - GRAPH_MS as f64
+            );
+        }
     }
     let part = |v: &mut Vec<f64>| format!("p50 {:.0} ms, p99 {:.0} ms", quantile(v, 0.5), quantile(v, 0.99));
     println!(
