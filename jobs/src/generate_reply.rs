@@ -23,7 +23,7 @@ use mujibak_core::{
     billing::plan,
     clients::{openai::ModelError, whatsapp::Creds},
     connections::access_token,
-    db::{bot_settings, connections, conversations, knowledge as db_knowledge, messages, plans, tenants},
+    db::{ai_usage, bot_settings, connections, conversations, knowledge as db_knowledge, messages},
     domain::{handoff, hours, knowledge, media, reply, ConversationId, MessageId, TenantId},
 };
 use serde::{Deserialize, Serialize};
@@ -111,6 +111,11 @@ impl Job for GenerateReply {
         }
         let latest_in =
             history.iter().rev().find(|m| m.direction == Direction::In && m.deleted_at.is_none()).cloned();
+        // Everything the model call needs, on this one connection: a burst's replies queue
+        // for the pool once each, not three times.
+        let allowance = ai_usage::allowance(&mut conn, tenant).await?;
+        let asked = knowledge::terms(&reply::latest_turn(&history));
+        let passages = db_knowledge::relevant(&mut conn, tenant, &asked, knowledge::MAX_PASSAGES).await?;
         drop(conn);
 
         let token = access_token(&wa.keyring, &connection).map_err(JobError::permanent)?;
@@ -144,7 +149,7 @@ impl Job for GenerateReply {
             return Ok(());
         }
         let (text, generated) = if let gate @ (Gate::UsedUp | Gate::OnHold) =
-            plan_limit::gate(ctx, tenant).await?
+            plan_limit::decide(ctx, tenant, &allowance).await?
         {
             // Used up, or paused for an unpaid invoice: no model call; the fallback if
             // one is set, and the inbox says why (after the send, which clears notices).
@@ -157,7 +162,7 @@ impl Job for GenerateReply {
             conversations::set_notice(&mut conn, tenant, id, why, true).await?;
             return Ok(());
         } else {
-            match self.ask_model(ctx, wa, &settings, &history).await? {
+            match self.ask_model(ctx, wa, &settings, &history, &allowance, &passages).await? {
                 // The model judged that the customer asks for a person.
                 Answer::Model(text) if handoff::model_asked(&text) => {
                     return self.hand_off(ctx, reply_to, &settings, notice).await
@@ -200,17 +205,12 @@ impl GenerateReply {
         wa: &WhatsAppContext,
         settings: &bot_settings::BotSettings,
         history: &[messages::Message],
+        allowance: &ai_usage::Allowance,
+        passages: &[db_knowledge::Passage],
     ) -> Result<Answer, JobError> {
-        let mut conn = ctx.db.acquire().await?;
-        let business = tenants::get(&mut conn, self.tenant_id).await?.business_name;
         // Only a model the plan allows (among the operator's); else the default.
-        let allowed =
-            plan::models_allowed(&plans::of(&mut conn, self.tenant_id).await?.models, wa.model.models());
-        let asked = knowledge::terms(&reply::latest_turn(history));
-        let passages =
-            db_knowledge::relevant(&mut conn, self.tenant_id, &asked, knowledge::MAX_PASSAGES).await?;
-        drop(conn);
-        let system = reply::system_prompt(&business, settings, &passages);
+        let allowed = plan::models_allowed(&allowance.models, wa.model.models());
+        let system = reply::system_prompt(&allowance.business_name, settings, passages);
         let model = Some(settings.model.as_str()).filter(|m| !m.is_empty() && allowed.iter().any(|a| a == m));
         crate::fence().await?;
         let failure = match wa.model.reply(model, &system, &reply::turns(history)).await {

@@ -5,7 +5,11 @@
 //! called. Replies are counted when Meta accepts them, so replies already on their way
 //! can pass the limit by at most the queue's concurrency.
 
-use mujibak_core::{db::ai_usage, domain::TenantId, notices};
+use mujibak_core::{
+    db::ai_usage::{self, Allowance},
+    domain::TenantId,
+    notices,
+};
 
 use crate::job::{JobContext, JobError};
 
@@ -20,9 +24,14 @@ pub enum Gate {
 }
 
 /// Whether the model may be asked for `tenant`'s next reply (emailing the warnings due).
-/// One read per reply; a transaction only when a warning is due and not yet sent.
 pub async fn gate(ctx: &JobContext, tenant: TenantId) -> Result<Gate, JobError> {
     let a = ai_usage::allowance(&mut *ctx.db.acquire().await?, tenant).await?;
+    decide(ctx, tenant, &a).await
+}
+
+/// [`gate`] by an allowance `a` the caller read (`generate_reply` reads it with its other
+/// reads, on one connection): a transaction only when a warning is due and not yet sent.
+pub async fn decide(ctx: &JobContext, tenant: TenantId, a: &Allowance) -> Result<Gate, JobError> {
     let reached = |percent: u8| i64::from(a.used) * 100 >= i64::from(a.limit) * i64::from(percent);
     let due: Vec<u8> = [(80u8, a.warned_80), (100, a.warned_100)]
         .into_iter()

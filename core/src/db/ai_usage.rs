@@ -28,7 +28,7 @@ pub async fn count_if_generated(
 }
 
 /// This month's AI replies, the plan's allowance, and the warnings already sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Allowance {
     pub used: i32,
     pub limit: i32,
@@ -36,13 +36,17 @@ pub struct Allowance {
     pub warned_100: bool,
     /// The bot is paused for an unpaid invoice (`billing_hold_since`).
     pub on_hold: bool,
+    /// The business's name and its plan's models: what a reply's prompt needs besides,
+    /// read in the same statement.
+    pub business_name: String,
+    pub models: Vec<String>,
 }
 
 pub async fn allowance(conn: &mut PgConnection, tenant: TenantId) -> Result<Allowance, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select coalesce(u.replies, 0) as used, p.ai_replies as limit,
                 u.warned_80_at is not null as warned_80, u.warned_100_at is not null as warned_100,
-                t.billing_hold_since is not null as on_hold
+                t.billing_hold_since is not null as on_hold, t.business_name, p.models
            from tenants t join plans p using (plan_id)
            left join ai_usage_monthly u on u.tenant_id = t.tenant_id and u.month = {MONTH}
           where t.tenant_id = $1"
