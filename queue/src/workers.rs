@@ -52,7 +52,7 @@ pub struct WorkerOptions {
 
 impl Default for WorkerOptions {
     /// 5 s heartbeat, dead after 6 missed (30 s), 1 s fallback poll, 25 s shutdown grace
-    /// (inside Heroku's 30 s between SIGTERM and SIGKILL), 2 reserved connections, 256 jobs
+    /// (inside Heroku's 30 s between SIGTERM and SIGKILL), 2 reserved connections, 1,024 jobs
     /// at once of a queue that waits outside, jobs on every core.
     fn default() -> Self {
         Self {
@@ -61,7 +61,7 @@ impl Default for WorkerOptions {
             poll_interval: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(25),
             reserved_connections: 2,
-            outside_concurrency: 256,
+            outside_concurrency: 1024,
             parallel: true,
         }
     }

@@ -71,7 +71,7 @@ async fn send_all(p: &Pipeline, size: u32, whole_registry: bool) {
 #[sqlx::test(migrations = false)]
 async fn a_model_that_takes_four_at_once_slows_the_queue_instead_of_failing_the_customers(pool: PgPool) {
     // Arrange: the model answers in 1 s and refuses (429, as OpenAI does) any request that
-    // arrives while it is answering four; the worker may run 256 replies at once.
+    // arrives while it is answering four; the worker may run 1,024 replies at once.
     let opts = Options { vars: &[("OPENAI_TIMEOUT_SECS", "15")], ..Options::default() };
     let p = Pipeline::start_opts(pool, "owner@slow-down.sa", "PN-SLOW", opts).await;
     p.model.set_latency(Duration::from_secs(1));

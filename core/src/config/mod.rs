@@ -22,7 +22,7 @@
 //! | `HOSTING` | `Heroku` when `DYNO` is set, else unstated | who hosts the app and its database, and where (`Heroku, EU (Ireland)`), as the sub-processor page (`/privacy/processors`) names it |
 //! | `SHUTDOWN_TIMEOUT_SECS` | 25 | grace period for in-flight work on SIGTERM |
 //! | `WORKER_PARALLEL_JOBS` | `true` | run jobs on every core (`false`: all of a worker's jobs on one thread, as apalis' `Monitor` alone does) |
-//! | `WORKER_PROVIDER_CONCURRENCY` | 256 | jobs at once per queue that waits on Meta, the model or SMTP (replies, sends, media, email), whatever the pool's size (0: a share of the pool, as the other queues); a ceiling: fewer while the provider refuses us for going too fast (`queue::throttle`) |
+//! | `WORKER_PROVIDER_CONCURRENCY` | 1024 | jobs at once per queue that waits on Meta, the model or SMTP (replies, sends, media, email), whatever the pool's size (0: a share of the pool, as the other queues); a ceiling: fewer while the provider refuses us for going too fast (`queue::throttle`) |
 //! | `SMTP_URL` | none (worker refuses to start) | `smtp://user:pass@host:587?tls=required`, `smtps://…` |
 //! | `MAIL_FROM` | `Mujibak <no-reply@mujibak.com>` | sender of every email |
 //! | `SUPPORT_EMAIL` | `support@mujibak.com` | shown in the footer and emails |
@@ -278,7 +278,7 @@ impl Config {
                 inbound_retention: Duration::from_secs(inbound_days * 24 * 3600),
                 shutdown_timeout: Duration::from_secs(shutdown_secs),
                 parallel_jobs: env.parsed("WORKER_PARALLEL_JOBS", true)?,
-                provider_concurrency: env.parsed("WORKER_PROVIDER_CONCURRENCY", 256)?,
+                provider_concurrency: env.parsed("WORKER_PROVIDER_CONCURRENCY", 1024)?,
             },
             mail: MailConfig {
                 smtp_url: smtp_url.map(SecretString::from),
