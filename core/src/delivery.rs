@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use crate::{
     db::{
-        ai_usage, conversations,
-        messages::{self, sending},
-        parked_statuses, usage,
+        conversations,
+        messages::{self, sending, sent},
+        parked_statuses,
     },
     domain::{message::MessageStatus, whatsapp::StatusUpdate, MessageId, TenantId},
 };
@@ -94,23 +94,24 @@ pub async fn apply_status(
 }
 
 /// Meta's id for message `id` is known (the send's answer, or a status carrying our
-/// callback data): records it with `note`, counts the send (and, for a reply the model
-/// wrote, the month's AI replies), and applies the statuses
-/// parked for it. `false` if the message already had an id (nothing done).
+/// callback data): records it with `note`, applies the statuses parked for it, and counts
+/// the send (and, for a reply the model wrote, the month's AI replies) as the record's last
+/// write (`db::messages::sent`). `None` if the message already had an id (nothing done).
 pub async fn sent(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: MessageId,
     wamid: &str,
     note: Option<&str>,
-) -> Result<bool, sqlx::Error> {
-    if !sending::mark_sent(conn, tenant, id, wamid, note).await? {
-        return Ok(false);
+) -> Result<Option<sent::Recorded>, sqlx::Error> {
+    let Some(recorded) = sent::record(conn, tenant, id, wamid, note).await? else {
+        return Ok(None);
+    };
+    // Rarely any: a status Meta sent before the send's answer was stored.
+    for parked in sent::count_and_take_parked(conn, tenant, wamid, recorded.generated).await? {
+        forward(conn, tenant, &parked).await?;
     }
-    usage::bump(conn, tenant, 0, 1).await?;
-    ai_usage::count_if_generated(conn, tenant, id).await?;
-    apply_parked(conn, tenant, wamid).await?;
-    Ok(true)
+    Ok(Some(recorded))
 }
 
 /// A message with `wamid` was just stored (a send's answer, or an echo from the WhatsApp

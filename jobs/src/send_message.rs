@@ -125,12 +125,9 @@ impl Job for SendMessage {
             Ok(wamid) => {
                 let note = msg.resent_at.map(|_| "resent");
                 let mut tx = ctx.db.begin().await?;
-                let moved = delivery::sent(&mut tx, tenant, id, &wamid, note).await?;
-                let asked_at = match msg.reply_to.filter(|_| moved && msg.author == Author::Bot) {
-                    Some(question) => messages::received_at(&mut tx, tenant, question).await?,
-                    None => None,
-                };
+                let recorded = delivery::sent(&mut tx, tenant, id, &wamid, note).await?;
                 tx.commit().await?;
+                let asked_at = recorded.filter(|_| msg.author == Author::Bot).and_then(|r| r.asked_at);
                 if let Some(at) = asked_at {
                     metrics::reply_sent((Utc::now() - at).to_std().unwrap_or_default());
                 }

@@ -1,31 +1,13 @@
 //! AI replies per tenant and Riyadh calendar month, against the tenant's plan: counted
-//! when Meta accepts a reply the model wrote (`count_if_generated`, called by
-//! `crate::delivery::sent`), read before the model is asked (`allowance`), and the owner's
+//! when Meta accepts a reply the model wrote (in the send's record:
+//! `db::messages::sent::count_and_take_parked`), read before the model is asked (`allowance`), and the owner's
 //! 80 % and 100 % warnings claimed once per month (`claim_warning`).
 
 use sqlx::PgConnection;
 
-use crate::domain::{MessageId, TenantId};
+use crate::domain::TenantId;
 
 const MONTH: &str = "date_trunc('month', now() at time zone 'Asia/Riyadh')::date";
-
-/// Counts message `id` if the model wrote it.
-pub async fn count_if_generated(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    id: MessageId,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "insert into ai_usage_monthly (tenant_id, month, replies)
-         select tenant_id, {MONTH}, 1 from messages where tenant_id = $1 and message_id = $2 and generated
-         on conflict (tenant_id, month) do update set replies = ai_usage_monthly.replies + 1"
-    )))
-    .bind(tenant)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
 
 /// This month's AI replies, the plan's allowance, and the warnings already sent.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

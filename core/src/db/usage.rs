@@ -6,27 +6,6 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::domain::TenantId;
 
-/// Counts messages on today's Riyadh date.
-pub async fn bump(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    inbound: i32,
-    outbound: i32,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into usage_daily (tenant_id, day, inbound, outbound)
-         values ($1, (now() at time zone 'Asia/Riyadh')::date, $2, $3)
-         on conflict (tenant_id, day) do update set inbound = usage_daily.inbound + $2,
-           outbound = usage_daily.outbound + $3",
-    )
-    .bind(tenant_id)
-    .bind(inbound)
-    .bind(outbound)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Counts the customer messages each business of `counts` stored in the caller's
 /// transaction on today's Riyadh date, in one statement (in business order: two
 /// transactions counting for the same businesses never wait for each other in a cycle).

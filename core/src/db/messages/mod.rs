@@ -2,13 +2,14 @@
 //! (queued → sending → uncertain → sent → delivered → read; failed and skipped end it).
 //! `uncertain`: a send whose outcome is unknown (it may have reached Meta), until Meta's
 //! status settles it or it is sent once more (`resent_at`); `delivery_note` says which.
-//! The send lifecycle's own updates are in `sending`. A message edited (by the customer,
+//! The send lifecycle's own updates are in `sending`, and a send's record once Meta accepted it in `sent`. A message edited (by the customer,
 //! or by the business from the WhatsApp Business app) carries its new content and
 //! `edited_at`; a deleted one keeps its place in the thread and loses its content. What
 //! the business sent from the WhatsApp Business app (an echo) is stored here too, as a
 //! human reply already sent, by the same insert as a customer's message.
 
 pub mod sending;
+pub mod sent;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -216,19 +217,6 @@ pub async fn get(
     id: MessageId,
 ) -> Result<Option<Message>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where tenant_id = $1 and message_id = $2")))
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-}
-
-/// When message `id` reached us (`None` if it is gone).
-pub async fn received_at(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    id: MessageId,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar("select received_at from messages where tenant_id = $1 and message_id = $2")
         .bind(tenant_id)
         .bind(id)
         .fetch_optional(conn)

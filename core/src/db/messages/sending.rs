@@ -1,5 +1,5 @@
 //! The send lifecycle of an outbound message (rows of `messages`): claimed for sending,
-//! back to the queue, sent with Meta's id, `uncertain`, queued for its one resend, noted
+//! back to the queue, `uncertain` (sent with Meta's id: `sent`), queued for its one resend, noted
 //! for the inbox, or ended (failed / skipped).
 
 use sqlx::PgConnection;
@@ -86,30 +86,6 @@ pub async fn requeue(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Records Meta's id for a message being (or maybe) sent that has none yet, from the send's
-/// answer or from a status carrying our callback data. `false` if it already had an id (or
-/// had ended: failed, skipped).
-pub async fn mark_sent(
-    conn: &mut PgConnection,
-    tenant_id: TenantId,
-    id: MessageId,
-    wamid: &str,
-    note: Option<&str>,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "update messages set wamid = $3, status = 'sent', sent_at = now(), status_at = now(), error = null,
-           delivery_note = coalesce($4, delivery_note)
-         where tenant_id = $1 and message_id = $2 and wamid is null and status in ('queued', 'sending', 'uncertain')",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(wamid)
-    .bind(note)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// A send in progress whose outcome is unknown becomes `uncertain`; `false` if it was no
