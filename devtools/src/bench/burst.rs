@@ -83,39 +83,45 @@ pub async fn scale_out(opts: &Options) -> anyhow::Result<Vec<Figure>> {
     Ok(figures)
 }
 
-/// When each customer's last message was stored by a worker (`messages.received_at`).
-async fn stored_at(stage: &Stage) -> anyhow::Result<HashMap<String, SystemTime>> {
-    let rows: Vec<(Option<String>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-        "select substring(body from '#([0-9]+)'), max(received_at) from messages
-          where direction = 'in' group by 1",
+/// When each customer's last message was accepted by the webhook (its event's
+/// `received_at`) and stored by a worker (`messages.received_at`).
+async fn stored_at(stage: &Stage) -> anyhow::Result<HashMap<String, (SystemTime, SystemTime)>> {
+    type Row = (Option<String>, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select substring(m.body from '#([0-9]+)'), max(e.received_at), max(m.received_at)
+           from messages m
+           join inbound_events e on e.tenant_id = m.tenant_id and e.dedupe_key = 'message:' || m.wamid
+          where m.direction = 'in' group by 1",
     )
     .fetch_all(&stage.db)
     .await?;
-    Ok(rows.into_iter().filter_map(|(customer, at)| Some((customer?, at.into()))).collect())
+    Ok(rows.into_iter().filter_map(|(customer, e, m)| Some((customer?, (e.into(), m.into())))).collect())
 }
 
 /// Prints where the own share went, p50 and p99 of each part: the last message posted →
-/// stored by a worker; stored → the turn's last completion reached the model, less the
+/// stored by a worker (and the first part of it, posted → accepted by the webhook); stored → the turn's last completion reached the model, less the
 /// debounce; the model's answer → the reply accepted, less the send's Graph time; and the
 /// same parts (with the model's time) for the slowest customer.
 fn split(
     answered: &[turns::Answered],
     model: &HashMap<String, turns::ModelTime>,
-    stored: &HashMap<String, SystemTime>,
+    stored: &HashMap<String, (SystemTime, SystemTime)>,
 ) {
     let ms = |later: SystemTime, earlier: SystemTime| match later.duration_since(earlier) {
         Ok(d) => d.as_secs_f64() * 1000.0,
         Err(e) => -e.duration().as_secs_f64() * 1000.0,
     };
-    let (mut storing, mut asking, mut sending) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut storing, mut accepting, mut asking, mut sending) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for a in answered {
-        let (Some(m), Some(&s)) = (model.get(&a.customer), stored.get(&a.customer)) else { continue };
+        let (Some(m), Some(&(e, s))) = (model.get(&a.customer), stored.get(&a.customer)) else { continue };
         storing.push(ms(s, a.posted));
+        accepting.push(ms(e, a.posted));
         asking.push(ms(m.asked, s) - DEBOUNCE_MS);
         sending.push(ms(a.replied, m.answered) - GRAPH_MS as f64);
     }
     if let Some(a) = answered.iter().max_by(|x, y| x.ms.total_cmp(&y.ms)) {
-        if let (Some(m), Some(&s)) = (model.get(&a.customer), stored.get(&a.customer)) {
+        if let (Some(m), Some(&(_, s))) = (model.get(&a.customer), stored.get(&a.customer)) {
             println!(
                 "bench: the slowest customer, {:.1} s: posted → stored {:.0} ms; stored → model asked (less the debounce) {:.0} ms; the model {:.0} ms; answer → reply accepted (less Graph) {:.0} ms",
                 a.ms / 1000.0,
@@ -128,8 +134,9 @@ fn split(
     }
     let part = |v: &mut Vec<f64>| format!("p50 {:.0} ms, p99 {:.0} ms", quantile(v, 0.5), quantile(v, 0.99));
     println!(
-        "bench: own share, posted → stored {}; stored → model asked (less the debounce) {}; model's answer → reply accepted (less Graph) {}",
+        "bench: own share, posted → stored {} (of which posted → accepted by the webhook {}); stored → model asked (less the debounce) {}; model's answer → reply accepted (less Graph) {}",
         part(&mut storing),
+        part(&mut accepting),
         part(&mut asking),
         part(&mut sending)
     );
