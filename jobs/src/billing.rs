@@ -57,6 +57,7 @@ impl Job for Billing {
     const QUEUE: &'static str = "billing";
     const MAX_ATTEMPTS: u32 = 12;
     const CONCURRENCY: usize = 1;
+    const OCCASIONAL: bool = true;
 
     fn tenant(&self) -> Option<TenantId> {
         match self {

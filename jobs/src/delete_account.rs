@@ -39,6 +39,7 @@ impl Job for DeleteAccount {
     const QUEUE: &'static str = "delete_account";
     const MAX_ATTEMPTS: u32 = 12;
     const CONCURRENCY: usize = 1;
+    const OCCASIONAL: bool = true;
     /// Content is deleted in paced batches: a large tenant takes minutes, a sweep more.
     const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
     const BACKOFF: crate::backoff::Backoff = crate::backoff::Backoff::new(

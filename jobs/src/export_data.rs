@@ -31,6 +31,7 @@ impl Job for ExportData {
     const QUEUE: &'static str = "export_data";
     const MAX_ATTEMPTS: u32 = 5;
     const CONCURRENCY: usize = 1;
+    const OCCASIONAL: bool = true;
     /// A tenant with millions of messages takes minutes.
     const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
 

@@ -64,6 +64,7 @@ impl Job for NotifyBreach {
     const QUEUE: &'static str = "notify_breach";
     const MAX_ATTEMPTS: u32 = 10;
     const CONCURRENCY: usize = 2;
+    const OCCASIONAL: bool = true;
     /// A breach notice should not wait long for a greylisting server: 2 s, 4 s, 8 s … 30 min.
     const BACKOFF: crate::backoff::Backoff =
         crate::backoff::Backoff::new(std::time::Duration::from_secs(2), std::time::Duration::from_secs(1800));

@@ -20,6 +20,7 @@ impl Job for PruneJobs {
     const QUEUE: &'static str = "prune_jobs";
     const MAX_ATTEMPTS: u32 = 3;
     const CONCURRENCY: usize = 1;
+    const OCCASIONAL: bool = true;
     const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {

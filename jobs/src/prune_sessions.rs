@@ -23,6 +23,7 @@ impl Job for PruneSessions {
     const QUEUE: &'static str = "prune_sessions";
     const MAX_ATTEMPTS: u32 = 3;
     const CONCURRENCY: usize = 1;
+    const OCCASIONAL: bool = true;
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {
         let idle = ctx.session_idle.as_secs() as i64;

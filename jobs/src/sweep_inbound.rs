@@ -37,6 +37,7 @@ impl Job for SweepInbound {
     const QUEUE: &'static str = "sweep_inbound";
     const MAX_ATTEMPTS: u32 = 3;
     const CONCURRENCY: usize = 1;
+    const OCCASIONAL: bool = true;
     const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
     async fn run(self, ctx: &JobContext) -> Result<(), JobError> {

@@ -39,7 +39,21 @@ pub struct QueueSpec {
     pub concurrency: usize,
     /// `Job::WAITS_OUTSIDE`.
     pub waits_outside: bool,
+    /// `Job::OCCASIONAL`.
+    pub occasional: bool,
     add: fn(Workers, &JobContext, &WorkerOptions, usize) -> Workers,
+}
+
+impl QueueSpec {
+    /// What the pool fit reads of this queue.
+    pub fn wanted(&self) -> Wanted {
+        Wanted {
+            name: self.name,
+            concurrency: self.concurrency,
+            waits_outside: self.waits_outside,
+            occasional: self.occasional,
+        }
+    }
 }
 
 const fn spec<J: Job>() -> QueueSpec {
@@ -47,6 +61,7 @@ const fn spec<J: Job>() -> QueueSpec {
         name: J::QUEUE,
         concurrency: J::CONCURRENCY,
         waits_outside: J::WAITS_OUTSIDE,
+        occasional: J::OCCASIONAL,
         add: |w, ctx, opts, n| w.add::<Queued<J>>(ctx, opts, n),
     }
 }
@@ -92,12 +107,10 @@ pub fn schedules(config: &QueueConfig) -> Result<Vec<Schedule>, ScheduleError> {
 /// statistics rolled up beside them (`stats_rollup`).
 pub fn registry(ctx: &JobContext, opts: &WorkerOptions) -> Result<Workers, PoolFitError> {
     let pool = ctx.db.options().get_max_connections();
-    let wanted: Vec<_> = QUEUES
-        .iter()
-        .map(|q| Wanted { name: q.name, concurrency: q.concurrency, waits_outside: q.waits_outside })
-        .collect();
-    let fitted = plan(&wanted, pool, opts.reserved_connections, opts.outside_concurrency)?;
-    let workers = QUEUES.iter().zip(fitted).fold(Workers::default(), |w, (q, n)| (q.add)(w, ctx, opts, n));
+    let wanted: Vec<_> = QUEUES.iter().map(QueueSpec::wanted).collect();
+    let planned = plan(&wanted, pool, opts.reserved_connections, opts.outside_concurrency)?;
+    let workers = Workers::default().occasional(planned.occasional);
+    let workers = QUEUES.iter().zip(planned.per_queue).fold(workers, |w, (q, n)| (q.add)(w, ctx, opts, n));
     Ok(workers.alongside(stats_rollup::companion(ctx.done_job_retention)))
 }
 

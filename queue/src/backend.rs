@@ -61,6 +61,8 @@ pub(crate) struct Claim {
     pub(crate) max_attempts: i32,
     /// The queue's adaptive limit, when its jobs wait on a provider.
     pub(crate) throttle: Option<Arc<Throttle>>,
+    /// The places an occasional queue's attempt waits for (`Job::OCCASIONAL`).
+    pub(crate) gate: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 enum State {
@@ -94,6 +96,7 @@ pub struct PgQueue<J> {
     claimed: VecDeque<Claimed>,
     concurrency: usize,
     throttle: Option<Arc<Throttle>>,
+    gate: Option<Arc<tokio::sync::Semaphore>>,
     settler: Arc<Settler>,
     start_delay: Duration,
     _job: PhantomData<fn() -> J>,
@@ -120,10 +123,17 @@ impl<J: Job> PgQueue<J> {
             claimed: VecDeque::new(),
             concurrency: concurrency.max(1),
             throttle,
+            gate: None,
             settler,
             start_delay: Duration::ZERO,
             _job: PhantomData,
         }
+    }
+
+    /// Each attempt waits for one of `gate`'s places before it runs (an occasional queue).
+    pub(crate) fn gated(mut self, gate: Option<Arc<tokio::sync::Semaphore>>) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// Waits `delay` before the worker registers and claims (after a restart).
@@ -178,6 +188,7 @@ impl<J: Job> PgQueue<J> {
             attempt: claimed.attempts,
             max_attempts: claimed.max_attempts,
             throttle: self.throttle.clone(),
+            gate: self.gate.clone(),
         };
         Some(
             TaskBuilder::new(args)

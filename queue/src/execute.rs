@@ -2,7 +2,8 @@
 //!
 //! 1. Attempt guard: a job whose attempts were all lost with their worker (rescued after a
 //!    crash, handed back at shutdown) is recorded dead, not run past `max_attempts`.
-//! 2. `run` under the job's timeout, panics captured, [`current_attempt`] and the job's
+//! 2. An occasional queue's attempt waits for one of the places those queues share
+//!    (`Job::OCCASIONAL`); then `run` under the job's timeout, panics captured, [`current_attempt`] and the job's
 //!    fence (`job::fence`) set; an attempt another worker took over while this one was cut
 //!    off from Postgres stops at its next fence and writes nothing.
 //! 3. The outcome is settled at once through the worker's lease (`db::queue`):
@@ -68,6 +69,12 @@ pub(crate) async fn execute<J: Job>(job: J, meta: JobMeta, ctx: Data<J::Context>
         return Err(AbortError::new(why).into());
     }
 
+    // An occasional queue's attempt waits for one of the places those queues share
+    // (`fit::OCCASIONAL_CONNECTIONS`); its timeout starts once it has one.
+    let _place = match &meta.claim.gate {
+        Some(gate) => gate.clone().acquire_owned().await.ok(),
+        None => None,
+    };
     let info = AttemptInfo { number: attempt.max(1) as u32, max: max.max(1) as u32 };
     let started = std::time::Instant::now();
     let fence = Fence { lease: meta.claim.lease.clone(), task_id: meta.task_id.clone(), attempt };

@@ -10,7 +10,11 @@
 //! decision. A queue whose jobs wait outside (the model, the Graph API, SMTP) is not cut
 //! to the pool: its jobs hold a connection only for their short database steps, so it
 //! counts as one connection, and how many of its jobs run at once is a setting of its own
-//! ([`plan`], `WorkerOptions::outside_concurrency`).
+//! ([`plan`], `WorkerOptions::outside_concurrency`). The occasional queues (pruning,
+//! billing, exports, deletions, sweeps: `Job::OCCASIONAL`) share
+//! [`OCCASIONAL_CONNECTIONS`] between them, enforced by a semaphore of the process
+//! (`Workers::occasional`): at the Procfile's pool of 15, one connection each left the
+//! queue that stores customers' messages one of the four it asks for.
 
 /// The pool cannot run one job of every queue beside the runtime's reserve.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -75,6 +79,11 @@ pub fn fit_concurrency(
     Ok(fitted)
 }
 
+/// How many jobs of the occasional queues (`Job::OCCASIONAL`) run at once in one process,
+/// all of them together: their attempts are rare and short, so they share these places
+/// instead of taking a connection each from the queues that carry customers' messages.
+pub const OCCASIONAL_CONNECTIONS: usize = 2;
+
 /// One queue of a worker process, as [`plan`] reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct Wanted {
@@ -82,45 +91,105 @@ pub struct Wanted {
     pub concurrency: usize,
     /// `Job::WAITS_OUTSIDE`.
     pub waits_outside: bool,
+    /// `Job::OCCASIONAL`.
+    pub occasional: bool,
+}
+
+/// What [`plan`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// Each queue's concurrency, in the order asked.
+    pub per_queue: Vec<usize>,
+    /// Jobs of the occasional queues at once, all of them together (0: there are none).
+    pub occasional: usize,
 }
 
 /// Each queue's concurrency: a queue whose jobs wait outside runs `outside` jobs at once
 /// and counts as one connection in the fit (its jobs hold one only for short database
-/// steps); the others share what is left of the pool as [`fit_concurrency`] cuts them.
-/// `outside == 0` fits every queue to the pool. One log line gives every queue's share.
-pub fn plan(wanted: &[Wanted], pool: u32, reserved: u32, outside: usize) -> Result<Vec<usize>, PoolFitError> {
+/// steps); the occasional queues count together as at most [`OCCASIONAL_CONNECTIONS`]
+/// (their jobs then wait for one of those places); the others share what is left of the
+/// pool as [`fit_concurrency`] cuts them. `outside == 0` fits every queue to the pool. One
+/// log line gives every queue's share.
+pub fn plan(wanted: &[Wanted], pool: u32, reserved: u32, outside: usize) -> Result<Planned, PoolFitError> {
     let apart = |w: &Wanted| outside > 0 && w.waits_outside;
-    let asked: Vec<_> = wanted.iter().map(|w| (w.name, if apart(w) { 1 } else { w.concurrency })).collect();
-    let mut planned = fit_concurrency(&asked, pool, reserved)?;
-    for (n, w) in planned.iter_mut().zip(wanted) {
-        if apart(w) {
-            *n = outside;
-        }
+    let shared = |w: &Wanted| w.occasional && !apart(w);
+    let group: usize = wanted.iter().filter(|w| shared(w)).map(|w| w.concurrency.max(1)).sum();
+    let group = group.min(OCCASIONAL_CONNECTIONS);
+    let mut asked: Vec<_> = wanted
+        .iter()
+        .filter(|w| !shared(w))
+        .map(|w| (w.name, if apart(w) { 1 } else { w.concurrency }))
+        .collect();
+    if group > 0 {
+        asked.push(("occasional queues", group));
     }
+    let mut fitted = fit_concurrency(&asked, pool, reserved)?;
+    let occasional = if group > 0 { fitted.pop().unwrap_or(1) } else { 0 };
+    let mut others = fitted.into_iter();
+    let per_queue: Vec<usize> = wanted
+        .iter()
+        .map(|w| match (apart(w), shared(w)) {
+            (true, _) => {
+                others.next();
+                outside
+            }
+            (false, true) => w.concurrency.max(1).min(occasional),
+            (false, false) => others.next().unwrap_or(1),
+        })
+        .collect();
     let shares: Vec<String> = wanted
         .iter()
-        .zip(&planned)
-        .map(|(w, n)| format!("{} {n}{}", w.name, if apart(w) { " (waits outside)" } else { "" }))
+        .zip(&per_queue)
+        .map(|(w, n)| {
+            let how = match (apart(w), shared(w)) {
+                (true, _) => " (waits outside)",
+                (false, true) => " (occasional)",
+                _ => "",
+            };
+            format!("{} {n}{how}", w.name)
+        })
         .collect();
-    tracing::info!(pool, reserved, shares = %shares.join(", "), "jobs at once per queue");
-    Ok(planned)
+    tracing::info!(pool, reserved, occasional, shares = %shares.join(", "), "jobs at once per queue");
+    Ok(Planned { per_queue, occasional })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn w(name: &'static str, concurrency: usize, waits_outside: bool) -> Wanted {
+        Wanted { name, concurrency, waits_outside, occasional: false }
+    }
+
     #[test]
     fn a_queue_waiting_outside_runs_its_own_concurrency_and_counts_one_connection() {
-        let w = |name, concurrency, waits_outside| Wanted { name, concurrency, waits_outside };
         let queues = [w("reply", 4, true), w("inbound", 4, false), w("email", 2, true), w("prune", 1, false)];
+        let per_queue = |pool, outside| plan(&queues, pool, 2, outside).map(|p| p.per_queue);
         // 15 - 2 reserved = 13: reply and email count one each, inbound keeps its 4.
-        assert_eq!(plan(&queues, 15, 2, 64).unwrap(), vec![64, 4, 64, 1]);
+        assert_eq!(per_queue(15, 64).unwrap(), vec![64, 4, 64, 1]);
         // 6 - 2 = 4 for four queues: inbound is cut to one, the outside queues are not.
-        assert_eq!(plan(&queues, 6, 2, 64).unwrap(), vec![64, 1, 64, 1]);
+        assert_eq!(per_queue(6, 64).unwrap(), vec![64, 1, 64, 1]);
         // Off: every queue shares the pool, as before.
-        assert_eq!(plan(&queues, 6, 2, 0).unwrap(), vec![1, 1, 1, 1]);
-        assert!(plan(&queues, 5, 2, 64).is_err(), "still one connection per queue");
+        assert_eq!(per_queue(6, 0).unwrap(), vec![1, 1, 1, 1]);
+        assert!(per_queue(5, 64).is_err(), "still one connection per queue");
+    }
+
+    #[test]
+    fn occasional_queues_share_their_places_and_leave_the_rest_to_the_busy_ones() {
+        let occasional = |name, concurrency| Wanted { occasional: true, ..w(name, concurrency, false) };
+        let mut queues = vec![w("inbound", 4, false), w("reply", 4, true)];
+        queues.extend(["prune", "billing", "export", "sweep", "delete", "breach"].map(|n| occasional(n, 1)));
+        queues.push(occasional("notify", 2));
+        // 15 - 2 = 13: one for the replies, two shared by the seven occasional queues,
+        // and inbound keeps its 4 (one each would have left it 1).
+        let planned = plan(&queues, 15, 2, 64).unwrap();
+        assert_eq!(planned.per_queue, vec![4, 64, 1, 1, 1, 1, 1, 1, 2]);
+        assert_eq!(planned.occasional, OCCASIONAL_CONNECTIONS);
+        // A pool with room for one each of three: the group is cut to one place.
+        let planned = plan(&queues, 5, 2, 64).unwrap();
+        assert_eq!(planned.per_queue, vec![1, 64, 1, 1, 1, 1, 1, 1, 1]);
+        assert_eq!(planned.occasional, 1);
+        assert!(plan(&queues, 4, 2, 64).is_err());
     }
 
     #[test]

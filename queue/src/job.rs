@@ -50,6 +50,11 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     /// once instead of a share of the pool (its short database steps count as one
     /// connection in the fit, and queue for the pool like any other's).
     const WAITS_OUTSIDE: bool = false;
+    /// Jobs of this queue are occasional (pruning, billing, exports, deletions, sweeps):
+    /// the process's occasional queues share a few connections between them
+    /// (`fit::OCCASIONAL_CONNECTIONS`) instead of one each, and an attempt waits for one
+    /// of those places before it runs (after its claim, before its timeout starts).
+    const OCCASIONAL: bool = false;
     /// Delays between attempts after transient failures.
     const BACKOFF: Backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(3600));
 

@@ -89,6 +89,8 @@ pub struct Workers {
     db: Option<PgPool>,
     /// The process's outcome writer, shared by every worker added.
     settler: Option<Arc<Settler>>,
+    /// The places the occasional queues' jobs share (`fit::OCCASIONAL_CONNECTIONS`).
+    occasional: Arc<tokio::sync::Semaphore>,
     companions: Vec<Companion>,
 }
 
@@ -99,6 +101,7 @@ impl Default for Workers {
             names: Arc::default(),
             db: None,
             settler: None,
+            occasional: Arc::new(tokio::sync::Semaphore::new(crate::fit::OCCASIONAL_CONNECTIONS)),
             companions: Vec::new(),
         }
     }
@@ -109,9 +112,21 @@ impl Workers {
     /// (`fit::plan`).
     pub fn register<J: Job>(self, ctx: &J::Context, opts: &WorkerOptions) -> Result<Self, PoolFitError> {
         let pool = ctx.pool().options().get_max_connections();
-        let wanted = Wanted { name: J::QUEUE, concurrency: J::CONCURRENCY, waits_outside: J::WAITS_OUTSIDE };
+        let wanted = Wanted {
+            name: J::QUEUE,
+            concurrency: J::CONCURRENCY,
+            waits_outside: J::WAITS_OUTSIDE,
+            occasional: J::OCCASIONAL,
+        };
         let planned = plan(&[wanted], pool, opts.reserved_connections, opts.outside_concurrency)?;
-        Ok(self.add::<J>(ctx, opts, planned[0]))
+        Ok(self.add::<J>(ctx, opts, planned.per_queue[0]))
+    }
+
+    /// How many jobs of the occasional queues added after this run at once, all of them
+    /// together (`fit::Planned::occasional`; [`crate::fit::OCCASIONAL_CONNECTIONS`] unless set).
+    pub fn occasional(mut self, places: usize) -> Self {
+        self.occasional = Arc::new(tokio::sync::Semaphore::new(places.max(1)));
+        self
     }
 
     /// Adds a worker for job type `J` running `concurrency` jobs at once (the caller planned
@@ -128,6 +143,7 @@ impl Workers {
         let settler_kept = settler.clone();
         // One adaptive limit per queue of the process, kept across the worker's restarts.
         let throttle = J::WAITS_OUTSIDE.then(|| Arc::new(crate::throttle::Throttle::new(concurrency)));
+        let gate = J::OCCASIONAL.then(|| self.occasional.clone());
         let monitor = self.monitor.register(move |restart: usize| {
             let delay = if restart == 0 {
                 Duration::ZERO
@@ -148,6 +164,7 @@ impl Workers {
                 throttle.clone(),
                 settler.clone(),
             )
+            .gated(gate.clone())
             .start_after(delay);
             let builder =
                 WorkerBuilder::new(name).backend(backend).data(ctx.clone()).concurrency(concurrency);
@@ -159,6 +176,7 @@ impl Workers {
             names: self.names,
             db: Some(db),
             settler: Some(settler_kept),
+            occasional: self.occasional,
             companions: self.companions,
         }
     }

@@ -6,6 +6,7 @@
 
 use mujibak_core::config::{required, Role};
 use mujibak_jobs::worker::{WorkerOptions, QUEUES};
+use mujibak_queue::fit::{plan, Wanted};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
@@ -91,10 +92,25 @@ fn the_procfile_pools_fit_a_worker_and_the_smallest_plan() {
     };
     let (web, worker) = (default("WEB_DATABASE_CONNECTIONS"), default("WORKER_DATABASE_CONNECTIONS"));
     assert!(procfile.contains("release: DATABASE_MAX_CONNECTIONS=2 "), "the release phase takes 2");
-    // A worker needs one connection per queue and its reserve, or it refuses to start.
-    let needed = QUEUES.len() as u32 + WorkerOptions::default().reserved_connections;
-    assert!(worker >= needed, "a worker dyno needs {needed} connections, the default is {worker}");
+    // That the worker's queues fit its default (or it refuses to start): the test below.
     assert!(web + worker + 2 <= 20, "one web and one worker dyno fit essential-0's 20 connections");
+}
+
+#[test]
+fn at_the_procfile_worker_pool_every_busy_queue_runs_as_many_jobs_as_it_asks_for() {
+    // The queues that carry customers' messages are not cut to make room for the occasional
+    // ones (pruning, billing, exports...): those share a few places.
+    let worker: u32 =
+        app_json()["env"]["WORKER_DATABASE_CONNECTIONS"]["value"].as_str().unwrap().parse().unwrap();
+    let opts = WorkerOptions::default();
+    let wanted: Vec<Wanted> = QUEUES.iter().map(|q| q.wanted()).collect();
+    let planned = plan(&wanted, worker, opts.reserved_connections, opts.outside_concurrency).unwrap();
+    for (q, n) in QUEUES.iter().zip(&planned.per_queue) {
+        if !q.occasional && !q.waits_outside {
+            assert_eq!(*n, q.concurrency, "{} runs {n} of the {} it asks for", q.name, q.concurrency);
+        }
+    }
+    assert!(planned.occasional >= 1);
 }
 
 #[test]
