@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 
 use crate::domain::TenantId;
 
-const MONTH: &str = "date_trunc('month', now() at time zone 'Asia/Riyadh')::date";
+pub(crate) const MONTH: &str = "date_trunc('month', now() at time zone 'Asia/Riyadh')::date";
 
 /// This month's AI replies, the plan's allowance, and the warnings already sent.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

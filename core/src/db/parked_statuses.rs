@@ -8,6 +8,16 @@ use uuid::Uuid;
 
 use crate::domain::{whatsapp::StatusUpdate, TenantId};
 
+/// The parking lock of `wamid` (SQL over the placeholders `tenant` and `wamid`): every
+/// statement that takes it names the same key (`lock_wamid`, `messages::sent::record`).
+pub(crate) fn lock_sql(tenant: &str, wamid: &str) -> String {
+    format!("pg_advisory_xact_lock(hashtextextended({tenant}::text || ':' || {wamid}, 7001))")
+}
+
+/// Taken statuses (rows with `status`) in forward order.
+pub(crate) const FORWARD_ORDER: &str =
+    "order by array_position(array['sent','delivered','read','failed'], status) nulls first";
+
 /// Serialises, until the transaction ends, everything that parks a status for `wamid` or
 /// takes them: otherwise a status parked while a send stores that wamid (neither
 /// transaction seeing the other's row) would never be applied.
@@ -16,7 +26,7 @@ pub async fn lock_wamid(
     tenant_id: TenantId,
     wamid: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 7001))")
+    sqlx::query(sqlx::AssertSqlSafe(format!("select {}", lock_sql("$1", "$2"))))
         .bind(tenant_id)
         .bind(wamid)
         .execute(conn)
@@ -51,11 +61,10 @@ pub async fn take(
     tenant_id: TenantId,
     wamid: &str,
 ) -> Result<Vec<StatusUpdate>, sqlx::Error> {
-    let rows: Vec<(Json<StatusUpdate>,)> = sqlx::query_as(
+    let rows: Vec<(Json<StatusUpdate>,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "with taken as (delete from parked_statuses where tenant_id = $1 and wamid = $2 returning status, payload)
-         select payload from taken
-         order by array_position(array['sent','delivered','read','failed'], status) nulls first",
-    )
+         select payload from taken {FORWARD_ORDER}"
+    )))
     .bind(tenant_id)
     .bind(wamid)
     .fetch_all(conn)

@@ -10,7 +10,13 @@
 use chrono::{DateTime, Utc};
 use sqlx::{types::Json, PgConnection};
 
-use crate::domain::{whatsapp::StatusUpdate, MessageId, TenantId};
+use crate::{
+    db::{
+        ai_usage::MONTH,
+        parked_statuses::{self, FORWARD_ORDER},
+    },
+    domain::{whatsapp::StatusUpdate, MessageId, TenantId},
+};
 
 /// What recording Meta's id found.
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
@@ -32,14 +38,15 @@ pub async fn record(
     wamid: &str,
     note: Option<&str>,
 ) -> Result<Option<Recorded>, sqlx::Error> {
-    sqlx::query_as(
+    let lock = parked_statuses::lock_sql("$1", "$3");
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update messages m set wamid = $3, status = 'sent', sent_at = now(), status_at = now(), error = null,
            delivery_note = coalesce($4, delivery_note)
          where tenant_id = $1 and message_id = $2 and wamid is null and status in ('queued', 'sending', 'uncertain')
          returning m.generated,
            (select q.received_at from messages q where q.tenant_id = $1 and q.message_id = m.reply_to) as asked_at,
-           pg_advisory_xact_lock(hashtextextended($1::text || ':' || $3, 7001))::text as locked",
-    )
+           {lock}::text as locked"
+    )))
     .bind(tenant_id)
     .bind(id)
     .bind(wamid)
@@ -58,7 +65,7 @@ pub async fn count_and_take_parked(
     wamid: &str,
     generated: bool,
 ) -> Result<Vec<StatusUpdate>, sqlx::Error> {
-    let rows: Vec<(Json<StatusUpdate>,)> = sqlx::query_as(
+    let rows: Vec<(Json<StatusUpdate>,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "with taken as (delete from parked_statuses where tenant_id = $1 and wamid = $2 returning status, payload),
          counted as (
            insert into usage_daily (tenant_id, day, inbound, outbound)
@@ -66,11 +73,10 @@ pub async fn count_and_take_parked(
            on conflict (tenant_id, day) do update set outbound = usage_daily.outbound + 1),
          replies as (
            insert into ai_usage_monthly (tenant_id, month, replies)
-           select $1, date_trunc('month', now() at time zone 'Asia/Riyadh')::date, 1 where $3
+           select $1, {MONTH}, 1 where $3
            on conflict (tenant_id, month) do update set replies = ai_usage_monthly.replies + 1)
-         select payload from taken
-         order by array_position(array['sent','delivered','read','failed'], status) nulls first",
-    )
+         select payload from taken {FORWARD_ORDER}"
+    )))
     .bind(tenant_id)
     .bind(wamid)
     .bind(generated)
